@@ -1,0 +1,74 @@
+// The analyses of spec topology.md and their findings (spec analysis-json.md).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "achilles/analyzer/model.h"
+
+namespace achilles::analyzer {
+
+/// What a finding does to the entrypoints and how much of the estate goes down with it.
+struct Impact {
+  /// Sorted ids of the entrypoints that go down.
+  std::vector<std::string> entrypoints_down;
+  /// Sorted ids of the entrypoints that stay up but degraded.
+  std::vector<std::string> entrypoints_degraded;
+  size_t components_down = 0;
+  size_t services_down = 0;
+};
+
+/// One finding: a risk, its subject, its impact and why.
+struct Finding {
+  /// spof, domain_spof, cut_set, cycle, ... (analysis-json.md)
+  std::string kind;
+  /// critical, high, medium or low.
+  std::string severity;
+  /// Sorted element ids.
+  std::vector<std::string> subject;
+  /// One sentence for a person.
+  std::string message;
+  Impact impact;
+  /// One chain of ids from an impacted entrypoint down to a subject.
+  std::vector<std::string> explanation;
+  /// For each link of `explanation`, why it falls (`1 of 1 healthy needed`), or empty.
+  std::vector<std::string> explanation_notes;
+  /// Keys added to the finding's JSON beyond the common ones (an object, possibly empty).
+  nlohmann::json details = nlohmann::json::object();
+
+  /// `KIND:` + subject joined with `+`: stable across runs; what a baseline matches on.
+  std::string id() const;
+};
+
+/// Severity as a rank: 0 critical, 1 high, 2 medium, 3 low.
+int severity_rank(std::string_view severity);
+
+/// Called now and then during long work: the stage and the fraction of it done.
+using ProgressFn = std::function<void(std::string_view stage, double fraction)>;
+
+struct AnalysisOptions {
+  /// Largest cut set reported (1..3); 1 means single failures only.
+  unsigned order = 2;
+  /// Utilization above which a component is overloaded.
+  double threshold = 0.8;
+  ProgressFn progress;
+};
+
+struct Analysis {
+  AnalysisOptions options;
+  /// Most severe first, then by id.
+  std::vector<Finding> findings;
+};
+
+/// Runs every analysis on a loaded topology.
+Analysis analyze(const Topology& topology, const AnalysisOptions& options);
+
+/// The document of analysis-json.md.
+nlohmann::json to_json(const Topology& topology, const Analysis& analysis);
+
+}  // namespace achilles::analyzer

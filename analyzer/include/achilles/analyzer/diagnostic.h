@@ -1,0 +1,43 @@
+// Problems found in an input file, collected so that a user sees all of them at once.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "achilles/analyzer/model.h"
+
+namespace achilles::analyzer {
+
+/// One problem in an input file.
+struct Diagnostic {
+  /// The file as the user named it.
+  std::string file;
+  /// Where it is; line 0 when no position is known.
+  SourcePos pos;
+  /// The element's path in the document (`/services/2/members/1`), used when pos is unknown.
+  std::string path;
+  std::string message;
+
+  /// `FILE:LINE:COLUMN: error: MESSAGE`, or `FILE: error: PATH: MESSAGE` without a position.
+  std::string str() const;
+};
+
+/// Bad input: carries every problem found, in file order. what() is all of them, one a line.
+class InputError : public std::runtime_error {
+ public:
+  explicit InputError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+/// Bad usage or an input problem without a file position (a missing file, an unknown id on
+/// the command line). The CLI maps it to exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace achilles::analyzer

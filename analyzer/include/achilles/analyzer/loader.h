@@ -1,0 +1,25 @@
+// Loading a topology from YAML or JSON (spec topology.md), with every problem reported.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "achilles/analyzer/diagnostic.h"
+#include "achilles/analyzer/model.h"
+
+namespace achilles::analyzer {
+
+enum class Syntax { kYaml, kJson };
+
+/// The syntax a path's extension names: .json is JSON, .yaml/.yml YAML; anything else is
+/// sniffed from the first non-blank character ('{' means JSON).
+Syntax syntax_for(std::string_view path, std::string_view text);
+
+/// Reads and validates a topology file. Throws InputError with every problem found (syntax
+/// errors, and every rule of "What is rejected"), or UsageError if the file cannot be read.
+Topology load_topology(const std::string& path);
+
+/// The same, from text already in memory; `file` names it in diagnostics.
+Topology load_topology_text(std::string_view text, Syntax syntax, const std::string& file);
+
+}  // namespace achilles::analyzer

@@ -1,0 +1,115 @@
+// The topology model: what can fail, what needs what, and where load comes in.
+// See shared spec topology.md; every other module reads this.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace achilles::analyzer {
+
+/// Index of an element in Topology::elements.
+using ElementId = uint32_t;
+/// Marks an absent reference (a domain without parent, a component without domain).
+inline constexpr ElementId kNoElement = std::numeric_limits<ElementId>::max();
+
+/// A place in the source file; 1-based, 0 when unknown (a topology built in memory).
+struct SourcePos {
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
+/// The four kinds of element; all share one id namespace.
+enum class ElementKind : uint8_t { kDomain, kComponent, kService, kEntrypoint };
+
+/// "domain", "component", "service" or "entrypoint".
+std::string_view to_string(ElementKind kind);
+
+/// Hard: the dependent is down when the dependency is. Soft: only degraded.
+enum class DepMode : uint8_t { kHard, kSoft };
+
+/// One `depends_on` entry.
+struct Dependency {
+  /// A component or a service.
+  ElementId target = kNoElement;
+  DepMode mode = DepMode::kHard;
+  /// Requests the dependency receives per request served.
+  double calls = 1.0;
+  /// Where the entry is written.
+  SourcePos pos;
+};
+
+/// Ordered key/value strings: `labels`, and a component's injector `target` block.
+using StringMap = std::vector<std::pair<std::string, std::string>>;
+
+/// One domain, component, service or entrypoint. Fields that do not apply to the
+/// element's kind keep their defaults.
+struct Element {
+  std::string id;
+  ElementKind kind = ElementKind::kComponent;
+  /// The free `kind` label of the file (region, zone, host, database, ...).
+  std::string type;
+  /// Where the element's declaration starts in the file.
+  SourcePos pos;
+  StringMap labels;
+  /// Steady-state availability in (0, 1]; absent means it never fails.
+  std::optional<double> availability;
+  /// Requests per second it can serve (components and services).
+  std::optional<double> capacity;
+
+  /// Domain: its parent domain, or kNoElement for a root.
+  ElementId parent = kNoElement;
+  /// Component: its failure domain, or kNoElement.
+  ElementId domain = kNoElement;
+  /// Component or service: what it needs.
+  std::vector<Dependency> depends_on;
+  /// Service: its members (components or services), in file order.
+  std::vector<ElementId> members;
+  /// Service: how many members must be not down; 1..members.size().
+  uint32_t min_healthy = 1;
+  /// Entrypoint: the component or service it sends users to.
+  ElementId target = kNoElement;
+  /// Entrypoint: requests per second coming in.
+  std::optional<double> load;
+  /// Entrypoint: availability objective in (0, 1].
+  std::optional<double> slo;
+  /// Component: where the injector acts (agent, process, port, ...).
+  StringMap inject_target;
+};
+
+/// A whole topology. Elements are stored in declaration order: domains first, then
+/// components, services and entrypoints (the loaders keep this order).
+struct Topology {
+  /// `name` from the file, or empty.
+  std::string name;
+  /// The path it was loaded from, as given; empty when built in memory.
+  std::string file;
+  std::vector<Element> elements;
+
+  /// Adds an element and indexes its id; returns its index. The id must be new.
+  ElementId add(Element element);
+  /// The element with this id, if any.
+  std::optional<ElementId> find(std::string_view id) const;
+  /// How many elements of this kind.
+  size_t count(ElementKind kind) const;
+  /// Number of `depends_on` entries over all elements.
+  size_t dependency_count() const;
+
+  const Element& operator[](ElementId id) const { return elements[id]; }
+  Element& operator[](ElementId id) { return elements[id]; }
+  size_t size() const { return elements.size(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, ElementId, Hash, std::equal_to<>> index_;
+};
+
+}  // namespace achilles::analyzer

@@ -1,0 +1,39 @@
+# Shared by scripts/quickstart and scripts/test: install what is missing, then build.
+# Safe to run again: apt-get is skipped when every package is there, and the build is incremental.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Debian 12 packages the build, the tests and the benchmarks need.
+PACKAGES=(
+  cmake g++ make pkg-config ca-certificates
+  libboost-graph-dev libgraphviz-dev graphviz nlohmann-json3-dev libasio-dev
+  libyaml-cpp-dev catch2 libssl-dev
+  clang-format python3 python3-networkx
+)
+
+install_missing() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    if [[ $(id -u) != 0 ]]; then
+      echo "error: these Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+      exit 3
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# build DIR [cmake args...]: configure once, then build with every core.
+build() {
+  local dir=$1
+  shift
+  if [[ ! -f $dir/CMakeCache.txt ]]; then
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  fi
+  cmake --build "$dir" -j "$(nproc)"
+}
