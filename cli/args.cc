@@ -34,8 +34,7 @@ std::vector<Command>& registry() {
 
 std::string help_text(const CommandSpec& spec) {
   std::ostringstream out;
-  out << "usage: achilles " << spec.name << (spec.usage.empty() ? "" : " ") << spec.usage
-      << "\n\n"
+  out << "usage: achilles " << spec.name << (spec.usage.empty() ? "" : " ") << spec.usage << "\n\n"
       << spec.summary << "\n";
   if (!spec.description.empty()) out << "\n" << spec.description << "\n";
   out << "\noptions:\n";
@@ -47,7 +46,8 @@ std::string help_text(const CommandSpec& spec) {
     return s;
   };
   size_t width = 0;
-  for (const auto& o : spec.options) width = std::max(width, option_line(o).size());
+  for (const auto& o : spec.options)
+    width = std::max(width, option_line(o).size());
   width = std::max<size_t>(width, 12);
   for (const auto& o : spec.options) {
     auto line = option_line(o);
@@ -61,8 +61,8 @@ std::string help_text(const CommandSpec& spec) {
 std::optional<Args> parse_args(const CommandSpec& spec, const std::vector<std::string>& argv) {
   Args args;
   auto fail = [&](const std::string& message) -> UsageError {
-    return UsageError("achilles " + spec.name + ": error: " + message + " (see achilles " + spec.name +
-                      " --help)");
+    return UsageError("achilles " + spec.name + ": error: " + message + " (see achilles " +
+                      spec.name + " --help)");
   };
   auto find_long = [&](const std::string& name) -> const OptionSpec* {
     for (const auto& o : spec.options)
@@ -162,6 +162,8 @@ void write_output(const std::string& path, const std::string& text) {
   if (!out) throw UsageError(path + ": error: cannot write: " + std::strerror(errno));
 }
 
-bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+bool stderr_is_terminal() {
+  return ::isatty(STDERR_FILENO) == 1;
+}
 
 }  // namespace achilles::cli

@@ -11,11 +11,11 @@ namespace achilles::cli {
 
 /// One option of a command: `--name VALUE`, or a flag when `takes_value` is false.
 struct OptionSpec {
-  std::string name;        ///< long name without dashes ("order")
-  char short_name = 0;     ///< 'o' for -o, or 0
+  std::string name;     ///< long name without dashes ("order")
+  char short_name = 0;  ///< 'o' for -o, or 0
   bool takes_value = true;
   bool repeatable = false;  ///< values accumulate; with takes_value, also greedy (--fail A B)
-  std::string value_name;  ///< shown in --help ("K")
+  std::string value_name;   ///< shown in --help ("K")
   std::string help;
 };
 

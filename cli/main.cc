@@ -24,7 +24,8 @@ void print_help(const std::vector<Command>& commands) {
                "Achilles finds the single points of failure in an infrastructure topology.\n\n"
                "commands:\n";
   size_t width = 0;
-  for (const auto& c : commands) width = std::max(width, c.spec.name.size());
+  for (const auto& c : commands)
+    width = std::max(width, c.spec.name.size());
   for (const auto& c : commands)
     std::cout << "  " << c.spec.name << std::string(width + 3 - c.spec.name.size(), ' ')
               << c.spec.summary << "\n";
@@ -71,8 +72,7 @@ int main(int argc, char** argv) {
     }
   }
   if (!chosen) {
-    std::cerr << "achilles: error: unknown command '" << args[0]
-              << "' (see achilles --help)\n";
+    std::cerr << "achilles: error: unknown command '" << args[0] << "' (see achilles --help)\n";
     return 2;
   }
   try {
@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
     if (!parsed) return 0;
     return chosen->run(*parsed);
   } catch (const achilles::analyzer::InputError& e) {
-    for (const auto& d : e.diagnostics()) std::cerr << d.str() << "\n";
+    for (const auto& d : e.diagnostics())
+      std::cerr << d.str() << "\n";
     return 2;
   } catch (const achilles::analyzer::UsageError& e) {
     std::cerr << e.what() << "\n";

@@ -1,0 +1,550 @@
+#include "achilles/analyzer/analysis.h"
+
+#include <algorithm>
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/strong_components.hpp>
+#include <cassert>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "propagation.h"
+
+namespace achilles::analyzer {
+namespace {
+
+using detail::Link;
+using detail::Net;
+using detail::Propagator;
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+/// "a", "a and b", "a, b and c".
+std::string english_list(const std::vector<std::string>& items) {
+  if (items.size() <= 1) return items.empty() ? "" : items[0];
+  std::vector<std::string> head(items.begin(), items.end() - 1);
+  return join(head, ", ") + " and " + items.back();
+}
+
+std::vector<std::string> sorted_ids(const Topology& t, const std::vector<ElementId>& ids) {
+  std::vector<std::string> out;
+  out.reserve(ids.size());
+  for (ElementId x : ids)
+    out.push_back(t[x].id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string quorum_note(const Element& service) {
+  return std::to_string(service.min_healthy) + " of " + std::to_string(service.members.size()) +
+         " healthy needed";
+}
+
+/// A sorted pair or triple of element indices, usable as a hash key.
+struct Combo {
+  ElementId a = kNoElement, b = kNoElement, c = kNoElement;
+  bool operator==(const Combo&) const = default;
+};
+struct ComboHash {
+  size_t operator()(const Combo& k) const {
+    uint64_t h = k.a * 0x9E3779B97F4A7C15ULL;
+    h ^= (k.b + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= (k.c + 0x94D049BB133111EBULL) * 0x165667B19E3779F9ULL;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+Combo make_combo(std::vector<ElementId> ids) {
+  std::sort(ids.begin(), ids.end());
+  Combo k;
+  k.a = ids[0];
+  if (ids.size() > 1) k.b = ids[1];
+  if (ids.size() > 2) k.c = ids[2];
+  return k;
+}
+std::vector<ElementId> combo_ids(const Combo& k) {
+  std::vector<ElementId> ids{k.a};
+  if (k.b != kNoElement) ids.push_back(k.b);
+  if (k.c != kNoElement) ids.push_back(k.c);
+  return ids;
+}
+
+/// The members of a service that a scenario took down, as positions in its member list.
+struct Hit {
+  ElementId service;
+  std::vector<uint32_t> lost;
+};
+
+/// Does losing the union of `a` and `b` bring `service` below its quorum?
+bool union_kills(const Element& service, const std::vector<uint32_t>& a,
+                 const std::vector<uint32_t>& b) {
+  const size_t n = service.members.size();
+  const size_t spare = n - service.min_healthy;  // members it can lose and stay up
+  if (a.size() + b.size() <= spare) return false;
+  size_t united = 0;
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && a[i] < b[j]))
+      ++i;
+    else if (i == a.size() || b[j] < a[i])
+      ++j;
+    else
+      ++i, ++j;
+    ++united;
+  }
+  return united > spare;
+}
+
+class Analyzer {
+ public:
+  Analyzer(const Topology& topology, const AnalysisOptions& options)
+      : t_(topology), options_(options), net_(topology), propagator_(net_) {}
+
+  Analysis run() {
+    Analysis analysis;
+    analysis.options = options_;
+    for (ElementId x = 0; x < t_.size(); ++x) {
+      auto kind = t_[x].kind;
+      if (kind == ElementKind::kComponent || kind == ElementKind::kDomain) failable_.push_back(x);
+    }
+    // Pass 1: every single failure (spof, domain_spof); for cut sets, also remember what each
+    // one takes down and which services it weakens without killing.
+    single_failures();
+    // Pass 2: cut sets, only from failures that weaken a common service (see cut_sets()).
+    if (options_.order >= 2) cut_sets();
+    // Pass 3: what can never come up from a cold start, and the loops that cause it.
+    cold_start_cycles();
+
+    std::sort(findings_.begin(), findings_.end(), [](const Finding& a, const Finding& b) {
+      int ra = severity_rank(a.severity), rb = severity_rank(b.severity);
+      return ra != rb ? ra < rb : a.id() < b.id();
+    });
+    analysis.findings = std::move(findings_);
+    return analysis;
+  }
+
+ private:
+  void progress(std::string_view stage, size_t done, size_t total) {
+    if (!options_.progress || total == 0) return;
+    if (done != total && done % std::max<size_t>(1, total / 100) != 0) return;
+    options_.progress(stage, static_cast<double>(done) / static_cast<double>(total));
+  }
+
+  /// Entrypoints down in the propagator's last run, by index.
+  std::vector<ElementId> entrypoints_down() const {
+    std::vector<ElementId> out;
+    for (ElementId x : propagator_.down_list())
+      if (t_[x].kind == ElementKind::kEntrypoint) out.push_back(x);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  /// Builds a finding from the propagator's last run (the scenario F = subject).
+  Finding failure_finding(std::string kind, const std::vector<ElementId>& subject,
+                          const std::vector<ElementId>& eps_down, ElementId explain_from) {
+    Finding f;
+    f.kind = std::move(kind);
+    for (ElementId x : subject)
+      f.subject.push_back(t_[x].id);
+    std::sort(f.subject.begin(), f.subject.end());
+    f.impact.entrypoints_down = sorted_ids(t_, eps_down);
+    f.impact.entrypoints_degraded = sorted_ids(t_, propagator_.degraded_entrypoints());
+    f.impact.components_down = propagator_.count_down(ElementKind::kComponent);
+    f.impact.services_down = propagator_.count_down(ElementKind::kService);
+    for (ElementId x = explain_from; x != kNoElement; x = propagator_.cause(x)) {
+      const Element& e = t_[x];
+      f.explanation.push_back(e.id);
+      ElementId cause = propagator_.cause(x);
+      bool by_member = e.kind == ElementKind::kService && cause != kNoElement &&
+                       std::find(e.members.begin(), e.members.end(), cause) != e.members.end();
+      f.explanation_notes.push_back(by_member ? quorum_note(e) : "");
+    }
+    return f;
+  }
+
+  void single_failures() {
+    if (options_.order >= 2) singles_.resize(t_.size());
+    size_t done = 0;
+    for (ElementId x : failable_) {
+      progress("single failures", done++, failable_.size());
+      propagator_.run(std::span<const ElementId>(&x, 1));
+      auto eps = entrypoints_down();
+      if (!eps.empty()) {
+        bool domain = t_[x].kind == ElementKind::kDomain;
+        // The chain is explained from the first impacted entrypoint by id.
+        ElementId from = *std::min_element(
+            eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return t_[a].id < t_[b].id; });
+        Finding f = failure_finding(domain ? "domain_spof" : "spof", {x}, eps, from);
+        f.severity = "critical";
+        auto names = english_list(f.impact.entrypoints_down);
+        f.message = domain ? "losing " + t_[x].type + " " + t_[x].id + " takes down " + names
+                           : t_[x].id + " is a single point of failure for " + names;
+        findings_.push_back(std::move(f));
+      }
+      if (options_.order >= 2) {
+        Single& s = singles_[x];
+        s.eps_down = std::move(eps);
+        for (ElementId svc : propagator_.hit_services()) {
+          Hit hit{svc, {}};
+          const auto& members = t_[svc].members;
+          for (uint32_t i = 0; i < members.size(); ++i)
+            if (propagator_.down(members[i])) hit.lost.push_back(i);
+          s.hits.push_back(std::move(hit));
+        }
+      }
+    }
+    progress("single failures", failable_.size(), failable_.size());
+  }
+
+  // Why only pairs that weaken a common service: the union U of what a and b take down on
+  // their own is already closed under every rule except a service's quorum (a component or
+  // an entrypoint falls with any one hard dependency, so one side alone would have taken it
+  // down). Failing a and b together can therefore reach further than U only where a service
+  // loses members to both and the union of its losses breaks its quorum. Every other pair
+  // takes down exactly U, and then no entrypoint is down that a or b alone did not take down:
+  // no minimal cut set. The same argument one level up gives the triples: for a minimal
+  // {a, b, c}, what {a, b} takes down and what c takes down must break a quorum together, and
+  // some two of the three weaken a common service.
+  void cut_sets() {
+    // Who weakens which service without killing it, with the members each takes down.
+    std::unordered_map<ElementId, std::vector<std::pair<ElementId, const Hit*>>> weakened;
+    for (ElementId x : failable_)
+      for (const Hit& h : singles_[x].hits)
+        weakened[h.service].push_back({x, &h});
+
+    std::unordered_set<Combo, ComboHash> pairs, cohit;
+    for (const auto& [svc, list] : weakened) {
+      const Element& service = t_[svc];
+      for (size_t i = 0; i < list.size(); ++i)
+        for (size_t j = i + 1; j < list.size(); ++j) {
+          Combo k = make_combo({list[i].first, list[j].first});
+          if (options_.order >= 3) cohit.insert(k);
+          if (union_kills(service, list[i].second->lost, list[j].second->lost)) pairs.insert(k);
+        }
+    }
+    std::vector<Combo> ordered(pairs.begin(), pairs.end());
+    sort_combos(ordered);
+    size_t done = 0;
+    for (const Combo& k : ordered) {
+      progress("cut sets of 2", done++, ordered.size());
+      check_cut_set(k);
+    }
+    if (options_.order < 3) return;
+
+    std::unordered_set<Combo, ComboHash> triples;
+    std::vector<Combo> cohit_ordered(cohit.begin(), cohit.end());
+    sort_combos(cohit_ordered);
+    done = 0;
+    for (const Combo& p : cohit_ordered) {
+      progress("cut sets of 3", done++, cohit_ordered.size());
+      auto ids = combo_ids(p);
+      propagator_.run(ids);
+      for (ElementId svc : propagator_.hit_services()) {
+        auto it = weakened.find(svc);
+        if (it == weakened.end()) continue;
+        const Element& service = t_[svc];
+        std::vector<uint32_t> lost;
+        for (uint32_t i = 0; i < service.members.size(); ++i)
+          if (propagator_.down(service.members[i])) lost.push_back(i);
+        for (const auto& [c, hit] : it->second) {
+          if (c == p.a || c == p.b) continue;
+          if (union_kills(service, lost, hit->lost)) triples.insert(make_combo({p.a, p.b, c}));
+        }
+      }
+    }
+    std::vector<Combo> triple_ordered(triples.begin(), triples.end());
+    sort_combos(triple_ordered);
+    for (const Combo& k : triple_ordered)
+      check_cut_set(k);
+  }
+
+  void sort_combos(std::vector<Combo>& combos) const {
+    std::sort(combos.begin(), combos.end(), [](const Combo& x, const Combo& y) {
+      return std::tie(x.a, x.b, x.c) < std::tie(y.a, y.b, y.c);
+    });
+  }
+
+  /// Entrypoints down when the elements of `k` fail together (memoised for pairs).
+  const std::vector<ElementId>& eps_down_of(const Combo& k) {
+    if (k.b == kNoElement) return singles_[k.a].eps_down;
+    auto it = combo_eps_.find(k);
+    if (it != combo_eps_.end()) return it->second;
+    propagator_.run(combo_ids(k));
+    return combo_eps_[k] = entrypoints_down();
+  }
+
+  /// Reports `k` if some entrypoint goes down with all of it and with no proper subset.
+  void check_cut_set(const Combo& k) {
+    auto ids = combo_ids(k);
+    std::vector<ElementId> eps = eps_down_of(k);
+    std::vector<ElementId> minimal_for = eps;
+    auto drop = [&](const Combo& sub) {
+      const auto& sub_eps = eps_down_of(sub);
+      std::erase_if(minimal_for, [&](ElementId e) {
+        return std::binary_search(sub_eps.begin(), sub_eps.end(), e);
+      });
+    };
+    for (ElementId x : ids)
+      drop(make_combo({x}));
+    if (ids.size() == 3) {
+      drop(make_combo({k.a, k.b}));
+      drop(make_combo({k.a, k.c}));
+      drop(make_combo({k.b, k.c}));
+    }
+    if (minimal_for.empty()) return;
+    propagator_.run(ids);  // the memo may have left another scenario in the propagator
+    ElementId from =
+        *std::min_element(minimal_for.begin(), minimal_for.end(),
+                          [&](ElementId a, ElementId b) { return t_[a].id < t_[b].id; });
+    Finding f = failure_finding("cut_set", ids, eps, from);
+    f.severity = ids.size() == 2 ? "high" : "medium";
+    std::vector<std::string> names = f.subject;
+    f.message = "losing " + english_list(names) + " together takes down " +
+                english_list(f.impact.entrypoints_down);
+    findings_.push_back(std::move(f));
+  }
+
+  // Cold start (topology.md): bring up whatever has its hard dependencies and quorum up, until
+  // nothing changes. What is left can never start; the loops among it are the findings.
+  void cold_start_cycles() {
+    const size_t n = t_.size();
+    std::vector<uint32_t> pending(n, 0), members_up(n, 0);
+    std::vector<uint8_t> up(n, 0);
+    for (ElementId y = 0; y < n; ++y) {
+      auto to = net_.affected(y);
+      auto links = net_.links(y);
+      for (size_t i = 0; i < to.size(); ++i)
+        if (links[i] == Link::kHard) ++pending[to[i]];
+    }
+    auto ready = [&](ElementId x) {
+      if (up[x] || pending[x] != 0) return false;
+      return t_[x].kind != ElementKind::kService || members_up[x] >= t_[x].min_healthy;
+    };
+    std::vector<ElementId> queue;
+    for (ElementId x = 0; x < n; ++x)
+      if (ready(x)) up[x] = 1, queue.push_back(x);
+    for (size_t head = 0; head < queue.size(); ++head) {
+      ElementId y = queue[head];
+      auto to = net_.affected(y);
+      auto links = net_.links(y);
+      for (size_t i = 0; i < to.size(); ++i) {
+        ElementId x = to[i];
+        if (links[i] == Link::kHard)
+          --pending[x];
+        else if (links[i] == Link::kMember)
+          ++members_up[x];
+        else
+          continue;
+        if (ready(x)) up[x] = 1, queue.push_back(x);
+      }
+    }
+    auto stuck = [&](ElementId x) {
+      auto kind = t_[x].kind;
+      return !up[x] && (kind == ElementKind::kComponent || kind == ElementKind::kService);
+    };
+    // The stuck elements and their "waits on" edges: hard dependency and service -> member.
+    std::vector<ElementId> nodes;
+    std::vector<uint32_t> local(n, UINT32_MAX);
+    for (ElementId x = 0; x < n; ++x)
+      if (stuck(x)) local[x] = static_cast<uint32_t>(nodes.size()), nodes.push_back(x);
+    if (nodes.empty()) return;
+    using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
+    Graph g(nodes.size());
+    std::vector<uint8_t> self_loop(nodes.size(), 0);
+    for (ElementId y : nodes) {
+      auto to = net_.affected(y);
+      auto links = net_.links(y);
+      for (size_t i = 0; i < to.size(); ++i) {
+        ElementId x = to[i];
+        if ((links[i] != Link::kHard && links[i] != Link::kMember) || !stuck(x)) continue;
+        boost::add_edge(local[x], local[y], g);  // x waits on y
+        if (x == y) self_loop[local[x]] = 1;
+      }
+    }
+    std::vector<int> comp(nodes.size());
+    int groups = boost::strong_components(g, comp.data());
+    std::vector<std::vector<ElementId>> members(groups);
+    for (size_t i = 0; i < nodes.size(); ++i)
+      members[comp[i]].push_back(nodes[i]);
+    for (int c = 0; c < groups; ++c) {
+      auto& group = members[c];
+      if (group.size() < 2 && !self_loop[local[group[0]]]) continue;
+      findings_.push_back(cycle_finding(group, stuck));
+    }
+  }
+
+  template <typename Stuck>
+  Finding cycle_finding(const std::vector<ElementId>& group, Stuck stuck) {
+    // Walk back from the loop to everything that waits on it, remembering the way.
+    std::unordered_map<ElementId, ElementId> next;  // element -> what it waits on, towards the loop
+    std::vector<ElementId> queue(group.begin(), group.end());
+    for (ElementId x : group)
+      next[x] = kNoElement;
+    std::vector<ElementId> eps;
+    size_t components = 0, services = 0;
+    for (size_t head = 0; head < queue.size(); ++head) {
+      ElementId y = queue[head];
+      components += t_[y].kind == ElementKind::kComponent;
+      services += t_[y].kind == ElementKind::kService;
+      auto to = net_.affected(y);
+      auto links = net_.links(y);
+      for (size_t i = 0; i < to.size(); ++i) {
+        ElementId x = to[i];
+        if (links[i] != Link::kHard && links[i] != Link::kMember) continue;
+        bool entrypoint = t_[x].kind == ElementKind::kEntrypoint;
+        if ((!entrypoint && !stuck(x)) || next.count(x)) continue;
+        next[x] = y;
+        if (entrypoint)
+          eps.push_back(x);
+        else
+          queue.push_back(x);
+      }
+    }
+    Finding f;
+    f.kind = "cycle";
+    f.subject = sorted_ids(t_, group);
+    f.impact.entrypoints_down = sorted_ids(t_, eps);
+    f.impact.components_down = components;
+    f.impact.services_down = services;
+    f.severity = eps.empty() ? "low" : "high";
+    // Explanation: from the first impacted entrypoint to the loop, then once around it.
+    ElementId start = group[0];
+    for (ElementId x : group)
+      if (t_[x].id < t_[start].id) start = x;
+    ElementId entry = start;
+    if (!eps.empty()) {
+      ElementId from = *std::min_element(
+          eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return t_[a].id < t_[b].id; });
+      for (ElementId x = from; x != kNoElement; x = next[x]) {
+        f.explanation.push_back(t_[x].id);
+        entry = x;
+      }
+    } else {
+      f.explanation.push_back(t_[start].id);
+    }
+    for (ElementId x : loop_from(entry, group))
+      f.explanation.push_back(t_[x].id);
+    f.explanation_notes.assign(f.explanation.size(), "");
+    auto names = english_list(f.subject);
+    f.message = group.size() == 1 ? names + " waits on itself and can never start"
+                                  : names + " wait on each other and can never start";
+    if (!eps.empty())
+      f.message += "; " + english_list(f.impact.entrypoints_down) + " can never come up";
+    return f;
+  }
+
+  /// A shortest way from `entry` back to itself inside the group, without `entry` at the start.
+  std::vector<ElementId> loop_from(ElementId entry, const std::vector<ElementId>& group) {
+    std::unordered_set<ElementId> in_group(group.begin(), group.end());
+    // Waits-on edges of x: its hard dependencies and, for a service, its members.
+    auto waits_on = [&](ElementId x) {
+      std::vector<ElementId> out;
+      for (const Dependency& d : t_[x].depends_on)
+        if (d.mode == DepMode::kHard && in_group.count(d.target)) out.push_back(d.target);
+      for (ElementId m : t_[x].members)
+        if (in_group.count(m)) out.push_back(m);
+      return out;
+    };
+    std::unordered_map<ElementId, ElementId> parent;
+    std::vector<ElementId> queue{entry};
+    for (size_t head = 0; head < queue.size(); ++head) {
+      ElementId y = queue[head];
+      for (ElementId x : waits_on(y)) {
+        if (x == entry) {
+          std::vector<ElementId> path;
+          for (ElementId z = y; z != entry; z = parent[z])
+            path.push_back(z);
+          std::reverse(path.begin(), path.end());
+          path.push_back(entry);
+          return path;
+        }
+        if (parent.count(x)) continue;
+        parent[x] = y;
+        queue.push_back(x);
+      }
+    }
+    assert(false && "a strongly connected group has a loop through each element");
+    return {};
+  }
+
+  struct Single {
+    std::vector<ElementId> eps_down;
+    std::vector<Hit> hits;
+  };
+
+  const Topology& t_;
+  const AnalysisOptions& options_;
+  Net net_;
+  Propagator propagator_;
+  std::vector<ElementId> failable_;
+  std::vector<Single> singles_;
+  std::unordered_map<Combo, std::vector<ElementId>, ComboHash> combo_eps_;
+  std::vector<Finding> findings_;
+};
+
+}  // namespace
+
+std::string Finding::id() const {
+  return kind + ":" + join(subject, "+");
+}
+
+int severity_rank(std::string_view severity) {
+  if (severity == "critical") return 0;
+  if (severity == "high") return 1;
+  if (severity == "medium") return 2;
+  return 3;
+}
+
+Analysis analyze(const Topology& topology, const AnalysisOptions& options) {
+  return Analyzer(topology, options).run();
+}
+
+nlohmann::json to_json(const Topology& topology, const Analysis& analysis) {
+  using nlohmann::json;
+  json doc;
+  doc["schema"] = "achilles.analysis/v1";
+  doc["topology"] = {{"name", topology.name},
+                     {"file", topology.file},
+                     {"counts",
+                      {{"domains", topology.count(ElementKind::kDomain)},
+                       {"components", topology.count(ElementKind::kComponent)},
+                       {"services", topology.count(ElementKind::kService)},
+                       {"entrypoints", topology.count(ElementKind::kEntrypoint)},
+                       {"dependencies", topology.dependency_count()}}}};
+  doc["options"] = {{"order", analysis.options.order}, {"threshold", analysis.options.threshold}};
+  json findings = json::array();
+  for (const Finding& f : analysis.findings) {
+    json j = {{"id", f.id()},
+              {"kind", f.kind},
+              {"severity", f.severity},
+              {"subject", f.subject},
+              {"message", f.message},
+              {"impact",
+               {{"entrypoints_down", f.impact.entrypoints_down},
+                {"entrypoints_degraded", f.impact.entrypoints_degraded},
+                {"components_down", f.impact.components_down},
+                {"services_down", f.impact.services_down}}},
+              {"explanation", f.explanation}};
+    for (const auto& [key, value] : f.details.items())
+      j[key] = value;
+    findings.push_back(std::move(j));
+  }
+  doc["findings"] = std::move(findings);
+  json eps = json::array();
+  for (const Element& e : topology.elements) {
+    if (e.kind != ElementKind::kEntrypoint) continue;
+    json j = {{"id", e.id}, {"target", topology[e.target].id}};
+    if (e.load) j["load"] = *e.load;
+    if (e.slo) j["slo"] = *e.slo;
+    eps.push_back(std::move(j));
+  }
+  doc["entrypoints"] = std::move(eps);
+  return doc;
+}
+
+}  // namespace achilles::analyzer

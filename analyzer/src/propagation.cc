@@ -1,0 +1,175 @@
+#include "propagation.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "achilles/analyzer/diagnostic.h"
+
+namespace achilles::analyzer::detail {
+
+Net::Net(const Topology& topology) : topology_(topology) {
+  const size_t n = topology.size();
+  kind_.resize(n);
+  need_.assign(n, 0);
+  members_.assign(n, 0);
+  // Count the edges leaving each element, then fill the rows (counting sort).
+  offset_.assign(n + 2, 0);
+  auto for_each_edge = [&](auto emit) {
+    for (ElementId x = 0; x < n; ++x) {
+      const Element& e = topology[x];
+      switch (e.kind) {
+        case ElementKind::kDomain:
+          if (e.parent != kNoElement) emit(e.parent, x, Link::kDomain);
+          break;
+        case ElementKind::kComponent:
+          if (e.domain != kNoElement) emit(e.domain, x, Link::kDomain);
+          break;
+        case ElementKind::kService:
+          for (ElementId m : e.members)
+            emit(m, x, Link::kMember);
+          break;
+        case ElementKind::kEntrypoint:
+          if (e.target != kNoElement) emit(e.target, x, Link::kHard);
+          break;
+      }
+      for (const Dependency& d : e.depends_on)
+        emit(d.target, x, d.mode == DepMode::kHard ? Link::kHard : Link::kSoft);
+    }
+  };
+  for_each_edge([&](ElementId from, ElementId, Link) { ++offset_[from + 2]; });
+  for (size_t i = 2; i < offset_.size(); ++i)
+    offset_[i] += offset_[i - 1];
+  to_.resize(offset_.back());
+  link_.resize(offset_.back());
+  for_each_edge([&](ElementId from, ElementId x, Link link) {
+    uint32_t slot = offset_[from + 1]++;
+    to_[slot] = x;
+    link_[slot] = link;
+  });
+  offset_.pop_back();
+  for (ElementId x = 0; x < n; ++x) {
+    const Element& e = topology[x];
+    kind_[x] = e.kind;
+    if (e.kind == ElementKind::kService) {
+      need_[x] = e.min_healthy;
+      members_[x] = static_cast<uint32_t>(e.members.size());
+    }
+  }
+}
+
+Propagator::Propagator(const Net& net)
+    : net_(net),
+      stamp_(net.size(), 0),
+      down_(net.size(), 0),
+      alive_(net.size(), 0),
+      cause_(net.size(), kNoElement),
+      dstamp_(net.size(), 0) {}
+
+void Propagator::touch(ElementId x) {
+  if (stamp_[x] == gen_) return;
+  stamp_[x] = gen_;
+  down_[x] = 0;
+  alive_[x] = net_.members(x);
+  cause_[x] = kNoElement;
+  if (net_.kind(x) == ElementKind::kService) touched_services_.push_back(x);
+}
+
+void Propagator::fall(ElementId x, ElementId cause) {
+  touch(x);
+  if (down_[x]) return;
+  down_[x] = 1;
+  cause_[x] = cause;
+  down_list_.push_back(x);
+  ++counts_[static_cast<int>(net_.kind(x))];
+}
+
+void Propagator::run(std::span<const ElementId> failed) {
+  if (++gen_ == 0) {  // wrapped: every stamp is stale again
+    std::fill(stamp_.begin(), stamp_.end(), 0);
+    gen_ = 1;
+  }
+  down_list_.clear();
+  touched_services_.clear();
+  std::fill(std::begin(counts_), std::end(counts_), 0);
+  for (ElementId f : failed) {
+    auto kind = net_.kind(f);
+    if (kind == ElementKind::kService || kind == ElementKind::kEntrypoint)
+      throw UsageError("achilles: error: '" + net_.topology()[f].id + "' is " +
+                       (kind == ElementKind::kService ? "a service" : "an entrypoint") +
+                       "; only components and domains fail");
+    fall(f, kNoElement);
+  }
+  // down_list_ doubles as the work queue: everything in it still has to pass its failure on.
+  for (size_t head = 0; head < down_list_.size(); ++head) {
+    ElementId y = down_list_[head];
+    auto to = net_.affected(y);
+    auto links = net_.links(y);
+    for (size_t i = 0; i < to.size(); ++i) {
+      ElementId x = to[i];
+      switch (links[i]) {
+        case Link::kHard:
+        case Link::kDomain:
+          fall(x, y);
+          break;
+        case Link::kMember:
+          touch(x);
+          if (!down_[x] && --alive_[x] < net_.need(x)) fall(x, y);
+          break;
+        case Link::kSoft:
+          break;
+      }
+    }
+  }
+}
+
+std::vector<ElementId> Propagator::hit_services() const {
+  std::vector<ElementId> out;
+  for (ElementId s : touched_services_)
+    if (!down_[s] && alive_[s] < net_.members(s)) out.push_back(s);
+  return out;
+}
+
+// An element that is not down is degraded when anything it depends on or is made of is not
+// up; so the degraded elements are exactly the ones reachable from a down element along the
+// forward edges, minus the down ones. Domains carry no degradation of their own: what they
+// contain is down already.
+template <typename Visit>
+void Propagator::spread_degraded(Visit visit) {
+  if (++dgen_ == 0) {
+    std::fill(dstamp_.begin(), dstamp_.end(), 0);
+    dgen_ = 1;
+  }
+  queue_.clear();
+  for (ElementId y : down_list_) {
+    dstamp_[y] = dgen_;
+    queue_.push_back(y);
+  }
+  for (size_t head = 0; head < queue_.size(); ++head) {
+    ElementId y = queue_[head];
+    for (ElementId x : net_.affected(y)) {
+      if (dstamp_[x] == dgen_) continue;
+      dstamp_[x] = dgen_;
+      queue_.push_back(x);
+      visit(x);
+    }
+  }
+}
+
+std::vector<ElementId> Propagator::degraded_entrypoints() {
+  std::vector<ElementId> out;
+  spread_degraded([&](ElementId x) {
+    if (net_.kind(x) == ElementKind::kEntrypoint) out.push_back(x);
+  });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<Status> Propagator::statuses() {
+  std::vector<Status> out(net_.size(), Status::kUp);
+  spread_degraded([&](ElementId x) { out[x] = Status::kDegraded; });
+  for (ElementId y : down_list_)
+    out[y] = Status::kDown;
+  return out;
+}
+
+}  // namespace achilles::analyzer::detail

@@ -1,0 +1,103 @@
+// The failure-propagation engine shared by evaluate(), the findings and blast.
+//
+// Why this shape: the statuses of "What is up" are a greatest fixpoint, which is the same as
+// spreading "down" from the failed set along the edges that can carry it and stopping where
+// it stops. So a scenario costs only as much as its blast radius, not the size of the
+// topology; the scratch arrays are stamped with a generation number instead of being cleared.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "achilles/analyzer/model.h"
+#include "achilles/analyzer/status.h"
+
+namespace achilles::analyzer::detail {
+
+/// How an element y's failure reaches an element x that has an edge from y.
+enum class Link : uint8_t {
+  kHard,    ///< x hard-depends on y (or is an entrypoint targeting y): x goes down.
+  kSoft,    ///< x soft-depends on y: x is degraded at most.
+  kMember,  ///< y is a member of the service x: x loses one healthy member.
+  kDomain,  ///< y is x's domain or parent domain: x goes down.
+};
+
+/// The topology as forward "who is affected by me" edges in compressed rows.
+class Net {
+ public:
+  explicit Net(const Topology& topology);
+
+  const Topology& topology() const { return topology_; }
+  size_t size() const { return offset_.size() - 1; }
+
+  /// The elements affected when `y` is down or degraded, with how.
+  std::span<const ElementId> affected(ElementId y) const {
+    return {to_.data() + offset_[y], to_.data() + offset_[y + 1]};
+  }
+  std::span<const Link> links(ElementId y) const {
+    return {link_.data() + offset_[y], link_.data() + offset_[y + 1]};
+  }
+  ElementKind kind(ElementId x) const { return kind_[x]; }
+  /// Service: members that must stay not down.
+  uint32_t need(ElementId x) const { return need_[x]; }
+  /// Service: number of members.
+  uint32_t members(ElementId x) const { return members_[x]; }
+
+ private:
+  const Topology& topology_;
+  std::vector<uint32_t> offset_;
+  std::vector<ElementId> to_;
+  std::vector<Link> link_;
+  std::vector<ElementKind> kind_;
+  std::vector<uint32_t> need_;
+  std::vector<uint32_t> members_;
+};
+
+/// Runs failure scenarios on a Net, reusing its scratch space between runs.
+class Propagator {
+ public:
+  explicit Propagator(const Net& net);
+
+  /// Spreads the failure of `failed` (components and domains). Replaces the previous run.
+  void run(std::span<const ElementId> failed);
+
+  bool down(ElementId x) const { return stamp_[x] == gen_ && down_[x]; }
+  /// Every element down in the last run, in the order they fell.
+  const std::vector<ElementId>& down_list() const { return down_list_; }
+  /// What made x fall: the element whose failure reached it; kNoElement for a failed one.
+  ElementId cause(ElementId x) const { return cause_[x]; }
+  /// Services that lost members in the last run but stayed not down.
+  std::vector<ElementId> hit_services() const;
+  /// Counts of down elements of a kind in the last run.
+  size_t count_down(ElementKind kind) const { return counts_[static_cast<int>(kind)]; }
+
+  /// The entrypoints that are not down but degraded in the last run (sorted by index).
+  /// Costs as much as the part of the topology upstream of what fell.
+  std::vector<ElementId> degraded_entrypoints();
+  /// Every element's status in the last run.
+  std::vector<Status> statuses();
+
+ private:
+  void fall(ElementId x, ElementId cause);
+  bool touched(ElementId x) const { return stamp_[x] == gen_; }
+  void touch(ElementId x);
+  template <typename Visit>
+  void spread_degraded(Visit visit);
+
+  const Net& net_;
+  uint32_t gen_ = 0;
+  std::vector<uint32_t> stamp_;
+  std::vector<uint8_t> down_;
+  std::vector<uint32_t> alive_;
+  std::vector<ElementId> cause_;
+  std::vector<ElementId> down_list_;
+  std::vector<ElementId> touched_services_;
+  size_t counts_[4] = {0, 0, 0, 0};
+  // For the degraded sweep.
+  uint32_t dgen_ = 0;
+  std::vector<uint32_t> dstamp_;
+  std::vector<ElementId> queue_;
+};
+
+}  // namespace achilles::analyzer::detail

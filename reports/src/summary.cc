@@ -1,0 +1,185 @@
+#include "achilles/reports/summary.h"
+
+#include <map>
+#include <sstream>
+
+namespace achilles::reports {
+
+using analyzer::Analysis;
+using analyzer::Element;
+using analyzer::ElementId;
+using analyzer::ElementKind;
+using analyzer::Finding;
+using analyzer::Status;
+using analyzer::Topology;
+
+namespace {
+
+const char* const kSeverities[] = {"critical", "high", "medium", "low"};
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+std::string plural(size_t n, std::string_view word) {
+  return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+}
+
+std::string title(const Topology& topology) {
+  if (!topology.name.empty()) return topology.name;
+  return topology.file.empty() ? "topology" : topology.file;
+}
+
+std::string counts_line(const Topology& t) {
+  return plural(t.count(ElementKind::kDomain), "domain") + ", " +
+         plural(t.count(ElementKind::kComponent), "component") + ", " +
+         plural(t.count(ElementKind::kService), "service") + ", " +
+         plural(t.count(ElementKind::kEntrypoint), "entrypoint");
+}
+
+/// "12 findings: 3 critical, 8 high, 1 low", or "no findings".
+std::string findings_line(const Analysis& analysis) {
+  if (analysis.findings.empty()) return "no findings";
+  std::map<int, size_t> by_rank;
+  for (const Finding& f : analysis.findings)
+    ++by_rank[analyzer::severity_rank(f.severity)];
+  std::vector<std::string> parts;
+  for (const auto& [rank, n] : by_rank)
+    parts.push_back(std::to_string(n) + " " + kSeverities[rank]);
+  return plural(analysis.findings.size(), "finding") + ": " + join(parts, ", ");
+}
+
+std::string impact_text(const Finding& f) {
+  const auto& i = f.impact;
+  std::string out;
+  if (!i.entrypoints_down.empty()) out += "down: " + join(i.entrypoints_down, ", ");
+  if (!i.entrypoints_degraded.empty())
+    out += std::string(out.empty() ? "" : "; ") + "degraded: " + join(i.entrypoints_degraded, ", ");
+  if (!out.empty()) out += "; ";
+  out += f.kind == "cycle" ? "never start: " : "";
+  out += plural(i.components_down, "component") + " and " + plural(i.services_down, "service") +
+         (f.kind == "cycle" ? "" : " down");
+  return out;
+}
+
+std::string md_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|' || c == '\\' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>')
+      out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string explanation_line(const Finding& f, std::string_view arrow) {
+  std::string out;
+  for (size_t i = 0; i < f.explanation.size(); ++i) {
+    if (i) out += arrow;
+    out += f.explanation[i];
+    if (i < f.explanation_notes.size() && !f.explanation_notes[i].empty())
+      out += " (" + f.explanation_notes[i] + ")";
+  }
+  return out;
+}
+
+std::string format_text(const Topology& topology, const Analysis& analysis) {
+  std::ostringstream out;
+  out << title(topology) << ": " << findings_line(analysis) << " in " << counts_line(topology)
+      << "\n";
+  for (int rank = 0; rank < 4; ++rank) {
+    std::vector<const Finding*> group;
+    for (const Finding& f : analysis.findings)
+      if (analyzer::severity_rank(f.severity) == rank) group.push_back(&f);
+    if (group.empty()) continue;
+    std::string heading = kSeverities[rank];
+    for (char& c : heading)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out << "\n" << heading << " (" << group.size() << ")\n";
+    for (const Finding* f : group) {
+      out << "  " << f->id() << "\n"
+          << "      " << f->message << "\n"
+          << "      impact: " << impact_text(*f) << "\n";
+      if (!f->explanation.empty()) out << "      why: " << explanation_line(*f) << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::string format_markdown(const Topology& topology, const Analysis& analysis) {
+  std::ostringstream out;
+  out << "### Achilles: " << md_escape(title(topology)) << "\n\n"
+      << "**" << findings_line(analysis) << "** in " << counts_line(topology) << "\n\n";
+  if (analysis.findings.empty()) return out.str();
+  out << "| severity | finding | entrypoints down | why |\n"
+      << "| --- | --- | --- | --- |\n";
+  for (const Finding& f : analysis.findings) {
+    std::vector<std::string> subject;
+    for (const auto& s : f.subject)
+      subject.push_back("`" + s + "`");
+    out << "| " << f.severity << " | " << f.kind << " " << join(subject, " + ") << " | "
+        << (f.impact.entrypoints_down.empty() ? "-"
+                                              : md_escape(join(f.impact.entrypoints_down, ", ")))
+        << " | " << md_escape(explanation_line(f, " → ")) << " |\n";
+  }
+  return out.str();
+}
+
+std::string format_blast_text(const Topology& topology, std::span<const ElementId> failed,
+                              const std::vector<Status>& statuses) {
+  std::ostringstream out;
+  std::vector<std::string> names;
+  for (ElementId f : failed)
+    names.push_back(topology[f].id);
+  std::vector<std::string> down, degraded;
+  for (ElementId x = 0; x < topology.size(); ++x) {
+    const Element& e = topology[x];
+    if (e.kind == ElementKind::kEntrypoint) continue;
+    if (statuses[x] == Status::kDown) down.push_back(e.id);
+    if (statuses[x] == Status::kDegraded) degraded.push_back(e.id);
+  }
+  out << "failing " << join(names, ", ") << ":\n\nentrypoints:\n";
+  for (ElementId x = 0; x < topology.size(); ++x) {
+    if (topology[x].kind != ElementKind::kEntrypoint) continue;
+    out << "  " << topology[x].id << ": " << to_string(statuses[x]) << "\n";
+  }
+  out << "\ndown (" << down.size() << "): " << (down.empty() ? "-" : join(down, ", ")) << "\n"
+      << "degraded (" << degraded.size() << "): " << (degraded.empty() ? "-" : join(degraded, ", "))
+      << "\n";
+  return out.str();
+}
+
+std::string format_blast_json(const Topology& topology, std::span<const ElementId> failed,
+                              const std::vector<Status>& statuses) {
+  nlohmann::json doc;
+  std::vector<std::string> names;
+  for (ElementId f : failed)
+    names.push_back(topology[f].id);
+  doc["failed"] = names;
+  nlohmann::json elements = nlohmann::json::array();
+  std::vector<std::string> eps_down, eps_degraded;
+  for (ElementId x = 0; x < topology.size(); ++x) {
+    const Element& e = topology[x];
+    elements.push_back(
+        {{"id", e.id}, {"kind", to_string(e.kind)}, {"status", to_string(statuses[x])}});
+    if (e.kind == ElementKind::kEntrypoint && statuses[x] == Status::kDown)
+      eps_down.push_back(e.id);
+    if (e.kind == ElementKind::kEntrypoint && statuses[x] == Status::kDegraded)
+      eps_degraded.push_back(e.id);
+  }
+  std::sort(eps_down.begin(), eps_down.end());
+  std::sort(eps_degraded.begin(), eps_degraded.end());
+  doc["entrypoints_down"] = eps_down;
+  doc["entrypoints_degraded"] = eps_degraded;
+  doc["elements"] = std::move(elements);
+  return doc.dump(2) + "\n";
+}
+
+}  // namespace achilles::reports
