@@ -34,13 +34,15 @@ std::optional<ElementId> Topology::find(std::string_view id) const {
 
 size_t Topology::count(ElementKind kind) const {
   size_t n = 0;
-  for (const auto& e : elements) n += e.kind == kind;
+  for (const auto& e : elements)
+    n += e.kind == kind;
   return n;
 }
 
 size_t Topology::dependency_count() const {
   size_t n = 0;
-  for (const auto& e : elements) n += e.depends_on.size();
+  for (const auto& e : elements)
+    n += e.depends_on.size();
   return n;
 }
 

@@ -57,13 +57,11 @@ std::string findings_line(const Analysis& analysis) {
 std::string impact_text(const Finding& f) {
   const auto& i = f.impact;
   std::string out;
-  if (!i.entrypoints_down.empty()) out += "down: " + join(i.entrypoints_down, ", ");
-  if (!i.entrypoints_degraded.empty())
-    out += std::string(out.empty() ? "" : "; ") + "degraded: " + join(i.entrypoints_degraded, ", ");
-  if (!out.empty()) out += "; ";
-  out += f.kind == "cycle" ? "never start: " : "";
+  if (!i.entrypoints_down.empty())
+    out += join(i.entrypoints_down, ", ") + (f.kind == "cycle" ? " never up; " : " down; ");
+  if (!i.entrypoints_degraded.empty()) out += join(i.entrypoints_degraded, ", ") + " degraded; ";
   out += plural(i.components_down, "component") + " and " + plural(i.services_down, "service") +
-         (f.kind == "cycle" ? "" : " down");
+         (f.kind == "cycle" ? " never start" : " down");
   return out;
 }
 

@@ -1,0 +1,40 @@
+#include "achilles/analyzer/diagnostic.h"
+
+#include <utility>
+
+namespace achilles::analyzer {
+
+std::string Diagnostic::str() const {
+  std::string s = file;
+  if (pos.line > 0) {
+    s += ':';
+    s += std::to_string(pos.line);
+    s += ':';
+    s += std::to_string(pos.column);
+  }
+  s += ": error: ";
+  if (pos.line == 0 && !path.empty()) {
+    s += path;
+    s += ": ";
+  }
+  s += message;
+  return s;
+}
+
+namespace {
+
+std::string join(const std::vector<Diagnostic>& diagnostics) {
+  std::string s;
+  for (const auto& d : diagnostics) {
+    if (!s.empty()) s += '\n';
+    s += d.str();
+  }
+  return s;
+}
+
+}  // namespace
+
+InputError::InputError(std::vector<Diagnostic> diagnostics)
+    : std::runtime_error(join(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+
+}  // namespace achilles::analyzer

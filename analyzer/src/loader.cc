@@ -1,0 +1,669 @@
+// Loading a topology: read the file, parse it into a position-keeping Document, then check
+// every rule of "What is rejected" (spec topology.md) while building the model.
+//
+// The checks run in three passes so that every problem is found in one run:
+//   1. declare: the top level, and every element's id (pattern, uniqueness), so that
+//      references can be resolved whatever order the sections come in;
+//   2. fill: every other field of every element, references resolved by id;
+//   3. cycles: domain parents and service membership.
+// An element whose id is bad is still checked (into a scratch element), and references to
+// an id that was declared but invalid are not reported again: one mistake, one message.
+#include "achilles/analyzer/loader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <span>
+#include <unordered_set>
+
+#include "document.h"
+
+namespace achilles::analyzer {
+
+namespace {
+
+using doc::Type;
+using doc::Value;
+
+using Keys = std::span<const std::string_view>;
+constexpr std::string_view kTopKeys[] = {"version",    "name",     "domains",
+                                         "components", "services", "entrypoints"};
+constexpr std::string_view kDomainKeys[] = {"id", "kind", "parent", "availability", "labels"};
+constexpr std::string_view kComponentKeys[] = {"id",       "kind",         "domain", "depends_on",
+                                               "capacity", "availability", "labels", "target"};
+constexpr std::string_view kServiceKeys[] = {"id",         "kind",     "members", "min_healthy",
+                                             "depends_on", "capacity", "labels"};
+constexpr std::string_view kEntrypointKeys[] = {"id", "target", "load", "slo", "labels"};
+constexpr std::string_view kDependencyKeys[] = {"id", "mode", "calls"};
+
+/// The sections of the top level, in the order elements are stored.
+constexpr std::string_view kSections[] = {"domains", "components", "services", "entrypoints"};
+constexpr ElementKind kSectionKinds[] = {ElementKind::kDomain, ElementKind::kComponent,
+                                         ElementKind::kService, ElementKind::kEntrypoint};
+
+std::string join(Keys keys) {
+  std::string s;
+  for (auto k : keys) {
+    if (!s.empty()) s += ", ";
+    s += k;
+  }
+  return s;
+}
+
+/// "a domain", "an entrypoint", ...
+std::string a(ElementKind kind) {
+  return (kind == ElementKind::kEntrypoint ? "an " : "a ") + std::string(to_string(kind));
+}
+
+bool is_valid_id(std::string_view id) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (id.empty() || !alnum(id[0])) return false;
+  for (char c : id.substr(1))
+    if (!alnum(c) && !std::strchr("_.:/@-", c)) return false;
+  return true;
+}
+
+bool is_component_or_service(ElementKind k) {
+  return k == ElementKind::kComponent || k == ElementKind::kService;
+}
+bool is_domain(ElementKind k) {
+  return k == ElementKind::kDomain;
+}
+
+/// Ids to elements while loading: open addressing over the id texts in the document, which
+/// stay put. Topology::find costs about four cache misses a lookup; this one two or three,
+/// which matters with 10^6 elements and as many references.
+class IdIndex {
+ public:
+  void reserve(size_t n) {
+    size_t capacity = 16;
+    while (capacity < 2 * n)
+      capacity <<= 1;
+    slots_.assign(capacity, Slot{0, kNoElement});
+    keys_.reserve(n);
+  }
+  /// Adds `key` as the next id (0, 1, ...) unless present; returns the id it has.
+  ElementId insert(std::string_view key) {
+    uint64_t h = std::hash<std::string_view>{}(key);
+    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      Slot& slot = slots_[i];
+      if (slot.id == kNoElement) {
+        slot = {h, static_cast<ElementId>(keys_.size())};
+        keys_.push_back(key);
+        return slot.id;
+      }
+      if (slot.hash == h && keys_[slot.id] == key) return slot.id;
+    }
+  }
+  std::optional<ElementId> find(std::string_view key) const {
+    uint64_t h = std::hash<std::string_view>{}(key);
+    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& slot = slots_[i];
+      if (slot.id == kNoElement) return std::nullopt;
+      if (slot.hash == h && keys_[slot.id] == key) return slot.id;
+    }
+  }
+  size_t size() const { return keys_.size(); }
+
+ private:
+  struct Slot {
+    uint64_t hash;
+    ElementId id;
+  };
+  std::vector<Slot> slots_;
+  std::vector<std::string_view> keys_;
+};
+
+/// One element as written, on its way into the model.
+struct Item {
+  Value node;
+  ElementKind kind;
+  /// In the topology, once its id is known to be valid and new.
+  ElementId id = kNoElement;
+  /// How messages name it: "service 'web'", or "service #3" without a usable id.
+  std::string label;
+};
+
+class TopologyBuilder {
+ public:
+  TopologyBuilder(const doc::Document& document, const std::string& file,
+                  std::vector<Diagnostic>& diagnostics)
+      : document_(document), file_(file), diagnostics_(diagnostics) {}
+
+  Topology build() {
+    topology_.file = file_;
+    if (declare()) {
+      for (auto& item : items_)
+        fill(item);
+      domain_cycles();
+      service_cycles();
+    }
+    return std::move(topology_);
+  }
+
+ private:
+  void error(SourcePos pos, std::string message) {
+    diagnostics_.push_back({file_, pos, {}, std::move(message)});
+  }
+  void wrong_type(const std::string& prefix, Value v, std::string_view key,
+                  std::string_view expected) {
+    error(v.pos(), prefix + "'" + std::string(key) + "' must be " + std::string(expected) +
+                       ", not " + std::string(doc::describe(v.type())));
+  }
+  static std::string prefix(const Item& item) { return item.label + ": "; }
+
+  // Reports every key of `map` not in `allowed`; `where` is "in service 'web'".
+  void check_keys(Value map, Keys allowed, const std::string& where) {
+    for (size_t i = 0; i < map.size(); ++i) {
+      auto entry = map.entry(i);
+      if (std::find(allowed.begin(), allowed.end(), entry.key) != allowed.end()) continue;
+      error(entry.key_pos, "unknown key '" + std::string(entry.key) + "' " + where +
+                               " (expected one of: " + join(allowed) + ")");
+    }
+  }
+
+  // A typed optional field: absent gives nullopt silently, a wrong type reports it.
+  std::optional<Value> field(const std::string& pre, Value map, std::string_view key, Type type) {
+    Value v = map.find(key);
+    if (!v) return std::nullopt;
+    if (v.type() != type) {
+      wrong_type(pre, v, key, doc::describe(type));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  // --- Pass 1 ----------------------------------------------------------------------------
+
+  // The top level and the ids. False when there is nothing more to check.
+  bool declare() {
+    Value root = document_.root();
+    if (!root) return false;
+    if (root.type() == Type::kNull) {
+      error(root.pos(), "the file is empty (expected a map with keys " + join(kTopKeys) + ")");
+      return false;
+    }
+    if (root.type() != Type::kMap) {
+      error(root.pos(),
+            "the top level must be a map, not " + std::string(doc::describe(root.type())));
+      return false;
+    }
+    check_keys(root, kTopKeys, "at the top level");
+    if (Value version = root.find("version"); !version) {
+      error(root.pos(), "missing required key 'version'");
+    } else if (version.type() != Type::kNumber) {
+      wrong_type("", version, "version", "a number");
+    } else if (version.number() != 1) {
+      error(version.pos(), "version must be 1, not " + std::string(version.text()));
+    }
+    if (auto name = field("", root, "name", Type::kString)) topology_.name = name->text();
+
+    for (size_t s = 0; s < std::size(kSections); ++s) {
+      auto list = field("", root, kSections[s], Type::kSequence);
+      if (!list) continue;
+      for (size_t i = 0; i < list->size(); ++i) {
+        Value node = list->item(i);
+        if (node.type() != Type::kMap) {
+          error(node.pos(), "an entry of '" + std::string(kSections[s]) + "' must be a map, not " +
+                                std::string(doc::describe(node.type())));
+          continue;
+        }
+        items_.push_back({node, kSectionKinds[s], kNoElement,
+                          std::string(to_string(kSectionKinds[s])) + " #" + std::to_string(i + 1)});
+      }
+    }
+    topology_.elements.reserve(items_.size());
+    index_.reserve(items_.size());
+    for (auto& item : items_)
+      declare(item);
+    return true;
+  }
+
+  void declare(Item& item) {
+    Value id = item.node.find("id");
+    if (!id) {
+      error(item.node.pos(), "missing required key 'id' in " + item.label);
+      return;
+    }
+    if (id.type() != Type::kString) {
+      wrong_type(prefix(item), id, "id", "a string");
+      return;
+    }
+    std::string_view text = id.text();
+    item.label = std::string(to_string(item.kind)) + " '" + std::string(text) + "'";
+    if (!is_valid_id(text)) {
+      error(id.pos(), "id '" + std::string(text) +
+                          "' is not valid (allowed: a letter or digit, then letters, digits and "
+                          "_ . : / @ -)");
+      invalid_ids_.emplace(text);
+      return;
+    }
+    if (ElementId other = index_.insert(text); other != topology_.size()) {
+      const Element& first = topology_[other];
+      error(id.pos(), "id '" + std::string(text) + "' is already used by the " +
+                          std::string(to_string(first.kind)) + " at line " +
+                          std::to_string(first.pos.line));
+      return;
+    }
+    Element e;
+    e.id = text;
+    e.kind = item.kind;
+    e.pos = item.node.pos();
+    item.id = topology_.add(std::move(e));
+  }
+
+  // --- Pass 2 ----------------------------------------------------------------------------
+
+  void fill(const Item& item) {
+    // An element that did not make it into the model is still checked, into a scratch.
+    Element scratch;
+    Element& e = item.id == kNoElement ? scratch : topology_[item.id];
+    Value map = item.node;
+    std::string pre = prefix(item);
+    switch (item.kind) {
+      case ElementKind::kDomain:
+        check_keys(map, kDomainKeys, "in " + item.label);
+        e.type = kind_field(pre, map, "domain");
+        if (auto parent = field(pre, map, "parent", Type::kString))
+          e.parent = resolve(item, *parent, "parent", is_domain, "a domain");
+        e.availability = probability(pre, map, "availability");
+        e.labels = string_map(pre, map, "labels", "label");
+        break;
+      case ElementKind::kComponent:
+        check_keys(map, kComponentKeys, "in " + item.label);
+        e.type = kind_field(pre, map, "component");
+        if (auto domain = field(pre, map, "domain", Type::kString))
+          e.domain = resolve(item, *domain, "domain", is_domain, "a domain");
+        e.depends_on = dependencies(item, map);
+        e.capacity = capacity(pre, map);
+        e.availability = probability(pre, map, "availability");
+        e.labels = string_map(pre, map, "labels", "label");
+        e.inject_target = string_map(pre, map, "target", "target");
+        break;
+      case ElementKind::kService:
+        check_keys(map, kServiceKeys, "in " + item.label);
+        e.type = kind_field(pre, map, "service");
+        members(item, map, e);
+        e.depends_on = dependencies(item, map);
+        e.capacity = capacity(pre, map);
+        e.labels = string_map(pre, map, "labels", "label");
+        break;
+      case ElementKind::kEntrypoint:
+        check_keys(map, kEntrypointKeys, "in " + item.label);
+        if (Value target = map.find("target"); !target) {
+          error(map.pos(), "missing required key 'target' in " + item.label);
+        } else if (target.type() != Type::kString) {
+          wrong_type(pre, target, "target", "a string");
+        } else {
+          e.target =
+              resolve(item, target, "target", is_component_or_service, "a component or service");
+        }
+        if (auto load = field(pre, map, "load", Type::kNumber)) {
+          if (!(load->number() >= 0) || std::isinf(load->number()))
+            error(load->pos(), pre + "load must be 0 or more, not " + std::string(load->text()));
+          else
+            e.load = load->number();
+        }
+        e.slo = probability(pre, map, "slo");
+        e.labels = string_map(pre, map, "labels", "label");
+        break;
+    }
+  }
+
+  std::string kind_field(const std::string& pre, Value map, std::string_view fallback) {
+    auto kind = field(pre, map, "kind", Type::kString);
+    return std::string(kind ? kind->text() : fallback);
+  }
+
+  // availability and slo: in (0, 1].
+  std::optional<double> probability(const std::string& pre, Value map, std::string_view key) {
+    auto v = field(pre, map, key, Type::kNumber);
+    if (!v) return std::nullopt;
+    double x = v->number();
+    if (!(x > 0 && x <= 1)) {
+      error(v->pos(), pre + std::string(key) + " " + std::string(v->text()) + " is outside (0, 1]");
+      return std::nullopt;
+    }
+    return x;
+  }
+
+  std::optional<double> capacity(const std::string& pre, Value map) {
+    auto v = field(pre, map, "capacity", Type::kNumber);
+    if (!v) return std::nullopt;
+    double x = v->number();
+    if (!(x > 0) || std::isinf(x)) {
+      error(v->pos(), pre + "capacity must be positive, not " + std::string(v->text()));
+      return std::nullopt;
+    }
+    return x;
+  }
+
+  // labels, and a component's injector target: a map of scalars, kept as their text.
+  StringMap string_map(const std::string& pre, Value map, std::string_view key,
+                       std::string_view what) {
+    StringMap out;
+    auto m = field(pre, map, key, Type::kMap);
+    if (!m) return out;
+    out.reserve(m->size());
+    for (size_t i = 0; i < m->size(); ++i) {
+      auto entry = m->entry(i);
+      if (!entry.value.is_scalar() || entry.value.type() == Type::kNull) {
+        error(entry.value.pos(), pre + std::string(what) + " '" + std::string(entry.key) +
+                                     "' must be a string, number or boolean, not " +
+                                     std::string(doc::describe(entry.value.type())));
+        continue;
+      }
+      out.emplace_back(entry.key, entry.value.text());
+    }
+    return out;
+  }
+
+  // A reference by id (a string node) to an element of an allowed kind.
+  ElementId resolve(const Item& item, Value ref, std::string_view role,
+                    bool (*allowed)(ElementKind), std::string_view expected) {
+    std::string_view id = ref.text();
+    auto found = index_.find(id);
+    if (!found) {
+      if (!invalid_ids_.count(std::string(id)))
+        error(ref.pos(),
+              prefix(item) + std::string(role) + " '" + std::string(id) + "' does not exist");
+      return kNoElement;
+    }
+    ElementKind kind = topology_[*found].kind;
+    if (!allowed(kind)) {
+      error(ref.pos(), prefix(item) + std::string(role) + " '" + std::string(id) + "' is " +
+                           a(kind) + ", not " + std::string(expected));
+      return kNoElement;
+    }
+    return *found;
+  }
+
+  std::vector<Dependency> dependencies(const Item& item, Value map) {
+    std::vector<Dependency> out;
+    std::string pre = prefix(item);
+    auto list = field(pre, map, "depends_on", Type::kSequence);
+    if (!list) return out;
+    out.reserve(list->size());
+    for (size_t i = 0; i < list->size(); ++i) {
+      Value d = list->item(i);
+      Dependency dep;
+      dep.pos = d.pos();
+      if (d.type() == Type::kString) {
+        dep.target =
+            resolve(item, d, "dependency", is_component_or_service, "a component or service");
+      } else if (d.type() == Type::kMap) {
+        check_keys(d, kDependencyKeys, "in a dependency of " + item.label);
+        if (auto mode = field(pre, d, "mode", Type::kString)) {
+          if (mode->text() == "soft") {
+            dep.mode = DepMode::kSoft;
+          } else if (mode->text() != "hard") {
+            error(mode->pos(),
+                  pre + "mode must be 'hard' or 'soft', not '" + std::string(mode->text()) + "'");
+          }
+        }
+        if (auto calls = field(pre, d, "calls", Type::kNumber)) {
+          if (!(calls->number() >= 0) || std::isinf(calls->number()))
+            error(calls->pos(), pre + "calls must be 0 or more, not " + std::string(calls->text()));
+          else
+            dep.calls = calls->number();
+        }
+        if (Value id = d.find("id"); !id) {
+          error(d.pos(), "missing required key 'id' in a dependency of " + item.label);
+        } else if (id.type() != Type::kString) {
+          wrong_type(pre, id, "id", "a string");
+        } else {
+          dep.target =
+              resolve(item, id, "dependency", is_component_or_service, "a component or service");
+        }
+      } else {
+        error(d.pos(), pre + "a dependency must be an id or a map {id, mode, calls}, not " +
+                           std::string(doc::describe(d.type())));
+      }
+      if (dep.target != kNoElement) out.push_back(dep);
+    }
+    return out;
+  }
+
+  void members(const Item& item, Value map, Element& e) {
+    std::string pre = prefix(item);
+    size_t written = 0;  // members as written, for the range of min_healthy
+    if (Value list = map.find("members"); !list) {
+      error(map.pos(), "missing required key 'members' in " + item.label);
+    } else if (list.type() != Type::kSequence) {
+      wrong_type(pre, list, "members", "a list");
+    } else if (list.size() == 0) {
+      error(list.pos(), pre + "'members' must not be empty");
+    } else {
+      written = list.size();
+      e.members.reserve(written);
+      std::unordered_set<ElementId> seen;
+      for (size_t i = 0; i < list.size(); ++i) {
+        Value m = list.item(i);
+        if (m.type() != Type::kString) {
+          error(m.pos(), pre + "a member must be an id (a string), not " +
+                             std::string(doc::describe(m.type())));
+          continue;
+        }
+        ElementId id =
+            resolve(item, m, "member", is_component_or_service, "a component or service");
+        if (id == kNoElement) continue;
+        bool twice = written <= 16
+                         ? std::find(e.members.begin(), e.members.end(), id) != e.members.end()
+                         : !seen.insert(id).second;
+        if (twice) {
+          error(m.pos(), pre + "member '" + std::string(m.text()) + "' is listed twice");
+          continue;
+        }
+        e.members.push_back(id);
+      }
+    }
+    if (auto k = field(pre, map, "min_healthy", Type::kNumber)) {
+      double x = k->number();
+      if (x != std::floor(x) || std::isinf(x)) {
+        error(k->pos(), pre + "min_healthy " + std::string(k->text()) + " is not a whole number");
+      } else if (x < 1 || (written > 0 && x > static_cast<double>(written))) {
+        error(k->pos(), pre + "min_healthy " + std::string(k->text()) + " is outside 1.." +
+                            (written > 0 ? std::to_string(written) : std::string("n")));
+      } else {
+        e.min_healthy = static_cast<uint32_t>(x);
+      }
+    }
+  }
+
+  // --- Pass 3 ----------------------------------------------------------------------------
+
+  // Lists a cycle starting at its earliest element: "a -> b -> a".
+  std::string cycle_text(std::vector<ElementId>& cycle) {
+    std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
+    std::string s;
+    for (ElementId id : cycle)
+      s += topology_[id].id + " -> ";
+    return s + topology_[cycle.front()].id;
+  }
+
+  // Each domain has at most one parent: follow the chain from every domain, and a chain
+  // that meets itself is a cycle.
+  void domain_cycles() {
+    std::vector<uint8_t> state(topology_.size(), 0);  // 0 new, 1 on the current chain, 2 done
+    std::vector<ElementId> chain;
+    for (ElementId start = 0; start < topology_.size(); ++start) {
+      if (topology_[start].kind != ElementKind::kDomain || state[start]) continue;
+      chain.clear();
+      ElementId d = start;
+      while (d != kNoElement && state[d] == 0) {
+        state[d] = 1;
+        chain.push_back(d);
+        d = topology_[d].parent;
+      }
+      if (d != kNoElement && state[d] == 1) {
+        std::vector<ElementId> cycle(std::find(chain.begin(), chain.end(), d), chain.end());
+        std::string text = cycle_text(cycle);
+        error(topology_[cycle.front()].pos, "cycle of domain parents: " + text);
+      }
+      for (ElementId c : chain)
+        state[c] = 2;
+    }
+  }
+
+  // A depth-first search over membership between services (iterative: nesting can be deep).
+  // A back edge closes a cycle; it is reported unless it shares a service with one already
+  // reported, so that one tangle gives one message.
+  void service_cycles() {
+    std::vector<uint8_t> color(topology_.size(), 0);  // 0 white, 1 on the stack, 2 done
+    std::vector<bool> reported(topology_.size(), false);
+    struct Frame {
+      ElementId service;
+      size_t next_member;
+    };
+    std::vector<Frame> stack;
+    for (ElementId start = 0; start < topology_.size(); ++start) {
+      if (topology_[start].kind != ElementKind::kService || color[start]) continue;
+      stack.push_back({start, 0});
+      color[start] = 1;
+      while (!stack.empty()) {
+        Frame& f = stack.back();
+        const auto& members = topology_[f.service].members;
+        if (f.next_member == members.size()) {
+          color[f.service] = 2;
+          stack.pop_back();
+          continue;
+        }
+        ElementId m = members[f.next_member++];
+        if (topology_[m].kind != ElementKind::kService || color[m] == 2) continue;
+        if (color[m] == 0) {
+          color[m] = 1;
+          stack.push_back({m, 0});
+          continue;
+        }
+        // m is on the stack: the stack from m to here is a cycle.
+        std::vector<ElementId> cycle;
+        bool fresh = true;
+        for (auto it = std::find_if(stack.begin(), stack.end(),
+                                    [&](const Frame& g) { return g.service == m; });
+             it != stack.end(); ++it) {
+          cycle.push_back(it->service);
+          fresh = fresh && !reported[it->service];
+        }
+        if (!fresh) continue;
+        for (ElementId c : cycle)
+          reported[c] = true;
+        std::string text = cycle_text(cycle);
+        const Element& first = topology_[cycle.front()];
+        error(first.pos, "service '" + first.id + "' contains itself: " + text);
+      }
+    }
+  }
+
+  const doc::Document& document_;
+  const std::string& file_;
+  std::vector<Diagnostic>& diagnostics_;
+  Topology topology_;
+  IdIndex index_;
+  std::vector<Item> items_;
+  std::unordered_set<std::string> invalid_ids_;
+};
+
+[[noreturn]] void fail(std::vector<Diagnostic> diagnostics) {
+  // In file order; problems without a position last.
+  std::stable_sort(
+      diagnostics.begin(), diagnostics.end(), [](const Diagnostic& x, const Diagnostic& y) {
+        auto key = [](const Diagnostic& d) {
+          return std::make_pair(d.pos.line == 0 ? UINT32_MAX : d.pos.line, d.pos.column);
+        };
+        return key(x) < key(y);
+      });
+  throw InputError(std::move(diagnostics));
+}
+
+doc::Document parse(std::string_view text, Syntax syntax, const std::string& file,
+                    std::vector<Diagnostic>& diagnostics) {
+  return syntax == Syntax::kJson ? doc::read_json(text, file, diagnostics)
+                                 : doc::read_yaml(text, file, diagnostics);
+}
+
+Topology build(const doc::Document& document, const std::string& file,
+               std::vector<Diagnostic>& diagnostics) {
+  Topology topology = TopologyBuilder(document, file, diagnostics).build();
+  if (!diagnostics.empty()) fail(std::move(diagnostics));
+  return topology;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  if (s.size() < suffix.size()) return false;
+  auto tail = s.substr(s.size() - suffix.size());
+  return std::equal(tail.begin(), tail.end(), suffix.begin(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == y;
+  });
+}
+
+}  // namespace
+
+Syntax syntax_for(std::string_view path, std::string_view text) {
+  if (ends_with(path, ".json")) return Syntax::kJson;
+  if (ends_with(path, ".yaml") || ends_with(path, ".yml")) return Syntax::kYaml;
+  auto first = text.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && text[first] == '{' ? Syntax::kJson : Syntax::kYaml;
+}
+
+Topology load_topology_text(std::string_view text, Syntax syntax, const std::string& file) {
+  std::vector<Diagnostic> diagnostics;
+  doc::Document document = parse(text, syntax, file, diagnostics);
+  if (!document.root()) fail(std::move(diagnostics));  // a syntax error
+  return build(document, file, diagnostics);
+}
+
+Topology load_topology(const std::string& path) {
+  auto cannot_read = [&] {
+    return UsageError(path + ": error: cannot read: " + std::strerror(errno));
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw cannot_read();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    throw cannot_read();
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    errno = EISDIR;
+    throw cannot_read();
+  }
+  std::string text;
+  text.resize(st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0);
+  size_t done = 0;
+  for (;;) {
+    if (done == text.size()) text.resize(text.size() + 65536);  // a pipe, or a growing file
+    ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int saved = errno;
+      ::close(fd);
+      errno = saved;
+      throw cannot_read();
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(done);
+
+  std::vector<Diagnostic> diagnostics;
+  doc::Document document = parse(text, syntax_for(path, text), path, diagnostics);
+  std::string().swap(text);  // the document holds what it needs
+  if (!document.root()) fail(std::move(diagnostics));
+  return build(document, path, diagnostics);
+}
+
+}  // namespace achilles::analyzer

@@ -1,0 +1,142 @@
+// The `achilles` binary as a user runs it: output, exit codes, messages.
+#include <sys/wait.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+/// Runs the built achilles with `args` (shell words), capturing stdout and stderr.
+Run achilles(const std::string& args) {
+  char err_path[] = "/tmp/achilles-cli-test-XXXXXX";
+  int fd = mkstemp(err_path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::string cmd = std::string(ACHILLES_BINARY) + " " + args + " 2>" + err_path;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = pclose(p);
+  std::ifstream in(err_path);
+  std::stringstream err;
+  err << in.rdbuf();
+  std::remove(err_path);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err.str()};
+}
+
+const std::string kShop = std::string(ACHILLES_TEST_DATA) + "/cli/shop.yaml";
+
+}  // namespace
+
+TEST_CASE("analyze prints a summary line and the findings grouped by severity", "[cli]") {
+  auto r = achilles("analyze " + kShop);
+  CHECK(r.code == 0);
+  CHECK(r.err == "");
+  CHECK(r.out.rfind(
+            "shop: 11 findings: 4 critical, 7 high in 4 domains, 7 components, 4 services, "
+            "1 entrypoint\n\nCRITICAL (4)\n  domain_spof:az1\n",
+            0) == 0);
+  CHECK(r.out.find("  spof:lb-1\n      lb-1 is a single point of failure for www\n"
+                   "      impact: www down; 1 component and 1 service down\n"
+                   "      why: www -> lb (1 of 1 healthy needed) -> lb-1\n") != std::string::npos);
+  CHECK(r.out.find("\nHIGH (7)\n  cut_set:az2+db-1\n") != std::string::npos);
+}
+
+TEST_CASE("analyze --format json follows the analysis schema", "[cli]") {
+  auto r = achilles("analyze " + kShop + " --format json --order 1");
+  REQUIRE(r.code == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["schema"] == "achilles.analysis/v1");
+  CHECK(doc["topology"]["name"] == "shop");
+  CHECK(doc["topology"]["counts"]["components"] == 7);
+  CHECK(doc["topology"]["counts"]["dependencies"] == 7);
+  CHECK(doc["options"]["order"] == 1);
+  REQUIRE(doc["findings"].size() == 4);
+  const auto& f = doc["findings"][3];
+  CHECK(f["id"] == "spof:lb-1");
+  CHECK(f["kind"] == "spof");
+  CHECK(f["severity"] == "critical");
+  CHECK(f["subject"] == nlohmann::json::array({"lb-1"}));
+  CHECK(f["impact"]["entrypoints_down"] == nlohmann::json::array({"www"}));
+  CHECK(f["impact"]["entrypoints_degraded"] == nlohmann::json::array());
+  CHECK(f["explanation"] == nlohmann::json::array({"www", "lb", "lb-1"}));
+  CHECK(doc["entrypoints"][0]["id"] == "www");
+}
+
+TEST_CASE("analyze --format md writes a table for a pull request", "[cli]") {
+  auto r = achilles("analyze " + kShop + " --format md --order 1");
+  REQUIRE(r.code == 0);
+  CHECK(r.out ==
+        "### Achilles: shop\n\n**4 findings: 4 critical** in 4 domains, 7 components, 4 services, "
+        "1 entrypoint\n\n"
+        "| severity | finding | entrypoints down | why |\n| --- | --- | --- | --- |\n"
+        "| critical | domain_spof `az1` | www | www → lb (1 of 1 healthy needed) → lb-1 → "
+        "rack-1 → az1 |\n"
+        "| critical | domain_spof `rack-1` | www | www → lb (1 of 1 healthy needed) → lb-1 → "
+        "rack-1 |\n"
+        "| critical | domain_spof `region` | www | www → lb (1 of 1 healthy needed) → lb-1 → "
+        "rack-1 → az1 → region |\n"
+        "| critical | spof `lb-1` | www | www → lb (1 of 1 healthy needed) → lb-1 |\n");
+}
+
+TEST_CASE("blast shows what is down and degraded", "[cli]") {
+  auto r = achilles("blast " + kShop + " recs-1 db-1");
+  CHECK(r.code == 0);
+  CHECK(r.out ==
+        "failing recs-1, db-1:\n\nentrypoints:\n  www: degraded\n\n"
+        "down (3): db-1, recs-1, recs\n"
+        "degraded (7): lb-1, web-1, web-2, web-3, lb, web, db\n");
+  auto j = achilles("blast " + kShop + " az2 --format json");
+  REQUIRE(j.code == 0);
+  auto doc = nlohmann::json::parse(j.out);
+  CHECK(doc["failed"] == nlohmann::json::array({"az2"}));
+  CHECK(doc["entrypoints_degraded"] == nlohmann::json::array({"www"}));
+}
+
+TEST_CASE("Bad usage exits 2 with a message that says what is wrong", "[cli]") {
+  auto r = achilles("analyze " + kShop + " --order 4");
+  CHECK(r.code == 2);
+  CHECK(r.err == "achilles: error: --order: 4 is outside 1..3\n");
+  r = achilles("analyze " + kShop + " --format xml");
+  CHECK(r.code == 2);
+  CHECK(r.err == "achilles analyze: error: --format must be text, json or md, not 'xml'\n");
+  r = achilles("blast " + kShop + " nosuch");
+  CHECK(r.code == 2);
+  CHECK(r.err == "achilles blast: error: 'nosuch' is not an element of " + kShop + "\n");
+  r = achilles("blast " + kShop + " web");
+  CHECK(r.code == 2);
+  CHECK(r.err == "achilles: error: 'web' is a service; only components and domains fail\n");
+  r = achilles("frobnicate");
+  CHECK(r.code == 2);
+  CHECK(r.err == "achilles: error: unknown command 'frobnicate' (see achilles --help)\n");
+  r = achilles("analyze");
+  CHECK(r.code == 2);
+  r = achilles("analyze " + kShop + " --bogus");
+  CHECK(r.code == 2);
+  CHECK(r.err == "achilles analyze: error: unknown option '--bogus' (see achilles analyze --help)\n");
+}
+
+TEST_CASE("Every command explains itself with --help", "[cli]") {
+  auto r = achilles("--help");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("  analyze ") != std::string::npos);
+  r = achilles("analyze --help");
+  CHECK(r.code == 0);
+  CHECK(r.out.rfind("usage: achilles analyze FILE", 0) == 0);
+  CHECK(r.out.find("--order K") != std::string::npos);
+  CHECK(r.out.find("examples:") != std::string::npos);
+}
