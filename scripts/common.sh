@@ -9,6 +9,7 @@ PACKAGES=(
   libboost-graph-dev libgraphviz-dev graphviz nlohmann-json3-dev libasio-dev
   libyaml-cpp-dev catch2 libssl-dev
   clang-format python3 python3-networkx
+  socat nodejs
 )
 
 install_missing() {
@@ -36,4 +37,16 @@ build() {
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
   fi
   cmake --build "$dir" -j "$(nproc)"
+}
+
+# The Toxiproxy client compatibility test drives the agent with the npm package
+# toxiproxy-node-client, installed from the lock file into tests/injector/node.
+install_node_test_deps() {
+  if ! command -v npm >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  if [[ ! -d tests/injector/node/node_modules ]]; then
+    (cd tests/injector/node && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 }

@@ -1,0 +1,78 @@
+// The agent's configuration: a YAML file whose every key is also a flag; a flag wins.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace achilles::injector {
+
+/// Bad configuration or usage: main prints it and exits with 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A proxy declared at start (`proxies:` or `--proxy NAME,LISTEN,UPSTREAM`).
+struct ProxyDecl {
+  std::string name;
+  std::string listen;
+  std::string upstream;
+};
+
+struct AgentConfig {
+  /// HOST:PORT of the API; port 0 picks a free one (printed on stdout).
+  std::string listen = "127.0.0.1:8474";
+  /// File holding the bearer token; required unless insecure_loopback.
+  std::string token_file;
+  /// Active faults, for recovery after a crash.
+  std::string state_file = "/var/lib/achilles/state.json";
+  /// One JSON line per change; "-" for stderr.
+  std::string audit_log = "/var/log/achilles/audit.jsonl";
+  /// Cap of every fault's duration.
+  std::int64_t max_duration_ms = 900000;
+  /// Globs on process names that may be signalled; empty: none may.
+  std::vector<std::string> allow_processes;
+  /// User names (or numeric uids) whose processes may be signalled; empty: any user.
+  std::vector<std::string> allow_users;
+  std::vector<ProxyDecl> proxies;
+  /// No token on a loopback-only listener.
+  bool insecure_loopback = false;
+  /// A client that sends nothing for this long is disconnected.
+  std::int64_t read_timeout_ms = 10000;
+  /// Request head and body limits (431 and 413 beyond them).
+  std::int64_t max_header_bytes = 16384;
+  std::int64_t max_body_bytes = 1048576;
+  /// Connections served at once; more are closed on accept.
+  std::int64_t max_connections = 4096;
+};
+
+/// Loads a YAML configuration; errors are `FILE:LINE:COLUMN: error: MESSAGE`.
+AgentConfig load_config(const std::string& path);
+
+/// What the command line asks for.
+struct CommandLine {
+  AgentConfig config;
+  bool help = false;
+  bool version = false;
+};
+
+/// Reads --config first (if given), then applies every other flag over it.
+CommandLine parse_command_line(const std::vector<std::string>& args);
+
+/// The text of --help.
+std::string usage();
+
+/// "127.0.0.1:8474" -> {"127.0.0.1", 8474}; "[::1]:80" -> {"::1", 80}. Throws ConfigError.
+std::pair<std::string, std::uint16_t> split_host_port(const std::string& address,
+                                                      const std::string& what);
+
+/// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(const std::string& host);
+
+/// Resolves user names (or numeric uids) to uids; throws ConfigError for an unknown user.
+std::vector<unsigned> resolve_users(const std::vector<std::string>& users);
+
+}  // namespace achilles::injector

@@ -1,0 +1,124 @@
+// The fault engine: starts faults, keeps them bounded in time, reverts them (on expiry, on
+// request, on halt, when a lease runs out, on shutdown) and records what it observed. It
+// owns no thread and no socket: the agent calls tick() often, tests call it with a fake
+// clock.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "achilles/injector/fault.h"
+#include "achilles/injector/os.h"
+
+namespace achilles::injector {
+
+/// Where latency faults go: the agent's proxies.
+class ToxicSink {
+ public:
+  virtual ~ToxicSink() = default;
+  /// Adds a downstream latency toxic named `toxic`; throws ApiError(404) for an unknown proxy.
+  virtual void add_latency(const std::string& proxy, const std::string& toxic,
+                           std::int64_t latency_ms, std::int64_t jitter_ms) = 0;
+  /// Removes it; no error when it is already gone.
+  virtual void remove_toxic(const std::string& proxy, const std::string& toxic) = 0;
+  /// Removes every toxic of every proxy (halt, lease expiry, shutdown).
+  virtual void remove_all_toxics() = 0;
+};
+
+/// The mechanisms the engine acts through.
+struct EngineDeps {
+  ProcessTable& procs;
+  Signaller& signals;
+  const Clock& clock;
+  LoadRunner& loads;
+  /// May be null: latency faults are then refused.
+  ToxicSink* toxics = nullptr;
+};
+
+struct EngineOptions {
+  Limits limits;
+  Guard guard;
+  /// Active faults are written here (atomically) before they start; empty for none.
+  std::string state_file;
+  /// How long reverted faults stay listed.
+  std::int64_t retention_ms = 3600000;
+};
+
+/// Runs faults. Not thread-safe: one thread calls everything.
+class FaultEngine {
+ public:
+  /// Receives one JSON object per change the engine makes on its own (expiry, lease).
+  using AuditSink = std::function<void(const nlohmann::json&)>;
+
+  FaultEngine(EngineDeps deps, EngineOptions options);
+  ~FaultEngine();
+  FaultEngine(const FaultEngine&) = delete;
+  FaultEngine& operator=(const FaultEngine&) = delete;
+
+  void set_audit(AuditSink sink) { audit_ = std::move(sink); }
+
+  /// POST /v1/faults: validates, selects, writes the state file, starts; the new record.
+  nlohmann::json create(const nlohmann::json& body);
+  /// Faults active or reverted within the retention time, oldest first.
+  nlohmann::json list() const;
+  /// One fault; ApiError(404) when unknown.
+  nlohmann::json get(const std::string& id) const;
+  /// Reverts a fault now; its final record.
+  nlohmann::json remove(const std::string& id);
+  /// Reverts everything and refuses new faults until resume().
+  nlohmann::json halt();
+  nlohmann::json resume();
+  /// `{"ttl_ms": N}`: every fault is reverted unless renewed within N ms; 0 ends the lease.
+  nlohmann::json lease(const nlohmann::json& body);
+  /// halted, lease and the active faults, for GET /v1/status.
+  nlohmann::json status() const;
+
+  /// Reverts what has expired (faults, the lease), watches killed processes, forgets old
+  /// records. Call it every few tens of milliseconds.
+  void tick();
+  /// Reverts every active fault, with `reason` in their records.
+  void revert_all(const std::string& reason);
+
+  bool halted() const { return halted_; }
+  /// Number of faults still active (a kill counts while it is being observed).
+  std::size_t active() const;
+
+ private:
+  struct Fault;
+  void revert(Fault& f, const std::string& reason);
+  void observe_kill(Fault& f, const std::vector<ProcessInfo>& procs);
+  nlohmann::json record(const Fault& f) const;
+  void persist();
+  std::string new_id();
+
+  EngineDeps deps_;
+  EngineOptions options_;
+  AuditSink audit_;
+  std::vector<std::unique_ptr<Fault>> faults_;
+  bool halted_ = false;
+  std::optional<std::chrono::steady_clock::time_point> lease_deadline_;
+  std::int64_t lease_ttl_ms_ = 0;
+  std::uint64_t counter_ = 0;
+  std::string id_prefix_;
+};
+
+/// Writes `content` to `path` through a temporary file and rename, so that a reader sees the
+/// old or the new file, never a torn one. Throws std::runtime_error naming the path.
+void write_file_atomically(const std::string& path, const std::string& content);
+
+/// Reverts what a state file left by an earlier agent still lists: continues each paused
+/// process that still exists with the recorded start time (a reused pid is left alone).
+/// Then empties the file. Returns one JSON object per action, for the audit log.
+nlohmann::json recover_state(const std::string& path, const ProcessTable& procs,
+                             Signaller& signals);
+
+}  // namespace achilles::injector

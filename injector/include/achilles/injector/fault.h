@@ -1,0 +1,118 @@
+// What a fault is (kill, pause, latency, cpu, memory), how a request body is validated into
+// one, and which processes a target selects under the allowlist.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "achilles/injector/os.h"
+
+namespace achilles::injector {
+
+/// A request the agent refuses: the HTTP status and a message naming what is wrong.
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  /// The HTTP status to answer with (400, 403, 404, 409, ...).
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+enum class FaultKind { kKill, kPause, kLatency, kCpu, kMemory };
+
+/// "kill", "pause", ...
+const char* kind_name(FaultKind kind);
+
+/// Which processes a fault acts on: exactly one of pid, process, cmdline, pidfile.
+struct Target {
+  /// An explicit pid (0 when another selector is used).
+  int pid = 0;
+  /// A process name (comm), matched exactly.
+  std::string process;
+  /// A regular expression (ECMAScript) searched for in the command line.
+  std::string cmdline;
+  /// A file holding a pid.
+  std::string pidfile;
+  /// `"count": "all"` (the default) or `"one"` (the oldest match).
+  bool all = true;
+};
+
+/// A validated fault request. Fields that do not apply to the kind keep their defaults.
+struct FaultSpec {
+  FaultKind kind = FaultKind::kKill;
+  Target target;
+  /// kill: the signal and its name as given.
+  int signal = 9;
+  std::string signal_name = "SIGKILL";
+  /// kill: how long to watch for a supervisor bringing the process back.
+  std::int64_t observe_ms = 0;
+  /// Every kind but kill: how long the fault lasts before it is reverted.
+  std::int64_t duration_ms = 0;
+  /// latency: the proxy and the toxic's parameters.
+  std::string proxy;
+  std::int64_t latency_ms = 0;
+  std::int64_t jitter_ms = 0;
+  /// cpu
+  int cores = 0;
+  double load = 0;
+  /// memory
+  std::uint64_t bytes = 0;
+};
+
+/// Bounds that validation applies.
+struct Limits {
+  /// Cap of every duration (the configuration's max_duration_ms).
+  std::int64_t max_duration_ms = 900000;
+  /// Observation window of a kill when the request gives none.
+  std::int64_t default_observe_ms = 30000;
+  /// Most cores a cpu fault may load.
+  int max_cores = 1;
+  /// Most bytes a memory fault may hold.
+  std::uint64_t max_memory_bytes = 1ull << 30;
+};
+
+/// Validates a request body; throws ApiError(400) naming the first field that is wrong.
+FaultSpec parse_fault(const nlohmann::json& body, const Limits& limits);
+
+/// The spec as the API shows it (the request's fields, with defaults filled in).
+nlohmann::json to_json(const FaultSpec& spec);
+
+/// Who may be signalled. Empty `processes` means nobody; empty `uids` means any user.
+struct Allowlist {
+  /// Globs (fnmatch) on the process name.
+  std::vector<std::string> processes;
+  /// Real uids allowed; empty for any.
+  std::vector<unsigned> uids;
+};
+
+/// Everything that decides whether a process may be signalled.
+struct Guard {
+  Allowlist allow;
+  /// The agent itself and its parent, never targets.
+  int self_pid = 0;
+  int parent_pid = 0;
+};
+
+/// Why `p` may not be signalled, or an empty string when it may.
+std::string refusal(const ProcessInfo& p, const Guard& guard);
+
+/// The processes a target selects.
+struct Selection {
+  std::vector<ProcessInfo> targets;
+  /// Matches left out, each `{"pid", "name", "reason"}`.
+  nlohmann::json skipped = nlohmann::json::array();
+};
+
+/// Resolves a target. An explicit pid or pidfile naming a process that may not be signalled
+/// is refused (403); name and cmdline matches that may not be signalled are skipped, and
+/// when none is left the request is refused (403), or 404 when nothing matched at all.
+Selection select_targets(const Target& target, const ProcessTable& table, const Guard& guard);
+
+}  // namespace achilles::injector

@@ -1,0 +1,96 @@
+// The operating system as the agent sees it: processes, signals, clocks and stress loads,
+// each behind a small interface so that the fault logic can be tested without harming the
+// machine. The real implementations are created by the make_* functions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace achilles::injector {
+
+/// One process as /proc shows it.
+struct ProcessInfo {
+  int pid = 0;
+  int ppid = 0;
+  /// Real uid of the process.
+  unsigned uid = 0;
+  /// The kernel's short name (`comm`, at most 15 characters).
+  std::string name;
+  /// argv joined by single spaces; empty for kernel threads and zombies.
+  std::string cmdline;
+  /// A kernel thread (PF_KTHREAD): never a target.
+  bool kernel_thread = false;
+  /// Field 22 of /proc/PID/stat: clock ticks after boot. With the pid, identifies a process
+  /// across pid reuse.
+  std::uint64_t start_time = 0;
+  /// Field 3 of /proc/PID/stat: R, S, D, T (stopped), Z, ...
+  char state = '?';
+};
+
+/// Lists processes. The real one reads /proc.
+class ProcessTable {
+ public:
+  virtual ~ProcessTable() = default;
+  /// Every process, in pid order.
+  virtual std::vector<ProcessInfo> list() const = 0;
+  /// One process, or nothing when it does not exist (or vanished while being read).
+  virtual std::optional<ProcessInfo> get(int pid) const = 0;
+};
+
+/// Sends signals. The real one calls kill(2).
+class Signaller {
+ public:
+  virtual ~Signaller() = default;
+  /// 0 on success, else the errno value.
+  virtual int send(int pid, int signal) = 0;
+};
+
+/// Time, monotonic for deadlines and wall-clock for records.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::chrono::steady_clock::time_point now() const = 0;
+  virtual std::chrono::system_clock::time_point wall() const = 0;
+};
+
+/// A running stress load; destroying it stops the load and frees what it holds.
+class Load {
+ public:
+  virtual ~Load() = default;
+};
+
+/// Starts stress loads. The real one runs threads in the agent's own process.
+class LoadRunner {
+ public:
+  virtual ~LoadRunner() = default;
+  /// `cores` threads each busy for `load` (0..1] of every 100 ms.
+  virtual std::unique_ptr<Load> cpu(int cores, double load) = 0;
+  /// Allocates and touches `bytes` of memory, held until the load is destroyed.
+  virtual std::unique_ptr<Load> memory(std::uint64_t bytes) = 0;
+};
+
+/// /proc (or a directory laid out like it, for tests).
+std::unique_ptr<ProcessTable> make_proc_table(std::string root = "/proc");
+std::unique_ptr<Signaller> make_kill_signaller();
+std::unique_ptr<Clock> make_system_clock();
+std::unique_ptr<LoadRunner> make_thread_load_runner();
+
+/// Parses the contents of /proc/PID/stat into pid, name, state, ppid, kernel_thread and
+/// start_time; nothing when it is malformed. The name may contain spaces and parentheses.
+std::optional<ProcessInfo> parse_proc_stat(const std::string& text);
+
+/// "SIGKILL" -> 9; nothing for a name the agent does not accept.
+std::optional<int> signal_number(const std::string& name);
+
+/// Milliseconds between two steady time points, never negative.
+std::int64_t elapsed_ms(std::chrono::steady_clock::time_point from,
+                        std::chrono::steady_clock::time_point to);
+
+/// RFC 3339 UTC with milliseconds: "2024-05-01T12:00:00.123Z".
+std::string format_time(std::chrono::system_clock::time_point t);
+
+}  // namespace achilles::injector

@@ -1,0 +1,159 @@
+// The agent's event loop: one io_context thread runs the API, the proxies and the ticker.
+#include "achilles/injector/agent.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <thread>
+
+#include <asio.hpp>
+
+#include "achilles/injector/api.h"
+#include "achilles/injector/engine.h"
+#include "achilles/injector/proxy.h"
+#include "http_server.h"
+
+namespace achilles::injector {
+
+namespace {
+
+constexpr auto kTick = std::chrono::milliseconds(20);
+
+std::string read_token(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": error: cannot read the token file");
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+    token.pop_back();
+  if (token.empty()) throw ConfigError(path + ": error: the token file is empty");
+  return token;
+}
+
+void schedule_tick(asio::steady_timer& timer, FaultEngine& engine, ProxyManager& proxies) {
+  timer.expires_after(kTick);
+  timer.async_wait([&](const std::error_code& ec) {
+    if (ec) return;
+    try {
+      engine.tick();
+      proxies.expire();
+    } catch (const std::exception& e) {
+      std::cerr << "achilles-agent: warning: " << e.what() << "\n";
+    }
+    schedule_tick(timer, engine, proxies);
+  });
+}
+
+}  // namespace
+
+int run_agent(const AgentConfig& config, std::ostream& out) {
+  // Check everything the configuration decides before touching anything.
+  const auto [host, port] = split_host_port(config.listen, "--listen");
+  std::string token;
+  if (config.insecure_loopback) {
+    if (!is_loopback_host(host))
+      throw ConfigError("--insecure-loopback is refused on '" + config.listen +
+                        "': it is allowed only on a loopback address (127.0.0.0/8, ::1)");
+  } else {
+    if (config.token_file.empty())
+      throw ConfigError(
+          "no --token-file given: every request needs a bearer token (--insecure-loopback "
+          "lifts this on a loopback address only)");
+    token = read_token(config.token_file);
+  }
+  for (const auto& p : config.proxies) {
+    split_host_port(p.listen, "proxy '" + p.name + "' listen");
+    split_host_port(p.upstream, "proxy '" + p.name + "' upstream");
+  }
+  EngineOptions options;
+  options.guard.allow.processes = config.allow_processes;
+  options.guard.allow.uids = resolve_users(config.allow_users);
+  options.guard.self_pid = ::getpid();
+  options.guard.parent_pid = ::getppid();
+  options.state_file = config.state_file;
+  options.limits.max_duration_ms = config.max_duration_ms;
+  options.limits.max_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.limits.max_memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                    static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)) / 2;
+
+  ::signal(SIGPIPE, SIG_IGN);
+  // Each proxied connection holds two descriptors: allow as many as the hard limit does.
+  if (rlimit nofile{};
+      getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  AuditLog audit(config.audit_log);
+  auto procs = make_proc_table();
+  auto signals = make_kill_signaller();
+  auto clock = make_system_clock();
+  auto loads = make_thread_load_runner();
+
+  // Revert what a killed predecessor left behind, before serving anything.
+  if (!config.state_file.empty()) {
+    for (const auto& action : recover_state(config.state_file, *procs, *signals)) {
+      audit.write(action);
+      std::cerr << "achilles-agent: recovered: " << action.dump() << "\n";
+    }
+    // Fails now, not at the first fault, when the state file cannot be written.
+    write_file_atomically(config.state_file, "{\"faults\": []}\n");
+  }
+
+  asio::io_context io(1);
+  ProxyManager proxies(io, *clock, config.max_duration_ms);
+  FaultEngine engine({*procs, *signals, *clock, *loads, &proxies}, options);
+  engine.set_audit([&](const nlohmann::json& e) { audit.write(e); });
+  for (const auto& p : config.proxies) {
+    try {
+      proxies.create({p.name, p.listen, p.upstream, true, {}});
+    } catch (const ApiError& e) {
+      throw std::runtime_error("proxy '" + p.name + "': " + e.what());
+    }
+  }
+  ApiOptions api_options;
+  api_options.token = token;
+  api_options.require_token = !config.insecure_loopback;
+  Api api(engine, &proxies, audit, *clock, api_options);
+
+  ServerLimits limits;
+  limits.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
+  limits.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
+  limits.max_connections = static_cast<std::size_t>(config.max_connections);
+  limits.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  std::unique_ptr<HttpServer> server;
+  try {
+    asio::ip::tcp::resolver resolver(io);
+    auto ep = resolver.resolve(host, std::to_string(port)).begin()->endpoint();
+    server = std::make_unique<HttpServer>(
+        io, ep, [&](const HttpRequest& r) { return api.handle(r); }, limits);
+  } catch (const std::system_error& e) {
+    throw std::runtime_error("cannot listen on " + config.listen + ": " + e.code().message());
+  }
+
+  asio::steady_timer ticker(io);
+  schedule_tick(ticker, engine, proxies);
+  asio::signal_set stop(io, SIGINT, SIGTERM);
+  stop.async_wait([&](const std::error_code& ec, int signo) {
+    if (ec) return;
+    audit.write({{"event", "shutdown"}, {"signal", signo}, {"time", format_time(clock->wall())}});
+    engine.revert_all("agent shutdown");
+    proxies.close_all();
+    server->close();
+    ticker.cancel();
+    io.stop();
+  });
+  audit.write({{"event", "start"},
+               {"pid", ::getpid()},
+               {"listen", config.listen},
+               {"time", format_time(clock->wall())}});
+  const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  out << "achilles-agent listening on " << shown << ":" << server->port() << std::endl;
+  io.run();
+  engine.revert_all("agent shutdown");
+  return 0;
+}
+
+}  // namespace achilles::injector

@@ -1,0 +1,560 @@
+// The TCP proxies. Each connection is two pipes (client to server is "upstream", server to
+// client "downstream"); a reader stamps every chunk with the time it may leave, after the
+// toxics of its stream, and a writer sends chunks when their time comes. Stamping instead of
+// sleeping keeps a latency toxic from also cutting throughput.
+#include <deque>
+#include <map>
+#include <random>
+
+#include <asio.hpp>
+
+#include "achilles/injector/config.h"
+#include "achilles/injector/proxy.h"
+
+namespace achilles::injector {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kReadSize = 16384;
+// A pipe stops reading while this much waits to be written (backpressure).
+constexpr std::size_t kMaxQueued = 1 << 20;
+
+struct Chunk {
+  std::string data;
+  steady::time_point release;
+  bool eof = false;
+  /// limit_data reached: close the whole connection rather than half of it.
+  bool close_all = false;
+};
+
+struct Pipe {
+  explicit Pipe(const asio::any_io_executor& ex) : wake_writer(ex), wake_reader(ex) {}
+  std::deque<Chunk> queue;
+  std::size_t queued = 0;
+  asio::steady_timer wake_writer;
+  asio::steady_timer wake_reader;
+  steady::time_point last_release{};
+  steady::time_point bandwidth_free{};
+  std::uint64_t passed = 0;
+};
+
+struct ProxyState;
+
+struct Link : std::enable_shared_from_this<Link> {
+  Link(std::shared_ptr<ProxyState> p, tcp::socket c);
+  ~Link();
+
+  std::shared_ptr<ProxyState> proxy;
+  tcp::socket client;
+  tcp::socket server;
+  Pipe up;
+  Pipe down;
+  std::map<std::string, bool> draws;
+  std::map<std::string, std::unique_ptr<asio::steady_timer>> toxic_timers;
+  bool closed = false;
+  int finished = 0;
+
+  bool applies(const Toxic& t);
+  void close(bool reset = false);
+  void refresh();
+  void push(Pipe& p, Chunk c) {
+    p.queued += c.data.size();
+    p.queue.push_back(std::move(c));
+    p.wake_writer.cancel();
+  }
+  awaitable<void> start();
+  awaitable<void> reader(tcp::socket& src, Pipe& p, const char* stream);
+  awaitable<void> writer(tcp::socket& dst, Pipe& p);
+};
+
+struct ProxyState : std::enable_shared_from_this<ProxyState> {
+  ProxyState(asio::io_context& ctx, ProxyInfo i) : io(ctx), info(std::move(i)), acceptor(ctx) {
+    rng.seed(std::random_device{}());
+  }
+  asio::io_context& io;
+  ProxyInfo info;
+  tcp::acceptor acceptor;
+  std::map<Link*, std::weak_ptr<Link>> links;
+  std::mt19937 rng;
+
+  void start_listening() {
+    auto [host, port] = split_host_port(info.listen, "listen");
+    std::error_code ec;
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty())
+      throw ApiError(500, "listen " + info.listen + ": cannot resolve: " + ec.message());
+    const tcp::endpoint ep = results.begin()->endpoint();
+    tcp::acceptor a(io);
+    a.open(ep.protocol(), ec);
+    if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw ApiError(500, "listen tcp " + info.listen + ": " + ec.message());
+    acceptor = std::move(a);
+    const auto bound = acceptor.local_endpoint(ec);
+    const std::string h = bound.address().to_string();
+    info.listen =
+        (bound.address().is_v6() ? "[" + h + "]" : h) + ":" + std::to_string(bound.port());
+    asio::co_spawn(io, accept_loop(shared_from_this()), asio::detached);
+  }
+
+  void stop_listening() {
+    std::error_code ec;
+    acceptor.close(ec);
+    close_links();
+  }
+
+  void close_links() {
+    auto copy = links;
+    for (auto& [ptr, weak] : copy)
+      if (auto l = weak.lock()) l->close();
+  }
+
+  void refresh_links() {
+    for (auto& [ptr, weak] : links)
+      if (auto l = weak.lock()) l->refresh();
+  }
+
+  static awaitable<void> accept_loop(std::shared_ptr<ProxyState> self) {
+    for (;;) {
+      std::error_code ec;
+      tcp::socket s = co_await self->acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (!self->acceptor.is_open()) co_return;
+        asio::steady_timer t(self->io, std::chrono::milliseconds(50));
+        co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
+      s.set_option(tcp::no_delay(true), ec);
+      auto link = std::make_shared<Link>(self, std::move(s));
+      self->links[link.get()] = link;
+      asio::co_spawn(self->io, link->start(), asio::detached);
+    }
+  }
+};
+
+Link::Link(std::shared_ptr<ProxyState> p, tcp::socket c)
+    : proxy(std::move(p)),
+      client(std::move(c)),
+      server(proxy->io),
+      up(client.get_executor()),
+      down(client.get_executor()) {}
+
+Link::~Link() {
+  proxy->links.erase(this);
+}
+
+bool Link::applies(const Toxic& t) {
+  auto it = draws.find(t.name);
+  if (it != draws.end()) return it->second;
+  const bool on =
+      t.toxicity >= 1.0 || std::uniform_real_distribution<double>(0, 1)(proxy->rng) < t.toxicity;
+  draws[t.name] = on;
+  return on;
+}
+
+void Link::close(bool reset) {
+  if (closed) return;
+  closed = true;
+  std::error_code ec;
+  if (reset) client.set_option(asio::socket_base::linger(true, 0), ec);
+  client.close(ec);
+  server.close(ec);
+  for (Pipe* p : {&up, &down}) {
+    p->wake_writer.cancel();
+    p->wake_reader.cancel();
+  }
+  for (auto& [name, t] : toxic_timers)
+    t->cancel();
+  proxy->links.erase(this);
+}
+
+// Arms the connection-level timers of timeout and reset_peer toxics, and drops those of
+// toxics that were removed.
+void Link::refresh() {
+  if (closed) return;
+  std::map<std::string, bool> present;
+  for (const auto& t : proxy->info.toxics) {
+    present[t.name] = true;
+    if (t.type != "timeout" && t.type != "reset_peer") continue;
+    if (toxic_timers.count(t.name) || !applies(t)) continue;
+    const std::int64_t ms = t.attributes.value("timeout", std::int64_t{0});
+    if (t.type == "timeout" && ms == 0) continue;  // never closes; the reader drops data
+    auto timer = std::make_unique<asio::steady_timer>(proxy->io, std::chrono::milliseconds(ms));
+    const bool reset = t.type == "reset_peer";
+    std::weak_ptr<Link> weak = shared_from_this();
+    timer->async_wait([weak, reset](const std::error_code& ec) {
+      if (auto l = weak.lock(); l && !ec) l->close(reset);
+    });
+    toxic_timers[t.name] = std::move(timer);
+  }
+  for (auto it = toxic_timers.begin(); it != toxic_timers.end();) {
+    if (present.count(it->first)) {
+      ++it;
+    } else {
+      it->second->cancel();
+      it = toxic_timers.erase(it);
+    }
+  }
+  for (auto it = draws.begin(); it != draws.end();)
+    it = present.count(it->first) ? std::next(it) : draws.erase(it);
+}
+
+awaitable<void> Link::start() {
+  auto self = shared_from_this();
+  std::error_code ec;
+  try {
+    auto [host, port] = split_host_port(proxy->info.upstream, "upstream");
+    tcp::resolver resolver(proxy->io);
+    auto results = co_await resolver.async_resolve(host, std::to_string(port),
+                                                   asio::redirect_error(use_awaitable, ec));
+    if (!ec) co_await asio::async_connect(server, results, asio::redirect_error(use_awaitable, ec));
+  } catch (const std::exception&) {
+    ec = asio::error::invalid_argument;
+  }
+  if (ec || closed) {
+    close();
+    co_return;
+  }
+  server.set_option(tcp::no_delay(true), ec);
+  refresh();
+  auto ex = client.get_executor();
+  asio::co_spawn(ex, reader(client, up, "upstream"), asio::detached);
+  asio::co_spawn(ex, writer(server, up), asio::detached);
+  asio::co_spawn(ex, reader(server, down, "downstream"), asio::detached);
+  asio::co_spawn(ex, writer(client, down), asio::detached);
+}
+
+awaitable<void> Link::reader(tcp::socket& src, Pipe& p, const char* stream) {
+  auto self = shared_from_this();
+  std::vector<char> buf(kReadSize);
+  auto& rng = proxy->rng;
+  for (;;) {
+    std::error_code ec;
+    const std::size_t n =
+        co_await src.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+    if (closed) co_return;
+    const auto now = steady::now();
+    auto release = std::max(now, p.last_release);
+    if (ec) {
+      Chunk c;
+      c.eof = true;
+      for (const auto& t : proxy->info.toxics)
+        if (t.stream == stream && t.type == "slow_close" && applies(t))
+          release += std::chrono::milliseconds(t.attributes.value("delay", std::int64_t{0}));
+      c.release = release;
+      push(p, std::move(c));
+      co_return;
+    }
+    std::string_view data(buf.data(), n);
+    bool drop = false, limit_hit = false;
+    std::int64_t rate = 0, slice_avg = 0, slice_var = 0, slice_delay_us = 0;
+    for (const auto& t : proxy->info.toxics) {
+      if (t.stream != stream || !applies(t)) continue;
+      const auto& a = t.attributes;
+      if (t.type == "latency") {
+        std::int64_t ms = a.value("latency", std::int64_t{0});
+        const std::int64_t jitter = a.value("jitter", std::int64_t{0});
+        if (jitter > 0) ms += std::uniform_int_distribution<std::int64_t>(-jitter, jitter)(rng);
+        if (ms > 0) release += std::chrono::milliseconds(ms);
+      } else if (t.type == "bandwidth") {
+        rate = a.value("rate", std::int64_t{0});
+      } else if (t.type == "timeout") {
+        drop = true;
+      } else if (t.type == "slicer") {
+        slice_avg = a.value("average_size", std::int64_t{0});
+        slice_var = a.value("size_variation", std::int64_t{0});
+        slice_delay_us = a.value("delay", std::int64_t{0});
+      } else if (t.type == "limit_data") {
+        const auto limit = static_cast<std::uint64_t>(a.value("bytes", std::int64_t{0}));
+        if (p.passed + data.size() >= limit) {
+          data = data.substr(0, limit > p.passed ? limit - p.passed : 0);
+          limit_hit = true;
+        }
+      }
+    }
+    if (drop) continue;
+    release = std::max(release, p.last_release);
+    std::size_t off = 0;
+    while (off < data.size()) {
+      std::size_t size = data.size() - off;
+      if (slice_avg > 0) {
+        std::int64_t s = slice_avg;
+        if (slice_var > 0)
+          s += std::uniform_int_distribution<std::int64_t>(-slice_var, slice_var)(rng);
+        size = std::min<std::size_t>(size, static_cast<std::size_t>(std::max<std::int64_t>(1, s)));
+      }
+      if (rate > 0) {
+        // rate is in KB/s: 1000 bytes per second per unit, as Toxiproxy counts.
+        const auto start = std::max(release, p.bandwidth_free);
+        release = start + std::chrono::microseconds(static_cast<std::int64_t>(size) * 1000 / rate);
+        p.bandwidth_free = release;
+      }
+      push(p, Chunk{std::string(data.substr(off, size)), release});
+      off += size;
+      if (slice_avg > 0 && off < data.size()) release += std::chrono::microseconds(slice_delay_us);
+    }
+    p.last_release = release;
+    p.passed += data.size();
+    if (limit_hit) {
+      Chunk c;
+      c.eof = c.close_all = true;
+      c.release = release;
+      push(p, std::move(c));
+      co_return;
+    }
+    while (p.queued > kMaxQueued && !closed) {
+      p.wake_reader.expires_at(steady::time_point::max());
+      co_await p.wake_reader.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    if (closed) co_return;
+  }
+}
+
+awaitable<void> Link::writer(tcp::socket& dst, Pipe& p) {
+  auto self = shared_from_this();
+  for (;;) {
+    if (closed) co_return;
+    std::error_code ec;
+    if (p.queue.empty() || steady::now() < p.queue.front().release) {
+      p.wake_writer.expires_at(p.queue.empty() ? steady::time_point::max()
+                                               : p.queue.front().release);
+      co_await p.wake_writer.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    Chunk c = std::move(p.queue.front());
+    p.queue.pop_front();
+    p.queued -= c.data.size();
+    p.wake_reader.cancel();
+    if (c.eof) {
+      if (c.close_all || ++finished == 2) {
+        close();
+      } else {
+        dst.shutdown(tcp::socket::shutdown_send, ec);
+      }
+      co_return;
+    }
+    co_await asio::async_write(dst, asio::buffer(c.data), asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      close();
+      co_return;
+    }
+  }
+}
+
+json parse_body_object(const json& body) {
+  if (!body.is_object()) throw ApiError(400, "bad request body: the body must be a JSON object");
+  return body;
+}
+
+}  // namespace
+
+struct ProxyManager::Impl {
+  Impl(asio::io_context& i, const Clock& c, std::int64_t max) : io(i), clock(c), max_ms(max) {}
+  asio::io_context& io;
+  const Clock& clock;
+  std::int64_t max_ms;
+  std::map<std::string, std::shared_ptr<ProxyState>> proxies;
+
+  ProxyState& find(const std::string& name) const {
+    auto it = proxies.find(name);
+    if (it == proxies.end()) throw ApiError(404, "proxy not found");
+    return *it->second;
+  }
+  static std::vector<Toxic>::iterator find_toxic(ProxyState& p, const std::string& name) {
+    auto it = std::find_if(p.info.toxics.begin(), p.info.toxics.end(),
+                           [&](const Toxic& t) { return t.name == name; });
+    if (it == p.info.toxics.end()) throw ApiError(404, "toxic not found");
+    return it;
+  }
+};
+
+ProxyManager::ProxyManager(asio::io_context& io, const Clock& clock, std::int64_t max_toxic_ms)
+    : impl_(std::make_unique<Impl>(io, clock, max_toxic_ms)) {}
+
+ProxyManager::~ProxyManager() {
+  close_all();
+}
+
+std::vector<ProxyInfo> ProxyManager::list() const {
+  std::vector<ProxyInfo> out;
+  for (const auto& [name, p] : impl_->proxies)
+    out.push_back(p->info);
+  return out;
+}
+
+ProxyInfo ProxyManager::get(const std::string& name) const {
+  return impl_->find(name).info;
+}
+
+ProxyInfo ProxyManager::create(ProxyInfo info) {
+  if (impl_->proxies.count(info.name)) throw ApiError(409, "proxy already exists");
+  try {
+    split_host_port(info.upstream, "upstream");
+    split_host_port(info.listen, "listen");
+  } catch (const ConfigError& e) {
+    throw ApiError(400, e.what());
+  }
+  info.toxics.clear();
+  auto p = std::make_shared<ProxyState>(impl_->io, info);
+  if (p->info.enabled) p->start_listening();
+  impl_->proxies[info.name] = p;
+  return p->info;
+}
+
+ProxyInfo ProxyManager::update(const std::string& name, const json& patch) {
+  ProxyState& p = impl_->find(name);
+  parse_body_object(patch);
+  ProxyInfo next = p.info;
+  for (const auto& [key, v] : patch.items()) {
+    if (key == "listen" || key == "upstream") {
+      if (!v.is_string())
+        throw ApiError(400, "bad request body: field '" + key + "' must be a string");
+      try {
+        split_host_port(v.get<std::string>(), key);
+      } catch (const ConfigError& e) {
+        throw ApiError(400, e.what());
+      }
+      (key == "listen" ? next.listen : next.upstream) = v.get<std::string>();
+    } else if (key == "enabled") {
+      if (!v.is_boolean())
+        throw ApiError(400, "bad request body: field 'enabled' must be a boolean");
+      next.enabled = v.get<bool>();
+    } else if (key != "name" && key != "toxics") {
+      throw ApiError(400, "bad request body: unknown field '" + key + "'");
+    }
+  }
+  const bool restart = next.listen != p.info.listen || next.upstream != p.info.upstream;
+  if (p.info.enabled && (!next.enabled || restart)) p.stop_listening();
+  const bool was_listening = p.acceptor.is_open();
+  p.info.listen = next.listen;
+  p.info.upstream = next.upstream;
+  p.info.enabled = next.enabled;
+  if (p.info.enabled && !was_listening) p.start_listening();
+  return p.info;
+}
+
+void ProxyManager::remove(const std::string& name) {
+  impl_->find(name).stop_listening();
+  impl_->proxies.erase(name);
+}
+
+std::vector<ProxyInfo> ProxyManager::populate(const json& list) {
+  if (!list.is_array()) throw ApiError(400, "bad request body: the body must be a JSON list");
+  std::vector<ProxyInfo> parsed;
+  for (const auto& item : list)
+    parsed.push_back(parse_proxy(item));
+  std::vector<ProxyInfo> out;
+  for (auto& info : parsed) {
+    auto it = impl_->proxies.find(info.name);
+    if (it != impl_->proxies.end()) {
+      const auto& old = it->second->info;
+      if (old.listen == info.listen && old.upstream == info.upstream &&
+          old.enabled == info.enabled) {
+        out.push_back(old);
+        continue;
+      }
+      remove(info.name);
+    }
+    out.push_back(create(info));
+  }
+  return out;
+}
+
+Toxic ProxyManager::add_toxic(const std::string& proxy, Toxic toxic) {
+  ProxyState& p = impl_->find(proxy);
+  for (const auto& t : p.info.toxics)
+    if (t.name == toxic.name) throw ApiError(409, "toxic already exists");
+  toxic.expires = impl_->clock.now() + std::chrono::milliseconds(impl_->max_ms);
+  p.info.toxics.push_back(toxic);
+  p.refresh_links();
+  return toxic;
+}
+
+Toxic ProxyManager::get_toxic(const std::string& proxy, const std::string& name) const {
+  return *Impl::find_toxic(impl_->find(proxy), name);
+}
+
+Toxic ProxyManager::update_toxic(const std::string& proxy, const std::string& name,
+                                 const json& patch) {
+  ProxyState& p = impl_->find(proxy);
+  auto it = Impl::find_toxic(p, name);
+  Toxic t = *it;
+  patch_toxic(t, patch);
+  *it = t;
+  p.refresh_links();
+  return t;
+}
+
+void ProxyManager::delete_toxic(const std::string& proxy, const std::string& name) {
+  ProxyState& p = impl_->find(proxy);
+  p.info.toxics.erase(Impl::find_toxic(p, name));
+  p.refresh_links();
+}
+
+void ProxyManager::reset() {
+  for (auto& [name, p] : impl_->proxies) {
+    p->info.toxics.clear();
+    p->refresh_links();
+    if (!p->info.enabled) {
+      p->info.enabled = true;
+      p->start_listening();
+    }
+  }
+}
+
+std::size_t ProxyManager::expire() {
+  const auto now = impl_->clock.now();
+  std::size_t removed = 0;
+  for (auto& [name, p] : impl_->proxies) {
+    const auto before = p->info.toxics.size();
+    std::erase_if(p->info.toxics, [&](const Toxic& t) { return t.expires <= now; });
+    if (p->info.toxics.size() != before) {
+      removed += before - p->info.toxics.size();
+      p->refresh_links();
+    }
+  }
+  return removed;
+}
+
+void ProxyManager::close_all() {
+  for (auto& [name, p] : impl_->proxies)
+    p->stop_listening();
+}
+
+void ProxyManager::add_latency(const std::string& proxy, const std::string& toxic,
+                               std::int64_t latency_ms, std::int64_t jitter_ms) {
+  Toxic t;
+  t.name = toxic;
+  t.type = "latency";
+  t.attributes = {{"latency", latency_ms}, {"jitter", jitter_ms}};
+  try {
+    add_toxic(proxy, t);
+  } catch (const ApiError& e) {
+    if (e.status() == 404) throw ApiError(404, "proxy not found: '" + proxy + "'");
+    throw;
+  }
+}
+
+void ProxyManager::remove_toxic(const std::string& proxy, const std::string& toxic) {
+  auto it = impl_->proxies.find(proxy);
+  if (it == impl_->proxies.end()) return;
+  std::erase_if(it->second->info.toxics, [&](const Toxic& t) { return t.name == toxic; });
+  it->second->refresh_links();
+}
+
+void ProxyManager::remove_all_toxics() {
+  for (auto& [name, p] : impl_->proxies) {
+    p->info.toxics.clear();
+    p->refresh_links();
+  }
+}
+
+}  // namespace achilles::injector

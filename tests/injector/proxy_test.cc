@@ -1,0 +1,185 @@
+// The agent's proxies and Toxiproxy's API, measured against a loopback echo server.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+
+#include "achilles/injector/proxy.h"
+#include "support.h"
+
+using namespace achilles::injector;
+using namespace achilles::injector::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A proxy in front of `echo`, created through the API; its listen port.
+int make_proxy(int api, const EchoServer& echo, const std::string& name) {
+  auto r = http(api, "POST", "/proxies",
+                json({{"name", name},
+                      {"listen", "127.0.0.1:0"},
+                      {"upstream", "127.0.0.1:" + std::to_string(echo.port())}})
+                    .dump());
+  REQUIRE(r.status == 201);
+  const std::string listen = r.json()["listen"];
+  return std::stoi(listen.substr(listen.rfind(':') + 1));
+}
+
+double median_rtt(int fd, int n = 5) {
+  std::vector<double> v;
+  for (int i = 0; i < n; ++i)
+    v.push_back(round_trip_ms(fd, "ping"));
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+TEST_CASE("A toxic body is validated with Toxiproxy's messages and defaults", "[proxy]") {
+  auto t = parse_toxic({{"type", "latency"}, {"attributes", {{"latency", 100}}}});
+  CHECK(to_json(t) == json({{"name", "latency_downstream"},
+                            {"type", "latency"},
+                            {"stream", "downstream"},
+                            {"toxicity", 1.0},
+                            {"attributes", {{"latency", 100}, {"jitter", 0}}}}));
+  CHECK_THROWS_WITH(parse_toxic({{"type", "explode"}}), "invalid toxic type");
+  CHECK_THROWS_WITH(parse_toxic({{"type", "timeout"}, {"stream", "sideways"}}),
+                    "stream was invalid, can be either upstream or downstream");
+  CHECK_THROWS_WITH(parse_toxic({{"type", "bandwidth"}, {"attributes", {{"rate", -1}}}}),
+                    "bad request body: attribute 'attributes.rate' must be a non-negative "
+                    "integer");
+  CHECK_THROWS_WITH(parse_toxic({{"type", "slicer"}, {"toxicity", 2}}),
+                    "bad request body: field 'toxicity' must be between 0 and 1");
+  CHECK_THROWS_WITH(parse_proxy({{"name", "x"}}), "missing required field: upstream");
+}
+
+TEST_CASE("The Toxiproxy API answers with Toxiproxy's shapes and status codes", "[proxy]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  EchoServer echo;
+  const int api = agent.port();
+  make_proxy(api, echo, "redis");
+  auto dup = http(api, "POST", "/proxies",
+                  R"({"name": "redis", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:1"})");
+  CHECK(dup.status == 409);
+  CHECK(dup.body == "{\"error\":\"proxy already exists\",\"status\":409}\n");
+  auto all = http(api, "GET", "/proxies").json();
+  CHECK(all["redis"]["enabled"] == true);
+  CHECK(all["redis"]["toxics"] == json::array());
+  CHECK(http(api, "GET", "/proxies/mysql").body ==
+        "{\"error\":\"proxy not found\",\"status\":404}\n");
+
+  auto toxic = http(api, "POST", "/proxies/redis/toxics",
+                    R"({"type": "latency", "attributes": {"latency": 50}})");
+  CHECK(toxic.status == 200);
+  CHECK(toxic.json()["name"] == "latency_downstream");
+  CHECK(http(api, "POST", "/proxies/redis/toxics", R"({"type": "latency"})").status == 409);
+  auto patched = http(api, "PATCH", "/proxies/redis/toxics/latency_downstream",
+                      R"({"attributes": {"jitter": 5}})");
+  CHECK(patched.json()["attributes"] == json({{"latency", 50}, {"jitter", 5}}));
+  CHECK(http(api, "GET", "/proxies/redis/toxics").json().size() == 1);
+  CHECK(http(api, "DELETE", "/proxies/redis/toxics/latency_downstream").status == 204);
+  CHECK(http(api, "GET", "/proxies/redis/toxics/latency_downstream").body ==
+        "{\"error\":\"toxic not found\",\"status\":404}\n");
+
+  auto populated = http(api, "POST", "/populate",
+                        json::array({{{"name", "web"},
+                                      {"listen", "127.0.0.1:0"},
+                                      {"upstream", "127.0.0.1:" + std::to_string(echo.port())}}})
+                            .dump());
+  CHECK(populated.status == 201);
+  CHECK(populated.json()["proxies"][0]["name"] == "web");
+  http(api, "POST", "/proxies/web/toxics", R"({"type": "timeout"})");
+  CHECK(http(api, "PATCH", "/proxies/web", R"({"enabled": false})").json()["enabled"] == false);
+  CHECK(http(api, "POST", "/reset").status == 204);
+  auto after = http(api, "GET", "/proxies/web").json();
+  CHECK(after["enabled"] == true);
+  CHECK(after["toxics"].empty());
+  CHECK(http(api, "DELETE", "/proxies/web").status == 204);
+  CHECK(http(api, "GET", "/version").json()["version"] == "0.1.0");
+}
+
+TEST_CASE("A latency fault delays a real loopback echo through the proxy", "[proxy][slow]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  EchoServer echo;
+  const int port = make_proxy(agent.port(), echo, "echo");
+  int fd = connect_loopback(port);
+  REQUIRE(fd >= 0);
+  CHECK(median_rtt(fd) < 50);
+  auto fault = http(agent.port(), "POST", "/v1/faults",
+                    R"({"kind": "latency", "proxy": "echo", "latency_ms": 100,
+                        "duration_ms": 30000})");
+  REQUIRE(fault.status == 201);
+  const double delayed = median_rtt(fd);
+  CHECK(delayed >= 100);
+  CHECK(delayed < 1000);
+  http(agent.port(), "DELETE", "/v1/faults/" + fault.json()["id"].get<std::string>());
+  CHECK(median_rtt(fd) < 50);
+  ::close(fd);
+}
+
+TEST_CASE("Disabling a proxy closes its connections and refuses new ones", "[proxy]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  EchoServer echo;
+  const int port = make_proxy(agent.port(), echo, "echo");
+  int fd = connect_loopback(port);
+  REQUIRE(round_trip_ms(fd, "hello") >= 0);
+  http(agent.port(), "PATCH", "/proxies/echo", R"({"enabled": false})");
+  char c;
+  CHECK(::recv(fd, &c, 1, 0) <= 0);
+  ::close(fd);
+  CHECK(connect_loopback(port) == -1);
+}
+
+TEST_CASE("limit_data, timeout, reset_peer and slicer toxics shape the stream", "[proxy]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  EchoServer echo;
+  const int api = agent.port();
+  const int port = make_proxy(api, echo, "echo");
+
+  http(api, "POST", "/proxies/echo/toxics",
+       R"({"type": "limit_data", "attributes": {"bytes": 4}})");
+  auto got = raw_exchange(port, "abcdefgh", 5s);
+  CHECK(got == "abcd");
+  http(api, "POST", "/reset");
+
+  http(api, "POST", "/proxies/echo/toxics",
+       R"({"type": "reset_peer", "attributes": {"timeout": 50}})");
+  int fd = connect_loopback(port);
+  char c;
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(::recv(fd, &c, 1, 0) <= 0);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+  ::close(fd);
+  http(api, "POST", "/reset");
+
+  http(api, "POST", "/proxies/echo/toxics",
+       R"({"type": "slicer", "attributes": {"average_size": 2, "delay": 1000}})");
+  fd = connect_loopback(port);
+  CHECK(round_trip_ms(fd, "0123456789") >= 0);
+  ::close(fd);
+  http(api, "POST", "/reset");
+
+  http(api, "POST", "/proxies/echo/toxics", R"({"type": "timeout", "stream": "upstream"})");
+  got = raw_exchange(port, "lost", 300ms);
+  CHECK(got.empty());
+}
+
+TEST_CASE("A bandwidth toxic limits throughput", "[proxy][slow]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  EchoServer echo;
+  const int port = make_proxy(agent.port(), echo, "echo");
+  http(agent.port(), "POST", "/proxies/echo/toxics",
+       R"({"type": "bandwidth", "attributes": {"rate": 100}})");
+  int fd = connect_loopback(port);
+  const double ms = round_trip_ms(fd, std::string(50000, 'x'));  // 50 KB at 100 KB/s
+  CHECK(ms >= 450);
+  CHECK(ms < 5000);
+  ::close(fd);
+}
