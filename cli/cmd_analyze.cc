@@ -23,8 +23,8 @@ int run_analyze(const Args& args) {
   Progress progress;
   options.progress = progress.callback();
   progress.update("loading", 0);
-  auto topology = analyzer::load_topology(args.positionals[0]);
-  auto analysis = analyzer::analyze(topology, options);
+  auto& topology = keep_until_exit(analyzer::load_topology(args.positionals[0]));
+  auto& analysis = keep_until_exit(analyzer::analyze(topology, options));
 
   std::string text;
   if (format == "json")

@@ -17,7 +17,7 @@ int run(const Args& args) {
   using analyzer::ElementKind;
   const std::string& file = args.positionals[0];
   // Problems are thrown as InputError; main prints each one and exits with 2.
-  analyzer::Topology t = analyzer::load_topology(file);
+  analyzer::Topology& t = keep_until_exit(analyzer::load_topology(file));
   // One pass over the elements, not five: it shows at 10^6 components.
   size_t kinds[4] = {0, 0, 0, 0};
   size_t dependencies = 0;

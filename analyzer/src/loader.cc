@@ -80,50 +80,6 @@ bool is_domain(ElementKind k) {
   return k == ElementKind::kDomain;
 }
 
-/// Ids to elements while loading: open addressing over the id texts in the document, which
-/// stay put. Topology::find costs about four cache misses a lookup; this one two or three,
-/// which matters with 10^6 elements and as many references.
-class IdIndex {
- public:
-  void reserve(size_t n) {
-    size_t capacity = 16;
-    while (capacity < 2 * n)
-      capacity <<= 1;
-    slots_.assign(capacity, Slot{0, kNoElement});
-    keys_.reserve(n);
-  }
-  /// Adds `key` as the next id (0, 1, ...) unless present; returns the id it has.
-  ElementId insert(std::string_view key) {
-    uint64_t h = std::hash<std::string_view>{}(key);
-    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
-      Slot& slot = slots_[i];
-      if (slot.id == kNoElement) {
-        slot = {h, static_cast<ElementId>(keys_.size())};
-        keys_.push_back(key);
-        return slot.id;
-      }
-      if (slot.hash == h && keys_[slot.id] == key) return slot.id;
-    }
-  }
-  std::optional<ElementId> find(std::string_view key) const {
-    uint64_t h = std::hash<std::string_view>{}(key);
-    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
-      const Slot& slot = slots_[i];
-      if (slot.id == kNoElement) return std::nullopt;
-      if (slot.hash == h && keys_[slot.id] == key) return slot.id;
-    }
-  }
-  size_t size() const { return keys_.size(); }
-
- private:
-  struct Slot {
-    uint64_t hash;
-    ElementId id;
-  };
-  std::vector<Slot> slots_;
-  std::vector<std::string_view> keys_;
-};
-
 /// One element as written, on its way into the model.
 struct Item {
   Value node;
@@ -222,8 +178,7 @@ class TopologyBuilder {
                           std::string(to_string(kSectionKinds[s])) + " #" + std::to_string(i + 1)});
       }
     }
-    topology_.elements.reserve(items_.size());
-    index_.reserve(items_.size());
+    topology_.reserve(items_.size());
     for (auto& item : items_)
       declare(item);
     return true;
@@ -248,8 +203,8 @@ class TopologyBuilder {
       invalid_ids_.emplace(text);
       return;
     }
-    if (ElementId other = index_.insert(text); other != topology_.size()) {
-      const Element& first = topology_[other];
+    if (auto other = topology_.find(text)) {
+      const Element& first = topology_[*other];
       error(id.pos(), "id '" + std::string(text) + "' is already used by the " +
                           std::string(to_string(first.kind)) + " at line " +
                           std::to_string(first.pos.line));
@@ -372,7 +327,7 @@ class TopologyBuilder {
   ElementId resolve(const Item& item, Value ref, std::string_view role,
                     bool (*allowed)(ElementKind), std::string_view expected) {
     std::string_view id = ref.text();
-    auto found = index_.find(id);
+    auto found = topology_.find(id);
     if (!found) {
       if (!invalid_ids_.count(std::string(id)))
         error(ref.pos(),
@@ -568,7 +523,6 @@ class TopologyBuilder {
   const std::string& file_;
   std::vector<Diagnostic>& diagnostics_;
   Topology topology_;
-  IdIndex index_;
   std::vector<Item> items_;
   std::unordered_set<std::string> invalid_ids_;
 };

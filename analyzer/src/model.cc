@@ -1,6 +1,8 @@
 #include "achilles/analyzer/model.h"
 
+#include <algorithm>
 #include <cassert>
+#include <functional>
 
 namespace achilles::analyzer {
 
@@ -18,18 +20,53 @@ std::string_view to_string(ElementKind kind) {
   return "element";
 }
 
+namespace {
+uint32_t hash_id(std::string_view id) {
+  uint64_t h = std::hash<std::string_view>{}(id);
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+}  // namespace
+
+void Topology::reserve(size_t n) {
+  elements.reserve(n);
+  size_t capacity = 16;
+  while (capacity < 2 * n)
+    capacity <<= 1;
+  if (capacity <= slots_.size()) return;
+  slots_.assign(capacity, Slot{0, kNoElement});
+  const size_t mask = capacity - 1;
+  for (ElementId x = 0; x < elements.size(); ++x) {
+    uint32_t h = hash_id(elements[x].id);
+    size_t i = h & mask;
+    while (slots_[i].element != kNoElement)
+      i = (i + 1) & mask;
+    slots_[i] = {h, x};
+  }
+}
+
 ElementId Topology::add(Element element) {
-  auto id = static_cast<ElementId>(elements.size());
-  [[maybe_unused]] auto [it, inserted] = index_.emplace(element.id, id);
-  assert(inserted && "Topology::add: duplicate id");
+  if (2 * (elements.size() + 1) > slots_.size()) reserve(std::max<size_t>(16, 2 * elements.size()));
+  assert(!find(element.id) && "Topology::add: duplicate id");
+  auto x = static_cast<ElementId>(elements.size());
+  uint32_t h = hash_id(element.id);
+  const size_t mask = slots_.size() - 1;
+  size_t i = h & mask;
+  while (slots_[i].element != kNoElement)
+    i = (i + 1) & mask;
+  slots_[i] = {h, x};
   elements.push_back(std::move(element));
-  return id;
+  return x;
 }
 
 std::optional<ElementId> Topology::find(std::string_view id) const {
-  auto it = index_.find(id);
-  if (it == index_.end()) return std::nullopt;
-  return it->second;
+  if (slots_.empty()) return std::nullopt;
+  uint32_t h = hash_id(id);
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.element == kNoElement) return std::nullopt;
+    if (slot.hash == h && elements[slot.element].id == id) return slot.element;
+  }
 }
 
 size_t Topology::count(ElementKind kind) const {
