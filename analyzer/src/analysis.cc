@@ -205,29 +205,30 @@ class Analyzer {
   // their own is already closed under every rule except a service's quorum (a component or
   // an entrypoint falls with any one hard dependency, so one side alone would have taken it
   // down). Failing a and b together can therefore reach further than U only where a service
-  // loses members to both and the union of its losses breaks its quorum. Every other pair
-  // takes down exactly U, and then no entrypoint is down that a or b alone did not take down:
-  // no minimal cut set. The same argument one level up gives the triples: for a minimal
-  // {a, b, c}, what {a, b} takes down and what c takes down must break a quorum together, and
-  // some two of the three weaken a common service.
+  // loses members to both and the union of its losses breaks its quorum ("a killing pair").
+  // Every other pair takes down exactly U, and then no entrypoint is down that a or b alone
+  // did not take down: no minimal cut set.
+  //
+  // Triples, by the same argument: for a minimal {a, b, c}, whichever element is singled out
+  // as c, what the other two take down and what c takes down must break a quorum together.
+  // Either some two of the three are a killing pair P, and then c breaks a quorum together
+  // with what P takes down (found by running P); or no two are, and then what the pairs take
+  // down is just the union of single failures, so all three weaken one service and only the
+  // union of their three losses breaks it (found from the single failures alone).
   void cut_sets() {
     // Who weakens which service without killing it, with the members each takes down.
-    std::unordered_map<ElementId, std::vector<std::pair<ElementId, const Hit*>>> weakened;
     for (ElementId x : failable_)
       for (const Hit& h : singles_[x].hits)
-        weakened[h.service].push_back({x, &h});
+        weakened_[h.service].push_back({x, &h});
 
-    std::unordered_set<Combo, ComboHash> pairs, cohit;
-    for (const auto& [svc, list] : weakened) {
+    for (const auto& [svc, list] : weakened_) {
       const Element& service = t_[svc];
       for (size_t i = 0; i < list.size(); ++i)
-        for (size_t j = i + 1; j < list.size(); ++j) {
-          Combo k = make_combo({list[i].first, list[j].first});
-          if (options_.order >= 3) cohit.insert(k);
-          if (union_kills(service, list[i].second->lost, list[j].second->lost)) pairs.insert(k);
-        }
+        for (size_t j = i + 1; j < list.size(); ++j)
+          if (union_kills(service, list[i].second->lost, list[j].second->lost))
+            killing_pairs_.insert(make_combo({list[i].first, list[j].first}));
     }
-    std::vector<Combo> ordered(pairs.begin(), pairs.end());
+    std::vector<Combo> ordered(killing_pairs_.begin(), killing_pairs_.end());
     sort_combos(ordered);
     size_t done = 0;
     for (const Combo& k : ordered) {
@@ -237,16 +238,14 @@ class Analyzer {
     if (options_.order < 3) return;
 
     std::unordered_set<Combo, ComboHash> triples;
-    std::vector<Combo> cohit_ordered(cohit.begin(), cohit.end());
-    sort_combos(cohit_ordered);
+    // Triples that contain a killing pair.
     done = 0;
-    for (const Combo& p : cohit_ordered) {
-      progress("cut sets of 3", done++, cohit_ordered.size());
-      auto ids = combo_ids(p);
-      propagator_.run(ids);
+    for (const Combo& p : ordered) {
+      progress("cut sets of 3", done++, ordered.size());
+      propagator_.run(combo_ids(p));
       for (ElementId svc : propagator_.hit_services()) {
-        auto it = weakened.find(svc);
-        if (it == weakened.end()) continue;
+        auto it = weakened_.find(svc);
+        if (it == weakened_.end()) continue;
         const Element& service = t_[svc];
         std::vector<uint32_t> lost;
         for (uint32_t i = 0; i < service.members.size(); ++i)
@@ -257,10 +256,34 @@ class Analyzer {
         }
       }
     }
+    // Triples of which no two are a killing pair: three losses of one service.
+    for (auto& [svc, list] : weakened_) {
+      const Element& service = t_[svc];
+      const size_t spare = service.members.size() - service.min_healthy;
+      // Largest losses first, so that the size bound cuts each loop short.
+      std::sort(list.begin(), list.end(), [](const auto& x, const auto& y) {
+        return x.second->lost.size() > y.second->lost.size();
+      });
+      auto size = [&](size_t i) { return list[i].second->lost.size(); };
+      for (size_t i = 0; i < list.size() && 3 * size(i) > spare; ++i)
+        for (size_t j = i + 1; j < list.size() && size(i) + 2 * size(j) > spare; ++j) {
+          if (union_kills(service, list[i].second->lost, list[j].second->lost)) continue;
+          std::vector<uint32_t> ij;
+          std::set_union(list[i].second->lost.begin(), list[i].second->lost.end(),
+                         list[j].second->lost.begin(), list[j].second->lost.end(),
+                         std::back_inserter(ij));
+          for (size_t k = j + 1; k < list.size() && size(i) + size(j) + size(k) > spare; ++k)
+            if (union_kills(service, ij, list[k].second->lost))
+              triples.insert(make_combo({list[i].first, list[j].first, list[k].first}));
+        }
+    }
     std::vector<Combo> triple_ordered(triples.begin(), triples.end());
     sort_combos(triple_ordered);
-    for (const Combo& k : triple_ordered)
+    done = 0;
+    for (const Combo& k : triple_ordered) {
+      progress("checking cut sets of 3", done++, triple_ordered.size());
       check_cut_set(k);
+    }
   }
 
   void sort_combos(std::vector<Combo>& combos) const {
@@ -270,12 +293,21 @@ class Analyzer {
   }
 
   /// Entrypoints down when the elements of `k` fail together (memoised for pairs).
+  /// A pair that is not a killing pair takes down only the union of its single failures.
   const std::vector<ElementId>& eps_down_of(const Combo& k) {
     if (k.b == kNoElement) return singles_[k.a].eps_down;
     auto it = combo_eps_.find(k);
     if (it != combo_eps_.end()) return it->second;
-    propagator_.run(combo_ids(k));
-    return combo_eps_[k] = entrypoints_down();
+    auto& eps = combo_eps_[k];
+    if (k.c == kNoElement && !killing_pairs_.count(k)) {
+      const auto& a = singles_[k.a].eps_down;
+      const auto& b = singles_[k.b].eps_down;
+      std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(eps));
+    } else {
+      propagator_.run(combo_ids(k));
+      eps = entrypoints_down();
+    }
+    return eps;
   }
 
   /// Reports `k` if some entrypoint goes down with all of it and with no proper subset.
@@ -484,6 +516,10 @@ class Analyzer {
   std::vector<ElementId> failable_;
   std::vector<Single> singles_;
   std::unordered_map<Combo, std::vector<ElementId>, ComboHash> combo_eps_;
+  /// Service -> the failures that weaken it without killing it, with their losses.
+  std::unordered_map<ElementId, std::vector<std::pair<ElementId, const Hit*>>> weakened_;
+  /// Pairs whose losses together break some service's quorum.
+  std::unordered_set<Combo, ComboHash> killing_pairs_;
   std::vector<Finding> findings_;
 };
 
