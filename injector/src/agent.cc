@@ -64,6 +64,13 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
           "lifts this on a loopback address only)");
     token = read_token(config.token_file);
   }
+  TlsFiles tls{config.tls_cert, config.tls_key, config.tls_client_ca};
+  const int tls_given = !tls.cert.empty() + !tls.key.empty() + !tls.client_ca.empty();
+  if (tls_given != 0 && tls_given != 3)
+    throw ConfigError(
+        "TLS needs all of tls.cert, tls.key and tls.client_ca (--tls-cert, --tls-key, "
+        "--tls-client-ca): a listener with TLS always requires client certificates");
+  HttpServer::check_tls(tls);
   for (const auto& p : config.proxies) {
     split_host_port(p.listen, "proxy '" + p.name + "' listen");
     split_host_port(p.upstream, "proxy '" + p.name + "' upstream");
@@ -123,12 +130,13 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   limits.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
   limits.max_connections = static_cast<std::size_t>(config.max_connections);
   limits.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   std::unique_ptr<HttpServer> server;
   try {
     asio::ip::tcp::resolver resolver(io);
     auto ep = resolver.resolve(host, std::to_string(port)).begin()->endpoint();
     server = std::make_unique<HttpServer>(
-        io, ep, [&](const HttpRequest& r) { return api.handle(r); }, limits);
+        io, ep, [&](const HttpRequest& r) { return api.handle(r); }, limits, tls);
   } catch (const std::system_error& e) {
     throw std::runtime_error("cannot listen on " + config.listen + ": " + e.code().message());
   }
@@ -148,6 +156,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   audit.write({{"event", "start"},
                {"pid", ::getpid()},
                {"listen", config.listen},
+               {"tls", tls.enabled()},
                {"time", format_time(clock->wall())}});
   const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   out << "achilles-agent listening on " << shown << ":" << server->port() << std::endl;

@@ -59,6 +59,7 @@ struct IntKey {
 const IntKey kIntKeys[] = {
     {"max_duration_ms", &AgentConfig::max_duration_ms, 1, 7 * 24 * 3600 * 1000LL},
     {"read_timeout_ms", &AgentConfig::read_timeout_ms, 1, 3600 * 1000},
+    {"idle_timeout_ms", &AgentConfig::idle_timeout_ms, 1, 24 * 3600 * 1000},
     {"max_header_bytes", &AgentConfig::max_header_bytes, 256, 1 << 20},
     {"max_body_bytes", &AgentConfig::max_body_bytes, 1, 64 << 20},
     {"max_connections", &AgentConfig::max_connections, 1, 1 << 20},
@@ -72,6 +73,11 @@ const StringKey kStringKeys[] = {{"listen", &AgentConfig::listen},
                                  {"token_file", &AgentConfig::token_file},
                                  {"state_file", &AgentConfig::state_file},
                                  {"audit_log", &AgentConfig::audit_log}};
+
+// The keys of `tls:`; their flags are --tls-cert, --tls-key, --tls-client-ca.
+const StringKey kTlsKeys[] = {{"cert", &AgentConfig::tls_cert},
+                              {"key", &AgentConfig::tls_key},
+                              {"client_ca", &AgentConfig::tls_client_ca}};
 
 std::string flag_of(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
@@ -127,6 +133,15 @@ AgentConfig load_config(const std::string& path) {
             c.allow_users = strings(a.second, "allow.users");
           else
             throw ConfigError(where(path, a.first) + "unknown key 'allow." + sub + "'");
+        }
+      } else if (key == "tls") {
+        if (!v.IsMap()) throw ConfigError("'tls' must be a mapping with cert, key and client_ca");
+        for (const auto& a : v) {
+          const std::string sub = a.first.as<std::string>();
+          bool known = false;
+          for (const auto& k : kTlsKeys)
+            if (sub == k.key) c.*k.field = scalar(a.second, "tls." + sub), known = true;
+          if (!known) throw ConfigError(where(path, a.first) + "unknown key 'tls." + sub + "'");
         }
       } else if (key == "proxies") {
         if (!v.IsSequence()) throw ConfigError("'proxies' must be a list");
@@ -205,6 +220,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       if (f == flag_of(k.key)) cl.config.*k.field = v, done = true;
     for (const auto& k : kIntKeys)
       if (f == flag_of(k.key)) cl.config.*k.field = to_int(v, f, k.lo, k.hi), done = true;
+    for (const auto& k : kTlsKeys)
+      if (f == flag_of(std::string("tls_") + k.key)) cl.config.*k.field = v, done = true;
     if (done) continue;
     // Repeatable flags replace the file's list rather than adding to it: a flag wins.
     if (f == "--allow-process") {
@@ -242,7 +259,12 @@ options (each is also a key of the YAML configuration, with '_' for '-'):
   --allow-process GLOB        process names that may be signalled (repeatable; none by default)
   --allow-user NAME           only processes of these users (repeatable; any by default)
   --proxy NAME,LISTEN,UPSTREAM  a TCP proxy declared at start (repeatable)
-  --read-timeout-ms N         disconnect clients silent this long (default 10000)
+  --tls-cert FILE             serve the API over TLS 1.2+ with this PEM certificate chain;
+  --tls-key FILE              its private key;
+  --tls-client-ca FILE        and require a client certificate signed by these CAs (the three
+                              go together; the bearer token is still required)
+  --read-timeout-ms N         drop a request or TLS handshake slower than this (default 10000)
+  --idle-timeout-ms N         close kept-alive connections idle this long (default 60000)
   --max-header-bytes N        431 beyond this request head size (default 16384)
   --max-body-bytes N          413 beyond this body size (default 1048576)
   --max-connections N         connections served at once (default 4096)

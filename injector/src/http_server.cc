@@ -1,8 +1,16 @@
 // The HTTP server: one coroutine per connection, plus a watchdog that closes the socket when
-// the current request's deadline passes.
+// the current deadline passes (the request's, or the idle wait's between requests). With TLS,
+// the same session runs over an asio::ssl::stream layered on the connection's socket.
 #include "http_server.h"
 
+#include <openssl/ssl.h>
+
 #include <list>
+#include <optional>
+
+#include <asio/ssl.hpp>
+
+#include "achilles/injector/config.h"
 
 namespace achilles::injector {
 
@@ -12,17 +20,56 @@ using asio::ip::tcp;
 
 namespace {
 
+using TlsStream = asio::ssl::stream<tcp::socket&>;
+
 struct Conn {
   explicit Conn(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
   tcp::socket socket;
   asio::steady_timer timer;
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  /// The TLS layer over `socket`, when the server speaks TLS.
+  std::optional<TlsStream> tls;
 };
 
 std::size_t parse_length(const std::string& text, bool& ok) {
   ok = !text.empty() && text.size() <= 15 &&
        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   return ok ? static_cast<std::size_t>(std::stoull(text)) : 0;
+}
+
+// TLS 1.2 or later, the server's certificate and key, and a client certificate required and
+// verified against `client_ca`. Every failure names the file and the configuration key.
+std::unique_ptr<asio::ssl::context> make_tls_context(const TlsFiles& files) {
+  using asio::ssl::context;
+  auto ctx = std::make_unique<context>(context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  auto fail = [](const std::string& file, const std::string& what, const std::error_code& ec) {
+    throw ConfigError(file + ": error: " + what + (ec ? ": " + ec.message() : std::string()));
+  };
+  std::error_code ec;
+  ctx->set_options(context::default_workarounds | context::no_sslv2 | context::no_sslv3 |
+                       context::no_tlsv1 | context::no_tlsv1_1 | context::single_dh_use,
+                   ec);
+  if (ec || SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1)
+    fail(files.cert, "cannot restrict TLS to version 1.2 or later", ec);
+  // The key first: a certificate that does not match it then shows in the check below.
+  ctx->use_private_key_file(files.key, context::pem, ec);
+  if (ec) fail(files.key, "cannot load the TLS key (tls.key)", ec);
+  ctx->use_certificate_chain_file(files.cert, ec);
+  if (ec) fail(files.cert, "cannot load the TLS certificate (tls.cert)", ec);
+  if (SSL_CTX_check_private_key(native) != 1)
+    fail(files.key, "the TLS key does not match the certificate " + files.cert, {});
+  ctx->load_verify_file(files.client_ca, ec);
+  if (ec) fail(files.client_ca, "cannot load the client CA certificates (tls.client_ca)", ec);
+  // Tell clients which CAs are accepted, so that one holding several certificates picks right.
+  if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.client_ca.c_str()))
+    SSL_CTX_set_client_CA_list(native, names);
+  ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
+  if (ec) fail(files.client_ca, "cannot require client certificates", ec);
+  // Needed for session resumption when client certificates are verified.
+  static const unsigned char kSessionContext[] = "achilles-agent";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  return ctx;
 }
 
 }  // namespace
@@ -34,6 +81,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   tcp::acceptor acceptor;
   Handler handler;
   ServerLimits limits;
+  /// Set when the server speaks TLS.
+  std::unique_ptr<asio::ssl::context> tls;
   std::list<std::weak_ptr<Conn>> conns;
   std::size_t open = 0;
 
@@ -68,8 +117,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void arm(Conn& c) {
-    c.deadline = std::chrono::steady_clock::now() + limits.read_timeout;
+  void arm(Conn& c, std::chrono::milliseconds timeout) {
+    c.deadline = std::chrono::steady_clock::now() + timeout;
     c.timer.cancel();
   }
 
@@ -78,10 +127,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     c.timer.cancel();
   }
 
-  awaitable<void> reply(Conn& c, const HttpResponse& r, bool keep) {
+  template <class Stream>
+  awaitable<void> reply(Conn& c, Stream& stream, const HttpResponse& r, bool keep) {
     std::error_code ec;
     const std::string bytes = serialize(r, keep);
-    co_await asio::async_write(c.socket, asio::buffer(bytes),
+    co_await asio::async_write(stream, asio::buffer(bytes),
                                asio::redirect_error(use_awaitable, ec));
     if (ec) c.socket.close(ec);
   }
@@ -91,73 +141,23 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     ++open;
     conns.push_back(c);
     auto it = std::prev(conns.end());
-    std::string buf;
     try {
-      for (;;) {
-        arm(*c);
+      if (tls) {
+        // The handshake counts against the read timeout, as a request would.
+        c->tls.emplace(c->socket, *tls);
+        arm(*c, limits.read_timeout);
         std::error_code ec;
-        const std::size_t n = co_await asio::async_read_until(
-            c->socket, asio::dynamic_buffer(buf, limits.max_header_bytes), "\r\n\r\n",
-            asio::redirect_error(use_awaitable, ec));
-        if (ec == asio::error::not_found) {
-          co_await reply(
-              *c,
-              HttpResponse::error(431, "the request head is larger than " +
-                                           std::to_string(limits.max_header_bytes) + " bytes"),
-              false);
-          break;
-        }
-        if (ec) break;  // closed, reset, or the deadline passed
-        HttpRequest req;
-        std::string message;
-        const int bad = parse_request_head(std::string_view(buf).substr(0, n), req, message);
-        buf.erase(0, n);
-        if (bad) {
-          co_await reply(*c, HttpResponse::error(bad, message), false);
-          break;
-        }
-        std::size_t length = 0;
-        if (auto cl = req.header("content-length"); !cl.empty()) {
-          bool ok;
-          length = parse_length(cl, ok);
-          if (!ok) {
-            co_await reply(*c, HttpResponse::error(400, "malformed Content-Length"), false);
-            break;
-          }
-        }
-        if (length > limits.max_body_bytes) {
-          co_await reply(
-              *c,
-              HttpResponse::error(413, "the body is larger than " +
-                                           std::to_string(limits.max_body_bytes) + " bytes"),
-              false);
-          break;
-        }
-        if (buf.size() < length) {
-          co_await asio::async_read(c->socket, asio::dynamic_buffer(buf),
-                                    asio::transfer_exactly(length - buf.size()),
-                                    asio::redirect_error(use_awaitable, ec));
-          if (ec) break;
-        }
-        req.body = buf.substr(0, length);
-        buf.erase(0, length);
-        std::error_code rec;
-        auto remote = c->socket.remote_endpoint(rec);
-        if (!rec) req.remote = remote.address().to_string() + ":" + std::to_string(remote.port());
-        disarm(*c);
-        HttpResponse resp;
-        try {
-          resp = handler(req);
-        } catch (const std::exception& e) {
-          resp = HttpResponse::error(500, std::string("internal error: ") + e.what());
-        }
-        const bool keep = req.keep_alive();
-        co_await reply(*c, resp, keep);
-        if (!keep || !c->socket.is_open()) break;
+        co_await c->tls->async_handshake(asio::ssl::stream_base::server,
+                                         asio::redirect_error(use_awaitable, ec));
+        if (!ec) co_await session(*c, *c->tls);
+      } else {
+        co_await session(*c, c->socket);
       }
     } catch (const std::exception&) {
       // A failed allocation or similar: drop this connection, keep serving the others.
     }
+    // No TLS close_notify: every response carries its length, so a cut cannot truncate one
+    // unnoticed, and waiting for the client's close_notify would hold the connection.
     std::error_code ec;
     c->socket.shutdown(tcp::socket::shutdown_both, ec);
     c->socket.close(ec);
@@ -165,16 +165,98 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     conns.erase(it);
     --open;
   }
+
+  template <class Stream>
+  awaitable<void> session(Conn& c, Stream& stream) {
+    std::string buf;
+    for (bool first = true;; first = false) {
+      std::error_code ec;
+      if (!first && buf.empty()) {
+        // Between requests a kept-alive client may stay silent for the idle timeout; the
+        // read timeout starts with the next request's first byte.
+        arm(c, limits.idle_timeout);
+        char head[4096];
+        const std::size_t got = co_await stream.async_read_some(
+            asio::buffer(head), asio::redirect_error(use_awaitable, ec));
+        if (ec) break;
+        buf.append(head, got);
+      }
+      arm(c, limits.read_timeout);
+      const std::size_t n = co_await asio::async_read_until(
+          stream, asio::dynamic_buffer(buf, limits.max_header_bytes), "\r\n\r\n",
+          asio::redirect_error(use_awaitable, ec));
+      if (ec == asio::error::not_found) {
+        co_await reply(
+            c, stream,
+            HttpResponse::error(431, "the request head is larger than " +
+                                         std::to_string(limits.max_header_bytes) + " bytes"),
+            false);
+        break;
+      }
+      if (ec) break;  // closed, reset, or the deadline passed
+      HttpRequest req;
+      std::string message;
+      const int bad = parse_request_head(std::string_view(buf).substr(0, n), req, message);
+      buf.erase(0, n);
+      if (bad) {
+        co_await reply(c, stream, HttpResponse::error(bad, message), false);
+        break;
+      }
+      std::size_t length = 0;
+      if (auto cl = req.header("content-length"); !cl.empty()) {
+        bool ok;
+        length = parse_length(cl, ok);
+        if (!ok) {
+          co_await reply(c, stream, HttpResponse::error(400, "malformed Content-Length"), false);
+          break;
+        }
+      }
+      if (length > limits.max_body_bytes) {
+        co_await reply(
+            c, stream,
+            HttpResponse::error(
+                413, "the body is larger than " + std::to_string(limits.max_body_bytes) + " bytes"),
+            false);
+        break;
+      }
+      if (buf.size() < length) {
+        co_await asio::async_read(stream, asio::dynamic_buffer(buf),
+                                  asio::transfer_exactly(length - buf.size()),
+                                  asio::redirect_error(use_awaitable, ec));
+        if (ec) break;
+      }
+      req.body = buf.substr(0, length);
+      buf.erase(0, length);
+      std::error_code rec;
+      auto remote = c.socket.remote_endpoint(rec);
+      if (!rec) req.remote = remote.address().to_string() + ":" + std::to_string(remote.port());
+      disarm(c);
+      HttpResponse resp;
+      try {
+        resp = handler(req);
+      } catch (const std::exception& e) {
+        resp = HttpResponse::error(500, std::string("internal error: ") + e.what());
+      }
+      const bool keep = req.keep_alive();
+      co_await reply(c, stream, resp, keep);
+      if (!keep || !c.socket.is_open()) break;
+    }
+  }
 };
 
 HttpServer::HttpServer(asio::io_context& io, const tcp::endpoint& endpoint, Handler handler,
-                       ServerLimits limits)
+                       ServerLimits limits, const TlsFiles& tls)
     : impl_(std::make_shared<Impl>(io, std::move(handler), limits)) {
+  if (tls.enabled()) impl_->tls = make_tls_context(tls);
   impl_->acceptor.open(endpoint.protocol());
   impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
   impl_->acceptor.bind(endpoint);
   impl_->acceptor.listen(asio::socket_base::max_listen_connections);
   asio::co_spawn(io, impl_->accept_loop(), asio::detached);
+}
+
+void HttpServer::check_tls(const TlsFiles& tls) {
+  if (tls.enabled()) make_tls_context(tls);
 }
 
 HttpServer::~HttpServer() {

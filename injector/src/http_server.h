@@ -1,11 +1,13 @@
 // An HTTP/1.1 server on standalone Asio: keep-alive, limits on head and body, a deadline per
-// request against slow clients. Private to the library: only the agent includes it.
+// request against slow clients, an idle timeout between requests, and optionally TLS with
+// client certificates. Private to the library: only the agent includes it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include <asio.hpp>
 
@@ -17,8 +19,22 @@ struct ServerLimits {
   std::size_t max_header_bytes = 16384;
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_connections = 4096;
-  /// From the first byte of a request (or the end of the previous one) to its last byte.
+  /// From the connection's start (TLS handshake included) or a request's first byte to its
+  /// last byte: against slow clients.
   std::chrono::milliseconds read_timeout{10000};
+  /// How long a kept-alive connection may wait, silent, for its next request.
+  std::chrono::milliseconds idle_timeout{60000};
+};
+
+/// PEM files for TLS; all empty: plain HTTP.
+struct TlsFiles {
+  /// The server's certificate chain, leaf first.
+  std::string cert;
+  /// The private key of `cert`.
+  std::string key;
+  /// CA certificates; a client must present a certificate signed by one of them.
+  std::string client_ca;
+  bool enabled() const { return !cert.empty(); }
 };
 
 class HttpServer {
@@ -26,12 +42,19 @@ class HttpServer {
   /// Called on the io_context's thread; must not throw (a throw is answered with 500).
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
-  /// Binds and starts accepting; throws std::system_error when the address cannot be bound.
+  /// Binds and starts accepting; throws std::system_error when the address cannot be bound and
+  /// ConfigError when a TLS file cannot be used. With `tls` enabled it speaks TLS 1.2 or later
+  /// only and refuses, during the handshake, a client without a certificate signed by
+  /// `tls.client_ca`.
   HttpServer(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint, Handler handler,
-             ServerLimits limits);
+             ServerLimits limits, const TlsFiles& tls = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Loads the TLS files as the constructor would, to fail before anything starts; throws
+  /// ConfigError naming the file and the configuration key.
+  static void check_tls(const TlsFiles& tls);
 
   /// The bound port (useful with port 0).
   std::uint16_t port() const;

@@ -1,10 +1,22 @@
-// The TCP proxies. Each connection is two pipes (client to server is "upstream", server to
-// client "downstream"); a reader stamps every chunk with the time it may leave, after the
-// toxics of its stream, and a writer sends chunks when their time comes. Stamping instead of
-// sleeping keeps a latency toxic from also cutting throughput.
+// The TCP proxies. Each connection is two directions (client to server is "upstream", server
+// to client "downstream"), and each direction runs on one of two paths:
+//
+// - While no toxic applies to it, a zero-copy relay moves the bytes with splice(2) through a
+//   kernel pipe: they never enter user space, which keeps the proxy close to a direct
+//   loopback connection. Between chunks it checks the toxics again, so an existing connection
+//   picks up a toxic that was just added (after at most one chunk, read before the toxic).
+// - Otherwise a reader stamps every chunk with the time it may leave, after the toxics of its
+//   stream, and a writer sends chunks when their time comes. Stamping instead of sleeping
+//   keeps a latency toxic from also cutting throughput. Once the toxics are gone and every
+//   queued chunk is written, the reader hands the direction back to the zero-copy relay.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <deque>
 #include <map>
 #include <random>
+#include <set>
 
 #include <asio.hpp>
 
@@ -21,9 +33,14 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t kReadSize = 16384;
+constexpr std::size_t kReadSize = 65536;
 // A pipe stops reading while this much waits to be written (backpressure).
 constexpr std::size_t kMaxQueued = 1 << 20;
+// The zero-copy relay's kernel pipe, and so its largest chunk. Best effort: an unprivileged
+// user past /proc/sys/fs/pipe-user-pages-soft keeps the default 64 KiB, which still works.
+constexpr int kPipeSize = 1 << 20;
+// The zero-copy relay yields to other connections after this many chunks in a row.
+constexpr int kChunksPerTurn = 16;
 
 struct Chunk {
   std::string data;
@@ -35,6 +52,12 @@ struct Chunk {
 
 struct Pipe {
   explicit Pipe(const asio::any_io_executor& ex) : wake_writer(ex), wake_reader(ex) {}
+  ~Pipe() {
+    for (int fd : kernel_pipe)
+      if (fd >= 0) ::close(fd);
+  }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
   std::deque<Chunk> queue;
   std::size_t queued = 0;
   asio::steady_timer wake_writer;
@@ -42,6 +65,23 @@ struct Pipe {
   steady::time_point last_release{};
   steady::time_point bandwidth_free{};
   std::uint64_t passed = 0;
+  /// The zero-copy relay's pipe (read end, write end); -1 until the first data.
+  int kernel_pipe[2] = {-1, -1};
+  /// Bumped whenever the direction changes path: a writer whose number is stale stops.
+  std::uint64_t path_generation = 0;
+  /// The writer has a chunk in flight.
+  bool writing = false;
+  /// splice(2) failed here (no pipe to be had): this direction stays on the copying path.
+  bool no_splice = false;
+};
+
+/// A connection-level timer of a timeout or reset_peer toxic.
+struct ToxicTimer {
+  std::unique_ptr<asio::steady_timer> timer;
+  /// The attributes it was armed with: a PATCH that changes them restarts the toxic.
+  json attributes;
+  /// reset_peer: data arrived and the reset is scheduled.
+  bool triggered = false;
 };
 
 struct ProxyState;
@@ -56,21 +96,34 @@ struct Link : std::enable_shared_from_this<Link> {
   Pipe up;
   Pipe down;
   std::map<std::string, bool> draws;
-  std::map<std::string, std::unique_ptr<asio::steady_timer>> toxic_timers;
+  std::map<std::string, ToxicTimer> toxic_timers;
+  /// timeout toxics that applied to this connection: its data was dropped, so removing one
+  /// closes the connection, as Toxiproxy 2.x does.
+  std::set<std::string> dropping;
   bool closed = false;
   int finished = 0;
 
   bool applies(const Toxic& t);
+  /// No toxic applies to `stream`: the zero-copy relay may move it.
+  bool untouched(const char* stream);
   void close(bool reset = false);
   void refresh();
+  /// (Re)starts the timer of toxic `name`: after `ms` the connection is closed (reset).
+  void arm(const Toxic& t, std::int64_t ms, bool reset);
+  /// The end of one direction: half-close `dst`, or close both once both ended.
+  void finish(tcp::socket& dst);
   void push(Pipe& p, Chunk c) {
     p.queued += c.data.size();
     p.queue.push_back(std::move(c));
     p.wake_writer.cancel();
   }
   awaitable<void> start();
-  awaitable<void> reader(tcp::socket& src, Pipe& p, const char* stream);
-  awaitable<void> writer(tcp::socket& dst, Pipe& p);
+  /// Runs one direction, on the zero-copy relay while it can, then on the toxic-aware path.
+  awaitable<void> relay(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream);
+  /// True when a toxic now applies (hand over), false when the direction ended.
+  awaitable<bool> splice_relay(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream);
+  awaitable<void> reader(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream);
+  awaitable<void> writer(tcp::socket& dst, Pipe& p, std::uint64_t generation);
 };
 
 struct ProxyState : std::enable_shared_from_this<ProxyState> {
@@ -118,7 +171,8 @@ struct ProxyState : std::enable_shared_from_this<ProxyState> {
   }
 
   void refresh_links() {
-    for (auto& [ptr, weak] : links)
+    auto copy = links;
+    for (auto& [ptr, weak] : copy)
       if (auto l = weak.lock()) l->refresh();
   }
 
@@ -160,6 +214,12 @@ bool Link::applies(const Toxic& t) {
   return on;
 }
 
+bool Link::untouched(const char* stream) {
+  for (const auto& t : proxy->info.toxics)
+    if (t.stream == stream && applies(t)) return false;
+  return true;
+}
+
 void Link::close(bool reset) {
   if (closed) return;
   closed = true;
@@ -172,39 +232,65 @@ void Link::close(bool reset) {
     p->wake_reader.cancel();
   }
   for (auto& [name, t] : toxic_timers)
-    t->cancel();
+    if (t.timer) t.timer->cancel();
   proxy->links.erase(this);
 }
 
-// Arms the connection-level timers of timeout and reset_peer toxics, and drops those of
-// toxics that were removed.
+void Link::finish(tcp::socket& dst) {
+  std::error_code ec;
+  if (++finished == 2)
+    close();
+  else
+    dst.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void Link::arm(const Toxic& t, std::int64_t ms, bool reset) {
+  auto& slot = toxic_timers[t.name];
+  if (!slot.timer) slot.timer = std::make_unique<asio::steady_timer>(proxy->io);
+  slot.attributes = t.attributes;
+  // Moving the expiry cancels a pending wait, whose handler then sees operation_aborted.
+  slot.timer->expires_after(std::chrono::milliseconds(ms));
+  std::weak_ptr<Link> weak = shared_from_this();
+  slot.timer->async_wait([weak, reset](const std::error_code& ec) {
+    if (auto l = weak.lock(); l && !ec) l->close(reset);
+  });
+}
+
+// Toxiproxy 2.x runs a toxic on each connection from when it is added (or the connection
+// opens), and restarts it when its attributes change. A timeout toxic closes the connection
+// once its stream has been silent for `timeout` ms (each chunk, dropped, starts the wait
+// again), so its timer starts here. A reset_peer toxic waits for the first data on its
+// stream, drops it, and resets the connection `timeout` ms later: the reader arms it.
 void Link::refresh() {
   if (closed) return;
   std::map<std::string, bool> present;
   for (const auto& t : proxy->info.toxics) {
     present[t.name] = true;
     if (t.type != "timeout" && t.type != "reset_peer") continue;
-    if (toxic_timers.count(t.name) || !applies(t)) continue;
+    auto it = toxic_timers.find(t.name);
+    if (it != toxic_timers.end()) {
+      if (it->second.attributes == t.attributes) continue;
+      if (it->second.timer) it->second.timer->cancel();
+      toxic_timers.erase(it);
+    }
+    if (!applies(t)) continue;
+    if (t.type == "timeout") dropping.insert(t.name);
     const std::int64_t ms = t.attributes.value("timeout", std::int64_t{0});
-    if (t.type == "timeout" && ms == 0) continue;  // never closes; the reader drops data
-    auto timer = std::make_unique<asio::steady_timer>(proxy->io, std::chrono::milliseconds(ms));
-    const bool reset = t.type == "reset_peer";
-    std::weak_ptr<Link> weak = shared_from_this();
-    timer->async_wait([weak, reset](const std::error_code& ec) {
-      if (auto l = weak.lock(); l && !ec) l->close(reset);
-    });
-    toxic_timers[t.name] = std::move(timer);
+    if (t.type == "timeout" && ms > 0) arm(t, ms, false);
+    if (t.type == "reset_peer") toxic_timers[t.name].attributes = t.attributes;
   }
   for (auto it = toxic_timers.begin(); it != toxic_timers.end();) {
     if (present.count(it->first)) {
       ++it;
     } else {
-      it->second->cancel();
+      if (it->second.timer) it->second.timer->cancel();
       it = toxic_timers.erase(it);
     }
   }
   for (auto it = draws.begin(); it != draws.end();)
     it = present.count(it->first) ? std::next(it) : draws.erase(it);
+  for (const auto& name : dropping)
+    if (!present.count(name)) return close();
 }
 
 awaitable<void> Link::start() {
@@ -226,17 +312,93 @@ awaitable<void> Link::start() {
   server.set_option(tcp::no_delay(true), ec);
   refresh();
   auto ex = client.get_executor();
-  asio::co_spawn(ex, reader(client, up, "upstream"), asio::detached);
-  asio::co_spawn(ex, writer(server, up), asio::detached);
-  asio::co_spawn(ex, reader(server, down, "downstream"), asio::detached);
-  asio::co_spawn(ex, writer(client, down), asio::detached);
+  asio::co_spawn(ex, relay(client, server, up, "upstream"), asio::detached);
+  asio::co_spawn(ex, relay(server, client, down, "downstream"), asio::detached);
 }
 
-awaitable<void> Link::reader(tcp::socket& src, Pipe& p, const char* stream) {
+awaitable<void> Link::relay(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream) {
+  auto self = shared_from_this();
+  if (!p.no_splice && untouched(stream) && !co_await splice_relay(src, dst, p, stream)) co_return;
+  if (closed) co_return;
+  asio::co_spawn(src.get_executor(), writer(dst, p, ++p.path_generation), asio::detached);
+  co_await reader(src, dst, p, stream);
+}
+
+awaitable<bool> Link::splice_relay(tcp::socket& src, tcp::socket& dst, Pipe& p,
+                                   const char* stream) {
+  auto self = shared_from_this();
+  std::error_code ec;
+  src.native_non_blocking(true, ec);
+  if (!ec) dst.native_non_blocking(true, ec);
+  if (ec) {  // cannot splice: the copying path works everywhere
+    p.no_splice = true;
+    co_return true;
+  }
+  constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+  for (int chunks = 1;; ++chunks) {
+    if (closed) co_return false;
+    if (!untouched(stream)) co_return true;
+    if (p.kernel_pipe[0] < 0) {
+      // Only connections that carry data hold a pipe: wait for the first bytes.
+      co_await src.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+      if (closed) co_return false;
+      if (!untouched(stream)) co_return true;
+      if (::pipe2(p.kernel_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        p.no_splice = true;  // out of descriptors, say
+        co_return true;
+      }
+      ::fcntl(p.kernel_pipe[1], F_SETPIPE_SZ, kPipeSize);
+    }
+    const ssize_t n = ::splice(src.native_handle(), nullptr, p.kernel_pipe[1], nullptr,
+                               static_cast<std::size_t>(kPipeSize), kFlags);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      co_await src.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+      continue;  // an error shows in the next splice
+    }
+    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {  // a socket splice cannot read
+      p.no_splice = true;
+      co_return true;
+    }
+    if (n <= 0) {  // end of stream, or an error (a reset): end this direction
+      finish(dst);
+      co_return false;
+    }
+    p.passed += static_cast<std::uint64_t>(n);
+    // Everything read goes out before the toxics are checked again.
+    for (auto left = static_cast<std::size_t>(n); left > 0;) {
+      if (closed) co_return false;
+      const ssize_t w =
+          ::splice(p.kernel_pipe[0], nullptr, dst.native_handle(), nullptr, left, kFlags);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        co_await dst.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
+      if (w <= 0) {
+        close();
+        co_return false;
+      }
+      left -= static_cast<std::size_t>(w);
+    }
+    if (chunks % kChunksPerTurn == 0) {
+      co_await asio::post(src.get_executor(), use_awaitable);
+    }
+  }
+}
+
+awaitable<void> Link::reader(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream) {
   auto self = shared_from_this();
   std::vector<char> buf(kReadSize);
   auto& rng = proxy->rng;
   for (;;) {
+    // The toxics are gone and the writer is idle: back to the zero-copy relay.
+    if (!p.no_splice && p.queue.empty() && !p.writing && untouched(stream)) {
+      ++p.path_generation;
+      p.wake_writer.cancel();
+      asio::co_spawn(src.get_executor(), relay(src, dst, p, stream), asio::detached);
+      co_return;
+    }
     std::error_code ec;
     const std::size_t n =
         co_await src.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
@@ -246,9 +408,13 @@ awaitable<void> Link::reader(tcp::socket& src, Pipe& p, const char* stream) {
     if (ec) {
       Chunk c;
       c.eof = true;
-      for (const auto& t : proxy->info.toxics)
-        if (t.stream == stream && t.type == "slow_close" && applies(t))
+      for (const auto& t : proxy->info.toxics) {
+        if (t.stream != stream || !applies(t)) continue;
+        if (t.type == "slow_close")
           release += std::chrono::milliseconds(t.attributes.value("delay", std::int64_t{0}));
+        // Toxiproxy's timeout toxic closes the whole connection when its stream ends.
+        if (t.type == "timeout") c.close_all = true;
+      }
       c.release = release;
       push(p, std::move(c));
       co_return;
@@ -268,6 +434,15 @@ awaitable<void> Link::reader(tcp::socket& src, Pipe& p, const char* stream) {
         rate = a.value("rate", std::int64_t{0});
       } else if (t.type == "timeout") {
         drop = true;
+        const std::int64_t ms = a.value("timeout", std::int64_t{0});
+        if (ms > 0) arm(t, ms, false);  // the wait starts again with each chunk
+      } else if (t.type == "reset_peer") {
+        drop = true;
+        auto& slot = toxic_timers[t.name];
+        if (!slot.triggered) {
+          slot.triggered = true;
+          arm(t, a.value("timeout", std::int64_t{0}), true);
+        }
       } else if (t.type == "slicer") {
         slice_avg = a.value("average_size", std::int64_t{0});
         slice_var = a.value("size_variation", std::int64_t{0});
@@ -318,10 +493,10 @@ awaitable<void> Link::reader(tcp::socket& src, Pipe& p, const char* stream) {
   }
 }
 
-awaitable<void> Link::writer(tcp::socket& dst, Pipe& p) {
+awaitable<void> Link::writer(tcp::socket& dst, Pipe& p, std::uint64_t generation) {
   auto self = shared_from_this();
   for (;;) {
-    if (closed) co_return;
+    if (closed || p.path_generation != generation) co_return;
     std::error_code ec;
     if (p.queue.empty() || steady::now() < p.queue.front().release) {
       p.wake_writer.expires_at(p.queue.empty() ? steady::time_point::max()
@@ -334,14 +509,15 @@ awaitable<void> Link::writer(tcp::socket& dst, Pipe& p) {
     p.queued -= c.data.size();
     p.wake_reader.cancel();
     if (c.eof) {
-      if (c.close_all || ++finished == 2) {
+      if (c.close_all)
         close();
-      } else {
-        dst.shutdown(tcp::socket::shutdown_send, ec);
-      }
+      else
+        finish(dst);
       co_return;
     }
+    p.writing = true;
     co_await asio::async_write(dst, asio::buffer(c.data), asio::redirect_error(use_awaitable, ec));
+    p.writing = false;
     if (ec) {
       close();
       co_return;

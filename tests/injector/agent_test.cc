@@ -1,4 +1,5 @@
 // The real achilles-agent binary, driven over HTTP against processes the tests start.
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -6,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "support.h"
 
@@ -271,6 +273,41 @@ TEST_CASE("A client that sends too slowly is disconnected", "[agent]") {
   CHECK(got.empty());
   CHECK(std::chrono::steady_clock::now() - start < 4s);
   CHECK(http(agent.port(), "GET", "/v1/status").status == 200);
+}
+
+TEST_CASE("A kept-alive connection may stay idle longer than the read timeout", "[agent]") {
+  TempDir dir;
+  Agent agent(dir,
+              {"--insecure-loopback", "--read-timeout-ms", "200", "--idle-timeout-ms", "1500"});
+  const int fd = connect_loopback(agent.port());
+  REQUIRE(fd >= 0);
+  auto exchange = [&] {
+    const std::string req = "GET /version HTTP/1.1\r\nHost: x\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+      return false;
+    std::string got;
+    return wait_until(
+        [&] {
+          char buf[4096];
+          const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+          if (n > 0) got.append(buf, static_cast<size_t>(n));
+          return got.find("{\"version\":\"0.1.0\"}") != std::string::npos;
+        },
+        5s);
+  };
+  CHECK(exchange());
+  std::this_thread::sleep_for(600ms);  // past the read timeout, within the idle timeout
+  CHECK(exchange());
+  // Silent past the idle timeout: the agent closes the connection.
+  const auto start = std::chrono::steady_clock::now();
+  pollfd p{fd, POLLIN, 0};
+  REQUIRE(poll(&p, 1, 10000) == 1);
+  char c;
+  CHECK(::recv(fd, &c, 1, 0) == 0);
+  const auto idle = std::chrono::steady_clock::now() - start;
+  CHECK(idle >= 1s);
+  CHECK(idle < 8s);
+  ::close(fd);
 }
 
 TEST_CASE("The agent serves many connections at once", "[agent]") {

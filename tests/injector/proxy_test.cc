@@ -1,9 +1,12 @@
 // The agent's proxies and Toxiproxy's API, measured against a loopback echo server.
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
+#include <thread>
 
 #include "achilles/injector/proxy.h"
 #include "support.h"
@@ -25,6 +28,54 @@ int make_proxy(int api, const EchoServer& echo, const std::string& name) {
   REQUIRE(r.status == 201);
   const std::string listen = r.json()["listen"];
   return std::stoi(listen.substr(listen.rfind(':') + 1));
+}
+
+// recv of one byte with a deadline: 1 for a byte, 0 at the end of the stream, -1 on an error
+// (a reset), -2 when nothing came in time.
+int raw_recv_within(int fd, std::chrono::milliseconds timeout) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -2;
+  char c;
+  const ssize_t n = ::recv(fd, &c, 1, 0);
+  return n > 0 ? 1 : n == 0 ? 0 : -1;
+}
+
+// Pushes `total` bytes of a pattern through `fd` from a second thread (then half-closes),
+// while this thread reads the echo until the end of the stream; `midway` runs once half of it
+// came back. Whether every byte came back, in order.
+bool echo_stream_intact(int fd, std::size_t total, const std::function<void()>& midway = {}) {
+  auto byte_at = [](std::size_t i) { return static_cast<char>((i * 2654435761u) >> 13); };
+  std::thread sender([&] {
+    std::vector<char> block(65536);
+    for (std::size_t sent = 0; sent < total;) {
+      const std::size_t n = std::min(block.size(), total - sent);
+      for (std::size_t i = 0; i < n; ++i)
+        block[i] = byte_at(sent + i);
+      for (std::size_t off = 0; off < n;) {
+        const ssize_t w = ::send(fd, block.data() + off, n - off, MSG_NOSIGNAL);
+        if (w <= 0) return;
+        off += static_cast<std::size_t>(w);
+      }
+      sent += n;
+    }
+    ::shutdown(fd, SHUT_WR);
+  });
+  std::size_t got = 0;
+  bool intact = true, called = false;
+  std::vector<char> buf(65536);
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 10000) <= 0) break;
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i)
+      intact =
+          intact && buf[static_cast<std::size_t>(i)] == byte_at(got + static_cast<std::size_t>(i));
+    got += static_cast<std::size_t>(n);
+    if (!called && got >= total / 2 && midway) called = true, midway();
+  }
+  sender.join();
+  return intact && got == total;
 }
 
 double median_rtt(int fd, int n = 5) {
@@ -148,13 +199,24 @@ TEST_CASE("limit_data, timeout, reset_peer and slicer toxics shape the stream", 
   CHECK(got == "abcd");
   http(api, "POST", "/reset");
 
+  // reset_peer waits for data on its stream (downstream here: the echo), drops it, and
+  // resets the connection `timeout` ms later, as Toxiproxy 2.x does.
   http(api, "POST", "/proxies/echo/toxics",
        R"({"type": "reset_peer", "attributes": {"timeout": 50}})");
   int fd = connect_loopback(port);
-  char c;
+  CHECK(raw_recv_within(fd, 200ms) == -2);  // silent: no reset yet
   const auto start = std::chrono::steady_clock::now();
-  CHECK(::recv(fd, &c, 1, 0) <= 0);
+  ::send(fd, "x", 1, MSG_NOSIGNAL);
+  CHECK(raw_recv_within(fd, 5s) < 0);  // reset, and the echo was dropped
   CHECK(std::chrono::steady_clock::now() - start < 5s);
+  ::close(fd);
+  http(api, "POST", "/reset");
+
+  // timeout closes a connection whose stream stays silent that long.
+  http(api, "POST", "/proxies/echo/toxics",
+       R"({"type": "timeout", "attributes": {"timeout": 100}})");
+  fd = connect_loopback(port);
+  CHECK(raw_recv_within(fd, 5s) == 0);
   ::close(fd);
   http(api, "POST", "/reset");
 
@@ -168,6 +230,26 @@ TEST_CASE("limit_data, timeout, reset_peer and slicer toxics shape the stream", 
   http(api, "POST", "/proxies/echo/toxics", R"({"type": "timeout", "stream": "upstream"})");
   got = raw_exchange(port, "lost", 300ms);
   CHECK(got.empty());
+
+  // Data was dropped, so removing the timeout toxic closes the connection (Toxiproxy 2.x).
+  fd = connect_loopback(port);
+  ::send(fd, "x", 1, MSG_NOSIGNAL);
+  CHECK(raw_recv_within(fd, 300ms) == -2);  // dropped: no echo
+  CHECK(http(api, "DELETE", "/proxies/echo/toxics/timeout_upstream").status == 204);
+  CHECK(raw_recv_within(fd, 5s) == 0);
+  ::close(fd);
+
+  // Changing a reset_peer toxic before any data restarts it; data then resets the connection.
+  http(api, "POST", "/proxies/echo/toxics",
+       R"({"type": "reset_peer", "attributes": {"timeout": 5000}})");
+  fd = connect_loopback(port);
+  REQUIRE(fd >= 0);
+  CHECK(http(api, "PATCH", "/proxies/echo/toxics/reset_peer_downstream",
+             R"({"attributes": {"timeout": 10}})")
+            .status == 200);
+  ::send(fd, "x", 1, MSG_NOSIGNAL);
+  CHECK(raw_recv_within(fd, 5s) < 0);
+  ::close(fd);
 }
 
 TEST_CASE("A bandwidth toxic limits throughput", "[proxy][slow]") {
@@ -181,5 +263,37 @@ TEST_CASE("A bandwidth toxic limits throughput", "[proxy][slow]") {
   const double ms = round_trip_ms(fd, std::string(50000, 'x'));  // 50 KB at 100 KB/s
   CHECK(ms >= 450);
   CHECK(ms < 5000);
+  ::close(fd);
+}
+
+TEST_CASE("Streams pass byte for byte while toxics come and go on the connection", "[proxy]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  EchoServer echo;
+  const int api = agent.port();
+  const int port = make_proxy(api, echo, "echo");
+
+  // No toxic: the zero-copy relay, and the half-close travels both ways.
+  int fd = connect_loopback(port);
+  CHECK(echo_stream_intact(fd, 8 << 20));
+  ::close(fd);
+
+  // A toxic added midway takes the connection over to the toxic-aware path, and removing it
+  // hands it back; not a byte is lost or reordered either way.
+  fd = connect_loopback(port);
+  CHECK(echo_stream_intact(fd, 8 << 20, [&] {
+    CHECK(http(api, "POST", "/proxies/echo/toxics",
+               R"({"type": "latency", "stream": "upstream", "attributes": {"latency": 1}})")
+              .status == 200);
+    CHECK(http(api, "POST", "/proxies/echo/toxics",
+               R"({"type": "slicer", "attributes": {"average_size": 1000}})")
+              .status == 200);
+  }));
+  ::close(fd);
+  fd = connect_loopback(port);
+  CHECK(echo_stream_intact(fd, 4 << 20, [&] { http(api, "POST", "/reset"); }));
+  ::close(fd);
+  fd = connect_loopback(port);
+  CHECK(median_rtt(fd) < 50);
   ::close(fd);
 }

@@ -40,8 +40,16 @@ struct AgentConfig {
   std::vector<ProxyDecl> proxies;
   /// No token on a loopback-only listener.
   bool insecure_loopback = false;
-  /// A client that sends nothing for this long is disconnected.
+  /// TLS for the API (`tls: {cert, key, client_ca}`, --tls-cert, --tls-key, --tls-client-ca):
+  /// all three or none. The server's PEM certificate chain and key, and the CA certificates
+  /// that must have signed a client's certificate.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  /// A request (or a TLS handshake) that takes longer than this is dropped: slow clients.
   std::int64_t read_timeout_ms = 10000;
+  /// A kept-alive connection silent this long between two requests is closed.
+  std::int64_t idle_timeout_ms = 60000;
   /// Request head and body limits (431 and 413 beyond them).
   std::int64_t max_header_bytes = 16384;
   std::int64_t max_body_bytes = 1048576;
