@@ -22,10 +22,11 @@ int run_analyze(const Args& args) {
 
   Progress progress;
   options.progress = progress.callback();
-  progress.update("loading", 0);
+  progress.update("loading " + args.positionals[0]);
   auto& topology = keep_until_exit(analyzer::load_topology(args.positionals[0]));
   auto& analysis = keep_until_exit(analyzer::analyze(topology, options));
 
+  progress.update("writing the " + format + " output");
   std::string text;
   if (format == "json")
     text = analyzer::to_json(topology, analysis).dump(2) + "\n";

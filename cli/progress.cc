@@ -6,10 +6,18 @@
 
 namespace achilles::cli {
 
-Progress::Progress()
-    : enabled_(stderr_is_terminal()), start_(std::chrono::steady_clock::now()), last_(start_) {}
+Progress::Progress() : enabled_(stderr_is_terminal()) {
+  if (enabled_) ticker_ = std::thread([this] { tick(); });
+}
 
 Progress::~Progress() {
+  if (!enabled_) return;
+  {
+    std::lock_guard lock(mutex_);
+    done_ = true;
+  }
+  wake_.notify_all();
+  ticker_.join();
   if (shown_) std::fputs("\r\033[K", stderr);
 }
 
@@ -20,14 +28,26 @@ analyzer::ProgressFn Progress::callback() {
 
 void Progress::update(std::string_view stage, double fraction) {
   if (!enabled_) return;
-  auto now = std::chrono::steady_clock::now();
-  if (now - start_ < std::chrono::seconds(2) || now - last_ < std::chrono::milliseconds(100))
-    return;
-  last_ = now;
-  shown_ = true;
-  std::fprintf(stderr, "\r\033[K%.*s: %3.0f%%", static_cast<int>(stage.size()), stage.data(),
-               fraction * 100.0);
-  std::fflush(stderr);
+  std::lock_guard lock(mutex_);
+  stage_ = stage;
+  fraction_ = fraction;
+}
+
+void Progress::tick() {
+  std::unique_lock lock(mutex_);
+  // Quiet for the first two seconds: short work shows nothing.
+  if (wake_.wait_for(lock, std::chrono::seconds(2), [this] { return done_; })) return;
+  while (!done_) {
+    if (!stage_.empty()) {
+      if (fraction_ < 0)
+        std::fprintf(stderr, "\r\033[K%s...", stage_.c_str());
+      else
+        std::fprintf(stderr, "\r\033[K%s: %3.0f%%", stage_.c_str(), fraction_ * 100.0);
+      std::fflush(stderr);
+      shown_ = true;
+    }
+    wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return done_; });
+  }
 }
 
 }  // namespace achilles::cli

@@ -2,15 +2,20 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "achilles/analyzer/analysis.h"
 
 namespace achilles::cli {
 
-/// Prints "stage: 42%" on one rewritten line after the first two seconds of work; clears the
-/// line when it goes out of scope. Silent when stderr is not a terminal.
+/// Shows "stage: 42%" (or "stage..." while the fraction is unknown) on one rewritten line of
+/// stderr, once the work has taken two seconds; clears the line when it goes out of scope.
+/// A ticker thread redraws it, so a long step that reports nothing (loading a file) still
+/// shows that it is alive. Silent when stderr is not a terminal.
 class Progress {
  public:
   Progress();
@@ -20,13 +25,20 @@ class Progress {
 
   /// The callback to hand to the analyzer (empty when stderr is not a terminal).
   analyzer::ProgressFn callback();
-  void update(std::string_view stage, double fraction);
+  /// Sets the current stage; a negative fraction means "not known".
+  void update(std::string_view stage, double fraction = -1);
 
  private:
+  void tick();
+
   bool enabled_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
   bool shown_ = false;
-  std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point last_;
+  std::string stage_;
+  double fraction_ = -1;
+  std::thread ticker_;
 };
 
 }  // namespace achilles::cli

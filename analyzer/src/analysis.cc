@@ -118,6 +118,7 @@ class Analyzer {
     // Pass 2: cut sets, only from failures that weaken a common service (see cut_sets()).
     if (options_.order >= 2) cut_sets();
     // Pass 3: what can never come up from a cold start, and the loops that cause it.
+    if (options_.progress) options_.progress("cold start", -1);
     cold_start_cycles();
 
     std::sort(findings_.begin(), findings_.end(), [](const Finding& a, const Finding& b) {
