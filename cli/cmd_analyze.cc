@@ -19,6 +19,7 @@ int run_analyze(const Args& args) {
   if (args.get("order") && *args.get("order") != std::to_string(options.order))
     throw analyzer::UsageError("achilles: error: --order must be 1, 2 or 3");
   options.threshold = number_option(args, "threshold", 0.8, 0.0, 100.0);
+  options.cascade = args.has("cascade");
 
   Progress progress;
   options.progress = progress.callback();
@@ -41,7 +42,7 @@ int run_analyze(const Args& args) {
 const Registrar registrar{Command{
     CommandSpec{
         .name = "analyze",
-        .usage = "FILE [--order K] [--threshold U] [--format text|json|md] [-o OUT]",
+        .usage = "FILE [--order K] [--threshold U] [--cascade] [--format text|json|md] [-o OUT]",
         .summary = "find the single points of failure, domain failures and cut sets",
         .description =
             "Loads a topology (YAML or JSON, see docs/topology.md) and reports:\n"
@@ -49,6 +50,11 @@ const Registrar registrar{Command{
             "  domain_spof  a failure domain (host, rack, zone, region) whose loss does\n"
             "  cut_set      2..K components or domains that do it together, and no fewer\n"
             "  cycle        elements that wait on each other and can never cold-start\n"
+            "  overload     with loads: utilization above the threshold with nothing failed\n"
+            "  capacity_spof  a single failure that pushes a survivor above 100%\n"
+            "  slo_risk     an entrypoint whose availability is below its slo\n"
+            "With availabilities, each entrypoint's availability (exact where the BDD fits,\n"
+            "else a Monte Carlo estimate with a 95% interval) and what to fix first.\n"
             "Each finding names its impact (entrypoints down and degraded, components and\n"
             "services down) and one chain from an entrypoint down to the cause.\n"
             "The text output is for a terminal, json is the stable format of\n"
@@ -61,6 +67,11 @@ const Registrar registrar{Command{
                 {.name = "threshold",
                  .value_name = "U",
                  .help = "utilization above which a component is overloaded (default 0.8)"},
+                {.name = "cascade",
+                 .takes_value = false,
+                 .value_name = "",
+                 .help = "let overloaded survivors fail in turn after each failure and report "
+                         "what is down at the end"},
                 {.name = "format", .value_name = "FMT", .help = "text (default), json or md"},
                 {.name = "output",
                  .short_name = 'o',

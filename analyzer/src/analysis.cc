@@ -4,9 +4,11 @@
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/strong_components.hpp>
 #include <cassert>
+#include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "passes.h"
 #include "propagation.h"
 
 namespace achilles::analyzer {
@@ -120,6 +122,12 @@ class Analyzer {
     // Pass 3: what can never come up from a cold start, and the loops that cause it.
     if (options_.progress) options_.progress("cold start", -1);
     cold_start_cycles();
+    // Pass 4: loads, utilization, overload and capacity_spof (load.cc).
+    detail::capacity_pass(t_, options_, findings_, analysis.utilization);
+    // Pass 5: availability per entrypoint, importance, slo_risk (availability.cc).
+    detail::availability_pass(t_, options_, findings_, analysis.availability);
+    // Pass 6: articulation points and bridges of an undirected graph (structure.cc).
+    detail::structure_pass(t_, findings_);
 
     std::sort(findings_.begin(), findings_.end(), [](const Finding& a, const Finding& b) {
       int ra = severity_rank(a.severity), rb = severity_rank(b.severity);
@@ -553,7 +561,9 @@ nlohmann::json to_json(const Topology& topology, const Analysis& analysis) {
                        {"services", topology.count(ElementKind::kService)},
                        {"entrypoints", topology.count(ElementKind::kEntrypoint)},
                        {"dependencies", topology.dependency_count()}}}};
-  doc["options"] = {{"order", analysis.options.order}, {"threshold", analysis.options.threshold}};
+  doc["options"] = {{"order", analysis.options.order},
+                    {"threshold", analysis.options.threshold},
+                    {"cascade", analysis.options.cascade}};
   json findings = json::array();
   for (const Finding& f : analysis.findings) {
     json j = {{"id", f.id()},
@@ -578,9 +588,33 @@ nlohmann::json to_json(const Topology& topology, const Analysis& analysis) {
     json j = {{"id", e.id}, {"target", topology[e.target].id}};
     if (e.load) j["load"] = *e.load;
     if (e.slo) j["slo"] = *e.slo;
+    for (const EntrypointAvailability& a : analysis.availability) {
+      if (a.id != e.id) continue;
+      j["availability"] = a.availability;
+      j["method"] = a.method;
+      if (!a.error.is_null()) j["error"] = a.error;
+      json importance = json::array();
+      for (const Importance& i : a.importance)
+        importance.push_back({{"id", i.id}, {"gain", i.gain}, {"birnbaum", i.birnbaum}});
+      j["importance"] = std::move(importance);
+    }
     eps.push_back(std::move(j));
   }
   doc["entrypoints"] = std::move(eps);
+  if (!analysis.utilization.empty()) {
+    // An unbounded load or utilization is null, with "unbounded": true.
+    json rows = json::array();
+    for (const Utilization& u : analysis.utilization) {
+      bool unbounded = !std::isfinite(u.load);
+      json row = {{"id", u.id},
+                  {"load", unbounded ? json(nullptr) : json(u.load)},
+                  {"capacity", u.capacity},
+                  {"utilization", unbounded ? json(nullptr) : json(u.utilization)}};
+      if (unbounded) row["unbounded"] = true;
+      rows.push_back(std::move(row));
+    }
+    doc["utilization"] = std::move(rows);
+  }
   return doc;
 }
 

@@ -24,6 +24,7 @@
 #include <span>
 #include <unordered_set>
 
+#include "achilles/analyzer/importers.h"
 #include "document.h"
 
 namespace achilles::analyzer {
@@ -565,11 +566,13 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 Syntax syntax_for(std::string_view path, std::string_view text) {
   if (ends_with(path, ".json")) return Syntax::kJson;
   if (ends_with(path, ".yaml") || ends_with(path, ".yml")) return Syntax::kYaml;
+  if (ends_with(path, ".dot") || ends_with(path, ".gv")) return Syntax::kDot;
   auto first = text.find_first_not_of(" \t\r\n");
   return first != std::string_view::npos && text[first] == '{' ? Syntax::kJson : Syntax::kYaml;
 }
 
 Topology load_topology_text(std::string_view text, Syntax syntax, const std::string& file) {
+  if (syntax == Syntax::kDot) return import_dot_text(text, file);
   std::vector<Diagnostic> diagnostics;
   doc::Document document = parse(text, syntax, file, diagnostics);
   if (!document.root()) fail(std::move(diagnostics));  // a syntax error
@@ -613,6 +616,7 @@ Topology load_topology(const std::string& path) {
   ::close(fd);
   text.resize(done);
 
+  if (syntax_for(path, text) == Syntax::kDot) return import_dot_text(text, path);
   std::vector<Diagnostic> diagnostics;
   doc::Document document = parse(text, syntax_for(path, text), path, diagnostics);
   std::string().swap(text);  // the document holds what it needs

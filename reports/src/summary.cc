@@ -1,5 +1,8 @@
 #include "achilles/reports/summary.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <sstream>
 
@@ -65,6 +68,57 @@ std::string impact_text(const Finding& f) {
   return out;
 }
 
+std::string number(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string percent(double u) {
+  return std::isfinite(u) ? number("%.0f%%", u * 100) : "unbounded";
+}
+
+/// The cascade that followed a capacity_spof under --cascade, in one line; empty without.
+std::string cascade_text(const Finding& f) {
+  if (!f.details.contains("cascade")) return "";
+  const auto& c = f.details["cascade"];
+  std::vector<std::string> eps = c["entrypoints_down"].get<std::vector<std::string>>();
+  size_t down = c["down"].size(), fell = c["failed"].size();
+  return plural(fell, "overloaded survivor") + " failed in turn; at the end " +
+         plural(down, "component or service") + " down, " +
+         (eps.empty() ? "every entrypoint up" : "entrypoints down: " + join(eps, ", "));
+}
+
+/// "www: 0.998494 (exact), slo 0.999; fix first: nfs-1 +0.000499, ..."
+std::string availability_text(const Topology& topology, const analyzer::EntrypointAvailability& a) {
+  std::string out = a.id + ": " + number("%.6f", a.availability) + " (" + a.method;
+  if (a.error.contains("interval"))
+    out += ", 95% in " + number("%.6f", a.error["interval"][0].get<double>()) + ".." +
+           number("%.6f", a.error["interval"][1].get<double>());
+  out += ")";
+  auto ep = topology.find(a.id);
+  if (ep && topology[*ep].slo) out += ", slo " + number("%.6g", *topology[*ep].slo);
+  if (!a.importance.empty()) {
+    std::vector<std::string> fixes;
+    for (size_t i = 0; i < a.importance.size() && i < 3; ++i)
+      fixes.push_back(a.importance[i].id + " +" + number("%.3g", a.importance[i].gain));
+    out += "; fix first: " + join(fixes, ", ");
+  }
+  return out;
+}
+
+/// The busiest elements with nothing failed, at most `n`, busiest first.
+std::vector<const analyzer::Utilization*> busiest(const Analysis& analysis, size_t n) {
+  std::vector<const analyzer::Utilization*> rows;
+  for (const auto& u : analysis.utilization)
+    rows.push_back(&u);
+  std::stable_sort(rows.begin(), rows.end(), [](auto* a, auto* b) {
+    return a->utilization > b->utilization;
+  });
+  if (rows.size() > n) rows.resize(n);
+  return rows;
+}
+
 std::string md_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -106,7 +160,19 @@ std::string format_text(const Topology& topology, const Analysis& analysis) {
           << "      " << f->message << "\n"
           << "      impact: " << impact_text(*f) << "\n";
       if (!f->explanation.empty()) out << "      why: " << explanation_line(*f) << "\n";
+      if (auto c = cascade_text(*f); !c.empty()) out << "      cascade: " << c << "\n";
     }
+  }
+  if (!analysis.utilization.empty()) {
+    out << "\nBUSIEST (nothing failed)\n";
+    for (const auto* u : busiest(analysis, 5))
+      out << "  " << u->id << ": " << percent(u->utilization) << " of "
+          << number("%.6g", u->capacity) << "\n";
+  }
+  if (!analysis.availability.empty()) {
+    out << "\nAVAILABILITY\n";
+    for (const auto& a : analysis.availability)
+      out << "  " << availability_text(topology, a) << "\n";
   }
   return out.str();
 }
@@ -126,6 +192,14 @@ std::string format_markdown(const Topology& topology, const Analysis& analysis) 
         << (f.impact.entrypoints_down.empty() ? "-"
                                               : md_escape(join(f.impact.entrypoints_down, ", ")))
         << " | " << md_escape(explanation_line(f, " → ")) << " |\n";
+  }
+  if (!analysis.availability.empty()) {
+    out << "\n| entrypoint | availability | fix first |\n| --- | --- | --- |\n";
+    for (const auto& a : analysis.availability) {
+      std::string fix = a.importance.empty() ? "-" : "`" + a.importance[0].id + "`";
+      out << "| " << md_escape(a.id) << " | " << number("%.6f", a.availability) << " ("
+          << a.method << ") | " << fix << " |\n";
+    }
   }
   return out.str();
 }

@@ -56,13 +56,61 @@ struct AnalysisOptions {
   unsigned order = 2;
   /// Utilization above which a component is overloaded.
   double threshold = 0.8;
+  /// capacity_spof: let overloaded survivors fail in turn until nothing changes.
+  bool cascade = false;
+  /// Most BDD nodes the exact availability may build for one entrypoint before it falls
+  /// back to an approximation (availability.h).
+  size_t bdd_node_budget = size_t{1} << 16;
+  /// Most BDD operations over all entrypoints of one analysis; once spent, the remaining
+  /// entrypoints are approximated.
+  size_t bdd_pass_budget = size_t{1} << 21;
+  /// Monte Carlo: samples per entrypoint, and the seed (same seed, same estimate).
+  size_t samples = 100000;
+  uint64_t seed = 1;
   ProgressFn progress;
+};
+
+/// One row of the utilization table: an element with a capacity, with nothing failed.
+struct Utilization {
+  std::string id;
+  /// Requests per second it receives; +infinity when a dependency cycle makes it unbounded.
+  double load = 0;
+  /// Its own capacity, or for a service without one the sum of its members'.
+  double capacity = 0;
+  /// load / capacity; +infinity when unbounded.
+  double utilization = 0;
+};
+
+/// What a component or domain means to an entrypoint's availability.
+struct Importance {
+  std::string id;
+  /// The rise in availability if it never failed: (1 - its availability) x birnbaum.
+  double gain = 0;
+  /// Birnbaum importance: P(up | it never fails) - P(up | it has failed).
+  double birnbaum = 0;
+};
+
+/// The availability of one entrypoint (spec topology.md, "Availability").
+struct EntrypointAvailability {
+  std::string id;
+  /// Probability that the entrypoint is not down.
+  double availability = 1;
+  /// "exact", "rare-event" or "monte-carlo".
+  std::string method = "exact";
+  /// For an approximation, its bound or interval (analysis-json.md); null when exact.
+  nlohmann::json error;
+  /// What to fix first: the largest gains, at most 10, largest first.
+  std::vector<Importance> importance;
 };
 
 struct Analysis {
   AnalysisOptions options;
   /// Most severe first, then by id.
   std::vector<Finding> findings;
+  /// Every element with a capacity, by id; empty when no entrypoint has a load.
+  std::vector<Utilization> utilization;
+  /// Every entrypoint, in file order; empty when no component or domain has an availability.
+  std::vector<EntrypointAvailability> availability;
 };
 
 /// Runs every analysis on a loaded topology.

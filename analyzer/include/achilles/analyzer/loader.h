@@ -9,10 +9,11 @@
 
 namespace achilles::analyzer {
 
-enum class Syntax { kYaml, kJson };
+/// kDot: Graphviz DOT, read through the mapping of topology.md (importers.h); load only.
+enum class Syntax { kYaml, kJson, kDot };
 
-/// The syntax a path's extension names: .json is JSON, .yaml/.yml YAML; anything else is
-/// sniffed from the first non-blank character ('{' means JSON).
+/// The syntax a path's extension names: .json is JSON, .yaml/.yml YAML, .dot/.gv DOT;
+/// anything else is sniffed from the first non-blank character ('{' means JSON).
 Syntax syntax_for(std::string_view path, std::string_view text);
 
 /// Reads and validates a topology file. Throws InputError with every problem found (syntax

@@ -89,6 +89,11 @@ struct Topology {
   /// The path it was loaded from, as given; empty when built in memory.
   std::string file;
   std::vector<Element> elements;
+  /// True for a topology read from an undirected DOT graph: its links have no dependency
+  /// direction, and the analyzer reports articulation points and bridges over them.
+  bool undirected = false;
+  /// The links of an undirected graph, between components, as written (maybe repeated).
+  std::vector<std::pair<ElementId, ElementId>> undirected_edges;
 
   /// Adds an element and indexes its id; returns its index. The id must be new.
   ElementId add(Element element);

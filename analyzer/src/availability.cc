@@ -1,0 +1,576 @@
+// Availability, importance and slo_risk.
+//
+// Per entrypoint, in file order, on its cone only (the elements its status depends on along
+// hard dependencies, members, domains and parents: what fails outside it cannot take it
+// down), one of three methods:
+//
+// - exact: the structure function as a BDD over the failure variables of the cone's
+//   components and domains that have an availability (the others never fail: constant
+//   false), one strongly connected group of "down inputs" at a time, what it needs first.
+//   Inside a group with a cycle the BDD equations are iterated from false until they stop
+//   changing: the rules are monotone, so this climbs to the least fixpoint, which is the
+//   spec's greatest fixpoint of "up". k-of-n quorums are a dynamic programme over the members
+//   (at_least). Variables are numbered in the post-order of a depth-first walk of the cone
+//   from the entrypoint, so that a component's domain chain and what it depends on sit above
+//   it. Each diagram has options.bdd_node_budget nodes (and 8 operations per node); all of
+//   them together options.bdd_pass_budget operations. A diagram that exceeds its budget is
+//   abandoned, never retried.
+// - rare-event: when the diagram does not fit, the sum over the entrypoint's minimal cut sets
+//   that the analysis found (spof, domain_spof, cut_set up to --order) of the probability
+//   that all of one fail, with an upper bound of the availability in `error`.
+// - monte-carlo: when no cut set is known for the entrypoint (compute_availability without
+//   findings, or none up to --order) and its cone is small: sampling failures in the cone
+//   over the real propagation, within a work budget for the pass, with a 95% interval.
+//
+// Every budget counts work, not time, so the same input gives the same figures.
+
+#include "achilles/analyzer/availability.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "bdd.h"
+#include "passes.h"
+#include "propagation.h"
+
+namespace achilles::analyzer {
+
+namespace {
+
+using detail::Bdd;
+
+constexpr size_t kTopImportance = 10;
+/// Cone size beyond which neither the BDD nor sampling is tried for an entrypoint.
+constexpr size_t kConeLimit = size_t{1} << 16;
+/// Cone elements visited over the whole pass; once spent, the rest go straight to rare-event.
+constexpr size_t kConeWork = size_t{1} << 25;
+/// Operations a diagram may spend per node of its node budget.
+constexpr size_t kOpsPerNode = 8;
+/// Monte Carlo work (draws plus elements taken down) over the whole pass.
+constexpr size_t kSampleWork = size_t{1} << 24;
+/// Samples an entrypoint gets whatever the work spent, when nothing else can estimate it.
+constexpr size_t kMinSamples = 1000;
+
+bool failable(const Element& e) {
+  return (e.kind == ElementKind::kComponent || e.kind == ElementKind::kDomain) && e.availability;
+}
+
+/// An entrypoint's cone: every element its status depends on (along down_inputs), in the
+/// post-order of a depth-first walk from it, with its inputs as positions in `elements`.
+struct Cone {
+  std::vector<ElementId> elements;
+  std::vector<std::vector<ElementId>> inputs;
+};
+
+/// One minimal cut set found by the analysis (1 to 3 elements) and its probability.
+struct CutSet {
+  std::array<ElementId, 3> ids{kNoElement, kNoElement, kNoElement};
+  uint32_t size = 0;
+  double p = 0;
+};
+
+class Pass {
+ public:
+  Pass(const Topology& t, const AnalysisOptions& options, const std::vector<Finding>* findings)
+      : t_(t), options_(options), findings_(findings), inputs_(down_inputs(t)) {
+    for (ElementId x = 0; x < t.size(); ++x)
+      if (t[x].kind == ElementKind::kEntrypoint) eps_.push_back(x);
+    local_.assign(t.size(), kUnseen);
+    if (findings_) collect_cut_sets();
+  }
+
+  std::vector<EntrypointAvailability> run() {
+    std::vector<EntrypointAvailability> out;
+    out.reserve(eps_.size());
+    Cone cone;
+    for (size_t i = 0; i < eps_.size(); ++i) {
+      if (options_.progress && i % std::max<size_t>(1, eps_.size() / 100) == 0)
+        options_.progress("availability", static_cast<double>(i) / eps_.size());
+      ElementId ep = eps_[i];
+      EntrypointAvailability a;
+      a.id = t_[ep].id;
+      bool have_cone = cone_work_ < kConeWork && build_cone(ep, cone);
+      if (have_cone && bdd_ops_ < options_.bdd_pass_budget && exact(cone, a)) {
+        out.push_back(std::move(a));
+        continue;
+      }
+      // Without the analysis' cut sets, or with none that fail for this entrypoint, sample
+      // (always, when nothing else could estimate it).
+      bool known = findings_ && !terms_[i].empty();
+      if (!known) {
+        size_t floor = findings_ ? 0 : kMinSamples;
+        if (have_cone ? sample(ep, cone.elements, floor, a)
+                      : !findings_ && sample(ep, all_elements(), floor, a)) {
+          out.push_back(std::move(a));
+          continue;
+        }
+      }
+      rare_event(i, a);
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
+ private:
+  static constexpr uint32_t kUnseen = UINT32_MAX, kOpen = UINT32_MAX - 1;
+
+  std::vector<ElementId> all_elements() const {
+    std::vector<ElementId> all(t_.size());
+    for (ElementId x = 0; x < t_.size(); ++x)
+      all[x] = x;
+    return all;
+  }
+
+  /// The cone of `ep`, or false when it has more than kConeLimit elements. O(cone).
+  bool build_cone(ElementId ep, Cone& cone) {
+    cone.elements.clear();
+    std::vector<ElementId> visited{ep};
+    std::vector<std::pair<ElementId, size_t>> stack{{ep, 0}};
+    local_[ep] = kOpen;
+    bool fits = true;
+    while (!stack.empty() && fits) {
+      auto& [x, i] = stack.back();
+      if (i < inputs_[x].size()) {
+        ElementId y = inputs_[x][i++];
+        if (local_[y] == kUnseen) {
+          local_[y] = kOpen;
+          visited.push_back(y);
+          stack.push_back({y, 0});
+          fits = visited.size() <= kConeLimit;
+        }
+        continue;
+      }
+      local_[x] = static_cast<uint32_t>(cone.elements.size());
+      cone.elements.push_back(x);
+      stack.pop_back();
+    }
+    cone_work_ += visited.size();
+    if (fits) {
+      cone.inputs.resize(cone.elements.size());
+      for (size_t j = 0; j < cone.elements.size(); ++j) {
+        cone.inputs[j].clear();
+        for (ElementId y : inputs_[cone.elements[j]])
+          cone.inputs[j].push_back(local_[y]);
+      }
+    }
+    for (ElementId x : visited)
+      local_[x] = kUnseen;
+    return fits;
+  }
+
+  /// The exact method on a cone (its last element is the entrypoint); false when the
+  /// diagram exceeds its budget.
+  bool exact(const Cone& cone, EntrypointAvailability& a) {
+    const size_t k = cone.elements.size();
+    // Variables: the failable elements in the cone's post-order, so that what an element
+    // needs (its domain chain, its dependencies) sits above it.
+    std::vector<uint32_t> var(k, UINT32_MAX);
+    std::vector<double> q;
+    std::vector<ElementId> element_of;
+    for (size_t j = 0; j < k; ++j) {
+      const Element& e = t_[cone.elements[j]];
+      if (!failable(e)) continue;
+      var[j] = static_cast<uint32_t>(q.size());
+      q.push_back(1 - *e.availability);
+      element_of.push_back(cone.elements[j]);
+    }
+    const size_t ops =
+        std::min(options_.bdd_node_budget * kOpsPerNode, options_.bdd_pass_budget - bdd_ops_);
+    Bdd bdd(options_.bdd_node_budget, ops);
+    std::vector<Bdd::Node> down(k, Bdd::kFalse);
+    auto rule = [&](ElementId j) {
+      const Element& e = t_[cone.elements[j]];
+      const auto& in = cone.inputs[j];
+      Bdd::Node r = var[j] != UINT32_MAX ? bdd.var(var[j]) : Bdd::kFalse;
+      size_t first = 0;
+      if (e.kind == ElementKind::kService) {
+        // down_inputs lists a service's members first, then its hard dependencies.
+        std::vector<Bdd::Node> members;
+        for (size_t m = 0; m < e.members.size(); ++m)
+          members.push_back(down[in[m]]);
+        r = bdd.lor(
+            r, bdd.at_least(static_cast<uint32_t>(e.members.size()) - e.min_healthy + 1, members));
+        first = e.members.size();
+      }
+      for (size_t m = first; m < in.size(); ++m)
+        r = bdd.lor(r, down[in[m]]);
+      return r;
+    };
+    const ElementId root = static_cast<ElementId>(k - 1);
+    try {
+      for (const auto& group :
+           components_dependencies_first(cone.inputs, std::span<const ElementId>(&root, 1))) {
+        bool cyclic = group.size() > 1 ||
+                      std::find(cone.inputs[group[0]].begin(), cone.inputs[group[0]].end(),
+                                group[0]) != cone.inputs[group[0]].end();
+        // Iterate from false (the initial value of `down`) until nothing changes.
+        for (bool changed = true; changed && cyclic;) {
+          changed = false;
+          for (ElementId j : group) {
+            Bdd::Node r = rule(j);
+            if (r != down[j]) down[j] = r, changed = true;
+          }
+        }
+        if (!cyclic) down[group[0]] = rule(group[0]);
+      }
+    } catch (const Bdd::BudgetExceeded&) {
+      bdd_ops_ += bdd.ops();
+      return false;
+    }
+    bdd_ops_ += bdd.ops();
+    std::vector<double> p = bdd.probabilities(q);
+    Bdd::Node top = down[root];
+    a.availability = 1 - p[top];
+    a.method = "exact";
+    // Birnbaum importance as the derivative of P(down) in each q_v: the sum, over the nodes
+    // testing v, of the probability of reaching the node times P(high) - P(low). Nodes are
+    // visited parents first (by decreasing index), so each reach probability is complete.
+    std::vector<Bdd::Node> nodes;
+    {
+      std::vector<Bdd::Node> stack{top};
+      std::unordered_map<Bdd::Node, uint8_t> seen;
+      while (!stack.empty()) {
+        Bdd::Node n = stack.back();
+        stack.pop_back();
+        if (n <= Bdd::kTrue || !seen.emplace(n, 1).second) continue;
+        nodes.push_back(n);
+        stack.push_back(bdd.low(n));
+        stack.push_back(bdd.high(n));
+      }
+    }
+    std::sort(nodes.begin(), nodes.end(), std::greater<>());
+    std::unordered_map<Bdd::Node, double> reach;
+    std::unordered_map<uint32_t, double> birnbaum;
+    reach[top] = 1;
+    for (Bdd::Node n : nodes) {
+      double r = reach[n];
+      uint32_t v = bdd.variable(n);
+      birnbaum[v] += r * (p[bdd.high(n)] - p[bdd.low(n)]);
+      if (bdd.low(n) > Bdd::kTrue) reach[bdd.low(n)] += r * (1 - q[v]);
+      if (bdd.high(n) > Bdd::kTrue) reach[bdd.high(n)] += r * q[v];
+    }
+    for (auto [v, ib] : birnbaum)
+      if (ib * q[v] > 0) a.importance.push_back({t_[element_of[v]].id, ib * q[v], ib});
+    rank(a);
+    return true;
+  }
+
+  static void rank(EntrypointAvailability& a) {
+    std::sort(a.importance.begin(), a.importance.end(),
+              [](const Importance& x, const Importance& y) {
+                return x.gain != y.gain ? x.gain > y.gain : x.id < y.id;
+              });
+    if (a.importance.size() > kTopImportance) a.importance.resize(kTopImportance);
+  }
+
+  /// Monte Carlo over the real propagation, drawing failures only among the failable
+  /// elements of `elements` (the cone: nothing else can take the entrypoint down). Each
+  /// sample visits the candidates with geometric skips at the largest failure probability
+  /// and keeps each with probability q / q_max (thinning). Stops at options.samples, or
+  /// once the pass' sampling work is spent and `floor` samples are done; false if no sample.
+  bool sample(ElementId ep, const std::vector<ElementId>& elements, size_t floor,
+              EntrypointAvailability& a) {
+    std::vector<ElementId> vars;
+    std::vector<double> q;
+    double q_max = 0;
+    for (ElementId x : elements)
+      if (failable(t_[x])) {
+        vars.push_back(x);
+        q.push_back(1 - *t_[x].availability);
+        q_max = std::max(q_max, q.back());
+      }
+    if (!propagator_) {
+      net_ = std::make_unique<detail::Net>(t_);
+      propagator_ = std::make_unique<detail::Propagator>(*net_);
+    }
+    std::mt19937_64 rng(options_.seed + ep);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::vector<ElementId> failed;
+    const size_t limit = std::max<size_t>(options_.samples, 1);
+    size_t n = 0, downs = 0;
+    const double log_keep = q_max < 1 ? std::log1p(-q_max) : 0;
+    for (; n < limit && (n < floor || sample_work_ < kSampleWork); ++n) {
+      failed.clear();
+      if (q_max > 0) {
+        for (double i = -1;;) {
+          double u = unit(rng);
+          i += q_max >= 1 ? 1 : 1 + std::floor(std::log1p(-u) / log_keep);
+          if (i >= static_cast<double>(vars.size())) break;
+          size_t j = static_cast<size_t>(i);
+          if (unit(rng) * q_max < q[j]) failed.push_back(vars[j]);
+        }
+      }
+      sample_work_ += 1 + failed.size();
+      if (failed.empty()) continue;
+      propagator_->run(failed);
+      sample_work_ += propagator_->down_list().size();
+      if (propagator_->down(ep)) ++downs;
+    }
+    if (n == 0) return false;
+    double p = static_cast<double>(n - downs) / static_cast<double>(n);
+    // Wilson score interval at 95%.
+    const double z = 1.959963984540054, nn = static_cast<double>(n);
+    double den = 1 + z * z / nn;
+    double mid = (p + z * z / (2 * nn)) / den;
+    double half = z * std::sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / den;
+    a.availability = p;
+    a.method = "monte-carlo";
+    a.error = {{"interval", {std::max(0.0, mid - half), std::min(1.0, mid + half)}},
+               {"confidence", 0.95},
+               {"samples", n}};
+    return true;
+  }
+
+  /// The minimal cut sets of each entrypoint, from the spof, domain_spof and cut_set
+  /// findings. A finding's impact lists every entrypoint its failure takes down, so a set is
+  /// kept for an entrypoint only when no smaller finding already takes that one down. Sets
+  /// with an element that never fails are dropped (probability 0).
+  void collect_cut_sets() {
+    terms_.assign(eps_.size(), {});
+    std::unordered_map<std::string_view, uint32_t> ep_pos;
+    for (uint32_t i = 0; i < eps_.size(); ++i)
+      ep_pos.emplace(t_[eps_[i]].id, i);
+    std::vector<const Finding*> by_size[4];
+    for (const Finding& f : *findings_)
+      if ((f.kind == "spof" || f.kind == "domain_spof" || f.kind == "cut_set") &&
+          !f.subject.empty() && f.subject.size() <= 3)
+        by_size[f.subject.size()].push_back(&f);
+    auto key = [](uint64_t e, uint64_t a, uint64_t b) {
+      return (e * 0x9E3779B97F4A7C15ULL) ^ (a * 0xC2B2AE3D27D4EB4FULL) ^
+             (b * 0x165667B19E3779F9ULL) ^ (a << 32) ^ b;
+    };
+    // (entrypoint, element) and (entrypoint, pair) that take the entrypoint down.
+    std::unordered_set<uint64_t> singles, pairs;
+    for (size_t size = 1; size <= 3; ++size)
+      for (const Finding* f : by_size[size]) {
+        CutSet c;
+        c.size = static_cast<uint32_t>(size);
+        c.p = 1;
+        bool ok = true;
+        for (size_t j = 0; j < size; ++j) {
+          auto x = t_.find(f->subject[j]);
+          if (!x) {
+            ok = false;
+            break;
+          }
+          c.ids[j] = *x;
+          const Element& e = t_[*x];
+          c.p *= failable(e) ? 1 - *e.availability : 0;
+        }
+        if (!ok) continue;
+        std::sort(c.ids.begin(), c.ids.begin() + size);
+        const uint32_t index = static_cast<uint32_t>(cut_sets_.size());
+        bool stored = false;
+        for (const std::string& name : f->impact.entrypoints_down) {
+          auto it = ep_pos.find(name);
+          if (it == ep_pos.end()) continue;
+          const uint64_t e = it->second;
+          auto single = [&](ElementId x) { return singles.count(key(e, x, kNoElement)) > 0; };
+          auto pair = [&](ElementId x, ElementId y) { return pairs.count(key(e, x, y)) > 0; };
+          const auto& s = c.ids;
+          if (size == 1) {
+            singles.insert(key(e, s[0], kNoElement));
+          } else if (size == 2) {
+            if (single(s[0]) || single(s[1])) continue;
+            pairs.insert(key(e, s[0], s[1]));
+          } else if (single(s[0]) || single(s[1]) || single(s[2]) || pair(s[0], s[1]) ||
+                     pair(s[0], s[2]) || pair(s[1], s[2])) {
+            continue;
+          }
+          if (c.p <= 0) continue;
+          terms_[e].push_back(index);
+          stored = true;
+        }
+        if (stored) cut_sets_.push_back(c);
+      }
+  }
+
+  /// The rare-event approximation: unavailability is the sum, over the entrypoint's minimal
+  /// cut sets of up to options.order elements, of the probability that all of one fail.
+  void rare_event(size_t i, EntrypointAvailability& a) {
+    std::vector<uint32_t> terms = findings_ ? terms_[i] : std::vector<uint32_t>{};
+    double sum = 0;
+    for (uint32_t c : terms)
+      sum += cut_sets_[c].p;
+    // A lower bound of the true unavailability: the found sets are real cut sets, and a
+    // family of them without a common element fails independently, so the probability that
+    // one of them fails is 1 - prod(1 - p), which no overlap can overstate. Largest first.
+    std::sort(terms.begin(), terms.end(), [&](uint32_t x, uint32_t y) {
+      return cut_sets_[x].p != cut_sets_[y].p ? cut_sets_[x].p > cut_sets_[y].p : x < y;
+    });
+    std::unordered_set<ElementId> used;
+    double none = 1;
+    for (uint32_t c : terms) {
+      const CutSet& s = cut_sets_[c];
+      if (std::any_of(s.ids.begin(), s.ids.begin() + s.size,
+                      [&](ElementId x) { return used.count(x) > 0; }))
+        continue;
+      used.insert(s.ids.begin(), s.ids.begin() + s.size);
+      none *= 1 - s.p;
+    }
+    a.availability = std::max(0.0, 1 - sum);
+    a.method = "rare-event";
+    const std::string order = std::to_string(options_.order);
+    a.error = {{"upper_bound", none},
+               {"cut_sets", terms.size()},
+               {"order", options_.order},
+               {"neglects", "minimal cut sets of more than " + order +
+                                " element(s), which would lower the availability, and the "
+                                "overlap of the cut sets summed, which would raise it up to "
+                                "upper_bound"}};
+    // Importance under the same approximation: d(unavailability)/dq_x is the sum, over the
+    // cut sets holding x, of the probability of the rest of the set.
+    std::unordered_map<ElementId, double> birnbaum;
+    for (uint32_t c : terms) {
+      const CutSet& s = cut_sets_[c];
+      for (uint32_t j = 0; j < s.size; ++j) {
+        double rest = 1;
+        for (uint32_t l = 0; l < s.size; ++l)
+          if (l != j) rest *= 1 - *t_[s.ids[l]].availability;
+        birnbaum[s.ids[j]] += rest;
+      }
+    }
+    for (auto [x, ib] : birnbaum) {
+      double gain = ib * (1 - *t_[x].availability);
+      if (gain > 0) a.importance.push_back({t_[x].id, gain, ib});
+    }
+    rank(a);
+  }
+
+  const Topology& t_;
+  const AnalysisOptions& options_;
+  const std::vector<Finding>* findings_;
+  std::vector<std::vector<ElementId>> inputs_;
+  std::vector<ElementId> eps_;
+  std::vector<uint32_t> local_;  // position in the cone being built; kUnseen outside it
+  size_t cone_work_ = 0, bdd_ops_ = 0, sample_work_ = 0;
+  std::unique_ptr<detail::Net> net_;
+  std::unique_ptr<detail::Propagator> propagator_;
+  std::vector<CutSet> cut_sets_;
+  std::vector<std::vector<uint32_t>> terms_;  // per entrypoint, its cut sets
+};
+
+}  // namespace
+
+std::vector<std::vector<ElementId>> down_inputs(const Topology& t) {
+  std::vector<std::vector<ElementId>> in(t.size());
+  for (ElementId x = 0; x < t.size(); ++x) {
+    const Element& e = t[x];
+    switch (e.kind) {
+      case ElementKind::kDomain:
+        if (e.parent != kNoElement) in[x].push_back(e.parent);
+        break;
+      case ElementKind::kComponent:
+        if (e.domain != kNoElement) in[x].push_back(e.domain);
+        break;
+      case ElementKind::kService:
+        in[x] = e.members;
+        break;
+      case ElementKind::kEntrypoint:
+        in[x].push_back(e.target);
+        break;
+    }
+    for (const Dependency& d : e.depends_on)
+      if (d.mode == DepMode::kHard) in[x].push_back(d.target);
+  }
+  return in;
+}
+
+// Tarjan's algorithm, iteratively: it completes a component only after every component it
+// reaches, which is the order wanted.
+std::vector<std::vector<ElementId>> components_dependencies_first(
+    const std::vector<std::vector<ElementId>>& succ, std::span<const ElementId> roots) {
+  const size_t n = succ.size();
+  std::vector<uint32_t> index(n, UINT32_MAX), low(n, 0);
+  std::vector<uint8_t> on_stack(n, 0);
+  std::vector<ElementId> stack;
+  std::vector<std::pair<ElementId, size_t>> call;
+  std::vector<std::vector<ElementId>> out;
+  uint32_t counter = 0;
+  for (ElementId root : roots) {
+    if (index[root] != UINT32_MAX) continue;
+    index[root] = low[root] = counter++;
+    stack.push_back(root);
+    on_stack[root] = 1;
+    call.push_back({root, 0});
+    while (!call.empty()) {
+      auto& [x, i] = call.back();
+      if (i < succ[x].size()) {
+        ElementId y = succ[x][i++];
+        if (index[y] == UINT32_MAX) {
+          index[y] = low[y] = counter++;
+          stack.push_back(y);
+          on_stack[y] = 1;
+          call.push_back({y, 0});
+        } else if (on_stack[y]) {
+          low[x] = std::min(low[x], index[y]);
+        }
+        continue;
+      }
+      ElementId done = x;
+      call.pop_back();
+      if (!call.empty()) low[call.back().first] = std::min(low[call.back().first], low[done]);
+      if (low[done] != index[done]) continue;
+      std::vector<ElementId> group;
+      ElementId y;
+      do {
+        y = stack.back();
+        stack.pop_back();
+        on_stack[y] = 0;
+        group.push_back(y);
+      } while (y != done);
+      std::sort(group.begin(), group.end());
+      out.push_back(std::move(group));
+    }
+  }
+  return out;
+}
+
+std::vector<EntrypointAvailability> compute_availability(const Topology& t,
+                                                         const AnalysisOptions& options) {
+  return Pass(t, options, nullptr).run();
+}
+
+std::vector<EntrypointAvailability> compute_availability(const Topology& t,
+                                                         const AnalysisOptions& options,
+                                                         const std::vector<Finding>& findings) {
+  return Pass(t, options, &findings).run();
+}
+
+namespace detail {
+
+void availability_pass(const Topology& t, const AnalysisOptions& options,
+                       std::vector<Finding>& findings,
+                       std::vector<EntrypointAvailability>& availability) {
+  if (std::none_of(t.elements.begin(), t.elements.end(), failable)) return;
+  if (options.progress) options.progress("availability", 0);
+  availability = compute_availability(t, options, findings);
+  for (const EntrypointAvailability& a : availability) {
+    const Element& ep = t[*t.find(a.id)];
+    if (!ep.slo || a.availability >= *ep.slo) continue;
+    Finding f;
+    f.kind = "slo_risk";
+    f.severity = "high";
+    f.subject = {a.id};
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%s's availability %.6f (%s) is below its slo %.6g",
+                  a.id.c_str(), a.availability, a.method.c_str(), *ep.slo);
+    f.message = buf;
+    if (!a.importance.empty())
+      f.message += "; the largest gain is making " + a.importance[0].id + " never fail";
+    f.explanation = {a.id};
+    f.explanation_notes = {""};
+    f.details = {{"availability", a.availability}, {"slo", *ep.slo}, {"method", a.method}};
+    findings.push_back(std::move(f));
+  }
+}
+
+}  // namespace detail
+}  // namespace achilles::analyzer

@@ -1,0 +1,410 @@
+// `terraform show -json` (state or plan) into a topology: instances, auto-scaling groups,
+// load balancers and their target groups, RDS and ElastiCache, placed in zones and regions.
+// See docs/importers.md.
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "document.h"
+#include "import_common.h"
+
+namespace achilles::analyzer::detail {
+namespace {
+
+using nlohmann::json;
+
+struct Resource {
+  std::string address, type, id;
+  const json* values;
+};
+
+std::string region_of(const std::string& zone) {
+  std::string r = zone;
+  while (!r.empty() && std::isalpha(static_cast<unsigned char>(r.back())))
+    r.pop_back();
+  return r.empty() ? zone : r;
+}
+
+std::string text(const json& v, const char* key) {
+  auto it = v.find(key);
+  return it != v.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+long number(const json& v, const char* key, long fallback) {
+  auto it = v.find(key);
+  return it != v.end() && it->is_number_integer() ? it->get<long>() : fallback;
+}
+
+std::vector<std::string> strings(const json& v, const char* key) {
+  std::vector<std::string> out;
+  auto it = v.find(key);
+  if (it == v.end() || !it->is_array()) return out;
+  for (const auto& x : *it)
+    if (x.is_string()) out.push_back(x.get<std::string>());
+  return out;
+}
+
+/// Every string under `v` whose key is `key`, at any depth (listener default actions nest).
+void collect(const json& v, const std::string& key, std::vector<std::string>& out) {
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (it.key() == key && it->is_string()) out.push_back(it->get<std::string>());
+      if (it.key() == key && it->is_array())
+        for (const auto& x : *it)
+          if (x.is_string()) out.push_back(x.get<std::string>());
+      collect(*it, key, out);
+    }
+  } else if (v.is_array()) {
+    for (const auto& x : v)
+      collect(x, key, out);
+  }
+}
+
+/// Every address a configuration block refers to (`references` lists), at any depth.
+void references(const json& v, std::set<std::string>& out) {
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (it.key() == "references" && it->is_array()) {
+        for (const auto& x : *it)
+          if (x.is_string()) out.insert(x.get<std::string>());
+      } else {
+        references(*it, out);
+      }
+    }
+  } else if (v.is_array()) {
+    for (const auto& x : v)
+      references(x, out);
+  }
+}
+
+/// "aws_instance.web[0]" -> "aws_instance.web"
+std::string base_address(const std::string& address) {
+  return address.substr(0, address.find('['));
+}
+
+class TerraformImporter {
+ public:
+  ImportResult run(const std::vector<ImportSource>& sources) {
+    std::vector<json> docs(sources.size());
+    for (size_t i = 0; i < sources.size(); ++i) {
+      const auto& src = sources[i];
+      try {
+        docs[i] = json::parse(src.text);
+      } catch (const json::parse_error& e) {
+        doc::LineCounter lines(src.text);
+        size_t at = e.byte > 0 ? std::min(e.byte - 1, src.text.size()) : 0;
+        std::string msg = e.what();
+        if (auto p = msg.find("syntax error"); p != std::string::npos) msg = msg.substr(p);
+        problems_.add(src.file, lines.at(at), msg);
+        continue;
+      }
+      read(src.file, docs[i]);
+    }
+    problems_.throw_if_any();
+    build();
+    ImportResult r;
+    r.topology = draft_.build("terraform", sources.size() == 1 ? sources[0].file : "");
+    if (!skipped_.empty()) {
+      std::string t = "terraform: skipped resource types it does not read:";
+      bool first = true;
+      for (const auto& [type, n] : skipped_) {
+        t += (first ? " " : ", ") + type + " (" + std::to_string(n) + ")";
+        first = false;
+      }
+      notes_.insert(notes_.begin(), t);
+    }
+    r.notes = std::move(notes_);
+    return r;
+  }
+
+ private:
+  void error(const std::string& file, const std::string& path, const std::string& message) {
+    problems_.add(file, {}, path + ": " + message);
+  }
+
+  void read(const std::string& file, const json& root) {
+    if (!root.is_object()) {
+      error(file, "/", "must be an object (the output of terraform show -json)");
+      return;
+    }
+    const char* top = root.contains("planned_values") ? "planned_values" : "values";
+    auto it = root.find(top);
+    if (it == root.end()) {
+      error(file, "/",
+            "has neither 'values' (a state) nor 'planned_values' (a plan): is it the output of "
+            "terraform show -json?");
+      return;
+    }
+    if (!it->is_object()) {
+      error(file, std::string("/") + top, "must be an object");
+      return;
+    }
+    if (auto rm = it->find("root_module"); rm != it->end())
+      module(file, *rm, std::string("/") + top + "/root_module");
+    if (auto cfg = root.find("configuration"); cfg != root.end() && cfg->is_object())
+      if (auto rm = cfg->find("root_module"); rm != cfg->end() && rm->is_object())
+        if (auto rs = rm->find("resources"); rs != rm->end() && rs->is_array())
+          for (const auto& r : *rs)
+            if (r.is_object() && r.contains("address") && r["address"].is_string())
+              references(r.value("expressions", json::object()),
+                         config_refs_[r["address"].get<std::string>()]);
+  }
+
+  void module(const std::string& file, const json& m, const std::string& path) {
+    if (!m.is_object()) {
+      error(file, path, "must be an object");
+      return;
+    }
+    if (auto rs = m.find("resources"); rs != m.end()) {
+      if (!rs->is_array()) {
+        error(file, path + "/resources", "must be a list");
+      } else {
+        for (size_t i = 0; i < rs->size(); ++i) {
+          const json& r = (*rs)[i];
+          std::string p = path + "/resources/" + std::to_string(i);
+          if (!r.is_object() || !r.contains("address") || !r["address"].is_string() ||
+              !r.contains("type") || !r["type"].is_string()) {
+            error(file, p, "a resource must be an object with 'address' and 'type'");
+            continue;
+          }
+          if (r.value("mode", "managed") != "managed") continue;
+          auto v = r.find("values");
+          if (v == r.end() || !v->is_object()) {
+            error(file, p + "/values", "must be an object");
+            continue;
+          }
+          resources_.push_back({r["address"].get<std::string>(), r["type"].get<std::string>(),
+                                sanitize_id(r["address"].get<std::string>()), &*v});
+        }
+      }
+    }
+    if (auto cm = m.find("child_modules"); cm != m.end()) {
+      if (!cm->is_array()) {
+        error(file, path + "/child_modules", "must be a list");
+        return;
+      }
+      for (size_t i = 0; i < cm->size(); ++i)
+        module(file, (*cm)[i], path + "/child_modules/" + std::to_string(i));
+    }
+  }
+
+  /// The zone domain (under its region), created on first use; "" for no zone.
+  std::string zone(const std::string& z) {
+    if (z.empty()) return "";
+    std::string rid = sanitize_id(region_of(z));
+    auto& r = draft_.get(ElementKind::kDomain, rid);
+    r.type = "region";
+    r.label("source", "terraform: availability zones");
+    std::string zid = sanitize_id(z);
+    if (zid == rid) return rid;
+    auto& d = draft_.get(ElementKind::kDomain, zid);
+    d.type = "zone";
+    d.parent = rid;
+    d.label("source", "terraform: availability_zone");
+    return zid;
+  }
+
+  DraftElement& element(ElementKind kind, const Resource& r, const std::string& type) {
+    auto& e = draft_.get(kind, r.id);
+    e.type = type;
+    e.label("source", "terraform:" + r.address);
+    e.label("address", r.address);
+    return e;
+  }
+
+  /// Resources this one refers to: by values (ARNs, ids) in a state, by the configuration's
+  /// references in a plan, where values are not known yet.
+  std::vector<const Resource*> linked(const Resource& r, const std::vector<std::string>& keys,
+                                      const std::set<std::string>& types) {
+    std::vector<const Resource*> out;
+    std::vector<std::string> wanted;
+    for (const auto& k : keys)
+      collect(*r.values, k, wanted);
+    for (const auto& other : resources_) {
+      if (!types.count(other.type)) continue;
+      std::string arn = text(*other.values, "arn"), id = text(*other.values, "id"),
+                  name = text(*other.values, "name");
+      for (const auto& w : wanted)
+        if (!w.empty() && (w == arn || w == id || w == name)) {
+          out.push_back(&other);
+          break;
+        }
+    }
+    if (!out.empty()) return out;
+    auto refs = config_refs_.find(base_address(r.address));
+    if (refs == config_refs_.end()) return out;
+    for (const auto& other : resources_)
+      if (types.count(other.type) && refs->second.count(base_address(other.address)))
+        out.push_back(&other);
+    return out;
+  }
+
+  void build() {
+    static const std::set<std::string> kLbs = {"aws_lb", "aws_alb"};
+    static const std::set<std::string> kTgs = {"aws_lb_target_group", "aws_alb_target_group"};
+    static const std::set<std::string> kListeners = {"aws_lb_listener", "aws_alb_listener"};
+    static const std::set<std::string> kTgAttach = {"aws_lb_target_group_attachment",
+                                                    "aws_alb_target_group_attachment"};
+    std::map<std::string, std::string> subnet_zone;
+    for (const auto& r : resources_)
+      if (r.type == "aws_subnet")
+        subnet_zone[text(*r.values, "id")] = text(*r.values, "availability_zone");
+
+    for (const auto& r : resources_) {
+      const json& v = *r.values;
+      if (r.type == "aws_subnet" || kListeners.count(r.type) || kTgAttach.count(r.type) ||
+          r.type == "aws_autoscaling_attachment") {
+        continue;  // read through the resources they link
+      } else if (r.type == "aws_instance") {
+        auto& c = element(ElementKind::kComponent, r, "host");
+        c.domain = zone(text(v, "availability_zone"));
+      } else if (kLbs.count(r.type)) {
+        auto& c = element(ElementKind::kComponent, r, "loadbalancer");
+        c.label("note", "managed by AWS across the zones of its subnets");
+        std::string region;
+        for (const auto& s : strings(v, "subnets"))
+          if (!subnet_zone[s].empty()) region = sanitize_id(region_of(subnet_zone[s]));
+        if (!region.empty()) {
+          zone(subnet_zone[strings(v, "subnets")[0]]);
+          c.domain = region;
+        }
+        auto internal = v.find("internal");
+        if (internal == v.end() || !internal->is_boolean() || !internal->get<bool>()) {
+          auto& e = draft_.get(ElementKind::kEntrypoint, draft_.fresh_id("entry:" + r.id));
+          e.target = r.id;
+          e.label("source", "terraform:" + r.address);
+        }
+      } else if (kTgs.count(r.type)) {
+        element(ElementKind::kService, r, "target_group");
+      } else if (r.type == "aws_autoscaling_group") {
+        long n = number(v, "desired_capacity", number(v, "min_size", 1));
+        auto& s = element(ElementKind::kService, r, "autoscaling_group");
+        std::vector<std::string> zones = strings(v, "availability_zones");
+        if (zones.empty())
+          for (const auto& subnet : strings(v, "vpc_zone_identifier"))
+            if (!subnet_zone[subnet].empty()) zones.push_back(subnet_zone[subnet]);
+        if (zones.empty())
+          notes_.push_back("terraform: " + r.address +
+                           ": zones unknown (no availability_zones, and no aws_subnet for its "
+                           "vpc_zone_identifier): instances not placed");
+        std::vector<std::string> members;
+        for (long i = 0; i < n; ++i) {
+          auto& c = draft_.get(ElementKind::kComponent, r.id + "-" + std::to_string(i));
+          c.type = "instance";
+          c.label("source", "terraform:" + r.address);
+          if (!zones.empty()) c.domain = zone(zones[static_cast<size_t>(i) % zones.size()]);
+          members.push_back(c.id);
+        }
+        s.members = members;
+        s.label("placement", zones.empty() ? "zones unknown" : "round-robin over its zones");
+      } else if (r.type == "aws_db_instance") {
+        bool multi = v.value("multi_az", false);
+        auto& s = element(ElementKind::kService, r, "database");
+        auto& p = draft_.get(ElementKind::kComponent, r.id + "-primary");
+        p.type = "database";
+        p.label("source", "terraform:" + r.address);
+        p.domain = zone(text(v, "availability_zone"));
+        s.members = {p.id};
+        if (multi) {
+          auto& sb = draft_.get(ElementKind::kComponent, r.id + "-standby");
+          sb.type = "database";
+          sb.label("source", "terraform:" + r.address + " (multi_az standby, zone chosen by AWS)");
+          if (!p.domain.empty()) sb.domain = sanitize_id(region_of(text(v, "availability_zone")));
+          s.members.push_back(sb.id);
+        }
+        s.label("multi_az", multi ? "true" : "false");
+      } else if (r.type == "aws_elasticache_replication_group") {
+        long groups = number(v, "num_node_groups", 1);
+        long n = number(v, "num_cache_clusters",
+                        number(v, "number_cache_clusters",
+                               groups * (number(v, "replicas_per_node_group", 0) + 1)));
+        auto& s = element(ElementKind::kService, r, "cache");
+        auto zones = strings(v, "preferred_cache_cluster_azs");
+        std::vector<std::string> members;
+        for (long i = 0; i < std::max(1L, n); ++i) {
+          auto& c = draft_.get(ElementKind::kComponent, r.id + "-" + std::to_string(i));
+          c.type = "cache";
+          c.label("source", "terraform:" + r.address);
+          if (!zones.empty()) c.domain = zone(zones[static_cast<size_t>(i) % zones.size()]);
+          members.push_back(c.id);
+        }
+        s.members = members;
+        auto failover = v.find("automatic_failover_enabled");
+        if (failover != v.end() && failover->is_boolean() && !failover->get<bool>() && n > 1) {
+          s.label("automatic_failover", "false");
+          notes_.push_back("terraform: " + r.address +
+                           " has no automatic failover: its replicas do not take writes when "
+                           "the primary fails");
+        }
+      } else {
+        ++skipped_[r.type];
+      }
+    }
+
+    // Links: listeners (load balancer -> target groups), attachments (target group members).
+    for (const auto& r : resources_) {
+      if (kListeners.count(r.type)) {
+        auto lbs = linked(r, {"load_balancer_arn"}, kLbs);
+        auto tgs = linked(r, {"target_group_arn", "arn"}, kTgs);
+        for (const auto* lb : lbs)
+          for (const auto* tg : tgs)
+            draft_.find(lb->id)->depend(tg->id);
+      } else if (kTgAttach.count(r.type)) {
+        auto tgs = linked(r, {"target_group_arn"}, kTgs);
+        auto targets = linked(r, {"target_id"}, {"aws_instance"});
+        for (const auto* tg : tgs)
+          for (const auto* t : targets)
+            add_member(tg->id, t->id);
+      } else if (r.type == "aws_autoscaling_group") {
+        for (const auto* tg : linked(r, {"target_group_arns"}, kTgs))
+          add_member(tg->id, r.id);
+      } else if (r.type == "aws_autoscaling_attachment") {
+        auto tgs = linked(r, {"lb_target_group_arn", "alb_target_group_arn"}, kTgs);
+        auto asgs = linked(r, {"autoscaling_group_name"}, {"aws_autoscaling_group"});
+        for (const auto* tg : tgs)
+          for (const auto* a : asgs)
+            add_member(tg->id, a->id);
+      }
+    }
+    // A target group is served by its members; a load balancer with no listener found that is
+    // the only one sends to every target group.
+    std::vector<const Resource*> lbs, tgs;
+    for (const auto& r : resources_) {
+      if (kLbs.count(r.type)) lbs.push_back(&r);
+      if (kTgs.count(r.type)) tgs.push_back(&r);
+    }
+    for (const auto* tg : tgs) {
+      auto* s = draft_.find(tg->id);
+      if (s->members.empty())
+        notes_.push_back("terraform: " + tg->address + " has no targets found: left out");
+    }
+    if (lbs.size() == 1 && draft_.find(lbs[0]->id)->depends_on.empty() && !tgs.empty()) {
+      for (const auto* tg : tgs)
+        draft_.find(lbs[0]->id)->depend(tg->id);
+      notes_.push_back("terraform: no listener links " + lbs[0]->address +
+                       " to a target group: assumed to send to every target group");
+    }
+  }
+
+  void add_member(const std::string& service, const std::string& member) {
+    auto* s = draft_.find(service);
+    if (std::find(s->members.begin(), s->members.end(), member) == s->members.end())
+      s->members.push_back(member);
+  }
+
+  Problems problems_;
+  std::vector<std::string> notes_;
+  std::map<std::string, int> skipped_;
+  std::vector<Resource> resources_;
+  std::map<std::string, std::set<std::string>> config_refs_;
+  Draft draft_;
+};
+
+}  // namespace
+
+ImportResult import_terraform(const std::vector<ImportSource>& sources) {
+  return TerraformImporter().run(sources);
+}
+
+}  // namespace achilles::analyzer::detail

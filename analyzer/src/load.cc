@@ -1,0 +1,257 @@
+// Load and capacity: the utilization table, `overload` and `capacity_spof` (topology.md).
+#include "achilles/analyzer/load.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <unordered_set>
+
+#include "load_solver.h"
+#include "passes.h"
+#include "propagation.h"
+
+namespace achilles::analyzer {
+
+namespace {
+
+using detail::LoadNet;
+using detail::LoadSolver;
+
+/// A utilization above this is "above 100%": loads that land exactly on the capacity after a
+/// redistribution must not be reported for a rounding error.
+constexpr double kFull = 1.0 + 1e-9;
+
+std::string percent(double u) {
+  if (std::isinf(u)) return "unbounded";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f%%", u * 100);
+  return buf;
+}
+
+nlohmann::json number_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+std::vector<std::string> sorted_ids(const Topology& t, const std::vector<ElementId>& ids) {
+  std::vector<std::string> out;
+  for (ElementId x : ids)
+    out.push_back(t[x].id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string english_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += i + 1 == items.size() ? " and " : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+/// The elements whose overload is a finding: components, and services with a capacity of
+/// their own (a service's summed capacity only repeats what its members say).
+bool judged(const Topology& t, ElementId x) {
+  const Element& e = t[x];
+  return (e.kind == ElementKind::kComponent || e.kind == ElementKind::kService) && e.capacity;
+}
+
+class CapacityPass {
+ public:
+  CapacityPass(const Topology& t, const AnalysisOptions& options)
+      : t_(t), options_(options), net_(t), solver_(net_), pnet_(t), propagator_(pnet_) {}
+
+  void run(std::vector<Finding>& findings, std::vector<Utilization>& utilization) {
+    solver_.solve_baseline();
+    for (ElementId x = 0; x < t_.size(); ++x) {
+      double cap = net_.capacity(x);
+      if (std::isnan(cap)) continue;
+      double load = solver_.baseline(x);
+      utilization.push_back({t_[x].id, load, cap, load / cap});
+      if (judged(t_, x) && load / cap > options_.threshold) findings.push_back(overload(x));
+    }
+    std::sort(utilization.begin(), utilization.end(),
+              [](const Utilization& a, const Utilization& b) { return a.id < b.id; });
+    std::vector<ElementId> failable;
+    for (ElementId x = 0; x < t_.size(); ++x)
+      if (t_[x].kind == ElementKind::kComponent || t_[x].kind == ElementKind::kDomain)
+        failable.push_back(x);
+    for (size_t i = 0; i < failable.size(); ++i) {
+      if (options_.progress && i % std::max<size_t>(1, failable.size() / 100) == 0)
+        options_.progress("capacity", static_cast<double>(i) / failable.size());
+      std::vector<ElementId> failed{failable[i]};
+      auto survivors = scenario(failed);
+      if (!survivors.empty()) findings.push_back(capacity_spof(failable[i], survivors));
+    }
+  }
+
+ private:
+  double utilization(ElementId x) const { return solver_.load(x) / net_.capacity(x); }
+  bool over_at_baseline(ElementId x) const {
+    return solver_.baseline(x) / net_.capacity(x) > kFull;
+  }
+
+  /// Runs F = `failed` through statuses and loads; returns the elements that are not down,
+  /// above 100% and were not above it with nothing failed, worst first.
+  std::vector<ElementId> scenario(const std::vector<ElementId>& failed) {
+    propagator_.run(failed);
+    auto down = [this](ElementId x) { return propagator_.down(x); };
+    // First the rises alone (upper bounds, see LoadSolver::solve_scenario): most failures
+    // push nothing above 100% even so, and then the falls need not be followed at all.
+    solver_.solve_scenario(propagator_.down_list(), down, /*upper_bound=*/true);
+    std::vector<ElementId> candidates;
+    for (ElementId x : solver_.touched())
+      if (judged(t_, x) && !propagator_.down(x) && utilization(x) > kFull && !over_at_baseline(x))
+        candidates.push_back(x);
+    if (candidates.empty()) return {};
+    // Then the scenario itself, but only for what sends load to a candidate (no other load
+    // is read), unless that is most of what a full re-solve would touch anyway.
+    solver_.restrict_to(candidates, std::max<size_t>(1024, 4 * solver_.touched().size()));
+    solver_.solve_scenario(propagator_.down_list(), down);
+    std::vector<ElementId> out;
+    for (ElementId x : solver_.touched())
+      if (judged(t_, x) && !propagator_.down(x) && utilization(x) > kFull && !over_at_baseline(x))
+        out.push_back(x);
+    std::sort(out.begin(), out.end(), [&](ElementId a, ElementId b) {
+      double ua = utilization(a), ub = utilization(b);
+      return ua != ub ? ua > ub : t_[a].id < t_[b].id;
+    });
+    return out;
+  }
+
+  /// The chain of the largest loads from an entrypoint down to x.
+  std::vector<std::string> chain_to(ElementId x) const {
+    std::vector<std::string> out;
+    std::unordered_set<ElementId> seen;
+    for (ElementId y = x; y != kNoElement && seen.insert(y).second; y = solver_.main_source(y))
+      out.push_back(t_[y].id);
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  Finding overload(ElementId x) {
+    double load = solver_.baseline(x), cap = net_.capacity(x), u = load / cap;
+    Finding f;
+    f.kind = "overload";
+    f.subject = {t_[x].id};
+    f.severity = u > 1.0 ? "critical" : "high";
+    if (std::isinf(u)) {
+      f.message = t_[x].id +
+                  " receives unbounded load: a dependency cycle sends back as much load as it "
+                  "receives, or more";
+    } else {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, " (%.6g of %.6g requests/s)", load, cap);
+      f.message = t_[x].id + " runs at " + percent(u) + " of its capacity" + buf +
+                  " with nothing failed, above the threshold of " + percent(options_.threshold);
+    }
+    f.explanation = chain_to(x);
+    f.explanation_notes.assign(f.explanation.size(), "");
+    f.details = {{"load", number_or_null(load)},
+                 {"capacity", cap},
+                 {"utilization", number_or_null(u)},
+                 {"unbounded", std::isinf(u)}};
+    return f;
+  }
+
+  Finding capacity_spof(ElementId x, std::vector<ElementId> survivors) {
+    Finding f;
+    f.kind = "capacity_spof";
+    f.subject = {t_[x].id};
+    ElementId worst = survivors[0];
+    double worst_u = utilization(worst);
+    f.explanation = chain_to(worst);
+    f.explanation_notes.assign(f.explanation.size(), "");
+    nlohmann::json all = nlohmann::json::array();
+    for (ElementId s : survivors)
+      all.push_back({{"id", t_[s].id}, {"utilization", number_or_null(utilization(s))}});
+    f.details = {
+        {"survivor", t_[worst].id}, {"utilization", number_or_null(worst_u)}, {"survivors", all}};
+    const Element& e = t_[x];
+    f.message =
+        (e.kind == ElementKind::kDomain ? "losing " + e.type + " " + e.id : "losing " + e.id) +
+        " pushes " + t_[worst].id + " to " + percent(worst_u) + " of its capacity";
+    if (survivors.size() > 1)
+      f.message += " (and " + std::to_string(survivors.size() - 1) + " more above 100%)";
+
+    std::vector<ElementId> failed{x};
+    if (options_.cascade) {
+      // Overloaded survivors fail in turn until nothing more goes above 100%.
+      std::vector<ElementId> fallen;
+      for (auto over = survivors; !over.empty(); over = scenario(failed)) {
+        for (ElementId s : over)
+          if (t_[s].kind == ElementKind::kComponent) failed.push_back(s), fallen.push_back(s);
+        if (std::none_of(over.begin(), over.end(),
+                         [&](ElementId s) { return t_[s].kind == ElementKind::kComponent; }))
+          break;
+      }
+      propagator_.run(failed);
+      std::vector<ElementId> down, eps;
+      for (ElementId y : propagator_.down_list()) {
+        auto kind = t_[y].kind;
+        if (kind == ElementKind::kEntrypoint) eps.push_back(y);
+        if (kind == ElementKind::kComponent || kind == ElementKind::kService) down.push_back(y);
+      }
+      f.details["cascade"] = {{"failed", sorted_ids(t_, fallen)},
+                              {"down", sorted_ids(t_, down)},
+                              {"entrypoints_down", sorted_ids(t_, eps)}};
+      f.message += eps.empty() ? "; the cascade ends with " + std::to_string(down.size()) +
+                                     " components and services down and every entrypoint up"
+                               : "; the cascade takes down " + english_list(sorted_ids(t_, eps));
+    } else {
+      propagator_.run(failed);
+    }
+    std::vector<ElementId> eps_down;
+    for (ElementId y : propagator_.down_list())
+      if (t_[y].kind == ElementKind::kEntrypoint) eps_down.push_back(y);
+    f.impact.entrypoints_down = sorted_ids(t_, eps_down);
+    f.impact.entrypoints_degraded = sorted_ids(t_, propagator_.degraded_entrypoints());
+    f.impact.components_down = propagator_.count_down(ElementKind::kComponent);
+    f.impact.services_down = propagator_.count_down(ElementKind::kService);
+    f.severity = f.impact.entrypoints_down.empty() ? "high" : "critical";
+    return f;
+  }
+
+  const Topology& t_;
+  const AnalysisOptions& options_;
+  LoadNet net_;
+  LoadSolver solver_;
+  detail::Net pnet_;
+  detail::Propagator propagator_;
+};
+
+}  // namespace
+
+std::optional<double> capacity_of(const Topology& topology, ElementId x) {
+  LoadNet net(topology);
+  double c = net.capacity(x);
+  return std::isnan(c) ? std::nullopt : std::optional<double>(c);
+}
+
+std::vector<double> compute_loads(const Topology& topology, std::span<const ElementId> failed) {
+  LoadNet net(topology);
+  LoadSolver solver(net);
+  solver.solve_baseline();
+  detail::Net pnet(topology);
+  detail::Propagator propagator(pnet);
+  propagator.run(failed);
+  solver.solve_scenario(propagator.down_list(), [&](ElementId x) { return propagator.down(x); });
+  std::vector<double> out(topology.size());
+  for (ElementId x = 0; x < topology.size(); ++x)
+    out[x] = solver.load(x);
+  return out;
+}
+
+namespace detail {
+
+void capacity_pass(const Topology& topology, const AnalysisOptions& options,
+                   std::vector<Finding>& findings, std::vector<Utilization>& utilization) {
+  bool loads = std::any_of(topology.elements.begin(), topology.elements.end(),
+                           [](const Element& e) { return e.load.has_value(); });
+  if (!loads) return;
+  CapacityPass(topology, options).run(findings, utilization);
+}
+
+}  // namespace detail
+}  // namespace achilles::analyzer

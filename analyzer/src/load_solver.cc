@@ -1,0 +1,459 @@
+#include "load_solver.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+
+namespace achilles::analyzer::detail {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+/// Cycles up to this many elements are solved densely; larger ones by iteration.
+constexpr size_t kDenseLimit = 300;
+constexpr int kIterations = 4000;
+
+}  // namespace
+
+LoadNet::LoadNet(const Topology& t) : topology_(t) {
+  const size_t n = t.size();
+  auto for_each_arc = [&](auto emit) {
+    for (ElementId x = 0; x < n; ++x) {
+      const Element& e = t[x];
+      if (e.kind == ElementKind::kEntrypoint && e.target != kNoElement)
+        emit(x, e.target, Edge::kTarget, 1.0);
+      for (const Dependency& d : e.depends_on)
+        emit(x, d.target, Edge::kDependency, d.calls);
+      for (ElementId m : e.members)
+        emit(x, m, Edge::kMember, 1.0);
+    }
+  };
+  in_offset_.assign(n + 2, 0);
+  out_offset_.assign(n + 2, 0);
+  for_each_arc([&](ElementId x, ElementId y, Edge, double) {
+    ++out_offset_[x + 2];
+    ++in_offset_[y + 2];
+  });
+  for (size_t i = 2; i < n + 2; ++i) {
+    in_offset_[i] += in_offset_[i - 1];
+    out_offset_[i] += out_offset_[i - 1];
+  }
+  in_.resize(in_offset_.back());
+  out_.resize(out_offset_.back());
+  for_each_arc([&](ElementId x, ElementId y, Edge edge, double calls) {
+    out_[out_offset_[x + 1]++] = {y, edge, calls};
+    in_[in_offset_[y + 1]++] = {x, edge, calls};
+  });
+  in_offset_.pop_back();
+  out_offset_.pop_back();
+
+  // Capacities: services in an order where members come first (membership has no cycle).
+  capacity_.assign(n, std::nan(""));
+  by_capacity_.assign(n, 0);
+  source_.assign(n, 0.0);
+  std::vector<uint8_t> done(n, 0);
+  std::function<void(ElementId)> cap = [&](ElementId x) {
+    if (done[x]) return;
+    done[x] = 1;
+    const Element& e = t[x];
+    if (e.kind == ElementKind::kService) {
+      bool all = true;
+      double sum = 0;
+      for (ElementId m : e.members) {
+        cap(m);
+        all = all && !std::isnan(capacity_[m]);
+        sum += std::isnan(capacity_[m]) ? 0 : capacity_[m];
+      }
+      by_capacity_[x] = all;
+      if (e.capacity)
+        capacity_[x] = *e.capacity;
+      else if (all)
+        capacity_[x] = sum;
+    } else if (e.kind == ElementKind::kComponent && e.capacity) {
+      capacity_[x] = *e.capacity;
+    }
+    if (e.kind == ElementKind::kEntrypoint && e.load) source_[x] = *e.load;
+  };
+  for (ElementId x = 0; x < n; ++x)
+    cap(x);
+
+  // Tarjan's strongly connected components, iteratively. It completes them sinks first, so
+  // the ranks are assigned in reverse at the end.
+  std::vector<uint32_t> index(n, UINT32_MAX), low(n, 0);
+  std::vector<uint8_t> on_stack(n, 0);
+  std::vector<ElementId> stack;
+  std::vector<std::pair<ElementId, uint32_t>> call;  // element, next out-arc position
+  std::vector<std::vector<ElementId>> sccs;
+  uint32_t counter = 0;
+  for (ElementId root = 0; root < n; ++root) {
+    if (index[root] != UINT32_MAX) continue;
+    call.push_back({root, out_offset_[root]});
+    index[root] = low[root] = counter++;
+    stack.push_back(root);
+    on_stack[root] = 1;
+    while (!call.empty()) {
+      auto& [x, pos] = call.back();
+      if (pos < out_offset_[x + 1]) {
+        ElementId y = out_[pos++].other;
+        if (index[y] == UINT32_MAX) {
+          index[y] = low[y] = counter++;
+          stack.push_back(y);
+          on_stack[y] = 1;
+          call.push_back({y, out_offset_[y]});
+        } else if (on_stack[y]) {
+          low[x] = std::min(low[x], index[y]);
+        }
+        continue;
+      }
+      ElementId done_x = x;
+      call.pop_back();
+      if (!call.empty()) low[call.back().first] = std::min(low[call.back().first], low[done_x]);
+      if (low[done_x] == index[done_x]) {
+        std::vector<ElementId> group;
+        ElementId y;
+        do {
+          y = stack.back();
+          stack.pop_back();
+          on_stack[y] = 0;
+          group.push_back(y);
+        } while (y != done_x);
+        sccs.push_back(std::move(group));
+      }
+    }
+  }
+  std::reverse(sccs.begin(), sccs.end());
+  scc_.assign(n, 0);
+  cyclic_.assign(sccs.size(), 0);
+  for (uint32_t c = 0; c < sccs.size(); ++c) {
+    for (ElementId x : sccs[c])
+      scc_[x] = c;
+    if (sccs[c].size() > 1) cyclic_[c] = 1;
+  }
+  for (ElementId x = 0; x < n; ++x)
+    for (const Arc& a : out(x))
+      if (a.other == x) cyclic_[scc_[x]] = 1;
+  scc_nodes_ = std::move(sccs);
+}
+
+LoadSolver::LoadSolver(const LoadNet& net)
+    : net_(net),
+      base_(net.size(), 0.0),
+      val_(net.size(), 0.0),
+      stamp_(net.size(), 0),
+      share_stamp_(net.size(), 0),
+      share_den_(net.size(), 0.0),
+      base_den_(net.size(), 0.0),
+      delta_(net.size(), 0.0),
+      delta_stamp_(net.size(), 0),
+      full_(net.size(), 0),
+      queued_(net.scc_count(), 0) {}
+
+void LoadSolver::begin() {
+  if (++gen_ == 0) {
+    std::fill(stamp_.begin(), stamp_.end(), 0);
+    std::fill(share_stamp_.begin(), share_stamp_.end(), 0);
+    std::fill(queued_.begin(), queued_.end(), 0);
+    std::fill(delta_stamp_.begin(), delta_stamp_.end(), 0);
+    std::fill(full_.begin(), full_.end(), 0);
+    gen_ = 1;
+  }
+  touched_.clear();
+}
+
+void LoadSolver::solve_baseline() {
+  begin();
+  down_ = nullptr;
+  baseline_mode_ = true;
+  for (uint32_t c = 0; c < net_.scc_count(); ++c)
+    solve(c);
+  baseline_mode_ = false;
+  for (ElementId x : touched_)
+    base_[x] = val_[x];
+  for (ElementId s = 0; s < net_.size(); ++s) {
+    double den = 0;
+    for (const LoadNet::Arc& m : net_.out(s))
+      if (m.edge == LoadNet::Edge::kMember)
+        den += net_.by_capacity(s) ? net_.capacity(m.other) : 1.0;
+    base_den_[s] = den;
+  }
+  begin();  // the baseline is now what every element reads when untouched
+}
+
+bool LoadSolver::restrict_to(const std::vector<ElementId>& roots, size_t cap) {
+  if (rel_stamp_.empty()) rel_stamp_.assign(net_.size(), 0);
+  if (++rel_gen_ == 0) {
+    std::fill(rel_stamp_.begin(), rel_stamp_.end(), 0);
+    rel_gen_ = 1;
+  }
+  std::vector<ElementId> queue;
+  auto mark = [&](ElementId x) {
+    if (rel_stamp_[x] == rel_gen_) return;
+    // A cycle is solved whole: all of it, and what reaches any of it.
+    for (ElementId y : net_.scc_nodes(net_.scc(x)))
+      if (rel_stamp_[y] != rel_gen_) rel_stamp_[y] = rel_gen_, queue.push_back(y);
+  };
+  for (ElementId r : roots)
+    mark(r);
+  for (size_t head = 0; head < queue.size(); ++head) {
+    if (queue.size() > cap) {
+      restricted_ = false;
+      return false;
+    }
+    for (const LoadNet::Arc& a : net_.in(queue[head]))
+      mark(a.other);
+  }
+  restricted_ = true;
+  return true;
+}
+
+void LoadSolver::push(uint32_t c) {
+  if (restricted_ && rel_stamp_[net_.scc_nodes(c)[0]] != rel_gen_) return;
+  if (queued_[c] == gen_) return;
+  queued_[c] = gen_;
+  queue_.push(c);
+}
+
+void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list, DownFn down,
+                                bool upper_bound) {
+  begin();
+  down_ = std::move(down);
+  upper_bound_ = upper_bound;
+  for (ElementId d : down_list) {
+    // What is down only lowers loads, and is no survivor: upper bounds need not solve it.
+    if (!upper_bound) push(net_.scc(d));
+    // A service that lost a member spreads its load over the others now: re-solving the
+    // service sends its members the new shares (once per service, however many it lost).
+    for (const LoadNet::Arc& a : net_.in(d))
+      if (a.edge == LoadNet::Edge::kMember && !is_down(a.other)) push(net_.scc(a.other));
+  }
+  while (!queue_.empty()) {
+    uint32_t c = queue_.top();
+    queue_.pop();
+    solve(c);
+    send_deltas(c);
+  }
+  restricted_ = false;
+}
+
+void LoadSolver::send_deltas(uint32_t c) {
+  for (ElementId x : net_.scc_nodes(c)) {
+    const bool x_down = is_down(x);
+    const double now = x_down ? 0.0 : load(x), before = base_[x];
+    for (const LoadNet::Arc& a : net_.out(x)) {
+      ElementId y = a.other;
+      if (net_.scc(y) == c) continue;
+      double was = before == 0 ? 0.0 : before * base_gain(x, a.edge, a.calls, y);
+      double is = now == 0 ? 0.0 : now * gain_from(x, a.edge, a.calls, y);
+      if (!std::isfinite(was) || !std::isfinite(is)) {
+        if (was == is) continue;
+        full_[y] = gen_;
+        push(net_.scc(y));
+        continue;
+      }
+      double d = is - was;
+      if (upper_bound_ && d < 0) continue;
+      if (std::abs(d) <= 1e-12 * std::max({1.0, std::abs(was), std::abs(is)})) continue;
+      if (delta_stamp_[y] != gen_) delta_stamp_[y] = gen_, delta_[y] = 0;
+      delta_[y] += d;
+      push(net_.scc(y));
+    }
+  }
+}
+
+void LoadSolver::set(ElementId x, double v) {
+  if (stamp_[x] != gen_) {
+    stamp_[x] = gen_;
+    touched_.push_back(x);
+  }
+  val_[x] = v;
+}
+
+double LoadSolver::gain(const LoadNet::Arc& a, ElementId y) {
+  return gain_from(a.other, a.edge, a.calls, y);
+}
+
+double LoadSolver::base_gain(ElementId s, LoadNet::Edge edge, double calls, ElementId y) const {
+  if (edge != LoadNet::Edge::kMember) return calls;
+  if (base_den_[s] <= 0) return 0;
+  return (net_.by_capacity(s) ? net_.capacity(y) : 1.0) / base_den_[s];
+}
+
+double LoadSolver::gain_from(ElementId s, LoadNet::Edge edge, double calls, ElementId y) {
+  if (edge != LoadNet::Edge::kMember) return calls;
+  if (share_stamp_[s] != gen_) {
+    share_stamp_[s] = gen_;
+    double den = 0;
+    for (const LoadNet::Arc& m : net_.out(s))
+      if (m.edge == LoadNet::Edge::kMember && !is_down(m.other))
+        den += net_.by_capacity(s) ? net_.capacity(m.other) : 1.0;
+    share_den_[s] = den;
+  }
+  if (share_den_[s] <= 0) return 0;
+  return (net_.by_capacity(s) ? net_.capacity(y) : 1.0) / share_den_[s];
+}
+
+double LoadSolver::inflow(ElementId y, uint32_t c) {
+  double sum = net_.source(y);
+  for (const LoadNet::Arc& a : net_.in(y)) {
+    if (net_.scc(a.other) == c || is_down(a.other)) continue;
+    double l = load(a.other);
+    if (l == 0) continue;
+    sum += l * gain(a, y);
+  }
+  return sum;
+}
+
+void LoadSolver::solve(uint32_t c) {
+  if (net_.cyclic(c)) return solve_cycle(c);
+  ElementId y = net_.scc_nodes(c)[0];
+  if (is_down(y))
+    set(y, 0.0);
+  else if (baseline_mode_ || full_[y] == gen_ || !std::isfinite(base_[y]))
+    set(y, inflow(y, UINT32_MAX));
+  else
+    set(y, std::max(0.0, base_[y] + (delta_stamp_[y] == gen_ ? delta_[y] : 0.0)));
+}
+
+ElementId LoadSolver::main_source(ElementId x) const {
+  ElementId best = kNoElement;
+  double most = 0;
+  for (const LoadNet::Arc& a : net_.in(x)) {
+    if (is_down(a.other)) continue;
+    double l = load(a.other);
+    if (l > most) most = l, best = a.other;
+  }
+  return best;
+}
+
+// A cycle: (I - A) L = b over the elements of the component that are not down. The loads are
+// bounded exactly when the spectral radius of A is below 1; for a non-negative A that holds
+// exactly when (I - A) x = 1 has a positive solution (I - A is then a non-singular M-matrix).
+// Where it fails, the loads that keep growing under iteration are the unbounded ones.
+void LoadSolver::solve_cycle(uint32_t c) {
+  const auto& nodes = net_.scc_nodes(c);
+  std::vector<ElementId> active;
+  for (ElementId x : nodes) {
+    if (is_down(x))
+      set(x, 0.0);
+    else
+      active.push_back(x);
+  }
+  if (active.empty()) return;
+  const size_t k = active.size();
+  auto index_of = [&](ElementId x) -> size_t {
+    auto it = std::lower_bound(active.begin(), active.end(), x);
+    return it != active.end() && *it == x ? static_cast<size_t>(it - active.begin()) : k;
+  };
+  std::sort(active.begin(), active.end());
+  std::vector<double> b(k);
+  std::vector<std::vector<std::pair<size_t, double>>> arcs(k);  // in-arcs inside: (from, gain)
+  for (size_t i = 0; i < k; ++i) {
+    ElementId y = active[i];
+    b[i] = inflow(y, c);
+    for (const LoadNet::Arc& a : net_.in(y)) {
+      if (net_.scc(a.other) != c) continue;
+      size_t j = index_of(a.other);
+      if (j == k) continue;  // down
+      double g = gain(a, y);
+      if (g > 0) arcs[i].push_back({j, g});
+    }
+  }
+  // Whatever an unbounded input reaches is unbounded.
+  std::vector<uint8_t> inf(k, 0);
+  std::vector<std::vector<size_t>> succ(k);
+  for (size_t i = 0; i < k; ++i)
+    for (auto [j, g] : arcs[i])
+      succ[j].push_back(i);
+  auto spread = [&](std::vector<size_t> queue) {
+    for (size_t h = 0; h < queue.size(); ++h)
+      for (size_t i : succ[queue[h]])
+        if (!inf[i]) inf[i] = 1, queue.push_back(i);
+  };
+  std::vector<size_t> seeds;
+  for (size_t i = 0; i < k; ++i)
+    if (std::isinf(b[i])) inf[i] = 1, seeds.push_back(i);
+  spread(seeds);
+  std::vector<double> x(k, 0.0);
+  bool solved = false;
+  if (k <= kDenseLimit) {
+    // Dense Gaussian elimination with partial pivoting on [I - A | b | 1].
+    std::vector<size_t> live;
+    for (size_t i = 0; i < k; ++i)
+      if (!inf[i]) live.push_back(i);
+    const size_t m = live.size();
+    std::vector<size_t> pos(k, m);
+    for (size_t i = 0; i < m; ++i)
+      pos[live[i]] = i;
+    std::vector<double> mat(m * (m + 2), 0.0);
+    auto at = [&](size_t r, size_t col) -> double& { return mat[r * (m + 2) + col]; };
+    for (size_t r = 0; r < m; ++r) {
+      at(r, r) = 1.0;
+      for (auto [j, g] : arcs[live[r]])
+        if (pos[j] < m) at(r, pos[j]) -= g;
+      at(r, m) = b[live[r]];
+      at(r, m + 1) = 1.0;
+    }
+    bool singular = false;
+    for (size_t col = 0; col < m && !singular; ++col) {
+      size_t p = col;
+      for (size_t r = col + 1; r < m; ++r)
+        if (std::abs(at(r, col)) > std::abs(at(p, col))) p = r;
+      if (std::abs(at(p, col)) < 1e-12) {
+        singular = true;
+        break;
+      }
+      if (p != col)
+        for (size_t j = 0; j < m + 2; ++j)
+          std::swap(at(p, j), at(col, j));
+      for (size_t r = 0; r < m; ++r) {
+        if (r == col || at(r, col) == 0) continue;
+        double f = at(r, col) / at(col, col);
+        for (size_t j = col; j < m + 2; ++j)
+          at(r, j) -= f * at(col, j);
+      }
+    }
+    if (!singular) {
+      bool positive = true;
+      for (size_t r = 0; r < m; ++r) {
+        double one = at(r, m + 1) / at(r, r);
+        positive = positive && std::isfinite(one) && one > 1e-12;
+      }
+      if (positive) {
+        for (size_t r = 0; r < m; ++r)
+          x[live[r]] = std::max(0.0, at(r, m) / at(r, r));
+        solved = true;
+      }
+    }
+  }
+  if (!solved) {
+    // Iterate x <- b + A x from zero; loads still growing at the end are unbounded.
+    std::vector<double> next(k, 0.0);
+    double change = 0;
+    std::vector<double> delta(k, 0.0);
+    for (int it = 0; it < kIterations; ++it) {
+      change = 0;
+      for (size_t i = 0; i < k; ++i) {
+        if (inf[i]) continue;
+        double v = b[i];
+        for (auto [j, g] : arcs[i])
+          v += g * x[j];
+        delta[i] = std::abs(v - x[i]) / std::max(1e-300, std::abs(v));
+        change = std::max(change, delta[i]);
+        next[i] = v;
+      }
+      x.swap(next);
+      if (change < 1e-13) break;
+    }
+    if (change >= 1e-13) {
+      seeds.clear();
+      for (size_t i = 0; i < k; ++i)
+        if (!inf[i] && delta[i] > 1e-9) inf[i] = 1, seeds.push_back(i);
+      spread(seeds);
+    }
+  }
+  for (size_t i = 0; i < k; ++i)
+    set(active[i], inf[i] ? kInf : x[i]);
+}
+
+}  // namespace achilles::analyzer::detail

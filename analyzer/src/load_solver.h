@@ -1,0 +1,148 @@
+// The load solver behind load.h and the capacity findings.
+//
+// Why this shape: the loads are the solution of a linear system L = b + A L, where A holds
+// the gains of the edges (a dependency's `calls`, a service's share to a member) among the
+// elements that are not down. Solving it one strongly connected component at a time, in
+// topological order, costs one pass for a DAG and a small dense solve for each cycle. A
+// failure changes the system only at the elements that fell and at the shares of the services
+// that lost members, so a scenario re-solves only the components downstream of those, and
+// stops where the loads stop changing: a single failure costs its reach, not the topology.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <queue>
+#include <span>
+#include <vector>
+
+#include "achilles/analyzer/model.h"
+
+namespace achilles::analyzer::detail {
+
+/// The load graph: entrypoint -> target, element -> dependency (hard and soft), service ->
+/// member, in compressed rows both ways, with its strongly connected components.
+class LoadNet {
+ public:
+  enum class Edge : uint8_t { kTarget, kDependency, kMember };
+  struct Arc {
+    ElementId other;  ///< the other end: the target of an out-arc, the source of an in-arc
+    Edge edge;
+    double calls;  ///< for kDependency; 1 otherwise
+  };
+
+  explicit LoadNet(const Topology& topology);
+
+  const Topology& topology() const { return topology_; }
+  size_t size() const { return in_offset_.size() - 1; }
+  std::span<const Arc> in(ElementId y) const {
+    return {in_.data() + in_offset_[y], in_.data() + in_offset_[y + 1]};
+  }
+  std::span<const Arc> out(ElementId x) const {
+    return {out_.data() + out_offset_[x], out_.data() + out_offset_[x + 1]};
+  }
+  /// Rank of x's strongly connected component in topological order (sources first).
+  uint32_t scc(ElementId x) const { return scc_[x]; }
+  size_t scc_count() const { return scc_nodes_.size(); }
+  const std::vector<ElementId>& scc_nodes(uint32_t c) const { return scc_nodes_[c]; }
+  /// The component has a cycle: two or more elements, or a self-loop.
+  bool cyclic(uint32_t c) const { return cyclic_[c]; }
+  /// capacity_of() for every element; NaN when none.
+  double capacity(ElementId x) const { return capacity_[x]; }
+  /// Service: every member has a capacity, so load is spread in proportion to it.
+  bool by_capacity(ElementId s) const { return by_capacity_[s]; }
+  /// Entrypoint: its `load`; 0 for the rest.
+  double source(ElementId x) const { return source_[x]; }
+
+ private:
+  const Topology& topology_;
+  std::vector<uint32_t> in_offset_, out_offset_;
+  std::vector<Arc> in_, out_;
+  std::vector<uint32_t> scc_;
+  std::vector<std::vector<ElementId>> scc_nodes_;
+  std::vector<uint8_t> cyclic_;
+  std::vector<double> capacity_;
+  std::vector<uint8_t> by_capacity_;
+  std::vector<double> source_;
+};
+
+/// Solves the loads of a LoadNet: once with nothing down (the baseline), then for any number
+/// of scenarios, each relative to the baseline.
+class LoadSolver {
+ public:
+  using DownFn = std::function<bool(ElementId)>;
+
+  explicit LoadSolver(const LoadNet& net);
+
+  /// Solves every component with nothing down; the result is the baseline.
+  void solve_baseline();
+  double baseline(ElementId x) const { return base_[x]; }
+
+  /// Re-solves what a scenario changes: `down_list` is everything down in it (as the
+  /// Propagator gives it) and `down` tells whether an element is.
+  ///
+  /// With `upper_bound`, only the rises are followed (a service's share growing when it lost
+  /// members, and what that reaches); the falls (what went down passes no load) are not. The
+  /// loads are then upper bounds of the scenario's, by monotonicity of L = b + A L in A's
+  /// non-negative entries, and cost only the reach of the rises: a failure that takes down a
+  /// whole entrypoint's cone lowers every load in it, which cannot overload anything.
+  void solve_scenario(const std::vector<ElementId>& down_list, DownFn down,
+                      bool upper_bound = false);
+  /// Limits the next solve_scenario to the elements whose loads reach `roots` (the roots and
+  /// every element with a path of load to them): the others keep their baseline and are not
+  /// to be read. False, and no limit, when there are more than `cap` of them.
+  bool restrict_to(const std::vector<ElementId>& roots, size_t cap);
+  /// The load of x in the last scenario.
+  double load(ElementId x) const { return stamp_[x] == gen_ ? val_[x] : base_[x]; }
+  /// Elements the last scenario re-solved (the others kept their baseline load).
+  const std::vector<ElementId>& touched() const { return touched_; }
+  /// The predecessor that sends x the most load in the last scenario (kNoElement if none):
+  /// for an explanation chain.
+  ElementId main_source(ElementId x) const;
+
+ private:
+  void begin();
+  void push(uint32_t c);
+  void solve(uint32_t c);
+  void set(ElementId x, double v);
+  bool is_down(ElementId x) const { return down_ && down_(x); }
+  /// Gain of the arc `a` into `y`, given its source is not down.
+  double gain(const LoadNet::Arc& a, ElementId y);
+  /// Gain of an arc from `x` into `y` of kind `edge`, now and with nothing down.
+  double gain_from(ElementId x, LoadNet::Edge edge, double calls, ElementId y);
+  double base_gain(ElementId x, LoadNet::Edge edge, double calls, ElementId y) const;
+  /// After component c is solved in a scenario: what each arc out of it sends differs from
+  /// the baseline by some delta; add it to the receiving element and queue its component.
+  void send_deltas(uint32_t c);
+  /// Load from the arcs into y whose source is outside component c (or all when c is none).
+  double inflow(ElementId y, uint32_t c);
+  void solve_cycle(uint32_t c);
+
+  const LoadNet& net_;
+  std::vector<double> base_, val_;
+  std::vector<uint32_t> stamp_;
+  uint32_t gen_ = 0;
+  std::vector<ElementId> touched_;
+  DownFn down_;
+  // Shares of services, computed once per scenario: the denominator over members not down.
+  std::vector<uint32_t> share_stamp_;
+  std::vector<double> share_den_;
+  std::vector<double> base_den_;  // the same with nothing down
+  // Why deltas: an element with a large in-degree (a database behind every service) would
+  // otherwise be re-summed over all its in-arcs in every scenario that changes any of them,
+  // which is quadratic over the single failures. An acyclic element's scenario load is its
+  // baseline plus the deltas its changed sources sent; `full_` marks one that must be
+  // re-summed (an unbounded load is involved).
+  std::vector<double> delta_;
+  std::vector<uint32_t> delta_stamp_, full_;
+  bool baseline_mode_ = false;
+  bool upper_bound_ = false;
+  // restrict_to(): the elements marked with rel_gen_ are the only ones solved.
+  std::vector<uint32_t> rel_stamp_;
+  uint32_t rel_gen_ = 0;
+  bool restricted_ = false;
+  // Components waiting to be solved, smallest rank first.
+  std::priority_queue<uint32_t, std::vector<uint32_t>, std::greater<>> queue_;
+  std::vector<uint32_t> queued_;
+};
+
+}  // namespace achilles::analyzer::detail

@@ -1,0 +1,520 @@
+#include "achilles/reports/html.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "achilles/analyzer/analysis.h"
+#include "achilles/analyzer/status.h"
+#include "graph_style.h"
+
+namespace achilles::reports {
+
+using analyzer::ElementId;
+using analyzer::ElementKind;
+using analyzer::Status;
+using analyzer::Topology;
+using nlohmann::json;
+
+namespace {
+
+std::string esc(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string join(const json& list, std::string_view sep) {
+  std::string out;
+  for (const auto& x : list) {
+    if (!out.empty()) out += sep;
+    out += x.is_string() ? x.get<std::string>() : x.dump();
+  }
+  return out;
+}
+
+/// JSON safe inside a <script> element: no `<` can close it.
+std::string script_json(const json& j) {
+  std::string text = j.dump();
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '<')
+      out += "\\u003c";
+    else
+      out += c;
+  }
+  return out;
+}
+
+const char* const kSeverities[] = {"critical", "high", "medium", "low"};
+
+/// The page's style: plain, printable, readable on a projector.
+constexpr const char* kCss = R"css(
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#1f2933;background:#fff}
+header{padding:18px 28px;background:#263238;color:#fff}
+header h1{margin:0;font-size:24px}header p{margin:4px 0 0;color:#cfd8dc}
+main{padding:8px 28px 40px;max-width:1500px}
+h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e0e6eb;padding-bottom:4px}
+.badges span{display:inline-block;padding:4px 10px;margin:0 6px 6px 0;border-radius:12px;font-weight:600}
+.sev-critical{background:#b71c1c;color:#fff}.sev-high{background:#e65100;color:#fff}
+.sev-medium{background:#f9a825;color:#000}.sev-low{background:#90a4ae;color:#000}.sev-none{background:#2e7d32;color:#fff}
+table{border-collapse:collapse;width:100%;margin:6px 0}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6ebef;vertical-align:top}
+th{background:#f4f6f8;position:sticky;top:0}
+#findings th{cursor:pointer;user-select:none}#findings th:after{content:" \2195";color:#9aa5b1}
+#findings tbody tr{cursor:pointer}#findings tbody tr:hover{background:#f1f8ff}
+#findings tbody tr.sel{background:#e3f2fd}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.filters{display:flex;gap:8px;flex-wrap:wrap;margin:6px 0}
+.filters input,.filters select{font:inherit;padding:4px 6px}
+#graph-wrap{border:1px solid #e0e6eb;overflow:auto;max-height:80vh}
+#graph-wrap svg{max-width:100%;height:auto}
+#graph-wrap g.node,#graph-wrap g.cluster{cursor:pointer}
+#blast{min-height:2.6em;padding:6px 10px;background:#f4f6f8;border-left:4px solid #546e7a;margin:6px 0}
+#blast button{font:inherit;margin:2px 4px 2px 0;padding:1px 6px}
+.ok{color:#2e7d32;font-weight:600}.bad{color:#b71c1c;font-weight:600}.na{color:#6b7785}
+.muted{color:#6b7785}
+code{font-size:13px}
+)css";
+
+/// The page's behaviour: the sortable, filterable table and the blast radius on the graph.
+constexpr const char* kScript = R"js(
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("achilles-data").textContent);
+  var svg = document.querySelector("#graph-wrap svg");
+  var blast = document.getElementById("blast");
+  var fills = new Map();
+  function shapes(g) { return g.querySelectorAll(":scope > polygon, :scope > path, :scope > ellipse"); }
+  function paint(id, fill, ink) {
+    var g = svg && document.getElementById(id);
+    if (!g) return;
+    shapes(g).forEach(function (s) {
+      if (!fills.has(s)) fills.set(s, s.getAttribute("fill"));
+      if (s.getAttribute("fill") !== "none" || g.classList.contains("cluster")) s.setAttribute("fill", fill);
+    });
+    g.querySelectorAll(":scope > text").forEach(function (t) {
+      if (!fills.has(t)) fills.set(t, t.getAttribute("fill"));
+      t.setAttribute("fill", ink);
+    });
+  }
+  function clear() {
+    fills.forEach(function (v, s) { if (v === null) s.removeAttribute("fill"); else s.setAttribute("fill", v); });
+    fills.clear();
+  }
+  function text(s) { var span = document.createElement("span"); span.textContent = s; return span; }
+  function show(key) {
+    clear();
+    var sc = data.scenarios[key];
+    blast.textContent = "";
+    if (!sc) { blast.appendChild(text("No blast radius precomputed for " + key + ".")); return; }
+    sc.degraded.forEach(function (i) { paint(data.ids[i], data.colors.degraded, "#000"); });
+    sc.down.forEach(function (i) { paint(data.ids[i], data.colors.down, "#fff"); });
+    sc.failed.forEach(function (i) { paint(data.ids[i], data.colors.failed, "#fff"); });
+    blast.appendChild(text(sc.summary + " "));
+    var b = document.createElement("button");
+    b.textContent = "clear";
+    b.addEventListener("click", function () { clear(); blast.textContent = "Click a component, service or failure domain on the graph, or a finding in the table."; });
+    blast.appendChild(b);
+  }
+  function pick(id) {
+    var info = data.nodes[id];
+    if (!info) return;
+    if (data.scenarios[info.id]) { show(info.id); return; }
+    clear();
+    blast.textContent = "";
+    if (info.members && info.members.length) {
+      blast.appendChild(text(info.id + " (" + info.kind + "): fail one member: "));
+      info.members.forEach(function (m) {
+        var b = document.createElement("button");
+        b.textContent = m;
+        b.disabled = !data.scenarios[m];
+        b.addEventListener("click", function () { show(m); });
+        blast.appendChild(b);
+      });
+    } else {
+      blast.appendChild(text(info.id + " (" + info.kind + ")" + (info.note ? ": " + info.note : "")));
+    }
+  }
+  if (svg) {
+    svg.addEventListener("click", function (ev) {
+      var g = ev.target.closest("g.node, g.cluster");
+      if (g) pick(g.id);
+    });
+  }
+  // The findings table: click a header to sort, type or choose to filter, click a row.
+  var table = document.querySelector("#findings table");
+  var body = table.tBodies[0];
+  var rows = Array.prototype.slice.call(body.rows);
+  var dir = {};
+  table.tHead.rows[0].querySelectorAll("th").forEach(function (th, col) {
+    th.addEventListener("click", function () {
+      dir[col] = -(dir[col] || -1);
+      rows.sort(function (a, b) {
+        var x = a.cells[col].dataset.sort || a.cells[col].textContent;
+        var y = b.cells[col].dataset.sort || b.cells[col].textContent;
+        var nx = parseFloat(x), ny = parseFloat(y);
+        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+        return c * dir[col];
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+  var q = document.getElementById("filter-text");
+  var sev = document.getElementById("filter-severity");
+  var kind = document.getElementById("filter-kind");
+  var count = document.getElementById("filter-count");
+  function filter() {
+    var needle = q.value.toLowerCase(), shown = 0;
+    rows.forEach(function (r) {
+      var ok = (!needle || r.textContent.toLowerCase().indexOf(needle) >= 0) &&
+               (!sev.value || r.dataset.severity === sev.value) &&
+               (!kind.value || r.dataset.kind === kind.value);
+      r.hidden = !ok;
+      if (ok) shown++;
+    });
+    count.textContent = shown + " of " + rows.length + " shown";
+  }
+  [q, sev, kind].forEach(function (el) { el.addEventListener("input", filter); });
+  rows.forEach(function (r) {
+    r.addEventListener("click", function () {
+      rows.forEach(function (x) { x.classList.remove("sel"); });
+      r.classList.add("sel");
+      show("finding:" + r.dataset.id);
+      if (svg) document.getElementById("graph").scrollIntoView({behavior: "smooth"});
+    });
+  });
+  filter();
+  // A link can open on a scenario: report.html#blast=euw1-az1.
+  if (location.hash.indexOf("#blast=") === 0) show(decodeURIComponent(location.hash.slice(7)));
+  document.body.setAttribute("data-ready", "1");
+})();
+)js";
+
+/// What a scenario does, in one sentence.
+std::string scenario_summary(const Topology& t, const std::vector<ElementId>& failed,
+                             const std::vector<Status>& status) {
+  std::vector<std::string> names, down, degraded;
+  for (ElementId f : failed)
+    names.push_back(t[f].id);
+  size_t components = 0, services = 0;
+  for (ElementId x = 0; x < t.size(); ++x) {
+    if (status[x] == Status::kUp) continue;
+    const auto& e = t[x];
+    if (e.kind == ElementKind::kEntrypoint)
+      (status[x] == Status::kDown ? down : degraded).push_back(e.id);
+    if (status[x] != Status::kDown) continue;
+    if (e.kind == ElementKind::kComponent) ++components;
+    if (e.kind == ElementKind::kService) ++services;
+  }
+  std::string s = "Failing " + join(json(names), " + ") + ": ";
+  s += down.empty() ? "no entrypoint down" : "entrypoints down: " + join(json(down), ", ");
+  if (!degraded.empty()) s += "; degraded: " + join(json(degraded), ", ");
+  s += "; " + std::to_string(components) + " component" + (components == 1 ? "" : "s") + " and " +
+       std::to_string(services) + " service" + (services == 1 ? "" : "s") + " down.";
+  return s;
+}
+
+}  // namespace
+
+std::string format_html(const Topology& t, const json& analysis, const HtmlOptions& options) {
+  const json findings = analysis.value("findings", json::array());
+  std::string title = t.name.empty() ? (t.file.empty() ? "topology" : t.file) : t.name;
+  std::ostringstream out;
+  out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      << "<title>Achilles: " << esc(title) << "</title>\n<style>" << kCss << "</style>\n"
+      << "<script>window.addEventListener(\"error\",function(e){document.documentElement."
+         "setAttribute(\"data-errors\",(document.documentElement.getAttribute(\"data-errors\")"
+         "||\"\")+e.message+\";\");});</script>\n"
+      << "</head>\n<body>\n<header><h1>" << esc(title) << "</h1><p>"
+      << t.count(ElementKind::kComponent) << " components, " << t.count(ElementKind::kService)
+      << " services, " << t.count(ElementKind::kDomain) << " failure domains, "
+      << t.count(ElementKind::kEntrypoint) << " entrypoints"
+      << (t.file.empty() ? "" : " &middot; " + esc(t.file)) << "</p></header>\n<main>\n";
+
+  // ---- Summary --------------------------------------------------------------------------
+  std::map<std::string, size_t> by_severity;
+  for (const auto& f : findings)
+    ++by_severity[f.value("severity", "")];
+  out << "<section id=\"summary\"><h2>Summary</h2><div class=\"badges\">";
+  if (findings.empty()) out << "<span class=\"sev-none\">no findings</span>";
+  for (const char* s : kSeverities)
+    if (by_severity[s])
+      out << "<span class=\"sev-" << s << "\">" << by_severity[s] << " " << s << "</span>";
+  out << "</div>\n";
+  if (!findings.empty()) {
+    out << "<p>The worst risks:</p><ul>";
+    for (size_t i = 0; i < findings.size() && i < 5; ++i) {
+      const auto& f = findings[i];
+      out << "<li><b>" << esc(f.value("severity", "")) << "</b> <code>" << esc(f.value("id", ""))
+          << "</code>: " << esc(f.value("message", ""));
+      const auto& impact = f.value("impact", json::object());
+      size_t cd = impact.value("components_down", size_t{0});
+      if (cd) out << " (" << cd << " component" << (cd == 1 ? "" : "s") << " down)";
+      out << "</li>";
+    }
+    out << "</ul>";
+    if (findings.size() > 5)
+      out << "<p class=\"muted\">and " << findings.size() - 5 << " more in the table below.</p>";
+  }
+  out << "</section>\n";
+
+  // ---- Graph and blast radii ------------------------------------------------------------
+  auto drawn = drawn_ids(t, options.level);
+  std::set<std::string> node_ids;
+  for (ElementId x = 0; x < t.size(); ++x)
+    if (t[x].kind != ElementKind::kDomain) node_ids.insert(drawn[x]);
+  bool draw = node_ids.size() <= options.max_graph_nodes;
+  json data;
+  data["colors"] = {{"failed", kFailedFill}, {"down", kDownFill}, {"degraded", kDegradedFill}};
+  json ids = json::array();
+  json nodes = json::object();
+  json scenarios = json::object();
+  out << "<section id=\"graph\"><h2>Graph</h2>";
+  if (draw) {
+    RenderOptions ro;
+    ro.level = options.level;
+    std::string svg = render(t, analysis, ro, "svg");
+    auto start = svg.find("<svg");
+    if (start != std::string::npos) svg = svg.substr(start);
+
+    // The elements that own a node or cluster, and the index of that id.
+    std::vector<ElementId> owners;
+    std::map<std::string, size_t> index;
+    for (ElementId x = 0; x < t.size(); ++x) {
+      if (drawn[x] != svg_id(t[x].id)) continue;
+      owners.push_back(x);
+      index[drawn[x]] = ids.size();
+      ids.push_back(drawn[x]);
+      json info = {{"id", t[x].id}, {"kind", std::string(to_string(t[x].kind))}};
+      if (t[x].kind == ElementKind::kService) {
+        json members = json::array();
+        for (ElementId m : t[x].members)
+          members.push_back(t[m].id);
+        info["members"] = members;
+      }
+      if (t[x].kind == ElementKind::kEntrypoint)
+        info["note"] = "sends users to " + t[t[x].target].id;
+      nodes[drawn[x]] = std::move(info);
+    }
+    auto add_scenario = [&](const std::string& key, const std::vector<ElementId>& failed) {
+      auto status = analyzer::evaluate(t, failed);
+      json sc = {{"failed", json::array()}, {"down", json::array()}, {"degraded", json::array()}};
+      for (ElementId f : failed)
+        if (drawn[f] == svg_id(t[f].id)) sc["failed"].push_back(index[drawn[f]]);
+      for (ElementId x : owners) {
+        if (status[x] == Status::kDown) sc["down"].push_back(index[drawn[x]]);
+        if (status[x] == Status::kDegraded) sc["degraded"].push_back(index[drawn[x]]);
+      }
+      sc["summary"] = scenario_summary(t, failed, status);
+      scenarios[key] = std::move(sc);
+    };
+    // Findings first, then the subjects of findings, then every other component and domain.
+    size_t budget = options.max_scenarios;
+    for (const auto& f : findings) {
+      if (budget == 0) break;
+      std::vector<ElementId> failed;
+      bool ok = true;
+      for (const auto& s : f.value("subject", json::array())) {
+        auto x = s.is_string() ? t.find(s.get<std::string>()) : std::nullopt;
+        if (!x || (t[*x].kind != ElementKind::kComponent && t[*x].kind != ElementKind::kDomain)) {
+          ok = false;
+          break;
+        }
+        failed.push_back(*x);
+      }
+      if (!ok || failed.empty()) continue;
+      add_scenario("finding:" + f.value("id", ""), failed);
+      --budget;
+    }
+    std::vector<ElementId> order;
+    std::set<ElementId> seen;
+    for (const auto& f : findings)
+      for (const auto& s : f.value("subject", json::array()))
+        if (auto x = s.is_string() ? t.find(s.get<std::string>()) : std::nullopt)
+          if (seen.insert(*x).second) order.push_back(*x);
+    for (ElementId x = 0; x < t.size(); ++x)
+      if (seen.insert(x).second) order.push_back(x);
+    for (ElementId x : order) {
+      if (budget == 0) break;
+      if (t[x].kind != ElementKind::kComponent && t[x].kind != ElementKind::kDomain) continue;
+      add_scenario(t[x].id, {x});
+      --budget;
+    }
+    out << "<p>Click a component, service or failure domain to see its blast radius: what "
+           "fails, what goes down (grey), what is degraded (yellow). Clicking a finding in the "
+           "table shows its scenario.</p><div id=\"blast\">Click a component, service or "
+           "failure domain on the graph, or a finding in the table.</div>"
+        << "<div id=\"graph-wrap\">" << svg << "</div>";
+  } else {
+    out << "<p class=\"na\">The graph has " << node_ids.size()
+        << " nodes, too many for a page: draw it with <code>achilles render FILE -o "
+           "graph.svg</code>.</p><div id=\"blast\" hidden></div>";
+  }
+  out << "</section>\n";
+  data["ids"] = std::move(ids);
+  data["nodes"] = std::move(nodes);
+  data["scenarios"] = std::move(scenarios);
+
+  // ---- Findings -------------------------------------------------------------------------
+  std::set<std::string> kinds;
+  for (const auto& f : findings)
+    kinds.insert(f.value("kind", ""));
+  out << "<section id=\"findings\"><h2>Findings (" << findings.size() << ")</h2>"
+      << "<div class=\"filters\"><input id=\"filter-text\" type=\"search\" placeholder=\"filter: "
+         "id, entrypoint, text\" aria-label=\"filter\"><select id=\"filter-severity\" "
+         "aria-label=\"severity\"><option value=\"\">every severity</option>";
+  for (const char* s : kSeverities)
+    out << "<option>" << s << "</option>";
+  out << "</select><select id=\"filter-kind\" aria-label=\"kind\"><option value=\"\">every "
+         "kind</option>";
+  for (const auto& k : kinds)
+    out << "<option>" << esc(k) << "</option>";
+  out << "</select><span id=\"filter-count\" class=\"muted\"></span></div>"
+      << "<table><thead><tr><th>severity</th><th>kind</th><th>subject</th><th>entrypoints "
+         "down</th><th>degraded</th><th>components down</th><th>message</th><th>why</th></tr>"
+         "</thead><tbody>\n";
+  for (const auto& f : findings) {
+    std::string severity = f.value("severity", "");
+    const auto& impact = f.value("impact", json::object());
+    out << "<tr data-id=\"" << esc(f.value("id", "")) << "\" data-severity=\"" << esc(severity)
+        << "\" data-kind=\"" << esc(f.value("kind", "")) << "\"><td data-sort=\""
+        << analyzer::severity_rank(severity) << "\"><span class=\"badges\"><span class=\"sev-"
+        << esc(severity) << "\">" << esc(severity) << "</span></span></td><td>"
+        << esc(f.value("kind", "")) << "</td><td><code>"
+        << esc(join(f.value("subject", json::array()), " + ")) << "</code></td><td>"
+        << esc(join(impact.value("entrypoints_down", json::array()), ", ")) << "</td><td>"
+        << esc(join(impact.value("entrypoints_degraded", json::array()), ", "))
+        << "</td><td class=\"num\">" << impact.value("components_down", size_t{0}) << "</td><td>"
+        << esc(f.value("message", "")) << "</td><td>"
+        << esc(join(f.value("explanation", json::array()), " \u2192 ")) << "</td></tr>\n";
+  }
+  out << "</tbody></table></section>\n";
+
+  // ---- Availability ---------------------------------------------------------------------
+  out << "<section id=\"availability\"><h2>Availability against objective</h2><table><thead>"
+         "<tr><th>entrypoint</th><th>target</th><th>objective (slo)</th><th>availability</th>"
+         "<th>downtime per year</th><th>method</th><th>verdict</th></tr></thead><tbody>";
+  for (const auto& e : analysis.value("entrypoints", json::array())) {
+    out << "<tr><td>" << esc(e.value("id", "")) << "</td><td>" << esc(e.value("target", ""))
+        << "</td><td class=\"num\">"
+        << (e.contains("slo") ? fmt("%.4g%%", e["slo"].get<double>() * 100) : "none") << "</td>";
+    if (e.contains("availability") && e["availability"].is_number()) {
+      double a = e["availability"].get<double>();
+      double hours = (1 - a) * 24 * 365;
+      out << "<td class=\"num\">" << fmt("%.5f%%", a * 100) << "</td><td class=\"num\">"
+          << (hours < 1 ? fmt("%.0f min", hours * 60) : fmt("%.1f h", hours)) << "</td><td>"
+          << esc(e.value("method", ""))
+          << (e.contains("error") ? " &plusmn; " + esc(e["error"].dump()) : "") << "</td><td>";
+      if (e.contains("slo"))
+        out << (a >= e["slo"].get<double>() ? "<span class=\"ok\">meets</span>"
+                                            : "<span class=\"bad\">misses</span>");
+      else
+        out << "<span class=\"na\">no objective</span>";
+      out << "</td>";
+    } else {
+      out << "<td class=\"na\">not computed</td><td class=\"na\">-</td><td class=\"na\">-</td>"
+             "<td class=\"na\">-</td>";
+    }
+    out << "</tr>";
+  }
+  out << "</tbody></table>";
+  if (!analysis.contains("entrypoints") || analysis["entrypoints"].empty() ||
+      !analysis["entrypoints"][0].contains("availability"))
+    out << "<p class=\"na\">Availability not computed: give components and domains an "
+           "<code>availability</code>.</p>";
+  out << "</section>\n";
+
+  // ---- Utilization ----------------------------------------------------------------------
+  out << "<section id=\"utilization\"><h2>Utilization</h2>";
+  if (!analysis.contains("utilization")) {
+    out << "<p class=\"na\">Utilization not computed: give entrypoints a <code>load</code> "
+           "and components a <code>capacity</code>.</p>";
+  } else {
+    // The worst single failure for each element, from the capacity_spof findings.
+    std::map<std::string, std::pair<double, std::string>> worst;
+    for (const auto& f : findings) {
+      if (f.value("kind", "") != "capacity_spof") continue;
+      std::string cause = join(f.value("subject", json::array()), " + ");
+      for (const auto& s : f.value("survivors", json::array())) {
+        if (!s.contains("utilization") || !s["utilization"].is_number()) continue;
+        double u = s["utilization"].get<double>();
+        auto& w = worst[s.value("id", "")];
+        if (u > w.first) w = {u, cause};
+      }
+    }
+    std::vector<json> rows(analysis["utilization"].begin(), analysis["utilization"].end());
+    auto util = [](const json& r) {
+      return r.contains("utilization") && r["utilization"].is_number()
+                 ? r["utilization"].get<double>()
+                 : std::numeric_limits<double>::infinity();
+    };
+    std::stable_sort(rows.begin(), rows.end(),
+                     [&](const json& a, const json& b) { return util(a) > util(b); });
+    const size_t kRows = 60;
+    out << "<p>Nothing failed, and under the worst single failure (from the capacity_spof "
+           "findings: a failure that pushes the element above 100%).</p><table><thead><tr>"
+           "<th>element</th><th>load (req/s)</th><th>capacity</th><th>utilization</th>"
+           "<th>worst single failure</th></tr></thead><tbody>";
+    for (size_t i = 0; i < rows.size() && i < kRows; ++i) {
+      const json& r = rows[i];
+      double u = util(r);
+      std::string id = r.value("id", "");
+      out << "<tr><td>" << esc(id) << "</td><td class=\"num\">"
+          << (r["load"].is_number() ? fmt("%.0f", r["load"].get<double>()) : "unbounded")
+          << "</td><td class=\"num\">" << fmt("%.0f", r.value("capacity", 0.0))
+          << "</td><td class=\"num" << (u > 1 ? " bad" : "") << "\">"
+          << (std::isfinite(u) ? fmt("%.0f%%", u * 100) : "unbounded") << "</td><td>";
+      auto w = worst.find(id);
+      if (w != worst.end())
+        out << "<span class=\"bad\">" << fmt("%.0f%%", w->second.first * 100) << "</span> if "
+            << esc(w->second.second) << " fails";
+      else
+        out << "<span class=\"na\">no single failure takes it above 100%</span>";
+      out << "</td></tr>";
+    }
+    out << "</tbody></table>";
+    if (rows.size() > kRows)
+      out << "<p class=\"muted\">The " << kRows << " most utilized of " << rows.size() << ".</p>";
+  }
+  out << "</section>\n</main>\n"
+      << "<script type=\"application/json\" id=\"achilles-data\">" << script_json(data)
+      << "</script>\n<script>" << kScript << "</script>\n</body>\n</html>\n";
+  return out.str();
+}
+
+}  // namespace achilles::reports

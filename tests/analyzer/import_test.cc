@@ -1,0 +1,527 @@
+// Importers (docs/importers.md): realistic inputs under tests/data/import, the models they
+// give, the findings those models lead to, and the messages malformed input gets.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "achilles/analyzer/analysis.h"
+#include "achilles/analyzer/diagnostic.h"
+#include "achilles/analyzer/importers.h"
+#include "achilles/analyzer/loader.h"
+#include "achilles/analyzer/writer.h"
+
+namespace {
+
+using namespace achilles::analyzer;
+
+const std::string kData = std::string(ACHILLES_TEST_DATA) + "/import/";
+
+/// Writes the topology out and loads it back: what the importers make must validate.
+Topology round_trip(const Topology& t, Syntax syntax = Syntax::kYaml) {
+  std::ostringstream out;
+  write_topology(t, syntax, out);
+  Topology back = load_topology_text(out.str(), syntax, "imported");
+  REQUIRE(back.size() == t.size());
+  return back;
+}
+
+const Element& at(const Topology& t, const std::string& id) {
+  auto x = t.find(id);
+  INFO("element " << id);
+  REQUIRE(x);
+  return t[*x];
+}
+
+std::vector<std::string> ids(const Topology& t, const std::vector<ElementId>& xs) {
+  std::vector<std::string> out;
+  for (auto x : xs)
+    out.push_back(t[x].id);
+  return out;
+}
+
+std::vector<std::string> deps(const Topology& t, const std::string& id) {
+  std::vector<std::string> out;
+  for (const auto& d : at(t, id).depends_on)
+    out.push_back(t[d.target].id + (d.mode == DepMode::kSoft ? " (soft)" : ""));
+  return out;
+}
+
+std::string domain_of(const Topology& t, const std::string& id) {
+  ElementId d = at(t, id).domain;
+  return d == kNoElement ? "" : t[d].id;
+}
+
+std::string label(const Element& e, const std::string& key) {
+  for (const auto& [k, v] : e.labels)
+    if (k == key) return v;
+  return "";
+}
+
+std::vector<std::string> finding_ids(const Topology& t, unsigned order = 1) {
+  AnalysisOptions options;
+  options.order = order;
+  std::vector<std::string> out;
+  for (const auto& f : analyze(t, options).findings)
+    out.push_back(f.id());
+  return out;
+}
+
+std::string import_error(std::string_view kind, const std::string& file, const std::string& text) {
+  try {
+    import_sources(kind, {{file, text}});
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+Run run_cli(const std::string& args) {
+  char err_path[] = "/tmp/achilles-import-test-XXXXXX";
+  int fd = mkstemp(err_path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::string cmd = std::string(ACHILLES_BINARY) + " " + args + " 2>" + err_path;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
+    out.append(buf.data(), n);
+  int status = pclose(p);
+  std::ifstream in(err_path);
+  std::stringstream err;
+  err << in.rdbuf();
+  std::remove(err_path);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err.str()};
+}
+
+}  // namespace
+
+// --- Kubernetes -----------------------------------------------------------------------------
+
+TEST_CASE("k8s: a shop's manifests become services of replicas with quorums and placement",
+          "[import]") {
+  auto r = import_paths("k8s", {kData + "k8s"});
+  Topology t = round_trip(r.topology);
+  CHECK(t.name == "shop");
+
+  CHECK(ids(t, at(t, "frontend").members) ==
+        std::vector<std::string>{"frontend-0", "frontend-1", "frontend-2"});
+  CHECK(at(t, "frontend").type == "deployment");
+  CHECK(at(t, "frontend").min_healthy == 2);  // PDB minAvailable: 2
+  CHECK(label(at(t, "frontend"), "min_healthy_from") == "PodDisruptionBudget/shop/frontend");
+  CHECK(at(t, "cart").min_healthy == 1);  // maxUnavailable 50% of 2, rounded up
+  CHECK(ids(t, at(t, "postgres").members) == std::vector<std::string>{"postgres-0"});
+  CHECK(at(t, "postgres").type == "statefulset");
+  CHECK(label(at(t, "postgres"), "min_healthy_from") == "default 1: no PodDisruptionBudget");
+
+  // Spread over zones: round-robin over the (assumed) zones; otherwise said in a label.
+  CHECK(domain_of(t, "frontend-0") == "zone-1");
+  CHECK(domain_of(t, "frontend-1") == "zone-2");
+  CHECK(domain_of(t, "frontend-2") == "zone-3");
+  CHECK(at(t, "zone-1").type == "zone");
+  CHECK(domain_of(t, "cart-0") == "");
+  CHECK(label(at(t, "cart"), "placement") ==
+        "one per host (podAntiAffinity (required)); hosts not modelled");
+  CHECK(label(at(t, "catalog"), "placement") ==
+        "not stated: no topologySpreadConstraints or podAntiAffinity, replicas may share a "
+        "host or zone");
+
+  // Dependencies from env values (URL, host:port, cluster DNS name) and args.
+  CHECK(deps(t, "frontend") == std::vector<std::string>{"cart", "catalog"});
+  CHECK(deps(t, "cart") == std::vector<std::string>{"postgres"});
+  CHECK(deps(t, "catalog") == std::vector<std::string>{"postgres"});
+
+  const Element& www = at(t, "ingress:shop");
+  CHECK(www.kind == ElementKind::kEntrypoint);
+  CHECK(t[www.target].id == "frontend");
+  CHECK(label(www, "source") == "k8s:Ingress/shop/shop");
+  CHECK(label(at(t, "postgres-0"), "source") == "k8s:StatefulSet/shop/postgres");
+
+  CHECK(r.notes == std::vector<std::string>{
+                       "k8s: skipped kinds it does not read: ConfigMap (1)",
+                       "k8s: zones are not known (no Node objects): spread over zones assumes 3 "
+                       "zones, zone-1..zone-3"});
+
+  // The single-replica StatefulSet is the one single point of failure.
+  CHECK(finding_ids(t) == std::vector<std::string>{"spof:postgres-0"});
+  auto pairs = finding_ids(t, 2);
+  CHECK(std::find(pairs.begin(), pairs.end(), "cut_set:zone-1+zone-2") != pairs.end());
+  CHECK(std::find(pairs.begin(), pairs.end(), "cut_set:cart-0+cart-1") != pairs.end());
+}
+
+TEST_CASE(
+    "k8s: Nodes give zones and hosts; DaemonSets run one pod per node; LoadBalancers "
+    "are entrypoints",
+    "[import]") {
+  const std::string text = R"(apiVersion: v1
+kind: List
+items:
+  - {apiVersion: v1, kind: Node, metadata: {name: n1, labels: {topology.kubernetes.io/zone: eu-west-1a, topology.kubernetes.io/region: eu-west-1}}}
+  - {apiVersion: v1, kind: Node, metadata: {name: n2, labels: {topology.kubernetes.io/zone: eu-west-1b, topology.kubernetes.io/region: eu-west-1}}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: proxy}
+spec:
+  template:
+    metadata: {labels: {app: proxy}}
+    spec:
+      containers: [{name: envoy, image: envoy, args: ["--upstream", "api.default.svc:8080"]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 3
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+            - weight: 100
+              podAffinityTerm: {topologyKey: topology.kubernetes.io/zone}
+      containers: [{name: api, image: api}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api}
+spec: {selector: {app: api}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: edge}
+spec: {type: LoadBalancer, selector: {app: proxy}}
+)";
+  auto r = import_sources("k8s", {{"cluster.yaml", text}});
+  Topology t = round_trip(r.topology);
+  CHECK(t.name == "default");
+  CHECK(ids(t, at(t, "proxy").members) == std::vector<std::string>{"proxy-n1", "proxy-n2"});
+  CHECK(domain_of(t, "proxy-n1") == "node:n1");
+  CHECK(at(t, "node:n1").type == "host");
+  CHECK(t[at(t, "node:n1").parent].id == "eu-west-1a");
+  CHECK(t[at(t, "eu-west-1a").parent].id == "eu-west-1");
+  CHECK(domain_of(t, "api-0") == "eu-west-1a");
+  CHECK(domain_of(t, "api-1") == "eu-west-1b");
+  CHECK(domain_of(t, "api-2") == "eu-west-1a");
+  CHECK(deps(t, "proxy") == std::vector<std::string>{"api"});
+  CHECK(t[at(t, "lb:edge").target].id == "proxy");
+  CHECK(r.notes.empty());
+  CHECK(finding_ids(t) == std::vector<std::string>{"domain_spof:eu-west-1"});
+}
+
+TEST_CASE("k8s: malformed manifests are reported with file, document and path", "[import]") {
+  const std::string text = R"(apiVersion: v1
+kind: Service
+metadata: {name: db}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: three
+  template:
+    spec:
+      containers:
+        - name: web
+          env:
+            - name: A
+              value: x
+            - B=http://db
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec:
+  minAvailable: half
+  selector: {matchLabels: {app: web}}
+---
+kind: Deployment
+spec: {}
+)";
+  CHECK(import_error("k8s", "app.yaml", text) ==
+        "app.yaml:9:13: error: document 2: /spec/replicas: must be a whole number of 0 or "
+        "more, not 'three'\n"
+        "app.yaml:17:15: error: document 2: /spec/template/spec/containers/0/env/1: an env "
+        "entry must be a map with 'name' and 'value' or 'valueFrom', not 'B=http://db'\n"
+        "app.yaml:26:1: error: document 4: missing required key 'metadata'");
+  CHECK(import_error("k8s", "bad.yaml", "kind: Service\nmetadata: {name: [x\n") ==
+        "bad.yaml:3:1: error: end of sequence flow not found");
+}
+
+TEST_CASE("k8s: a PodDisruptionBudget that is not a number or a percentage is an error",
+          "[import]") {
+  const std::string text = R"(kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web}]}
+---
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec:
+  minAvailable: half
+  selector: {matchLabels: {app: web}}
+)";
+  CHECK(import_error("k8s", "pdb.yaml", text) ==
+        "pdb.yaml:11:17: error: document 2: /spec/minAvailable: must be a whole number or a "
+        "percentage such as '50%', not 'half'");
+}
+
+// --- Compose --------------------------------------------------------------------------------
+
+TEST_CASE("compose: services, replicas, depends_on, environment URLs and published ports",
+          "[import]") {
+  auto r = import_paths("compose", {kData + "docker-compose.yml"});
+  Topology t = round_trip(r.topology, Syntax::kJson);
+  CHECK(t.name == "webapp");
+  CHECK(ids(t, at(t, "api").members) == std::vector<std::string>{"api-1", "api-2"});
+  CHECK(ids(t, at(t, "db").members) == std::vector<std::string>{"db-1"});
+  CHECK(domain_of(t, "api-2") == "host:webapp");
+  CHECK(at(t, "host:webapp").type == "host");
+  CHECK(deps(t, "nginx") == std::vector<std::string>{"api"});
+  CHECK(deps(t, "api") == std::vector<std::string>{"db", "cache"});
+  CHECK(deps(t, "worker") == std::vector<std::string>{"cache", "db"});
+  const Element& ep = at(t, "published:nginx");
+  CHECK(t[ep.target].id == "nginx");
+  CHECK(label(ep, "ports") == "80:80, 443:443");
+  CHECK(label(at(t, "api-1"), "source") == "compose:api");
+  CHECK(t.count(ElementKind::kEntrypoint) == 1);
+  CHECK(finding_ids(t) == std::vector<std::string>{"domain_spof:host:webapp", "spof:cache-1",
+                                                   "spof:db-1", "spof:nginx-1"});
+}
+
+TEST_CASE("compose: depends_on an unknown service or condition is an error", "[import]") {
+  const std::string text = R"(services:
+  web:
+    depends_on:
+      db: {condition: service_ready}
+      queue: {condition: service_started}
+  db: {image: postgres}
+)";
+  CHECK(import_error("compose", "compose.yaml", text) ==
+        "compose.yaml:4:23: error: /services/web/depends_on/db/condition: must be "
+        "service_started, service_healthy or service_completed_successfully, not "
+        "'service_ready'\n"
+        "compose.yaml:5:7: error: /services/web/depends_on/queue: depends on 'queue', which is "
+        "not a service of this file");
+}
+
+// --- Terraform ------------------------------------------------------------------------------
+
+TEST_CASE("terraform: an ASG behind an ALB, a multi-AZ RDS and a Redis replication group",
+          "[import]") {
+  auto r = import_paths("terraform", {kData + "terraform-state.json"});
+  Topology t = round_trip(r.topology);
+  const std::string asg = "aws_autoscaling_group.web";
+  CHECK(ids(t, at(t, asg).members) == std::vector<std::string>{asg + "-0", asg + "-1", asg + "-2"});
+  CHECK(domain_of(t, asg + "-0") == "eu-west-1a");
+  CHECK(domain_of(t, asg + "-1") == "eu-west-1b");
+  CHECK(t[at(t, "eu-west-1b").parent].id == "eu-west-1");
+  CHECK(ids(t, at(t, "aws_lb_target_group.web").members) == std::vector<std::string>{asg});
+  CHECK(deps(t, "aws_lb.web") == std::vector<std::string>{"aws_lb_target_group.web"});
+  CHECK(t[at(t, "entry:aws_lb.web").target].id == "aws_lb.web");
+  const std::string db = "module.data.aws_db_instance.main";
+  CHECK(ids(t, at(t, db).members) == std::vector<std::string>{db + "-primary", db + "-standby"});
+  CHECK(label(at(t, db), "address") == db);
+  const std::string redis = "module.data.aws_elasticache_replication_group.sessions";
+  CHECK(at(t, redis).members.size() == 2);
+  CHECK(domain_of(t, redis + "-1") == "eu-west-1b");
+  CHECK(label(at(t, "aws_instance.bastion"), "address") == "aws_instance.bastion");
+  CHECK(r.notes ==
+        std::vector<std::string>{
+            "terraform: skipped resource types it does not read: aws_security_group (1)"});
+  CHECK(finding_ids(t, 2) ==
+        std::vector<std::string>{"domain_spof:eu-west-1", "spof:aws_lb.web",
+                                 "cut_set:aws_autoscaling_group.web-1+eu-west-1a",
+                                 "cut_set:eu-west-1a+eu-west-1b"});
+}
+
+TEST_CASE("terraform: a plan links attachments through the configuration's references",
+          "[import]") {
+  auto r = import_paths("terraform", {kData + "terraform-plan.json"});
+  Topology t = round_trip(r.topology);
+  CHECK(ids(t, at(t, "aws_lb_target_group.front").members) ==
+        std::vector<std::string>{"aws_instance.web-0", "aws_instance.web-1"});
+  CHECK(label(at(t, "aws_instance.web-0"), "address") == "aws_instance.web[0]");
+  CHECK(ids(t, at(t, "aws_db_instance.db").members) ==
+        std::vector<std::string>{"aws_db_instance.db-primary"});
+  CHECK(deps(t, "aws_alb.front") == std::vector<std::string>{"aws_lb_target_group.front"});
+  CHECK(r.notes == std::vector<std::string>{
+                       "terraform: no listener links aws_alb.front to a target group: assumed "
+                       "to send to every target group"});
+}
+
+TEST_CASE("terraform: input that is not terraform show -json is an error", "[import]") {
+  CHECK(import_error("terraform", "tf.json", "{\"resources\": []}") ==
+        "tf.json: error: /: has neither 'values' (a state) nor 'planned_values' (a plan): is "
+        "it the output of terraform show -json?");
+  CHECK(import_error("terraform", "tf.json", "{\"values\":\n {\"root_module\": [}") ==
+        "tf.json:2:19: error: syntax error while parsing value - unexpected '}'; expected "
+        "'[', '{', or a literal");
+  CHECK(import_error("terraform", "tf.json",
+                     R"({"values": {"root_module": {"resources": [{"type": "aws_instance"}]}}})") ==
+        "tf.json: error: /values/root_module/resources/0: a resource must be an object with "
+        "'address' and 'type'");
+}
+
+// --- DOT ------------------------------------------------------------------------------------
+
+TEST_CASE("dot: a directed graph maps to components, services, dependencies and entrypoints",
+          "[import]") {
+  Topology t = round_trip(load_topology(kData + "directed.dot"));
+  CHECK(t.name == "shop");
+  CHECK(!t.undirected);
+  CHECK(ids(t, at(t, "web").members) == std::vector<std::string>{"web1", "web2"});
+  CHECK(deps(t, "lb") == std::vector<std::string>{"web"});  // lhead=cluster_web
+  CHECK(deps(t, "web1") == std::vector<std::string>{"db", "cache (soft)"});
+  CHECK(at(t, "web1").depends_on[1].calls == 0.5);
+  CHECK(*at(t, "web1").capacity == 200);
+  CHECK(domain_of(t, "web2") == "az2");
+  CHECK(t[at(t, "www").target].id == "lb");
+  CHECK(*at(t, "www").load == 300);
+  CHECK(finding_ids(t) == std::vector<std::string>{"domain_spof:az1", "spof:db", "spof:lb",
+                                                   "capacity_spof:az2", "capacity_spof:web1",
+                                                   "capacity_spof:web2"});
+}
+
+TEST_CASE("dot: an undirected graph gives its articulation points and bridges", "[import]") {
+  Topology t = load_topology(kData + "undirected.gv");
+  CHECK(t.undirected);
+  CHECK(t.undirected_edges.size() >= 9);  // cgraph may merge a repeated pair
+  AnalysisOptions options;
+  auto analysis = analyze(t, options);
+  std::vector<std::string> found;
+  for (const auto& f : analysis.findings)
+    found.push_back(f.id());
+  CHECK(found == std::vector<std::string>{"spof:edge1", "articulation_point:core1",
+                                          "articulation_point:dist1", "articulation_point:site_b",
+                                          "bridge:core1+edge1", "bridge:dist1+site_b"});
+  const Finding& ap = analysis.findings[1];
+  CHECK(ap.severity == "medium");
+  CHECK(ap.message == "core1 is an articulation point: losing it splits the graph into 2 parts");
+  CHECK(ap.explanation == std::vector<std::string>{"core1"});
+  CHECK(ap.impact.entrypoints_down.empty());
+  CHECK(ap.impact.components_down == 1);
+  const Finding& bridge = analysis.findings[4];
+  CHECK(bridge.explanation == std::vector<std::string>{"core1", "edge1"});
+  CHECK(bridge.message == "the link core1 -- edge1 is a bridge: losing it splits the graph");
+}
+
+TEST_CASE("dot: articulation points agree with removing each node on random graphs", "[import]") {
+  // A brute-force reference: v is an articulation point when removing it leaves more
+  // connected pieces (among the rest) than its own piece had.
+  uint64_t seed = 12345;
+  auto next = [&] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<uint32_t>(seed >> 33);
+  };
+  for (int round = 0; round < 200; ++round) {
+    int n = 2 + static_cast<int>(next() % 8);
+    int m = static_cast<int>(next() % 14);
+    std::string dot = "graph g {\n";
+    std::vector<std::pair<int, int>> edges;
+    for (int i = 0; i < n; ++i)
+      dot += "  n" + std::to_string(i) + ";\n";
+    for (int i = 0; i < m; ++i) {
+      int a = static_cast<int>(next() % n), b = static_cast<int>(next() % n);
+      edges.emplace_back(a, b);
+      dot += "  n" + std::to_string(a) + " -- n" + std::to_string(b) + ";\n";
+    }
+    dot += "}\n";
+    auto pieces = [&](int removed) {
+      std::vector<int> parent(n);
+      for (int i = 0; i < n; ++i)
+        parent[i] = i;
+      std::function<int(int)> root = [&](int x) {
+        return parent[x] == x ? x : parent[x] = root(parent[x]);
+      };
+      for (auto [a, b] : edges)
+        if (a != removed && b != removed) parent[root(a)] = root(b);
+      int count = 0;
+      for (int i = 0; i < n; ++i)
+        count += i != removed && root(i) == i;
+      return count;
+    };
+    Topology t = import_dot_text(dot, "random.gv");
+    std::set<std::string> expected;
+    int whole = pieces(-1);
+    for (int v = 0; v < n; ++v) {
+      bool isolated = std::none_of(edges.begin(), edges.end(),
+                                   [&](auto e) { return (e.first == v) != (e.second == v); });
+      // Removing v takes away its own piece only if it is isolated.
+      if (pieces(v) > whole - (isolated ? 1 : 0)) expected.insert("n" + std::to_string(v));
+    }
+    std::set<std::string> found;
+    for (const auto& f : analyze(t, AnalysisOptions{}).findings)
+      if (f.kind == "articulation_point") found.insert(f.subject[0]);
+    INFO(dot);
+    REQUIRE(found == expected);
+  }
+}
+
+TEST_CASE("dot: syntax errors name the line, bad attributes the element", "[import]") {
+  try {
+    load_topology_text("digraph g {\n a -> b;\n b -> ;\n}\n", Syntax::kDot, "bad.dot");
+    FAIL("no error");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()) == "bad.dot:3: error: syntax error near ';'");
+  }
+  CHECK(import_error("dot", "attrs.dot",
+                     "digraph g {\n a [capacity=-1, availability=2];\n \"x y\" -> a [mode=maybe];\n"
+                     " subgraph cluster_s { min_healthy=3; a; }\n}\n") ==
+        "attrs.dot: error: node 'a': capacity must be a positive number, not '-1'\n"
+        "attrs.dot: error: node 'a': availability must be a number in (0, 1], not '2'\n"
+        "attrs.dot: error: node 'x y': id 'x y' is not valid (allowed: a letter or digit, then "
+        "letters, digits and _ . : / @ -)\n"
+        "attrs.dot: error: service 's': min_healthy must be a whole number in 1..1, not '3'\n"
+        "attrs.dot: error: edge 'x y -> a': mode must be 'hard' or 'soft', not 'maybe'");
+}
+
+// --- The command ----------------------------------------------------------------------------
+
+TEST_CASE("achilles import writes a topology that analyze reads, notes on stderr", "[import]") {
+  std::string out = "/tmp/achilles-import-test-k8s.yaml";
+  auto r = run_cli("import k8s " + kData + "k8s -o " + out);
+  CHECK(r.code == 0);
+  CHECK(r.err ==
+        "achilles import: note: k8s: skipped kinds it does not read: ConfigMap (1)\n"
+        "achilles import: note: k8s: zones are not known (no Node objects): spread over zones "
+        "assumes 3 zones, zone-1..zone-3\n");
+  std::ifstream in(out);
+  std::string first;
+  std::getline(in, first);
+  CHECK(first == "# Imported by `achilles import k8s " + kData + "k8s`.");
+  auto a = run_cli("analyze " + out + " --order 1");
+  CHECK(a.code == 0);
+  CHECK(a.out.find("spof:postgres-0") != std::string::npos);
+  std::remove(out.c_str());
+
+  auto bad = run_cli("import helm chart/");
+  CHECK(bad.code == 2);
+  CHECK(bad.err ==
+        "achilles import: error: unknown kind 'helm' (expected k8s, compose, terraform or dot)\n");
+  auto missing = run_cli("import compose /nonexistent/compose.yaml");
+  CHECK(missing.code == 2);
+  CHECK(missing.err ==
+        "/nonexistent/compose.yaml: error: cannot read: No such file or directory\n");
+  auto json = run_cli("analyze " + kData + "undirected.gv --format json");
+  CHECK(json.code == 0);
+  CHECK(json.out.find("\"id\": \"bridge:dist1+site_b\"") != std::string::npos);
+}

@@ -1,0 +1,187 @@
+// The graph (cgraph + gvc) and the HTML report built on it.
+#include <catch2/catch.hpp>
+#include <set>
+#include <string>
+
+#include "achilles/analyzer/analysis.h"
+#include "achilles/analyzer/diagnostic.h"
+#include "achilles/analyzer/loader.h"
+#include "achilles/reports/html.h"
+#include "achilles/reports/render.h"
+
+namespace {
+
+using nlohmann::json;
+namespace reports = achilles::reports;
+using achilles::analyzer::Topology;
+
+const std::string kGate = std::string(REPORTS_TEST_DATA) + "/gate.yaml";
+
+json analysis_of(const Topology& t) {
+  achilles::analyzer::AnalysisOptions o;
+  o.order = 2;
+  return achilles::analyzer::to_json(t, achilles::analyzer::analyze(t, o));
+}
+
+bool has(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("the output format comes from the file's extension", "[reports][render]") {
+  CHECK(reports::format_for_path("a/b.svg") == "svg");
+  CHECK(reports::format_for_path("B.PNG") == "png");
+  CHECK(reports::format_for_path("x.pdf") == "pdf");
+  CHECK(reports::format_for_path("x.gv") == "dot");
+  CHECK_THROWS_WITH(reports::format_for_path("x.jpg"),
+                    "achilles render: error: x.jpg: the output must end in .svg, .png, .pdf or "
+                    ".dot");
+}
+
+TEST_CASE(
+    "at the service level a service is one node with its members and quorum, in the "
+    "deepest domain holding them",
+    "[reports][render]") {
+  auto t = achilles::analyzer::load_topology(kGate);
+  std::string dot = reports::render(t, analysis_of(t), {}, "dot");
+  CHECK(has(dot, "subgraph cluster_region {"));
+  CHECK(has(dot, "subgraph cluster_az1 {"));
+  // web-1 (az1) and web-2 (az2) fold into web, drawn in the region.
+  CHECK(has(dot, "label=\"web\\n2, needs 1\\nweb-1 web-2\""));
+  CHECK_FALSE(has(dot, "\"a-web-1\""));
+  // Components in no service are drawn on their own, with their findings marked.
+  CHECK(has(dot, "label=\"lb-1\\nloadbalancer\\n[SPOF]\""));
+  CHECK(has(dot, "id=\"a-lb-1\""));
+  // The zone that takes www down is a domain SPOF, drawn with a red border.
+  CHECK(has(dot, "label=\"az1  (zone)  [DOMAIN SPOF]\""));
+  auto ids = reports::drawn_ids(t, reports::Level::kService);
+  CHECK(ids[*t.find("web-1")] == "a-web");
+  CHECK(ids[*t.find("lb-1")] == "a-lb-1");
+  CHECK(ids[*t.find("az1")] == "a-az1");
+}
+
+TEST_CASE("at the component level every component is a node and services link to members",
+          "[reports][render]") {
+  auto t = achilles::analyzer::load_topology(kGate);
+  reports::RenderOptions o;
+  o.level = reports::Level::kComponent;
+  std::string dot = reports::render(t, analysis_of(t), o, "dot");
+  CHECK(has(dot, "\"a-web-1\""));
+  CHECK(has(dot, "\"a-web\" -> \"a-web-1\""));
+  CHECK(has(dot, "arrowhead=odot"));
+  CHECK(reports::drawn_ids(t, reports::Level::kComponent)[*t.find("web-1")] == "a-web-1");
+}
+
+TEST_CASE("a failure scenario draws its blast radius: failed, down and degraded, with a legend",
+          "[reports][render]") {
+  auto t = achilles::analyzer::load_topology(kGate);
+  reports::RenderOptions o;
+  o.failed = {*t.find("az2")};
+  std::string dot = reports::render(t, analysis_of(t), o, "dot");
+  CHECK(has(dot, "label=\"az2  (zone)  [DOMAIN SPOF]  FAILED\""));
+  CHECK(has(dot, "label=\"batch-1\\n[SPOF]\\nDOWN\""));
+  CHECK(has(dot, "label=\"web\\n2, needs 1\\nweb-1 web-2\\ndegraded\""));
+  CHECK(has(dot, "Failing: az2"));
+  CHECK(has(dot, ">degraded</font>"));
+}
+
+TEST_CASE("render lays out and writes SVG, PNG and PDF in process", "[reports][render]") {
+  auto t = achilles::analyzer::load_topology(kGate);
+  auto a = analysis_of(t);
+  std::string svg = reports::render(t, a, {}, "svg");
+  CHECK(has(svg, "<svg"));
+  CHECK(has(svg, "<g id=\"a&#45;lb&#45;1\" class=\"node\">"));
+  CHECK(has(svg, "<g id=\"a&#45;az1\" class=\"cluster\">"));
+  CHECK(has(svg, ">gate</text>"));  // the title
+  // Graphviz writes "-" as "&#45;" in SVG; browsers read the id as a-lb-1.
+  std::string png = reports::render(t, a, {}, "png");
+  REQUIRE(png.size() > 8);
+  CHECK(png.substr(1, 3) == "PNG");
+  CHECK(reports::render(t, a, {}, "pdf").rfind("%PDF", 0) == 0);
+  reports::RenderOptions sfdp;
+  sfdp.layout = "sfdp";
+  CHECK(has(reports::render(t, a, sfdp, "svg"), "<g id=\"a&#45;lb&#45;1\" class=\"node\">"));
+  reports::RenderOptions bad;
+  bad.layout = "circo";
+  CHECK_THROWS_WITH(reports::render(t, a, bad, "svg"),
+                    "achilles render: error: --layout must be dot or sfdp, not 'circo'");
+}
+
+TEST_CASE(
+    "the HTML report is self-contained and holds summary, graph, findings, availability "
+    "and utilization",
+    "[reports][html]") {
+  auto t = achilles::analyzer::load_topology(kGate);
+  auto a = analysis_of(t);
+  std::string html = reports::format_html(t, a);
+  CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK_FALSE(has(html, "<script src"));
+  CHECK_FALSE(has(html, "<link"));
+  CHECK_FALSE(has(html, "<?xml"));  // the SVG is inlined without its prolog
+  CHECK(has(html, "<title>Achilles: gate</title>"));
+  CHECK(has(html, "<span class=\"sev-critical\">6 critical</span>"));
+  CHECK(has(html, "<g id=\"a&#45;lb&#45;1\" class=\"node\">"));
+  size_t rows = 0;
+  for (size_t p = html.find("<tr data-id="); p != std::string::npos;
+       p = html.find("<tr data-id=", p + 1))
+    ++rows;
+  CHECK(rows == a["findings"].size());
+  CHECK(has(html, "<tr data-id=\"spof:lb-1\" data-severity=\"critical\" data-kind=\"spof\">"));
+  CHECK(has(html, "id=\"availability\""));
+  CHECK(has(html, "id=\"utilization\""));
+  // Blast radii for clicks, in the embedded data.
+  auto start = html.find("<script type=\"application/json\" id=\"achilles-data\">");
+  REQUIRE(start != std::string::npos);
+  start = html.find('>', start) + 1;
+  auto data = json::parse(html.substr(start, html.find("</script>", start) - start));
+  REQUIRE(data["scenarios"].contains("az2"));
+  const auto& az2 = data["scenarios"]["az2"];
+  auto id_of = [&](size_t i) { return data["ids"][i].get<std::string>(); };
+  REQUIRE(az2["failed"].size() == 1);
+  CHECK(id_of(az2["failed"][0]) == "a-az2");
+  std::set<std::string> down, degraded;
+  for (const auto& i : az2["down"])
+    down.insert(id_of(i));
+  for (const auto& i : az2["degraded"])
+    degraded.insert(id_of(i));
+  CHECK(down == std::set<std::string>{"a-az2", "a-batch", "a-batch-1"});
+  CHECK(degraded == std::set<std::string>{"a-lb-1", "a-web", "a-www"});
+  CHECK(az2["summary"] ==
+        "Failing az2: entrypoints down: batch; degraded: www; 2 components and 0 services "
+        "down.");
+  CHECK(data["scenarios"].contains("finding:cut_set:web-1+web-2"));
+  CHECK(data["nodes"]["a-web"]["members"] == json::array({"web-1", "web-2"}));
+}
+
+TEST_CASE("the HTML report says what is not computed", "[reports][html]") {
+  auto t = achilles::analyzer::load_topology(kGate);
+  auto a = analysis_of(t);
+  a["entrypoints"] = json::array({{{"id", "www"}, {"target", "lb-1"}}});
+  a.erase("utilization");
+  std::string html = reports::format_html(t, a);
+  CHECK(has(html, "<td class=\"na\">not computed</td>"));
+  CHECK(has(html, "Utilization not computed"));
+  a["entrypoints"] = json::array({{{"id", "www"},
+                                   {"target", "lb-1"},
+                                   {"slo", 0.999},
+                                   {"availability", 0.9995},
+                                   {"method", "exact"}}});
+  a["utilization"] =
+      json::array({{{"id", "db-1"}, {"load", 900.0}, {"capacity", 1000.0}, {"utilization", 0.9}}});
+  html = reports::format_html(t, a);
+  CHECK(has(html, "99.95000%"));
+  CHECK(has(html, "<span class=\"ok\">meets</span>"));
+  CHECK(has(html,
+            "<td>db-1</td><td class=\"num\">900</td><td class=\"num\">1000</td>"
+            "<td class=\"num\">90%</td>"));
+}
+
+TEST_CASE("a graph too large for a page is left out of the report with a note", "[reports][html]") {
+  auto t = achilles::analyzer::load_topology(kGate);
+  reports::HtmlOptions o;
+  o.max_graph_nodes = 3;
+  std::string html = reports::format_html(t, analysis_of(t), o);
+  CHECK_FALSE(has(html, "<svg"));
+  CHECK(has(html, "too many for a page"));
+}
