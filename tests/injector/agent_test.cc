@@ -91,9 +91,9 @@ TEST_CASE("A paused process is continued when the fault's time runs out", "[agen
   Child victim({"sleep", unique_sleep()});
   REQUIRE(asleep(victim));
   auto r = post(agent.port(), "/v1/faults",
-                {{"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 300}});
+                {{"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 1500}});
   REQUIRE(r.status == 201);
-  CHECK(proc_state(victim.pid()) == 'T');
+  CHECK(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
   REQUIRE(wait_until([&] { return proc_state(victim.pid()) == 'S'; }));
   CHECK(http(agent.port(), "GET", "/v1/faults/" + r.json()["id"].get<std::string>())
             .json()["reason"] == "expired");
@@ -125,7 +125,7 @@ TEST_CASE("An expired lease continues a paused process", "[agent]") {
   REQUIRE(post(agent.port(), "/v1/faults",
                {{"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 60000}})
               .status == 201);
-  CHECK(proc_state(victim.pid()) == 'T');
+  CHECK(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
   REQUIRE(wait_until([&] { return proc_state(victim.pid()) == 'S'; }));
   auto status = http(agent.port(), "GET", "/v1/status").json();
   CHECK(status["lease"].is_null());
@@ -157,7 +157,7 @@ TEST_CASE("SIGTERM makes the agent revert every fault before it exits", "[agent]
   REQUIRE(post(agent.port(), "/v1/faults",
                {{"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 60000}})
               .status == 201);
-  CHECK(proc_state(victim.pid()) == 'T');
+  CHECK(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
   ::kill(agent.process().pid(), SIGTERM);
   CHECK(agent.process().wait() == 0);
   CHECK(proc_state(victim.pid()) == 'S');
@@ -175,8 +175,9 @@ TEST_CASE("An agent started after a SIGKILL continues what the state file lists"
     ::kill(first.process().pid(), SIGKILL);
     CHECK(first.process().wait() == 128 + SIGKILL);
   }
-  CHECK(proc_state(victim.pid()) == 'T');  // left behind by the killed agent
-  Agent second(dir, kLoopback);            // returns once the agent serves
+  CHECK(wait_until(
+      [&] { return proc_state(victim.pid()) == 'T'; }));  // left behind by the killed agent
+  Agent second(dir, kLoopback);                           // returns once the agent serves
   CHECK(proc_state(victim.pid()) == 'S');
   CHECK(json::parse(read_file(dir.file("state.json")))["faults"].empty());
 }
