@@ -47,6 +47,11 @@ install_node_test_deps() {
     apt-get install -y -qq --no-install-recommends npm >/dev/null
   fi
   if [[ ! -d tests/injector/node/node_modules ]]; then
-    (cd tests/injector/node && npm ci --no-audit --no-fund --loglevel=error)
+    # Without the package the test reports itself skipped; the rest of the suite still runs.
+    if ! (cd tests/injector/node && npm ci --no-audit --no-fund --loglevel=error); then
+      rm -rf tests/injector/node/node_modules
+      echo "warning: could not install toxiproxy-node-client from the npm registry;" \
+        "the Toxiproxy client compatibility test will be skipped" >&2
+    fi
   fi
 }
