@@ -112,9 +112,8 @@ std::vector<const analyzer::Utilization*> busiest(const Analysis& analysis, size
   std::vector<const analyzer::Utilization*> rows;
   for (const auto& u : analysis.utilization)
     rows.push_back(&u);
-  std::stable_sort(rows.begin(), rows.end(), [](auto* a, auto* b) {
-    return a->utilization > b->utilization;
-  });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](auto* a, auto* b) { return a->utilization > b->utilization; });
   if (rows.size() > n) rows.resize(n);
   return rows;
 }
@@ -197,8 +196,8 @@ std::string format_markdown(const Topology& topology, const Analysis& analysis) 
     out << "\n| entrypoint | availability | fix first |\n| --- | --- | --- |\n";
     for (const auto& a : analysis.availability) {
       std::string fix = a.importance.empty() ? "-" : "`" + a.importance[0].id + "`";
-      out << "| " << md_escape(a.id) << " | " << number("%.6f", a.availability) << " ("
-          << a.method << ") | " << fix << " |\n";
+      out << "| " << md_escape(a.id) << " | " << number("%.6f", a.availability) << " (" << a.method
+          << ") | " << fix << " |\n";
     }
   }
   return out.str();

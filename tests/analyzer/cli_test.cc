@@ -29,7 +29,8 @@ Run achilles(const std::string& args) {
   std::string out;
   std::array<char, 4096> buf{};
   size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
+    out.append(buf.data(), n);
   int status = pclose(p);
   std::ifstream in(err_path);
   std::stringstream err;
@@ -46,10 +47,9 @@ TEST_CASE("analyze prints a summary line and the findings grouped by severity", 
   auto r = achilles("analyze " + kShop);
   CHECK(r.code == 0);
   CHECK(r.err == "");
-  CHECK(r.out.rfind(
-            "shop: 11 findings: 4 critical, 7 high in 4 domains, 7 components, 4 services, "
-            "1 entrypoint\n\nCRITICAL (4)\n  domain_spof:az1\n",
-            0) == 0);
+  CHECK(r.out.rfind("shop: 11 findings: 4 critical, 7 high in 4 domains, 7 components, 4 services, "
+                    "1 entrypoint\n\nCRITICAL (4)\n  domain_spof:az1\n",
+                    0) == 0);
   CHECK(r.out.find("  spof:lb-1\n      lb-1 is a single point of failure for www\n"
                    "      impact: www down; 1 component and 1 service down\n"
                    "      why: www -> lb (1 of 1 healthy needed) -> lb-1\n") != std::string::npos);
@@ -127,7 +127,8 @@ TEST_CASE("Bad usage exits 2 with a message that says what is wrong", "[cli]") {
   CHECK(r.code == 2);
   r = achilles("analyze " + kShop + " --bogus");
   CHECK(r.code == 2);
-  CHECK(r.err == "achilles analyze: error: unknown option '--bogus' (see achilles analyze --help)\n");
+  CHECK(r.err ==
+        "achilles analyze: error: unknown option '--bogus' (see achilles analyze --help)\n");
 }
 
 TEST_CASE("Every command explains itself with --help", "[cli]") {
