@@ -225,7 +225,7 @@ TEST_CASE("Incremental capacity findings match full recomputation on a layered t
 // A naive reference: statuses from the brute-force evaluator, then L <- b + A L iterated over
 // the whole topology until it stops changing (every `calls` is 0.5, so every cycle converges).
 TEST_CASE("Loads under every single failure equal naive iteration on random topologies",
-          "[load][property]") {
+          "[load][property][slow]") {
   namespace reference = achilles::reference;
   for (uint64_t seed = 1; seed <= 200; ++seed) {
     Topology t = reference::random_topology(seed);
