@@ -1,4 +1,5 @@
 #include "achilles/reports/html.h"
+#include "achilles/analyzer/markup.h"
 
 #include <algorithm>
 #include <cmath>
@@ -23,31 +24,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string esc(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+using ::achilles::analyzer::markup_escape;
 
 std::string fmt(const char* format, double v) {
   char buf[64];
@@ -256,15 +233,15 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
   std::ostringstream out;
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      << "<title>Achilles: " << esc(title) << "</title>\n<style>" << kCss << "</style>\n"
+      << "<title>Achilles: " << markup_escape(title) << "</title>\n<style>" << kCss << "</style>\n"
       << "<script>window.addEventListener(\"error\",function(e){document.documentElement."
          "setAttribute(\"data-errors\",(document.documentElement.getAttribute(\"data-errors\")"
          "||\"\")+e.message+\";\");});</script>\n"
-      << "</head>\n<body>\n<header><h1>" << esc(title) << "</h1><p>"
+      << "</head>\n<body>\n<header><h1>" << markup_escape(title) << "</h1><p>"
       << t.count(ElementKind::kComponent) << " components, " << t.count(ElementKind::kService)
       << " services, " << t.count(ElementKind::kDomain) << " failure domains, "
       << t.count(ElementKind::kEntrypoint) << " entrypoints"
-      << (t.file.empty() ? "" : " &middot; " + esc(t.file)) << "</p></header>\n<main>\n";
+      << (t.file.empty() ? "" : " &middot; " + markup_escape(t.file)) << "</p></header>\n<main>\n";
 
   // ---- Summary --------------------------------------------------------------------------
   std::map<std::string, size_t> by_severity;
@@ -280,8 +257,9 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
     out << "<p>The worst risks:</p><ul>";
     for (size_t i = 0; i < findings.size() && i < 5; ++i) {
       const auto& f = findings[i];
-      out << "<li><b>" << esc(f.value("severity", "")) << "</b> <code>" << esc(f.value("id", ""))
-          << "</code>: " << esc(f.value("message", ""));
+      out << "<li><b>" << markup_escape(f.value("severity", "")) << "</b> <code>"
+          << markup_escape(f.value("id", ""))
+          << "</code>: " << markup_escape(f.value("message", ""));
       const auto& impact = f.value("impact", json::object());
       size_t cd = impact.value("components_down", size_t{0});
       if (cd) out << " (" << cd << " component" << (cd == 1 ? "" : "s") << " down)";
@@ -403,7 +381,7 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
   out << "</select><select id=\"filter-kind\" aria-label=\"kind\"><option value=\"\">every "
          "kind</option>";
   for (const auto& k : kinds)
-    out << "<option>" << esc(k) << "</option>";
+    out << "<option>" << markup_escape(k) << "</option>";
   out << "</select><span id=\"filter-count\" class=\"muted\"></span></div>"
       << "<table><thead><tr><th>severity</th><th>kind</th><th>subject</th><th>entrypoints "
          "down</th><th>degraded</th><th>components down</th><th>message</th><th>why</th></tr>"
@@ -411,17 +389,18 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
   for (const auto& f : findings) {
     std::string severity = f.value("severity", "");
     const auto& impact = f.value("impact", json::object());
-    out << "<tr data-id=\"" << esc(f.value("id", "")) << "\" data-severity=\"" << esc(severity)
-        << "\" data-kind=\"" << esc(f.value("kind", "")) << "\"><td data-sort=\""
-        << analyzer::severity_rank(severity) << "\"><span class=\"badges\"><span class=\"sev-"
-        << esc(severity) << "\">" << esc(severity) << "</span></span></td><td>"
-        << esc(f.value("kind", "")) << "</td><td><code>"
-        << esc(join(f.value("subject", json::array()), " + ")) << "</code></td><td>"
-        << esc(join(impact.value("entrypoints_down", json::array()), ", ")) << "</td><td>"
-        << esc(join(impact.value("entrypoints_degraded", json::array()), ", "))
+    out << "<tr data-id=\"" << markup_escape(f.value("id", "")) << "\" data-severity=\""
+        << markup_escape(severity) << "\" data-kind=\"" << markup_escape(f.value("kind", ""))
+        << "\"><td data-sort=\"" << analyzer::severity_rank(severity)
+        << "\"><span class=\"badges\"><span class=\"sev-" << markup_escape(severity) << "\">"
+        << markup_escape(severity) << "</span></span></td><td>"
+        << markup_escape(f.value("kind", "")) << "</td><td><code>"
+        << markup_escape(join(f.value("subject", json::array()), " + ")) << "</code></td><td>"
+        << markup_escape(join(impact.value("entrypoints_down", json::array()), ", ")) << "</td><td>"
+        << markup_escape(join(impact.value("entrypoints_degraded", json::array()), ", "))
         << "</td><td class=\"num\">" << impact.value("components_down", size_t{0}) << "</td><td>"
-        << esc(f.value("message", "")) << "</td><td>"
-        << esc(join(f.value("explanation", json::array()), " \u2192 ")) << "</td></tr>\n";
+        << markup_escape(f.value("message", "")) << "</td><td>"
+        << markup_escape(join(f.value("explanation", json::array()), " \u2192 ")) << "</td></tr>\n";
   }
   out << "</tbody></table></section>\n";
 
@@ -430,16 +409,17 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
          "<tr><th>entrypoint</th><th>target</th><th>objective (slo)</th><th>availability</th>"
          "<th>downtime per year</th><th>method</th><th>verdict</th></tr></thead><tbody>";
   for (const auto& e : analysis.value("entrypoints", json::array())) {
-    out << "<tr><td>" << esc(e.value("id", "")) << "</td><td>" << esc(e.value("target", ""))
-        << "</td><td class=\"num\">"
+    out << "<tr><td>" << markup_escape(e.value("id", "")) << "</td><td>"
+        << markup_escape(e.value("target", "")) << "</td><td class=\"num\">"
         << (e.contains("slo") ? fmt("%.4g%%", e["slo"].get<double>() * 100) : "none") << "</td>";
     if (e.contains("availability") && e["availability"].is_number()) {
       double a = e["availability"].get<double>();
       double hours = (1 - a) * 24 * 365;
       out << "<td class=\"num\">" << fmt("%.5f%%", a * 100) << "</td><td class=\"num\">"
           << (hours < 1 ? fmt("%.0f min", hours * 60) : fmt("%.1f h", hours)) << "</td><td>"
-          << esc(e.value("method", ""))
-          << (e.contains("error") ? " &plusmn; " + esc(e["error"].dump()) : "") << "</td><td>";
+          << markup_escape(e.value("method", ""))
+          << (e.contains("error") ? " &plusmn; " + markup_escape(e["error"].dump()) : "")
+          << "</td><td>";
       if (e.contains("slo"))
         out << (a >= e["slo"].get<double>() ? "<span class=\"ok\">meets</span>"
                                             : "<span class=\"bad\">misses</span>");
@@ -494,7 +474,7 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
       const json& r = rows[i];
       double u = util(r);
       std::string id = r.value("id", "");
-      out << "<tr><td>" << esc(id) << "</td><td class=\"num\">"
+      out << "<tr><td>" << markup_escape(id) << "</td><td class=\"num\">"
           << (r["load"].is_number() ? fmt("%.0f", r["load"].get<double>()) : "unbounded")
           << "</td><td class=\"num\">" << fmt("%.0f", r.value("capacity", 0.0))
           << "</td><td class=\"num" << (u > 1 ? " bad" : "") << "\">"
@@ -502,7 +482,7 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
       auto w = worst.find(id);
       if (w != worst.end())
         out << "<span class=\"bad\">" << fmt("%.0f%%", w->second.first * 100) << "</span> if "
-            << esc(w->second.second) << " fails";
+            << markup_escape(w->second.second) << " fails";
       else
         out << "<span class=\"na\">no single failure takes it above 100%</span>";
       out << "</td></tr>";

@@ -1,5 +1,6 @@
 // JUnit XML for `achilles check --junit`: CI systems show each rule as a test case.
 #include <sstream>
+#include "achilles/analyzer/markup.h"
 
 #include "achilles/reports/check.h"
 
@@ -7,35 +8,7 @@ namespace achilles::reports {
 
 namespace {
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // XML 1.0 forbids most control characters, even escaped.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
-          out += ' ';
-        else
-          out += c;
-    }
-  }
-  return out;
-}
+using ::achilles::analyzer::markup_escape;
 
 std::string join(const nlohmann::json& list, std::string_view sep) {
   std::string out;
@@ -58,11 +31,12 @@ std::string format_junit(const CheckResult& result) {
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       << "<testsuites name=\"achilles check\" tests=\"" << result.rules.size() << "\" failures=\""
       << failures << "\" errors=\"0\">\n"
-      << "  <testsuite name=\"" << xml_escape(suite) << "\" tests=\"" << result.rules.size()
+      << "  <testsuite name=\"" << markup_escape(suite) << "\" tests=\"" << result.rules.size()
       << "\" failures=\"" << failures << "\" errors=\"0\" skipped=\"0\">\n";
   for (const auto& r : result.rules) {
-    out << "    <testcase classname=\"achilles.check." << xml_escape(r.rule->name) << "\" name=\""
-        << xml_escape(r.rule->title()) << "\" file=\"" << xml_escape(t.file) << "\">\n";
+    out << "    <testcase classname=\"achilles.check." << markup_escape(r.rule->name)
+        << "\" name=\"" << markup_escape(r.rule->title()) << "\" file=\"" << markup_escape(t.file)
+        << "\">\n";
     std::string known;
     for (size_t i : r.breaking) {
       const auto& f = result.findings[i];
@@ -71,16 +45,16 @@ std::string format_junit(const CheckResult& result) {
         known += id + ": " + f.value("message", "") + "\n";
         continue;
       }
-      out << "      <failure type=\"" << xml_escape(f.value("kind", "")) << "\" message=\""
-          << xml_escape(id + ": " + f.value("message", "")) << "\">"
-          << xml_escape("severity: " + f.value("severity", "") + "\n" + "why: " +
-                        join(f.value("explanation", nlohmann::json::array()), " -> ") + "\n")
+      out << "      <failure type=\"" << markup_escape(f.value("kind", "")) << "\" message=\""
+          << markup_escape(id + ": " + f.value("message", "")) << "\">"
+          << markup_escape("severity: " + f.value("severity", "") + "\n" + "why: " +
+                           join(f.value("explanation", nlohmann::json::array()), " -> ") + "\n")
           << "</failure>\n";
     }
     if (!known.empty() || !r.note.empty())
       out << "      <system-out>"
-          << xml_escape((known.empty() ? "" : "known from the baseline:\n" + known) +
-                        (r.note.empty() ? "" : "note: " + r.note + "\n"))
+          << markup_escape((known.empty() ? "" : "known from the baseline:\n" + known) +
+                           (r.note.empty() ? "" : "note: " + r.note + "\n"))
           << "</system-out>\n";
     out << "    </testcase>\n";
   }

@@ -1,4 +1,5 @@
 #include "achilles/reports/render.h"
+#include "achilles/analyzer/markup.h"
 
 #include <dlfcn.h>
 #include <graphviz/cgraph.h>
@@ -44,6 +45,8 @@ using analyzer::Status;
 using analyzer::Topology;
 
 namespace {
+
+using ::achilles::analyzer::markup_escape;
 
 /// A node as drawn: one element, or a service with the components folded into it.
 struct Node {
@@ -223,29 +226,6 @@ void set_html(Agraph_t* g, void* obj, const char* key, const std::string& html) 
   agstrfree(g, s);
 }
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 /// Escapes a plain DOT label: backslashes introduce escapes such as \n.
 std::string label_escape(std::string_view s) {
   std::string out;
@@ -299,19 +279,19 @@ std::string legend_html(const Topology& t, const Scene& scene, bool scenario,
                         const std::string& failed_names, bool clusters) {
   std::string title = t.name.empty() ? (t.file.empty() ? "topology" : t.file) : t.name;
   std::string html = "<table border=\"0\" cellspacing=\"3\" cellpadding=\"4\">";
-  html += "<tr><td align=\"left\" colspan=\"8\"><font point-size=\"22\"><b>" + html_escape(title) +
-          "</b></font></td></tr>";
+  html += "<tr><td align=\"left\" colspan=\"8\"><font point-size=\"22\"><b>" +
+          markup_escape(title) + "</b></font></td></tr>";
   std::string sub = std::to_string(t.count(ElementKind::kComponent)) + " components, " +
                     std::to_string(t.count(ElementKind::kService)) + " services, " +
                     std::to_string(t.count(ElementKind::kDomain)) + " failure domains";
   if (!clusters) sub += " (not drawn: the sfdp layout has no clusters)";
   if (scenario) sub += ". Failing: " + failed_names;
-  html += "<tr><td align=\"left\" colspan=\"8\"><font point-size=\"12\">" + html_escape(sub) +
+  html += "<tr><td align=\"left\" colspan=\"8\"><font point-size=\"12\">" + markup_escape(sub) +
           "</font></td></tr><tr>";
   auto swatch = [&](const std::string& fill, const std::string& pen, const std::string& text,
                     const char* ink = "black") {
     html += "<td bgcolor=\"" + fill + "\" color=\"" + pen +
-            "\" border=\"2\"><font point-size=\"11\" color=\"" + ink + "\">" + html_escape(text) +
+            "\" border=\"2\"><font point-size=\"11\" color=\"" + ink + "\">" + markup_escape(text) +
             "</font></td>";
   };
   std::vector<std::string> kinds(scene.kinds_seen.begin(), scene.kinds_seen.end());
