@@ -1,0 +1,186 @@
+// Game-day drills (spec drill.md, reference docs/drill.md): the plan as read from YAML, and
+// the pure judgement of probe samples against expectations. The runner that drives agents
+// and probes is in drill_runner.h.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace achilles::injector::drill {
+
+/// One problem in a plan, located in its file (line 0 when no position is known).
+struct PlanProblem {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string message;
+  /// `FILE:LINE:COLUMN: error: MESSAGE` or `FILE: error: MESSAGE`.
+  std::string str() const;
+};
+
+/// A plan that cannot be used: every problem found, in file order.
+class PlanError : public std::runtime_error {
+ public:
+  explicit PlanError(std::vector<PlanProblem> problems);
+  const std::vector<PlanProblem>& problems() const { return problems_; }
+
+ private:
+  std::vector<PlanProblem> problems_;
+};
+
+/// An agent the plan talks to.
+struct AgentRef {
+  std::string name;
+  /// `http://HOST:PORT` or `https://HOST:PORT`.
+  std::string url;
+  /// The bearer token, read from `token_file` when the plan is loaded ("" without one).
+  std::string token;
+  std::string token_file;
+  /// TLS: the CA that signed the agent's certificate, and the runner's client certificate.
+  std::string ca_file, cert_file, key_file;
+};
+
+enum class ProbeKind { kHttp, kTcp, kExec };
+const char* probe_kind_name(ProbeKind kind);
+
+struct ProbeSpec {
+  std::string name;
+  ProbeKind kind = ProbeKind::kHttp;
+  /// http: the URL, method, accepted statuses (empty: any 2xx or 3xx) and a body substring.
+  std::string url;
+  std::string method = "GET";
+  std::vector<int> statuses;
+  std::string body_contains;
+  /// tcp: HOST:PORT.
+  std::string address;
+  /// exec: argv, run without a shell.
+  std::vector<std::string> command;
+  std::int64_t timeout_ms = 1000;
+  std::int64_t every_ms = 200;
+  /// healthy_when
+  double success_ratio = 1.0;
+  std::optional<double> p99_ms;
+  std::int64_t window_ms = 1000;
+  /// What the probe looks at, for people: the URL, the address or the command.
+  std::string describe() const;
+};
+
+enum class Health { kHealthy, kDegraded, kDown };
+const char* health_name(Health h);
+
+struct Expectation {
+  std::string probe;
+  Health expected = Health::kHealthy;
+};
+
+struct Step {
+  std::string name;
+  std::int64_t at_ms = 0;
+  /// The agent's name in the plan.
+  std::string agent;
+  /// The fault body for POST /v1/faults (without `agent`).
+  nlohmann::json fault;
+  std::vector<Expectation> expect;
+  std::optional<std::int64_t> recover_within_ms;
+  std::optional<std::int64_t> observe_ms;
+  /// Written by `drill plan`: what the analyzer predicted (null when none).
+  nlohmann::json prediction;
+  /// Where the step is in the plan, for messages about it.
+  int line = 0;
+  int column = 0;
+};
+
+struct PlanWindow {
+  /// 0 = Sunday .. 6 = Saturday; empty: every day.
+  std::vector<int> days;
+  int from_minute = 0;
+  int to_minute = 24 * 60;
+  /// IANA zone; "" is UTC.
+  std::string tz;
+};
+
+struct AbortWhen {
+  std::string probe;
+  std::int64_t unhealthy_for_ms = 0;
+};
+
+struct Plan {
+  /// The file as named, and its directory (relative paths in the plan resolve against it).
+  std::string file;
+  std::string dir;
+  std::string title;
+  /// The topology file, resolved against `dir` ("" without one).
+  std::string topology;
+  std::map<std::string, AgentRef> agents;
+  std::optional<PlanWindow> window;
+  std::vector<ProbeSpec> probes;
+  std::int64_t hold_ms = 3000;
+  std::int64_t steady_timeout_ms = 33000;
+  std::vector<Step> steps;
+  std::optional<AbortWhen> abort_when;
+  std::int64_t lease_ms = 5000;
+
+  /// When observation of step `i` ends, in ms after the steady state (see docs/drill.md).
+  std::int64_t step_end_ms(std::size_t i) const;
+  /// The plan as JSON, for the journal and --dry-run (tokens left out).
+  nlohmann::json to_json() const;
+};
+
+/// Reads and checks a plan; throws PlanError with every problem found. Reads token files.
+Plan load_plan(const std::string& path);
+/// The same from text; `file` names it in messages and `dir` resolves relative paths.
+Plan parse_plan(const std::string& text, const std::string& file, const std::string& dir);
+
+/// A component's `target` block from the topology: key -> value.
+using TargetBlock = std::map<std::string, std::string>;
+/// Finds a component's target block by id; nothing when the component has none or is unknown.
+using TargetLookup = std::function<std::optional<TargetBlock>(const std::string& component)>;
+
+/// Resolves `target: {component: ID}` (and `component: ID` on latency faults) through the
+/// topology's target blocks. An agent named in a block is a plan agent's name or the
+/// HOST:PORT of a plan agent's URL. Throws PlanError naming each step that cannot resolve.
+void resolve_targets(Plan& plan, const TargetLookup& lookup);
+
+// ---- Judging samples (pure; the runner collects the samples) ----
+
+/// One probe sample: when (ms after the steady state; negative before it), whether it
+/// succeeded, and its latency (for a failure, the time until it failed).
+struct Sample {
+  std::int64_t t_ms = 0;
+  bool ok = false;
+  double latency_ms = 0;
+};
+
+/// The probe's health over the window of `probe.window_ms` that ends at samples[i].
+Health health_at(const ProbeSpec& probe, const std::vector<Sample>& samples, std::size_t i);
+/// health_at for every sample.
+std::vector<Health> health_series(const ProbeSpec& probe, const std::vector<Sample>& samples);
+
+struct Verdict {
+  Health observed = Health::kHealthy;
+  /// From the injection to the first sample after which the probe stays healthy to the end
+  /// of the window; nothing when it is not healthy at the end.
+  std::optional<std::int64_t> recovery_ms;
+  bool passed = false;
+  std::string message;
+};
+
+/// Judges one expectation over the step's window [from_ms, to_ms) (docs/drill.md).
+Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recover_within_ms,
+              const std::vector<Sample>& samples, const std::vector<Health>& health,
+              std::int64_t from_ms, std::int64_t to_ms);
+
+/// `{samples, success_ratio, p50_ms, p99_ms, max_ms}` of the samples in [from_ms, to_ms), or
+/// null when there are none.
+nlohmann::json summarize(const std::vector<Sample>& samples, std::int64_t from_ms,
+                         std::int64_t to_ms);
+
+}  // namespace achilles::injector::drill

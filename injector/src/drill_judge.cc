@@ -1,0 +1,172 @@
+// Judging probe samples: health over sliding windows, expectations, summaries (docs/drill.md).
+#include <algorithm>
+#include <cmath>
+
+#include "achilles/injector/drill.h"
+
+namespace achilles::injector::drill {
+
+namespace {
+
+/// Nearest-rank percentile of sorted values (q in 0..1).
+double percentile(const std::vector<double>& sorted, double q) {
+  const auto n = sorted.size();
+  auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(n)));
+  rank = std::clamp<std::size_t>(rank, 1, n);
+  return sorted[rank - 1];
+}
+
+int severity(Health h) {
+  return static_cast<int>(h);
+}
+
+std::string ms_text(std::int64_t ms) {
+  return std::to_string(ms) + " ms";
+}
+
+}  // namespace
+
+Health health_at(const ProbeSpec& probe, const std::vector<Sample>& samples, std::size_t i) {
+  const std::int64_t end = samples[i].t_ms;
+  std::size_t total = 0;
+  std::vector<double> latencies;
+  for (std::size_t j = i + 1; j-- > 0;) {
+    if (samples[j].t_ms <= end - probe.window_ms) break;
+    ++total;
+    if (samples[j].ok) latencies.push_back(samples[j].latency_ms);
+  }
+  if (latencies.empty()) return Health::kDown;
+  const double ratio = static_cast<double>(latencies.size()) / static_cast<double>(total);
+  // A ratio is compared with a little slack, so that 99 of 100 meets 0.99 despite rounding.
+  if (ratio + 1e-9 < probe.success_ratio) return Health::kDegraded;
+  if (probe.p99_ms) {
+    std::sort(latencies.begin(), latencies.end());
+    if (percentile(latencies, 0.99) > *probe.p99_ms) return Health::kDegraded;
+  }
+  return Health::kHealthy;
+}
+
+std::vector<Health> health_series(const ProbeSpec& probe, const std::vector<Sample>& samples) {
+  std::vector<Health> out;
+  out.reserve(samples.size());
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    out.push_back(health_at(probe, samples, i));
+  return out;
+}
+
+Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recover_within_ms,
+              const std::vector<Sample>& samples, const std::vector<Health>& health,
+              std::int64_t from_ms, std::int64_t to_ms) {
+  Verdict v;
+  std::vector<std::size_t> in;
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    if (samples[i].t_ms >= from_ms && samples[i].t_ms < to_ms) in.push_back(i);
+  if (in.empty()) {
+    v.observed = Health::kDown;
+    v.message = "no probe sample in the step's window";
+    return v;
+  }
+  // Recovery: from the injection to the first sample after the last one that was not healthy.
+  std::optional<std::size_t> last_bad;
+  for (std::size_t k = 0; k < in.size(); ++k)
+    if (health[in[k]] != Health::kHealthy) last_bad = k;
+  if (!last_bad)
+    v.recovery_ms = 0;
+  else if (*last_bad + 1 < in.size())
+    v.recovery_ms = samples[in[*last_bad + 1]].t_ms - from_ms;
+
+  Health worst = Health::kHealthy;
+  for (std::size_t i : in)
+    worst =
+        std::max(worst, health[i], [](Health a, Health b) { return severity(a) < severity(b); });
+
+  const bool recovered_in_time =
+      !recover_within_ms || (v.recovery_ms && *v.recovery_ms <= *recover_within_ms);
+  std::string recovery_text =
+      v.recovery_ms ? (*v.recovery_ms == 0 ? "never stopped being healthy"
+                                           : "healthy again after " + ms_text(*v.recovery_ms))
+                    : "still not healthy at the end of the window";
+
+  switch (expectation.expected) {
+    case Health::kHealthy: {
+      // Only the samples after the recovery allowance count.
+      const std::int64_t allowed_until = from_ms + recover_within_ms.value_or(0);
+      Health after = Health::kHealthy;
+      bool any = false;
+      for (std::size_t i : in)
+        if (samples[i].t_ms >= allowed_until) {
+          any = true;
+          if (severity(health[i]) > severity(after)) after = health[i];
+        }
+      if (!any) after = health[in.back()];
+      v.observed = after;
+      v.passed = after == Health::kHealthy && recovered_in_time;
+      if (v.passed)
+        v.message = recovery_text;
+      else if (!recovered_in_time && v.recovery_ms)
+        v.message = "healthy again only after " + ms_text(*v.recovery_ms) + ", allowed " +
+                    ms_text(*recover_within_ms);
+      else
+        v.message = std::string(health_name(after)) +
+                    (recover_within_ms ? " after the " + ms_text(*recover_within_ms) + " allowed"
+                                       : " during the step") +
+                    "; " + recovery_text;
+      break;
+    }
+    case Health::kDegraded: {
+      bool degraded = false;
+      for (std::size_t i : in)
+        degraded |= health[i] == Health::kDegraded;
+      v.observed = worst == Health::kDown ? Health::kDown
+                                          : (degraded ? Health::kDegraded : Health::kHealthy);
+      v.passed = v.observed == Health::kDegraded && recovered_in_time;
+      if (v.observed == Health::kDown)
+        v.message = "down at some point, worse than degraded";
+      else if (!degraded)
+        v.message = "stayed healthy: the fault had no visible effect";
+      else
+        v.message = "degraded; " + recovery_text;
+      if (v.observed == Health::kDegraded && !recovered_in_time)
+        v.message += ", allowed " + ms_text(*recover_within_ms);
+      break;
+    }
+    case Health::kDown: {
+      v.observed = worst;
+      v.passed = worst == Health::kDown && recovered_in_time;
+      if (worst != Health::kDown)
+        v.message = std::string("never down: the worst was ") + health_name(worst);
+      else
+        v.message = "down as expected; " + recovery_text;
+      if (worst == Health::kDown && !recovered_in_time)
+        v.message += ", allowed " + ms_text(*recover_within_ms);
+      break;
+    }
+  }
+  return v;
+}
+
+nlohmann::json summarize(const std::vector<Sample>& samples, std::int64_t from_ms,
+                         std::int64_t to_ms) {
+  std::size_t n = 0;
+  std::vector<double> ok;
+  for (const auto& s : samples)
+    if (s.t_ms >= from_ms && s.t_ms < to_ms) {
+      ++n;
+      if (s.ok) ok.push_back(s.latency_ms);
+    }
+  if (n == 0) return nullptr;
+  nlohmann::json j = {{"samples", n},
+                      {"success_ratio", static_cast<double>(ok.size()) / static_cast<double>(n)}};
+  if (ok.empty()) {
+    j["p50_ms"] = j["p99_ms"] = j["max_ms"] = nullptr;
+  } else {
+    std::sort(ok.begin(), ok.end());
+    auto round = [](double x) { return std::round(x * 100) / 100; };
+    j["p50_ms"] = round(percentile(ok, 0.5));
+    j["p99_ms"] = round(percentile(ok, 0.99));
+    j["max_ms"] = round(ok.back());
+  }
+  return j;
+}
+
+}  // namespace achilles::injector::drill

@@ -1,0 +1,767 @@
+// Reading a drill plan: every key checked, every problem of the file reported in one run.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "achilles/injector/drill.h"
+
+namespace achilles::injector::drill {
+
+std::string PlanProblem::str() const {
+  if (line > 0)
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": error: " + message;
+  return file + ": error: " + message;
+}
+
+namespace {
+std::string join_problems(const std::vector<PlanProblem>& problems) {
+  std::string out;
+  for (const auto& p : problems)
+    out += (out.empty() ? "" : "\n") + p.str();
+  return out;
+}
+}  // namespace
+
+PlanError::PlanError(std::vector<PlanProblem> problems)
+    : std::runtime_error(join_problems(problems)), problems_(std::move(problems)) {}
+
+const char* probe_kind_name(ProbeKind kind) {
+  switch (kind) {
+    case ProbeKind::kHttp:
+      return "http";
+    case ProbeKind::kTcp:
+      return "tcp";
+    case ProbeKind::kExec:
+      return "exec";
+  }
+  return "?";
+}
+
+const char* health_name(Health h) {
+  switch (h) {
+    case Health::kHealthy:
+      return "healthy";
+    case Health::kDegraded:
+      return "degraded";
+    case Health::kDown:
+      return "down";
+  }
+  return "?";
+}
+
+std::string ProbeSpec::describe() const {
+  switch (kind) {
+    case ProbeKind::kHttp:
+      return method == "GET" ? url : method + " " + url;
+    case ProbeKind::kTcp:
+      return address;
+    case ProbeKind::kExec: {
+      std::string s;
+      for (const auto& a : command)
+        s += (s.empty() ? "" : " ") + a;
+      return s;
+    }
+  }
+  return "";
+}
+
+std::int64_t Plan::step_end_ms(std::size_t i) const {
+  const Step& s = steps[i];
+  if (s.observe_ms) return s.at_ms + *s.observe_ms;
+  if (i + 1 < steps.size()) return std::max(steps[i + 1].at_ms, s.at_ms + 1);
+  std::int64_t span = s.fault.value("duration_ms", std::int64_t{0});
+  if (s.recover_within_ms) span = std::max(span, *s.recover_within_ms);
+  return s.at_ms + std::max<std::int64_t>(span + 3000, 5000);
+}
+
+namespace {
+
+const char* const kDayNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+
+std::string fmt_minute(int m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", m / 60 % 100, m % 60);
+  return buf;
+}
+
+}  // namespace
+
+nlohmann::json Plan::to_json() const {
+  using nlohmann::json;
+  json j = {{"title", title}, {"file", file}};
+  if (!topology.empty()) j["topology"] = topology;
+  json a = json::object();
+  for (const auto& [name, ref] : agents) {
+    json r = {{"url", ref.url}};
+    if (!ref.token_file.empty()) r["token_file"] = ref.token_file;
+    if (!ref.ca_file.empty()) r["ca_file"] = ref.ca_file;
+    if (!ref.cert_file.empty()) r["cert_file"] = ref.cert_file;
+    if (!ref.key_file.empty()) r["key_file"] = ref.key_file;
+    a[name] = r;
+  }
+  j["agents"] = a;
+  if (window) {
+    json days = json::array();
+    for (int d : window->days)
+      days.push_back(kDayNames[d]);
+    j["window"] = {{"days", days},
+                   {"from", fmt_minute(window->from_minute)},
+                   {"to", fmt_minute(window->to_minute)},
+                   {"tz", window->tz.empty() ? "UTC" : window->tz}};
+  }
+  json ps = json::array();
+  for (const auto& p : probes) {
+    json hw = {{"success_ratio", p.success_ratio}, {"window_ms", p.window_ms}};
+    if (p.p99_ms) hw["p99_ms"] = *p.p99_ms;
+    ps.push_back({{"name", p.name},
+                  {"kind", probe_kind_name(p.kind)},
+                  {"target", p.describe()},
+                  {"every_ms", p.every_ms},
+                  {"timeout_ms", p.timeout_ms},
+                  {"healthy_when", hw}});
+  }
+  j["probes"] = ps;
+  j["steady_state"] = {{"hold_ms", hold_ms}, {"timeout_ms", steady_timeout_ms}};
+  json ss = json::array();
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const Step& s = steps[i];
+    json e = json::object();
+    for (const auto& x : s.expect)
+      e[x.probe] = health_name(x.expected);
+    if (s.recover_within_ms) e["recover_within_ms"] = *s.recover_within_ms;
+    json step = {{"name", s.name},   {"at_ms", s.at_ms}, {"until_ms", step_end_ms(i)},
+                 {"agent", s.agent}, {"fault", s.fault}, {"expect", e}};
+    if (!s.prediction.is_null()) step["prediction"] = s.prediction;
+    ss.push_back(step);
+  }
+  j["steps"] = ss;
+  if (abort_when)
+    j["abort_when"] = {{"probe", abort_when->probe},
+                       {"unhealthy_for_ms", abort_when->unhealthy_for_ms}};
+  j["rollback"] = "always";
+  j["lease_ms"] = lease_ms;
+  return j;
+}
+
+namespace {
+
+/// Collects problems while walking the YAML; each check reports and carries on.
+class Reader {
+ public:
+  Reader(std::string file, std::string dir) : file_(std::move(file)), dir_(std::move(dir)) {}
+
+  void problem(const YAML::Node& at, const std::string& message) {
+    const auto m = at.Mark();
+    if (m.line < 0)
+      problems_.push_back({file_, 0, 0, message});
+    else
+      problems_.push_back({file_, m.line + 1, m.column + 1, message});
+  }
+  std::vector<PlanProblem>& problems() { return problems_; }
+  const std::string& dir() const { return dir_; }
+
+  /// Checks that `node` is a mapping whose keys are all in `allowed`, and that `required` are
+  /// present; `what` names it in messages ("a probe").
+  bool mapping(const YAML::Node& node, const std::string& what,
+               std::initializer_list<const char*> allowed,
+               std::initializer_list<const char*> required = {}) {
+    if (!node.IsMap()) {
+      problem(node, what + " must be a mapping");
+      return false;
+    }
+    for (const auto& kv : node) {
+      const std::string key = kv.first.Scalar();
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
+        problem(kv.first, "unknown key '" + key + "' in " + what);
+    }
+    bool ok = true;
+    for (const char* r : required)
+      if (!node[r]) {
+        problem(node, what + " needs '" + r + "'");
+        ok = false;
+      }
+    return ok;
+  }
+
+  std::optional<std::string> string(const YAML::Node& node, const std::string& key) {
+    if (!node.IsScalar()) {
+      problem(node, "'" + key + "' must be a string");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<std::int64_t> integer(const YAML::Node& node, const std::string& key,
+                                      std::int64_t lo, std::int64_t hi) {
+    if (!node.IsScalar()) {
+      problem(node, "'" + key + "' must be an integer");
+      return std::nullopt;
+    }
+    const std::string& text = node.Scalar();
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (text.empty() || used != text.size()) {
+      problem(node, "'" + key + "' must be an integer, got '" + text + "'");
+      return std::nullopt;
+    }
+    if (v < lo || v > hi) {
+      problem(node, "'" + key + "' must be between " + std::to_string(lo) + " and " +
+                        std::to_string(hi) + ", got " + text);
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<double> number(const YAML::Node& node, const std::string& key, double lo,
+                               double hi) {
+    if (!node.IsScalar()) {
+      problem(node, "'" + key + "' must be a number");
+      return std::nullopt;
+    }
+    const std::string& text = node.Scalar();
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (text.empty() || used != text.size() || !std::isfinite(v)) {
+      problem(node, "'" + key + "' must be a number, got '" + text + "'");
+      return std::nullopt;
+    }
+    if (v < lo || v > hi) {
+      std::ostringstream m;
+      m << "'" << key << "' must be between " << lo << " and " << hi << ", got " << text;
+      problem(node, m.str());
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  /// A path in the plan, relative to the plan's directory.
+  std::string path(const std::string& p) const {
+    if (p.empty() || p[0] == '/' || dir_.empty()) return p;
+    return dir_ + "/" + p;
+  }
+
+ private:
+  std::string file_, dir_;
+  std::vector<PlanProblem> problems_;
+};
+
+/// A YAML value as JSON for a fault body: plain scalars that read as numbers or booleans
+/// become those, quoted ones stay strings.
+nlohmann::json to_json_value(const YAML::Node& n) {
+  using nlohmann::json;
+  if (n.IsMap()) {
+    json j = json::object();
+    for (const auto& kv : n)
+      j[kv.first.Scalar()] = to_json_value(kv.second);
+    return j;
+  }
+  if (n.IsSequence()) {
+    json j = json::array();
+    for (const auto& v : n)
+      j.push_back(to_json_value(v));
+    return j;
+  }
+  if (n.IsNull()) return nullptr;
+  const std::string& s = n.Scalar();
+  if (n.Tag() == "!") return s;  // quoted
+  if (s == "true") return true;
+  if (s == "false") return false;
+  std::size_t used = 0;
+  try {
+    long long v = std::stoll(s, &used);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  try {
+    double v = std::stod(s, &used);
+    if (used == s.size() && std::isfinite(v)) return v;
+  } catch (const std::exception&) {
+  }
+  return s;
+}
+
+std::optional<int> parse_hhmm(const std::string& s) {
+  if (s.size() != 5 || s[2] != ':') return std::nullopt;
+  for (int i : {0, 1, 3, 4})
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+  const int h = (s[0] - '0') * 10 + (s[1] - '0');
+  const int m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (m > 59 || h > 24 || (h == 24 && m != 0)) return std::nullopt;
+  return h * 60 + m;
+}
+
+bool valid_url(const std::string& url, bool allow_https) {
+  const std::string http = "http://", https = "https://";
+  std::string rest;
+  if (url.rfind(http, 0) == 0)
+    rest = url.substr(http.size());
+  else if (allow_https && url.rfind(https, 0) == 0)
+    rest = url.substr(https.size());
+  else
+    return false;
+  const auto slash = rest.find('/');
+  const std::string host_port = rest.substr(0, slash);
+  return !host_port.empty() && host_port.find(' ') == std::string::npos;
+}
+
+void read_probe(Reader& r, const YAML::Node& n, std::vector<ProbeSpec>& out) {
+  if (!r.mapping(n, "a probe", {"name", "http", "tcp", "exec", "every_ms", "healthy_when"},
+                 {"name"}))
+    return;
+  ProbeSpec p;
+  if (auto v = r.string(n["name"], "name")) p.name = *v;
+  for (const auto& q : out)
+    if (q.name == p.name) r.problem(n["name"], "probe '" + p.name + "' is defined twice");
+  int kinds = (n["http"] ? 1 : 0) + (n["tcp"] ? 1 : 0) + (n["exec"] ? 1 : 0);
+  if (kinds != 1) r.problem(n, "probe '" + p.name + "' needs exactly one of http, tcp or exec");
+  if (const auto h = n["http"]) {
+    p.kind = ProbeKind::kHttp;
+    if (r.mapping(h, "an http probe", {"url", "timeout_ms", "method", "status", "body_contains"},
+                  {"url"})) {
+      if (auto v = r.string(h["url"], "url")) {
+        p.url = *v;
+        if (!valid_url(p.url, false))
+          r.problem(h["url"], "'url' must be http://HOST[:PORT]/PATH, got '" + p.url + "'");
+      }
+      if (h["method"])
+        if (auto v = r.string(h["method"], "method")) p.method = *v;
+      if (h["body_contains"])
+        if (auto v = r.string(h["body_contains"], "body_contains")) p.body_contains = *v;
+      if (const auto s = h["status"]) {
+        if (s.IsScalar()) {
+          if (auto v = r.integer(s, "status", 100, 599)) p.statuses.push_back(int(*v));
+        } else if (s.IsSequence()) {
+          for (const auto& x : s)
+            if (auto v = r.integer(x, "status", 100, 599)) p.statuses.push_back(int(*v));
+        } else {
+          r.problem(s, "'status' must be a status code or a list of them");
+        }
+      }
+      if (h["timeout_ms"])
+        if (auto v = r.integer(h["timeout_ms"], "timeout_ms", 1, 600000)) p.timeout_ms = *v;
+    }
+  } else if (const auto t = n["tcp"]) {
+    p.kind = ProbeKind::kTcp;
+    if (r.mapping(t, "a tcp probe", {"address", "timeout_ms"}, {"address"})) {
+      if (auto v = r.string(t["address"], "address")) {
+        p.address = *v;
+        const auto colon = p.address.rfind(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == p.address.size())
+          r.problem(t["address"], "'address' must be HOST:PORT, got '" + p.address + "'");
+      }
+      if (t["timeout_ms"])
+        if (auto v = r.integer(t["timeout_ms"], "timeout_ms", 1, 600000)) p.timeout_ms = *v;
+    }
+  } else if (const auto e = n["exec"]) {
+    p.kind = ProbeKind::kExec;
+    if (r.mapping(e, "an exec probe", {"command", "timeout_ms"}, {"command"})) {
+      const auto c = e["command"];
+      if (!c.IsSequence() || c.size() == 0) {
+        r.problem(c, "'command' must be a non-empty list: the program and its arguments");
+      } else {
+        for (const auto& a : c)
+          if (auto v = r.string(a, "command")) p.command.push_back(*v);
+      }
+      if (e["timeout_ms"])
+        if (auto v = r.integer(e["timeout_ms"], "timeout_ms", 1, 600000)) p.timeout_ms = *v;
+    }
+  }
+  if (n["every_ms"])
+    if (auto v = r.integer(n["every_ms"], "every_ms", 10, 3600000)) p.every_ms = *v;
+  if (const auto hw = n["healthy_when"]) {
+    if (r.mapping(hw, "healthy_when", {"success_ratio", "p99_ms", "window_ms"})) {
+      if (hw["success_ratio"])
+        if (auto v = r.number(hw["success_ratio"], "success_ratio", 0, 1)) p.success_ratio = *v;
+      if (hw["p99_ms"])
+        if (auto v = r.number(hw["p99_ms"], "p99_ms", 0, 3600000)) p.p99_ms = *v;
+      if (hw["window_ms"])
+        if (auto v = r.integer(hw["window_ms"], "window_ms", 10, 3600000)) p.window_ms = *v;
+    }
+  }
+  if (p.window_ms < p.every_ms)
+    r.problem(n, "probe '" + p.name + "': healthy_when.window_ms (" + std::to_string(p.window_ms) +
+                     ") is shorter than every_ms (" + std::to_string(p.every_ms) +
+                     "), so a window could hold no sample");
+  out.push_back(std::move(p));
+}
+
+std::optional<Health> parse_health(const std::string& s) {
+  if (s == "healthy") return Health::kHealthy;
+  if (s == "degraded") return Health::kDegraded;
+  if (s == "down") return Health::kDown;
+  return std::nullopt;
+}
+
+void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
+  if (!r.mapping(n, "a step", {"name", "at_ms", "fault", "expect", "observe_ms", "prediction"},
+                 {"name", "at_ms", "fault"}))
+    return;
+  Step s;
+  s.line = n.Mark().line + 1;
+  s.column = n.Mark().column + 1;
+  if (auto v = r.string(n["name"], "name")) s.name = *v;
+  for (const auto& q : plan.steps)
+    if (q.name == s.name) r.problem(n["name"], "step '" + s.name + "' is defined twice");
+  if (auto v = r.integer(n["at_ms"], "at_ms", 0, 7 * 24 * 3600 * 1000LL)) s.at_ms = *v;
+  if (!plan.steps.empty() && s.at_ms < plan.steps.back().at_ms)
+    r.problem(n["at_ms"], "steps must be in order of at_ms: '" + s.name + "' at " +
+                              std::to_string(s.at_ms) + " comes after '" + plan.steps.back().name +
+                              "' at " + std::to_string(plan.steps.back().at_ms));
+  if (n["observe_ms"])
+    if (auto v = r.integer(n["observe_ms"], "observe_ms", 1, 24 * 3600 * 1000LL)) s.observe_ms = *v;
+  const auto f = n["fault"];
+  if (!f.IsMap()) {
+    r.problem(f, "'fault' must be a mapping: a fault body of the agent API plus 'agent'");
+  } else {
+    const bool by_component =
+        (f["target"] && f["target"].IsMap() && f["target"]["component"]) || f["component"];
+    if (!f["agent"] && !by_component)
+      r.problem(f, "step '" + s.name + "': the fault needs 'agent'");
+    if (!f["kind"]) r.problem(f, "step '" + s.name + "': the fault needs 'kind'");
+    s.fault = to_json_value(f);
+    if (f["agent"]) {
+      if (auto v = r.string(f["agent"], "agent")) {
+        s.agent = *v;
+        if (!plan.agents.count(s.agent))
+          r.problem(
+              f["agent"], "unknown agent '" + s.agent + "' (the plan's agents: " + [&] {
+                std::string names;
+                for (const auto& [k, _] : plan.agents)
+                  names += (names.empty() ? "" : ", ") + k;
+                return names.empty() ? std::string("none") : names;
+              }() + ")");
+      }
+      s.fault.erase("agent");
+    }
+    if (f["kind"] && f["kind"].IsScalar()) {
+      static const std::set<std::string> kKinds = {"kill", "pause", "latency", "cpu", "memory"};
+      const std::string kind = f["kind"].Scalar();
+      if (!kKinds.count(kind))
+        r.problem(f["kind"],
+                  "unknown fault kind '" + kind + "' (kill, pause, latency, cpu or memory)");
+      else if (kind != "kill" && !f["duration_ms"])
+        r.problem(f, "step '" + s.name + "': a " + kind +
+                         " fault needs 'duration_ms', so that it ends on its own");
+    }
+  }
+  if (const auto e = n["expect"]) {
+    if (!e.IsMap()) {
+      r.problem(e, "'expect' must be a mapping: probe name -> healthy, degraded or down");
+    } else {
+      for (const auto& kv : e) {
+        const std::string key = kv.first.Scalar();
+        if (key == "recover_within_ms") {
+          if (auto v = r.integer(kv.second, key, 0, 24 * 3600 * 1000LL)) s.recover_within_ms = *v;
+          continue;
+        }
+        const bool known = std::any_of(plan.probes.begin(), plan.probes.end(),
+                                       [&](const ProbeSpec& p) { return p.name == key; });
+        if (!known) {
+          r.problem(kv.first, "'expect' names '" + key + "', which is not a probe");
+          continue;
+        }
+        auto h = kv.second.IsScalar() ? parse_health(kv.second.Scalar()) : std::nullopt;
+        if (!h) {
+          r.problem(kv.second, "expectation for '" + key + "' must be healthy, degraded or down");
+          continue;
+        }
+        s.expect.push_back({key, *h});
+      }
+    }
+  }
+  if (n["prediction"]) s.prediction = to_json_value(n["prediction"]);
+  plan.steps.push_back(std::move(s));
+}
+
+std::string read_token(Reader& r, const YAML::Node& at, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    r.problem(at, "cannot read the token file '" + path + "'");
+    return "";
+  }
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+    token.pop_back();
+  if (token.empty()) r.problem(at, "the token file '" + path + "' is empty");
+  return token;
+}
+
+void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
+  if (!r.mapping(root, "the plan",
+                 {"version", "title", "topology", "agents", "window", "probes", "steady_state",
+                  "steps", "abort_when", "rollback", "lease_ms"},
+                 {"version", "title", "agents", "probes", "steps"}))
+    return;
+  if (root["version"])
+    if (auto v = r.string(root["version"], "version"); v && *v != "1")
+      r.problem(root["version"], "unsupported version '" + *v + "': this achilles reads version 1");
+  if (root["title"])
+    if (auto v = r.string(root["title"], "title")) plan.title = *v;
+  if (root["topology"])
+    if (auto v = r.string(root["topology"], "topology")) plan.topology = r.path(*v);
+  if (const auto a = root["agents"]) {
+    if (!a.IsMap() || a.size() == 0) {
+      r.problem(a, "'agents' must be a mapping of at least one name to {url, token_file}");
+    } else {
+      for (const auto& kv : a) {
+        AgentRef ref;
+        ref.name = kv.first.Scalar();
+        const auto& v = kv.second;
+        if (!r.mapping(v, "agent '" + ref.name + "'",
+                       {"url", "token_file", "ca_file", "cert_file", "key_file"}, {"url"}))
+          continue;
+        if (auto u = r.string(v["url"], "url")) {
+          ref.url = *u;
+          if (!valid_url(ref.url, true))
+            r.problem(v["url"],
+                      "agent '" + ref.name +
+                          "': 'url' must be http://HOST:PORT or https://HOST:PORT, got '" +
+                          ref.url + "'");
+        }
+        if (v["token_file"])
+          if (auto t = r.string(v["token_file"], "token_file")) {
+            ref.token_file = r.path(*t);
+            ref.token = read_token(r, v["token_file"], ref.token_file);
+          }
+        for (auto [key, field] : {std::pair{"ca_file", &AgentRef::ca_file},
+                                  std::pair{"cert_file", &AgentRef::cert_file},
+                                  std::pair{"key_file", &AgentRef::key_file}})
+          if (v[key])
+            if (auto t = r.string(v[key], key)) ref.*field = r.path(*t);
+        if (ref.url.rfind("https://", 0) != 0 &&
+            (!ref.ca_file.empty() || !ref.cert_file.empty() || !ref.key_file.empty()))
+          r.problem(v, "agent '" + ref.name + "': ca_file, cert_file and key_file need https://");
+        if (ref.cert_file.empty() != ref.key_file.empty())
+          r.problem(v, "agent '" + ref.name + "': cert_file and key_file go together");
+        plan.agents[ref.name] = std::move(ref);
+      }
+    }
+  }
+  if (const auto w = root["window"]) {
+    if (r.mapping(w, "'window'", {"days", "from", "to", "tz"})) {
+      PlanWindow pw;
+      if (const auto d = w["days"]) {
+        if (!d.IsSequence()) r.problem(d, "'days' must be a list such as [mon, tue]");
+        for (const auto& day : d) {
+          const std::string s = day.IsScalar() ? day.Scalar() : "";
+          const auto* it = std::find(std::begin(kDayNames), std::end(kDayNames), s);
+          if (it == std::end(kDayNames))
+            r.problem(day, "unknown day '" + s + "' (mon, tue, wed, thu, fri, sat, sun)");
+          else
+            pw.days.push_back(int(it - std::begin(kDayNames)));
+        }
+      }
+      for (auto [key, field] :
+           {std::pair{"from", &PlanWindow::from_minute}, std::pair{"to", &PlanWindow::to_minute}})
+        if (w[key])
+          if (auto s = r.string(w[key], key)) {
+            if (auto m = parse_hhmm(*s))
+              pw.*field = *m;
+            else
+              r.problem(w[key], std::string("'") + key + "' must be HH:MM, got '" + *s + "'");
+          }
+      if (w["tz"])
+        if (auto s = r.string(w["tz"], "tz")) pw.tz = *s == "UTC" ? "" : *s;
+      if (pw.from_minute == pw.to_minute)
+        r.problem(w, "'window' is empty: 'from' and 'to' are the same time");
+      plan.window = pw;
+    }
+  }
+  if (const auto p = root["probes"]) {
+    if (!p.IsSequence() || p.size() == 0)
+      r.problem(p, "'probes' must be a list of at least one probe");
+    else
+      for (const auto& n : p)
+        read_probe(r, n, plan.probes);
+  }
+  bool timeout_given = false;
+  if (const auto s = root["steady_state"]) {
+    if (r.mapping(s, "'steady_state'", {"hold_ms", "timeout_ms"})) {
+      if (s["hold_ms"])
+        if (auto v = r.integer(s["hold_ms"], "hold_ms", 0, 3600000)) plan.hold_ms = *v;
+      if (s["timeout_ms"]) {
+        timeout_given = true;
+        if (auto v = r.integer(s["timeout_ms"], "timeout_ms", 0, 24 * 3600000LL))
+          plan.steady_timeout_ms = *v;
+        if (plan.steady_timeout_ms < plan.hold_ms)
+          r.problem(s["timeout_ms"], "steady_state.timeout_ms is shorter than hold_ms");
+      }
+    }
+  }
+  if (!timeout_given) plan.steady_timeout_ms = plan.hold_ms + 30000;
+  if (root["lease_ms"])
+    if (auto v = r.integer(root["lease_ms"], "lease_ms", 1000, 3600000)) plan.lease_ms = *v;
+  if (const auto rb = root["rollback"])
+    if (auto v = r.string(rb, "rollback"); v && *v != "always")
+      r.problem(rb, "'rollback' must be 'always' (a drill always reverts what it injected)");
+  if (const auto s = root["steps"]) {
+    if (!s.IsSequence() || s.size() == 0)
+      r.problem(s, "'steps' must be a list of at least one step");
+    else
+      for (const auto& n : s)
+        read_step(r, n, plan);
+  }
+  if (const auto a = root["abort_when"]) {
+    if (r.mapping(a, "'abort_when'", {"probe", "unhealthy_for_ms"},
+                  {"probe", "unhealthy_for_ms"})) {
+      AbortWhen aw;
+      if (auto v = r.string(a["probe"], "probe")) {
+        aw.probe = *v;
+        if (std::none_of(plan.probes.begin(), plan.probes.end(),
+                         [&](const ProbeSpec& p) { return p.name == aw.probe; }))
+          r.problem(a["probe"], "'abort_when' names '" + aw.probe + "', which is not a probe");
+      }
+      if (auto v = r.integer(a["unhealthy_for_ms"], "unhealthy_for_ms", 1, 24 * 3600000LL))
+        aw.unhealthy_for_ms = *v;
+      plan.abort_when = aw;
+    }
+  }
+}
+
+}  // namespace
+
+Plan parse_plan(const std::string& text, const std::string& file, const std::string& dir) {
+  Reader r(file, dir);
+  Plan plan;
+  plan.file = file;
+  plan.dir = dir;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw PlanError({{file, e.mark.line + 1, e.mark.column + 1, e.msg}});
+  }
+  if (root.IsNull()) throw PlanError({{file, 0, 0, "the plan is empty"}});
+  read_plan(r, root, plan);
+  auto& problems = r.problems();
+  if (!problems.empty()) {
+    std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+    throw PlanError(std::move(problems));
+  }
+  return plan;
+}
+
+Plan load_plan(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw PlanError({{path, 0, 0, "cannot read the plan"}});
+  std::ostringstream text;
+  text << in.rdbuf();
+  const auto slash = path.rfind('/');
+  return parse_plan(text.str(), path, slash == std::string::npos ? "" : path.substr(0, slash));
+}
+
+void resolve_targets(Plan& plan, const TargetLookup& lookup) {
+  std::vector<PlanProblem> problems;
+  auto fail = [&](const Step& s, const std::string& m) {
+    problems.push_back({plan.file, s.line, s.column, "step '" + s.name + "': " + m});
+  };
+  // An agent named in a target block: a plan agent's name, or the HOST:PORT of its URL.
+  auto agent_for = [&](const std::string& name) -> std::optional<std::string> {
+    if (plan.agents.count(name)) return name;
+    for (const auto& [k, ref] : plan.agents) {
+      const auto scheme = ref.url.find("://");
+      std::string hp = ref.url.substr(scheme + 3);
+      hp = hp.substr(0, hp.find('/'));
+      if (hp == name) return k;
+    }
+    return std::nullopt;
+  };
+  for (Step& s : plan.steps) {
+    std::string component;
+    bool latency_component = false;
+    if (s.fault.contains("target") && s.fault["target"].is_object() &&
+        s.fault["target"].contains("component")) {
+      component = s.fault["target"]["component"].is_string()
+                      ? s.fault["target"]["component"].get<std::string>()
+                      : "";
+    } else if (s.fault.contains("component")) {
+      component = s.fault["component"].is_string() ? s.fault["component"].get<std::string>() : "";
+      latency_component = true;
+    } else {
+      continue;
+    }
+    if (component.empty()) {
+      fail(s, "'component' must be a component id");
+      continue;
+    }
+    if (!lookup) {
+      fail(s, "the fault names component '" + component + "' but the plan has no 'topology'");
+      continue;
+    }
+    auto block = lookup(component);
+    if (!block) {
+      fail(s, "component '" + component + "' has no target block in the topology");
+      continue;
+    }
+    if (s.agent.empty()) {
+      auto it = block->find("agent");
+      if (it == block->end()) {
+        fail(s, "the target block of '" + component + "' names no agent, and the step none");
+        continue;
+      }
+      auto a = agent_for(it->second);
+      if (!a) {
+        fail(s, "the target block of '" + component + "' names agent '" + it->second +
+                    "', which is neither an agent of the plan nor the HOST:PORT of one");
+        continue;
+      }
+      s.agent = *a;
+    }
+    if (latency_component) {
+      auto it = block->find("proxy");
+      if (it == block->end()) {
+        fail(s, "the target block of '" + component + "' declares no proxy for latency");
+        continue;
+      }
+      s.fault.erase("component");
+      s.fault["proxy"] = it->second;
+      continue;
+    }
+    nlohmann::json target = nlohmann::json::object();
+    bool bad_pid = false;
+    for (const char* key : {"pid", "process", "cmdline", "pidfile"}) {
+      auto it = block->find(key);
+      if (it == block->end()) continue;
+      if (std::string(key) == "pid") {
+        char* end = nullptr;
+        const long long pid = std::strtoll(it->second.c_str(), &end, 10);
+        if (it->second.empty() || *end != '\0' || pid <= 0) {
+          fail(s, "the target block of '" + component + "' has a pid that is not a number");
+          bad_pid = true;
+          break;
+        }
+        target[key] = pid;
+      } else
+        target[key] = it->second;
+    }
+    if (bad_pid) continue;
+    if (target.empty()) {
+      fail(s, "the target block of '" + component +
+                  "' names no process, pid, cmdline or pidfile to act on");
+      continue;
+    }
+    if (s.fault["target"].contains("count")) target["count"] = s.fault["target"]["count"];
+    s.fault["target"] = target;
+  }
+  if (!problems.empty()) throw PlanError(std::move(problems));
+}
+
+}  // namespace achilles::injector::drill

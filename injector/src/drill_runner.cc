@@ -1,0 +1,1036 @@
+// The drill runner: one Asio loop drives the probes, the steps, the lease renewals and the
+// signals. Whatever happens (the stop condition, Ctrl-C, an agent refusing, a bug), the
+// rollback runs before run() returns: every fault this drill created and that is still active
+// is deleted on its agent, and each lease is released.
+#include "achilles/injector/drill_runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <iomanip>
+#include <list>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include <asio.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ssl.hpp>
+
+#include "achilles/injector/os.h"
+
+extern char** environ;
+
+namespace achilles::injector::drill {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+// ---------------------------------------------------------------- URLs and HTTP
+
+struct Url {
+  bool tls = false;
+  std::string host, port, target = "/";
+};
+
+/// http(s)://HOST[:PORT][/PATH]; HOST may be [v6].
+Url parse_url(const std::string& url) {
+  Url u;
+  std::string rest;
+  if (url.rfind("https://", 0) == 0) {
+    u.tls = true;
+    rest = url.substr(8);
+  } else {
+    rest = url.substr(7);
+  }
+  const auto slash = rest.find('/');
+  std::string hp = rest.substr(0, slash);
+  if (slash != std::string::npos) u.target = rest.substr(slash);
+  u.port = u.tls ? "443" : "80";
+  if (!hp.empty() && hp[0] == '[') {
+    const auto close = hp.find(']');
+    u.host = hp.substr(1, close - 1);
+    if (close + 1 < hp.size() && hp[close + 1] == ':') u.port = hp.substr(close + 2);
+  } else if (const auto colon = hp.rfind(':'); colon != std::string::npos) {
+    u.host = hp.substr(0, colon);
+    u.port = hp.substr(colon + 1);
+  } else {
+    u.host = hp;
+  }
+  return u;
+}
+
+/// HOST:PORT, HOST may be [v6].
+std::pair<std::string, std::string> split_address(const std::string& a) {
+  const auto colon = a.rfind(':');
+  std::string host = a.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return {host, a.substr(colon + 1)};
+}
+
+struct HttpResult {
+  /// Empty when a response came; else what went wrong (refused, timed out, ...).
+  std::string error;
+  int status = 0;
+  std::string body;
+  double ms = 0;
+};
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+/// Decodes a chunked body; nothing when it is malformed.
+std::optional<std::string> dechunk(const std::string& in) {
+  std::string out;
+  std::size_t p = 0;
+  while (true) {
+    const auto eol = in.find("\r\n", p);
+    if (eol == std::string::npos) return std::nullopt;
+    std::size_t size = 0;
+    try {
+      size = std::stoul(in.substr(p, eol - p), nullptr, 16);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    p = eol + 2;
+    if (size == 0) return out;
+    if (p + size > in.size()) return std::nullopt;
+    out.append(in, p, size);
+    p += size + 2;
+  }
+}
+
+/// Parses a whole response read until the peer closed.
+void parse_response(const std::string& raw, HttpResult& r) {
+  const auto head_end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos || raw.size() < 12) {
+    r.error = raw.empty() ? "the connection closed without a response" : "malformed response";
+    return;
+  }
+  try {
+    r.status = std::stoi(raw.substr(9, 3));
+  } catch (const std::exception&) {
+    r.error = "malformed status line";
+    return;
+  }
+  std::string head = raw.substr(0, head_end);
+  std::transform(head.begin(), head.end(), head.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  r.body = raw.substr(head_end + 4);
+  if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
+    auto body = dechunk(r.body);
+    if (!body) {
+      r.error = "malformed chunked body";
+      return;
+    }
+    r.body = std::move(*body);
+  } else if (auto cl = head.find("\r\ncontent-length:"); cl != std::string::npos) {
+    try {
+      const auto n = std::stoul(head.substr(cl + 17));
+      if (r.body.size() < n) {
+        r.error = "the response body was cut short";
+        return;
+      }
+      r.body.resize(n);
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+constexpr std::size_t kMaxResponse = 4 << 20;
+
+template <typename Stream>
+awaitable<std::string> read_all(Stream& s) {
+  std::string raw;
+  char buf[16384];
+  while (raw.size() < kMaxResponse) {
+    std::error_code ec;
+    const std::size_t n =
+        co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+    raw.append(buf, n);
+    if (ec) break;  // EOF (or a TLS stream truncated: the response is judged as it is)
+  }
+  co_return raw;
+}
+
+awaitable<tcp::socket> connect(const std::string& host, const std::string& port) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  auto endpoints = co_await resolver.async_resolve(host, port, use_awaitable);
+  tcp::socket socket(ex);
+  co_await asio::async_connect(socket, endpoints, use_awaitable);
+  socket.set_option(tcp::no_delay(true));
+  co_return socket;
+}
+
+/// One request on a fresh connection (`Connection: close`), the response read to the end.
+awaitable<HttpResult> http_once(Url url, std::string method, std::string body,
+                                std::vector<std::pair<std::string, std::string>> headers,
+                                asio::ssl::context* tls) {
+  HttpResult r;
+  const auto start = Clock::now();
+  std::string req = method + " " + url.target + " HTTP/1.1\r\nHost: " + url.host + ":" + url.port +
+                    "\r\nUser-Agent: achilles-drill\r\nConnection: close\r\n";
+  for (const auto& [k, v] : headers)
+    req += k + ": " + v + "\r\n";
+  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  try {
+    tcp::socket socket = co_await connect(url.host, url.port);
+    std::string raw;
+    if (url.tls) {
+      if (!tls) throw std::runtime_error("https needs a TLS context");
+      asio::ssl::stream<tcp::socket&> stream(socket, *tls);
+      SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
+      stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
+      co_await stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);
+      co_await asio::async_write(stream, asio::buffer(req), use_awaitable);
+      raw = co_await read_all(stream);
+    } else {
+      co_await asio::async_write(socket, asio::buffer(req), use_awaitable);
+      raw = co_await read_all(socket);
+    }
+    parse_response(raw, r);
+  } catch (const std::system_error& e) {
+    r.error = e.code().message();
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  r.ms = ms_since(start);
+  co_return r;
+}
+
+awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(use_awaitable);
+}
+
+/// http_once bounded by `timeout_ms`.
+awaitable<HttpResult> http_call(Url url, std::string method, std::string body,
+                                std::vector<std::pair<std::string, std::string>> headers,
+                                asio::ssl::context* tls, std::int64_t timeout_ms) {
+  const auto start = Clock::now();
+  auto request =
+      http_once(std::move(url), std::move(method), std::move(body), std::move(headers), tls);
+  auto timeout = sleep_for(std::chrono::milliseconds(timeout_ms));
+  auto v = co_await (std::move(request) || std::move(timeout));
+  if (v.index() == 0) co_return std::get<0>(v);
+  HttpResult r;
+  r.error = "timed out after " + std::to_string(timeout_ms) + " ms";
+  r.ms = ms_since(start);
+  co_return r;
+}
+
+std::unique_ptr<asio::ssl::context> client_tls(const AgentRef& a) {
+  if (a.url.rfind("https://", 0) != 0) return nullptr;
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  std::error_code ec;
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->set_verify_mode(asio::ssl::verify_peer, ec);
+  if (!a.ca_file.empty())
+    ctx->load_verify_file(a.ca_file, ec);
+  else
+    ctx->set_default_verify_paths(ec);
+  if (ec) throw RunError(a.ca_file + ": error: cannot load the agent's CA: " + ec.message());
+  if (!a.key_file.empty()) {
+    ctx->use_private_key_file(a.key_file, asio::ssl::context::pem, ec);
+    if (ec) throw RunError(a.key_file + ": error: cannot load the client key: " + ec.message());
+    ctx->use_certificate_chain_file(a.cert_file, ec);
+    if (ec)
+      throw RunError(a.cert_file + ": error: cannot load the client certificate: " + ec.message());
+  }
+  return ctx;
+}
+
+// ---------------------------------------------------------------- probes
+
+struct RawSample {
+  Clock::time_point start;
+  bool ok = false;
+  double ms = 0;
+};
+
+struct ProbeState {
+  const ProbeSpec* spec = nullptr;
+  Url url;                         // http
+  std::vector<RawSample> samples;  // in order of start
+  int in_flight = 0;
+  Health current = Health::kHealthy;
+  bool any = false;
+  /// Since when the current health holds (the start of the sample where it began).
+  Clock::time_point since{};
+  std::string last_error;
+};
+
+/// One exec sample: spawn without a shell, poll for the exit, kill at the timeout.
+awaitable<std::pair<bool, std::string>> exec_once(const ProbeSpec& p) {
+  std::vector<char*> argv;
+  for (const auto& a : p.command)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) co_return std::pair{false, "cannot run '" + p.command[0] + "': " + strerror(rc)};
+  const auto deadline = Clock::now() + std::chrono::milliseconds(p.timeout_ms);
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  while (true) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) co_return std::pair{true, std::string()};
+      co_return std::pair{false, WIFEXITED(status)
+                                     ? "exit code " + std::to_string(WEXITSTATUS(status))
+                                     : "killed by signal " + std::to_string(WTERMSIG(status))};
+    }
+    if (Clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      co_return std::pair{false, "timed out after " + std::to_string(p.timeout_ms) + " ms"};
+    }
+    t.expires_after(std::chrono::milliseconds(5));
+    std::error_code ec;
+    co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+awaitable<bool> tcp_once(std::string host, std::string port) {
+  tcp::socket s = co_await connect(host, port);
+  co_return true;
+}
+
+/// Takes one sample of `p`: success and latency (for a failure, the time it took to fail).
+awaitable<std::pair<bool, std::string>> sample_once(ProbeState& p) {
+  const ProbeSpec& spec = *p.spec;
+  switch (spec.kind) {
+    case ProbeKind::kHttp: {
+      HttpResult r =
+          co_await http_call(p.url, spec.method, std::string(), {}, nullptr, spec.timeout_ms);
+      if (!r.error.empty()) co_return std::pair{false, r.error};
+      const bool status_ok = spec.statuses.empty()
+                                 ? (r.status >= 200 && r.status < 400)
+                                 : std::find(spec.statuses.begin(), spec.statuses.end(),
+                                             r.status) != spec.statuses.end();
+      if (!status_ok) co_return std::pair{false, "status " + std::to_string(r.status)};
+      if (!spec.body_contains.empty() && r.body.find(spec.body_contains) == std::string::npos)
+        co_return std::pair{false, "the body lacks '" + spec.body_contains + "'"};
+      co_return std::pair{true, std::string()};
+    }
+    case ProbeKind::kTcp: {
+      auto [host, port] = split_address(spec.address);
+      try {
+        auto connecting = tcp_once(host, port);
+        auto timeout = sleep_for(std::chrono::milliseconds(spec.timeout_ms));
+        auto v = co_await (std::move(connecting) || std::move(timeout));
+        if (v.index() == 1)
+          co_return std::pair{false,
+                              "connect timed out after " + std::to_string(spec.timeout_ms) + " ms"};
+        co_return std::pair{true, std::string()};
+      } catch (const std::system_error& e) {
+        co_return std::pair{false, e.code().message()};
+      }
+    }
+    case ProbeKind::kExec:
+      co_return co_await exec_once(spec);
+  }
+  co_return std::pair{false, std::string("unknown probe kind")};
+}
+
+// ---------------------------------------------------------------- the run
+
+struct FaultRecord {
+  std::size_t step = 0;
+  std::string agent;
+  std::string id;  // empty when not created
+};
+
+struct StepRun {
+  bool injected = false;  // a POST was attempted
+  Clock::time_point at{};
+  json response = nullptr;
+  json final_record = nullptr;
+  std::string error;
+  std::string fault_id;
+};
+
+class Run {
+ public:
+  Run(const Plan& plan, const RunOptions& options)
+      : plan_(plan), options_(options), wake_(io_), signals_(io_, SIGINT, SIGTERM) {
+    for (const auto& [name, ref] : plan_.agents) {
+      Agent a;
+      a.ref = &ref;
+      a.url = parse_url(ref.url);
+      a.tls = client_tls(ref);
+      agents_.emplace(name, std::move(a));
+    }
+    for (const auto& p : plan_.probes) {
+      ProbeState s;
+      s.spec = &p;
+      if (p.kind == ProbeKind::kHttp) s.url = parse_url(p.url);
+      probes_.push_back(std::move(s));
+    }
+    steps_.resize(plan_.steps.size());
+  }
+
+  json run() {
+    started_wall_ = std::chrono::system_clock::now();
+    started_ = Clock::now();
+    signals_.async_wait([this](const std::error_code& ec, int sig) { on_signal(ec, sig); });
+    std::exception_ptr failure;
+    asio::co_spawn(io_, drive(), [&](std::exception_ptr e) {
+      failure = e;
+      stopping_ = true;
+      signals_.cancel();
+      io_.stop();
+    });
+    io_.run();
+    if (failure) std::rethrow_exception(failure);
+    return journal();
+  }
+
+ private:
+  struct Agent {
+    const AgentRef* ref = nullptr;
+    Url url;
+    std::unique_ptr<asio::ssl::context> tls;
+    bool leased = false;
+  };
+
+  void log(const std::string& line) {
+    if (options_.log) options_.log(line);
+  }
+
+  void on_signal(const std::error_code& ec, int sig) {
+    if (ec) return;
+    if (!interrupted_) {
+      interrupted_ = true;
+      log(std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+          ": rolling back");
+      if (!abort_reason_)
+        abort_reason_ = std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM");
+      wake_.cancel();
+    } else {
+      log("still rolling back; the faults are being reverted");
+    }
+    signals_.async_wait([this](const std::error_code& e, int s) { on_signal(e, s); });
+  }
+
+  // Coroutine parameters are taken by value and every temporary is a named local: GCC 12
+  // mishandles temporaries that live across a co_await (a conditional's std::string, for one).
+  awaitable<HttpResult> agent_call(Agent& a, std::string method, std::string path,
+                                   json body = nullptr, std::int64_t timeout_ms = 5000) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!a.ref->token.empty()) headers.emplace_back("Authorization", "Bearer " + a.ref->token);
+    Url u = a.url;
+    u.target = path;
+    std::string text;
+    if (!body.is_null()) text = body.dump();
+    HttpResult r = co_await http_call(u, method, text, std::move(headers), a.tls.get(), timeout_ms);
+    co_return r;
+  }
+
+  static std::string describe_failure(const HttpResult& r) {
+    if (!r.error.empty()) return r.error;
+    try {
+      auto j = json::parse(r.body);
+      if (j.contains("error"))
+        return "HTTP " + std::to_string(r.status) + ": " + j["error"].get<std::string>();
+    } catch (const std::exception&) {
+    }
+    return "HTTP " + std::to_string(r.status);
+  }
+
+  /// Waits until `t` or until woken by an abort; whether the time came (not woken).
+  awaitable<bool> wait_until(Clock::time_point t) {
+    if (aborting()) co_return false;
+    wake_.expires_at(t);
+    std::error_code ec;
+    co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
+    co_return !aborting();
+  }
+
+  bool aborting() const { return interrupted_ || abort_reason_.has_value(); }
+
+  awaitable<void> drive() {
+    // 1. Every agent answers, before anything else.
+    for (auto& [name, a] : agents_) {
+      auto r = co_await agent_call(a, "GET", "/v1/status");
+      if (!r.error.empty() || r.status != 200)
+        throw RunError("agent '" + name + "' at " + a.ref->url + " does not answer /v1/status: " +
+                       describe_failure(r) + "; nothing was injected");
+    }
+    if (interrupted_) {
+      skipped_ = "interrupted before the steady state";
+      co_return;
+    }
+    // 2. Leases, renewed every third of lease_ms.
+    for (auto& [name, a] : agents_) {
+      const json lease = {{"ttl_ms", plan_.lease_ms}};
+      auto r = co_await agent_call(a, "POST", "/v1/lease", lease);
+      if (!r.error.empty() || r.status != 200)
+        throw RunError("agent '" + name + "' refused the lease: " + describe_failure(r) +
+                       "; nothing was injected");
+      a.leased = true;
+    }
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, renew_leases(), asio::detached);
+    // 3. Probes, and the steady state.
+    for (auto& p : probes_)
+      asio::co_spawn(ex, probe_loop(p), asio::detached);
+    asio::co_spawn(ex, show_status(), asio::detached);
+    const auto steady_deadline = Clock::now() + std::chrono::milliseconds(plan_.steady_timeout_ms);
+    log("waiting for the steady state: every probe healthy for " + std::to_string(plan_.hold_ms) +
+        " ms");
+    while (true) {
+      if (steady()) break;
+      if (Clock::now() >= steady_deadline) {
+        skipped_ = "no steady state: " + unsteady_reason() + " within " +
+                   std::to_string(plan_.steady_timeout_ms) + " ms";
+        break;
+      }
+      if (!co_await wait_until(Clock::now() + std::chrono::milliseconds(20))) {
+        skipped_ = "interrupted before the steady state";
+        break;
+      }
+    }
+    if (!skipped_) {
+      t0_ = Clock::now();
+      steady_waited_ms_ = static_cast<std::int64_t>(
+          std::chrono::duration<double, std::milli>(*t0_ - started_).count());
+      log("steady state held; the drill begins");
+      try {
+        co_await run_steps();
+      } catch (const std::exception& e) {
+        // A bug or an unexpected failure: still roll back below.
+        if (!abort_reason_) abort_reason_ = std::string("runner failure: ") + e.what();
+      }
+    }
+    end_ = Clock::now();
+    co_await rollback();
+    stopping_ = true;
+    wake_.cancel();
+    const json release = {{"ttl_ms", 0}};
+    for (auto& [name, a] : agents_)
+      if (a.leased) {
+        auto r = co_await agent_call(a, "POST", "/v1/lease", release);
+        if (!r.error.empty() || r.status != 200)
+          log("agent '" + name + "': could not release the lease (" + describe_failure(r) +
+              "); it expires on its own");
+        a.leased = false;
+      }
+    signals_.cancel();
+    // Let samples in flight finish or time out; the journal ignores those after the end.
+    io_.stop();
+  }
+
+  awaitable<void> run_steps() {
+    for (std::size_t i = 0; i < plan_.steps.size(); ++i) {
+      const Step& s = plan_.steps[i];
+      if (!co_await wait_until(*t0_ + std::chrono::milliseconds(s.at_ms))) co_return;
+      current_step_ = i;
+      StepRun& run = steps_[i];
+      run.injected = true;
+      run.at = Clock::now();
+      Agent& a = agents_.at(s.agent);
+      auto r = co_await agent_call(a, "POST", "/v1/faults", s.fault);
+      json body = nullptr;
+      try {
+        if (!r.body.empty()) body = json::parse(r.body);
+      } catch (const std::exception&) {
+      }
+      run.response = {{"status", r.status}, {"body", body}};
+      if (r.error.empty() && r.status == 201 && body.is_object() && body.contains("id")) {
+        run.fault_id = body["id"].get<std::string>();
+        faults_.push_back({i, s.agent, run.fault_id});
+        log("step '" + s.name + "': " + s.fault.value("kind", "?") + " injected on agent '" +
+            s.agent + "' (fault " + run.fault_id + ")");
+      } else {
+        run.error = describe_failure(r);
+        if (r.error.empty()) run.response = {{"status", r.status}, {"body", body}};
+        log("step '" + s.name + "': the fault was not injected: " + run.error);
+      }
+    }
+    co_await wait_until(*t0_ +
+                        std::chrono::milliseconds(plan_.step_end_ms(plan_.steps.size() - 1)));
+  }
+
+  awaitable<void> rollback() {
+    for (const auto& f : faults_) {
+      Agent& a = agents_.at(f.agent);
+      StepRun& run = steps_[f.step];
+      json entry = {{"agent", f.agent}, {"fault_id", f.id}, {"step", plan_.steps[f.step].name}};
+      const std::string path = "/v1/faults/" + f.id;
+      auto g = co_await agent_call(a, "GET", path);
+      json record = nullptr;
+      try {
+        if (g.error.empty() && g.status == 200) record = json::parse(g.body);
+      } catch (const std::exception&) {
+      }
+      const bool live = record.is_object() && (record.value("state", "") == "active" ||
+                                               record.value("state", "") == "starting");
+      if (record.is_object() && !live) {
+        entry["result"] = "already ended";
+        run.final_record = record;
+      } else {
+        // Live, or unknown (the GET failed): delete it to be sure.
+        auto d = co_await agent_call(a, "DELETE", path);
+        if (d.error.empty() && d.status == 200) {
+          try {
+            run.final_record = json::parse(d.body);
+          } catch (const std::exception&) {
+          }
+          entry["result"] =
+              run.final_record.is_object() && run.final_record.value("kind", "") == "kill"
+                  ? "observation ended"
+                  : "reverted";
+          log("reverted fault " + f.id + " of step '" + plan_.steps[f.step].name + "'");
+        } else {
+          entry["result"] = "failed: " + describe_failure(d);
+          log("could not revert fault " + f.id + " on agent '" + f.agent +
+              "': " + describe_failure(d) + "; the agent's lease reverts it on its own");
+        }
+      }
+      rollback_.push_back(entry);
+    }
+  }
+
+  awaitable<void> renew_leases() {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (!stopping_) {
+      t.expires_after(std::chrono::milliseconds(plan_.lease_ms / 3));
+      std::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (stopping_) break;
+      for (auto& [name, a] : agents_) {
+        if (!a.leased || stopping_) continue;
+        const json lease = {{"ttl_ms", plan_.lease_ms}};
+        auto r = co_await agent_call(a, "POST", "/v1/lease", lease, plan_.lease_ms / 3);
+        if (!r.error.empty() || r.status != 200)
+          log("agent '" + name + "': lease renewal failed (" + describe_failure(r) + ")");
+      }
+    }
+  }
+
+  awaitable<void> probe_loop(ProbeState& p) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer t(ex);
+    auto next = Clock::now();
+    // Samples overlap when a target is slow, so that the rate stays even during an outage;
+    // a cap keeps a hung target from piling them up.
+    const int max_in_flight =
+        static_cast<int>(std::max<std::int64_t>(2, p.spec->timeout_ms / p.spec->every_ms + 2));
+    while (!stopping_) {
+      if (p.in_flight < max_in_flight) asio::co_spawn(ex, take_sample(p), asio::detached);
+      next += std::chrono::milliseconds(p.spec->every_ms);
+      t.expires_at(next);
+      std::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+  }
+
+  awaitable<void> take_sample(ProbeState& p) {
+    ++p.in_flight;
+    const auto start = Clock::now();
+    std::pair<bool, std::string> r;
+    try {
+      r = co_await sample_once(p);
+    } catch (const std::exception& e) {
+      r = {false, e.what()};
+    }
+    --p.in_flight;
+    if (stopping_) co_return;
+    RawSample s{start, r.first, ms_since(start)};
+    if (!r.first) p.last_error = r.second;
+    auto it =
+        std::upper_bound(p.samples.begin(), p.samples.end(), s,
+                         [](const RawSample& a, const RawSample& b) { return a.start < b.start; });
+    p.samples.insert(it, s);
+    update_health(p);
+  }
+
+  /// The probe's health at its latest sample, and the stop condition.
+  void update_health(ProbeState& p) {
+    std::vector<Sample> window;
+    const auto last = p.samples.back().start;
+    for (auto it = p.samples.rbegin(); it != p.samples.rend(); ++it) {
+      const auto age = std::chrono::duration<double, std::milli>(last - it->start).count();
+      if (age >= static_cast<double>(p.spec->window_ms)) break;
+      window.push_back({-static_cast<std::int64_t>(age), it->ok, it->ms});
+    }
+    std::reverse(window.begin(), window.end());
+    const Health h = health_at(*p.spec, window, window.size() - 1);
+    if (!p.any || h != p.current) {
+      p.current = h;
+      p.since = last;
+      p.any = true;
+    }
+    if (t0_ && plan_.abort_when && !aborting() && p.spec->name == plan_.abort_when->probe &&
+        p.current != Health::kHealthy && p.since >= *t0_ &&
+        last - p.since >= std::chrono::milliseconds(plan_.abort_when->unhealthy_for_ms)) {
+      abort_reason_ = "probe '" + p.spec->name + "' not healthy for " +
+                      std::to_string(plan_.abort_when->unhealthy_for_ms) + " ms (abort_when)";
+      log("aborting: " + *abort_reason_);
+      wake_.cancel();
+    }
+  }
+
+  bool steady() const {
+    const auto need = std::chrono::milliseconds(plan_.hold_ms);
+    for (const auto& p : probes_) {
+      if (!p.any || p.current != Health::kHealthy) return false;
+      if (Clock::now() - p.since < need) return false;
+    }
+    return true;
+  }
+
+  std::string unsteady_reason() const {
+    for (const auto& p : probes_) {
+      if (!p.any) return "probe '" + p.spec->name + "' got no answer";
+      if (p.current != Health::kHealthy)
+        return "probe '" + p.spec->name + "' was " + health_name(p.current) +
+               (p.last_error.empty() ? "" : " (last failure: " + p.last_error + ")");
+    }
+    return "the probes were not healthy long enough";
+  }
+
+  awaitable<void> show_status() {
+    if (!options_.status) co_return;
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (!stopping_) {
+      std::ostringstream line;
+      if (!t0_) {
+        line << "steady state: ";
+      } else if (current_step_) {
+        line << "step " << (*current_step_ + 1) << "/" << plan_.steps.size() << " '"
+             << plan_.steps[*current_step_].name << "' t=" << std::fixed << std::setprecision(1)
+             << std::chrono::duration<double>(Clock::now() - *t0_).count() << "s: ";
+      } else {
+        line << "waiting for step 1: ";
+      }
+      bool first = true;
+      for (const auto& p : probes_) {
+        line << (first ? "" : ", ") << p.spec->name << " "
+             << (p.any ? health_name(p.current) : "no sample yet");
+        first = false;
+      }
+      options_.status(line.str());
+      t.expires_after(std::chrono::milliseconds(250));
+      std::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    options_.status("");
+  }
+
+  // ------------------------------------------------------------ the journal
+
+  std::int64_t rel(Clock::time_point t) const {
+    return static_cast<std::int64_t>(
+        std::floor(std::chrono::duration<double, std::milli>(t - *t0_).count()));
+  }
+
+  json journal() {
+    json j = {{"achilles_drill_journal", 1},
+              {"title", plan_.title},
+              {"plan_file", plan_.file},
+              {"plan", plan_.to_json()},
+              {"started_at", format_time(started_wall_)}};
+    const auto end_wall =
+        started_wall_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                            (end_ ? *end_ : Clock::now()) - started_);
+    j["ended_at"] = format_time(end_wall);
+    if (skipped_) {
+      j["verdict"] = "skipped";
+      j["reason"] = *skipped_;
+      j["steady_state"] = {{"held", false}, {"hold_ms", plan_.hold_ms}};
+      // The probes' samples still tell why.
+      t0_ = end_ ? *end_ : Clock::now();
+    } else {
+      j["steady_state"] = {
+          {"held", true}, {"waited_ms", steady_waited_ms_}, {"hold_ms", plan_.hold_ms}};
+    }
+    const std::int64_t end_ms = rel(end_ ? *end_ : Clock::now());
+
+    // Samples relative to t0, and each probe's health series.
+    std::vector<std::vector<Sample>> samples(probes_.size());
+    std::vector<std::vector<Health>> health(probes_.size());
+    json probes = json::array();
+    for (std::size_t k = 0; k < probes_.size(); ++k) {
+      const auto& p = probes_[k];
+      json arr = json::array();
+      for (const auto& s : p.samples) {
+        const std::int64_t t = rel(s.start);
+        if (t > end_ms) continue;
+        samples[k].push_back({t, s.ok, s.ms});
+        arr.push_back({t, s.ok ? 1 : 0, std::round(s.ms * 100) / 100});
+      }
+      health[k] = health_series(*p.spec, samples[k]);
+      json hw = {{"success_ratio", p.spec->success_ratio}, {"window_ms", p.spec->window_ms}};
+      if (p.spec->p99_ms) hw["p99_ms"] = *p.spec->p99_ms;
+      probes.push_back({{"name", p.spec->name},
+                        {"kind", probe_kind_name(p.spec->kind)},
+                        {"target", p.spec->describe()},
+                        {"every_ms", p.spec->every_ms},
+                        {"healthy_when", hw},
+                        {"samples", arr}});
+    }
+    j["probes"] = probes;
+
+    bool all_passed = true;
+    json steps = json::array();
+    json predictions = json::array();
+    std::int64_t prev_end = samples.empty() || samples[0].empty() ? 0 : samples[0].front().t_ms;
+    for (std::size_t i = 0; i < plan_.steps.size(); ++i) {
+      const Step& s = plan_.steps[i];
+      const StepRun& run = steps_[i];
+      json step = {{"name", s.name},
+                   {"at_ms", s.at_ms},
+                   {"agent", s.agent},
+                   {"agent_url", plan_.agents.at(s.agent).url},
+                   {"fault", s.fault}};
+      const std::int64_t injected = run.injected ? rel(run.at) : s.at_ms;
+      const std::int64_t planned_end = plan_.step_end_ms(i);
+      const std::int64_t window_end = std::min(planned_end, end_ms);
+      step["injected_at_ms"] = run.injected ? json(injected) : json(nullptr);
+      step["window"] = {{"from_ms", injected}, {"to_ms", window_end}};
+      step["response"] = run.response;
+      step["final"] = run.final_record;
+      step["error"] = run.error.empty() ? json(nullptr) : json(run.error);
+      json expectations = json::array();
+      bool step_passed = true;
+      for (const auto& e : s.expect) {
+        const std::size_t k = probe_index(e.probe);
+        json x = {{"probe", e.probe}, {"expected", health_name(e.expected)}};
+        if (s.recover_within_ms) x["recover_within_ms"] = *s.recover_within_ms;
+        if (!run.injected) {
+          x.update({{"observed", nullptr},
+                    {"recovery_ms", nullptr},
+                    {"passed", false},
+                    {"message", skipped_ ? "not run: the drill was skipped"
+                                         : "not run: the drill ended before this step"}});
+        } else if (!run.error.empty()) {
+          x.update({{"observed", nullptr},
+                    {"recovery_ms", nullptr},
+                    {"passed", false},
+                    {"message", "the fault was not injected: " + run.error}});
+        } else {
+          Verdict v = judge(e, s.recover_within_ms, samples[k], health[k], injected, window_end);
+          if (window_end < planned_end && v.passed) {
+            v.passed = false;
+            v.message += " (but the drill ended before the step's window did)";
+          }
+          x.update({{"observed", health_name(v.observed)},
+                    {"recovery_ms", v.recovery_ms ? json(*v.recovery_ms) : json(nullptr)},
+                    {"passed", v.passed},
+                    {"message", v.message}});
+        }
+        step_passed &= x["passed"].get<bool>();
+        expectations.push_back(x);
+      }
+      if (!run.error.empty()) step_passed = false;
+      all_passed &= step_passed;
+      step["expectations"] = expectations;
+      // Recovery per probe, also for probes without an expectation: what the drill measured.
+      json recovery = json::object();
+      json observed = json::object();
+      json summary = json::object();
+      const std::int64_t duration = s.fault.value("duration_ms", std::int64_t{0});
+      const std::int64_t during_end = s.fault.value("kind", "") == "kill" || duration == 0
+                                          ? window_end
+                                          : std::min(window_end, injected + duration);
+      for (std::size_t k = 0; k < probes_.size(); ++k) {
+        const auto& name = probes_[k].spec->name;
+        if (run.injected && run.error.empty()) {
+          Verdict v = judge({name, Health::kHealthy}, std::nullopt, samples[k], health[k], injected,
+                            window_end);
+          recovery[name] = v.recovery_ms ? json(*v.recovery_ms) : json(nullptr);
+          Health worst = Health::kHealthy;
+          for (std::size_t x = 0; x < samples[k].size(); ++x)
+            if (samples[k][x].t_ms >= injected &&
+                samples[k][x].t_ms<window_end&& static_cast<int>(health[k][x])> static_cast<int>(
+                    worst))
+              worst = health[k][x];
+          observed[name] = health_name(worst);
+        }
+        summary[name] = {
+            {"before", summarize(samples[k], prev_end, injected)},
+            {"during", summarize(samples[k], injected, during_end)},
+            {"after", during_end < window_end ? summarize(samples[k], during_end, window_end)
+                                              : json(nullptr)}};
+      }
+      step["recovery_ms"] = recovery;
+      step["observed"] = observed;
+      step["summary"] = summary;
+      step["prediction"] = s.prediction;
+      step["agreed"] = s.prediction.is_null() || !run.injected ? json(nullptr) : json(step_passed);
+      if (!s.prediction.is_null()) {
+        json pr = s.prediction;
+        pr["step"] = s.name;
+        pr["agreed"] = step["agreed"];
+        predictions.push_back(pr);
+      }
+      steps.push_back(step);
+      prev_end = window_end;
+    }
+    j["steps"] = steps;
+    j["rollback"] = rollback_;
+    j["predictions"] = predictions;
+    if (skipped_) {
+      // Verdict set above.
+    } else if (abort_reason_) {
+      j["verdict"] = "aborted";
+      j["reason"] = *abort_reason_;
+    } else if (all_passed) {
+      j["verdict"] = "passed";
+      j["reason"] = "every expectation held";
+    } else {
+      j["verdict"] = "failed";
+      j["reason"] = "some expectation did not hold";
+    }
+    return j;
+  }
+
+  std::size_t probe_index(const std::string& name) const {
+    for (std::size_t k = 0; k < probes_.size(); ++k)
+      if (probes_[k].spec->name == name) return k;
+    return 0;
+  }
+
+  const Plan& plan_;
+  RunOptions options_;
+  asio::io_context io_;
+  asio::steady_timer wake_;
+  asio::signal_set signals_;
+  std::map<std::string, Agent> agents_;
+  std::vector<ProbeState> probes_;
+  std::vector<StepRun> steps_;
+  std::vector<FaultRecord> faults_;
+  json rollback_ = json::array();
+  std::chrono::system_clock::time_point started_wall_;
+  Clock::time_point started_;
+  std::optional<Clock::time_point> t0_, end_;
+  std::int64_t steady_waited_ms_ = 0;
+  std::optional<std::size_t> current_step_;
+  std::optional<std::string> skipped_, abort_reason_;
+  bool interrupted_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+json run(const Plan& plan, const RunOptions& options) {
+  // SIGPIPE would end the runner on a peer that closed early, before the rollback.
+  ::signal(SIGPIPE, SIG_IGN);
+  Run r(plan, options);
+  return r.run();
+}
+
+json skipped_journal(const Plan& plan, const std::string& reason) {
+  const auto now = format_time(std::chrono::system_clock::now());
+  return {
+      {"achilles_drill_journal", 1}, {"title", plan.title},
+      {"plan_file", plan.file},      {"plan", plan.to_json()},
+      {"started_at", now},           {"ended_at", now},
+      {"verdict", "skipped"},        {"reason", reason},
+      {"outside_window", true},      {"steady_state", {{"held", false}, {"hold_ms", plan.hold_ms}}},
+      {"probes", json::array()},     {"steps", json::array()},
+      {"rollback", json::array()},   {"predictions", json::array()}};
+}
+
+int exit_code(const json& journal) {
+  const std::string v = journal.value("verdict", "");
+  if (v == "passed") return 0;
+  if (v == "skipped") return journal.value("outside_window", false) ? 0 : 1;
+  return 1;
+}
+
+std::string format_summary(const json& j) {
+  std::ostringstream out;
+  out << "drill '" << j.value("title", "") << "': " << j.value("verdict", "") << " ("
+      << j.value("reason", "") << ")\n";
+  for (const auto& s : j["steps"]) {
+    out << "  step '" << s["name"].get<std::string>() << "'";
+    if (!s["error"].is_null()) out << ": not injected: " << s["error"].get<std::string>();
+    if (s["final"].is_object() && s["final"].contains("observed")) {
+      const auto& o = s["final"]["observed"];
+      if (o.value("restarted", false))
+        out << " (the process came back as pid " << o.value("new_pid", 0) << " after "
+            << o.value("restarted_after_ms", 0) << " ms)";
+      else if (o.value("exited", false))
+        out << " (the process did not come back)";
+    }
+    out << "\n";
+    for (const auto& e : s["expectations"])
+      out << "    " << (e["passed"].get<bool>() ? "ok  " : "FAIL") << " "
+          << e["probe"].get<std::string>() << " expected " << e["expected"].get<std::string>()
+          << ": " << e["message"].get<std::string>() << "\n";
+    if (s["expectations"].empty() && s.contains("summary"))
+      for (const auto& [probe, sum] : s["summary"].items()) {
+        const auto& d = sum["during"];
+        if (d.is_null()) continue;
+        out << "    " << probe << " during the fault: success "
+            << std::round(d["success_ratio"].get<double>() * 1000) / 10 << "%";
+        if (!d["p99_ms"].is_null()) out << ", p99 " << d["p99_ms"].get<double>() << " ms";
+        out << "\n";
+      }
+  }
+  for (const auto& r : j["rollback"])
+    out << "  rollback: fault " << r["fault_id"].get<std::string>() << " of step '"
+        << r["step"].get<std::string>() << "': " << r["result"].get<std::string>() << "\n";
+  return out.str();
+}
+
+std::string format_dry_run(const Plan& plan) {
+  std::ostringstream out;
+  out << "dry run of '" << plan.title << "' (" << plan.file << "): nothing is touched\n";
+  out << "agents:\n";
+  for (const auto& [name, a] : plan.agents)
+    out << "  " << name << ": " << a.url
+        << (a.token.empty() ? " (no token)" : " (token from " + a.token_file + ")") << "\n";
+  out << "probes:\n";
+  for (const auto& p : plan.probes) {
+    out << "  " << p.name << ": " << probe_kind_name(p.kind) << " " << p.describe() << " every "
+        << p.every_ms << " ms, healthy when success >= " << p.success_ratio;
+    if (p.p99_ms) out << " and p99 <= " << *p.p99_ms << " ms";
+    out << " over " << p.window_ms << " ms\n";
+  }
+  out << "steady state: every probe healthy for " << plan.hold_ms << " ms (waiting at most "
+      << plan.steady_timeout_ms << " ms)\n";
+  out << "steps (ms after the steady state):\n";
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    const auto& s = plan.steps[i];
+    out << "  " << s.at_ms << ".." << plan.step_end_ms(i) << " '" << s.name << "': POST "
+        << plan.agents.at(s.agent).url << "/v1/faults " << s.fault.dump() << "\n";
+    for (const auto& e : s.expect)
+      out << "      expect " << e.probe << " " << health_name(e.expected) << "\n";
+    if (s.recover_within_ms) out << "      recover within " << *s.recover_within_ms << " ms\n";
+  }
+  if (plan.abort_when)
+    out << "abort when " << plan.abort_when->probe << " is not healthy for "
+        << plan.abort_when->unhealthy_for_ms << " ms\n";
+  out << "rollback: always; lease " << plan.lease_ms << " ms on every agent\n";
+  return out.str();
+}
+
+}  // namespace achilles::injector::drill

@@ -1,0 +1,434 @@
+// Drills: reading plans, judging samples, and the runner against a real agent and processes
+// the tests start themselves. The end-to-end drills against haproxy are tests/drill/.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "achilles/injector/drill.h"
+#include "achilles/injector/drill_runner.h"
+#include "support.h"
+
+using namespace achilles::injector::drill;
+using namespace achilles::injector::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+std::string problems_of(const std::string& text) {
+  try {
+    parse_plan(text, "plan.yaml", "");
+  } catch (const PlanError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char* const kGoodPlan = R"(version: 1
+title: web tier fails over
+agents:
+  local: {url: "http://127.0.0.1:8474"}
+window: {days: [mon, fri], from: "09:00", to: "16:30", tz: "Europe/Berlin"}
+probes:
+  - name: www
+    http: {url: "http://127.0.0.1:8080/", timeout_ms: 500, status: [200, 204], body_contains: ok}
+    every_ms: 100
+    healthy_when: {success_ratio: 0.99, p99_ms: 250}
+  - name: db
+    tcp: {address: "127.0.0.1:5432"}
+steady_state: {hold_ms: 2000}
+steps:
+  - name: kill web-1
+    at_ms: 0
+    fault: {agent: local, kind: kill, target: {process: web-1}, signal: SIGTERM}
+    expect: {www: healthy, recover_within_ms: 5000}
+  - name: slow database
+    at_ms: 15000
+    fault: {agent: local, kind: latency, proxy: db, latency_ms: 300, duration_ms: 10000}
+    expect: {www: degraded}
+abort_when: {probe: www, unhealthy_for_ms: 20000}
+rollback: always
+lease_ms: 6000
+)";
+
+std::vector<Sample> series(std::initializer_list<std::tuple<std::int64_t, bool, double>> xs) {
+  std::vector<Sample> out;
+  for (auto [t, ok, ms] : xs)
+    out.push_back({t, ok, ms});
+  return out;
+}
+
+/// Samples every 100 ms from `from` to `to` (exclusive), ok unless inside [bad_from, bad_to).
+std::vector<Sample> every_100ms(std::int64_t from, std::int64_t to, std::int64_t bad_from,
+                                std::int64_t bad_to, double latency = 2) {
+  std::vector<Sample> out;
+  for (std::int64_t t = from; t < to; t += 100)
+    out.push_back({t, !(t >= bad_from && t < bad_to), latency});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("A drill plan is read with every key of the spec", "[drill]") {
+  Plan p = parse_plan(kGoodPlan, "plan.yaml", "");
+  CHECK(p.title == "web tier fails over");
+  REQUIRE(p.agents.count("local"));
+  CHECK(p.agents["local"].url == "http://127.0.0.1:8474");
+  REQUIRE(p.window);
+  CHECK(p.window->days == std::vector<int>{1, 5});
+  CHECK(p.window->from_minute == 9 * 60);
+  CHECK(p.window->to_minute == 16 * 60 + 30);
+  CHECK(p.window->tz == "Europe/Berlin");
+  REQUIRE(p.probes.size() == 2);
+  CHECK(p.probes[0].kind == ProbeKind::kHttp);
+  CHECK(p.probes[0].statuses == std::vector<int>{200, 204});
+  CHECK(p.probes[0].body_contains == "ok");
+  CHECK(p.probes[0].timeout_ms == 500);
+  CHECK(p.probes[0].success_ratio == Approx(0.99));
+  CHECK(*p.probes[0].p99_ms == Approx(250));
+  CHECK(p.probes[1].kind == ProbeKind::kTcp);
+  CHECK(p.probes[1].every_ms == 200);  // the default
+  CHECK(p.hold_ms == 2000);
+  CHECK(p.steady_timeout_ms == 32000);
+  REQUIRE(p.steps.size() == 2);
+  CHECK(p.steps[0].agent == "local");
+  CHECK(p.steps[0].fault ==
+        json::parse(R"({"kind":"kill","target":{"process":"web-1"},"signal":"SIGTERM"})"));
+  CHECK(*p.steps[0].recover_within_ms == 5000);
+  CHECK(p.steps[1].fault["latency_ms"] == 300);
+  CHECK(p.steps[1].expect[0].expected == Health::kDegraded);
+  // Step windows: until the next step, and the last one its duration plus 3 s.
+  CHECK(p.step_end_ms(0) == 15000);
+  CHECK(p.step_end_ms(1) == 15000 + 13000);
+  CHECK(p.abort_when->unhealthy_for_ms == 20000);
+  CHECK(p.lease_ms == 6000);
+}
+
+TEST_CASE("A bad plan gets every problem at once, each with its line and column", "[drill]") {
+  const std::string text = R"(version: 2
+title: broken
+agents:
+  local: {url: "ftp://x", tokn: a}
+probes:
+  - name: www
+    http: {url: "http://127.0.0.1/"}
+    every_ms: 5
+    healthy_when: {success_ratio: 1.5}
+  - name: www
+    tcp: {address: "nocolon"}
+steps:
+  - name: one
+    at_ms: 100
+    fault: {agent: remote, kind: latency, proxy: db}
+    expect: {www: sideways, api: healthy}
+  - name: two
+    at_ms: 50
+    fault: {agent: local, kind: explode}
+abort_when: {probe: nothing, unhealthy_for_ms: 0}
+rollback: never
+)";
+  CHECK(problems_of(text) ==
+        "plan.yaml:1:10: error: unsupported version '2': this achilles reads version 1\n"
+        "plan.yaml:4:16: error: agent 'local': 'url' must be http://HOST:PORT or "
+        "https://HOST:PORT, got 'ftp://x'\n"
+        "plan.yaml:4:27: error: unknown key 'tokn' in agent 'local'\n"
+        "plan.yaml:8:15: error: 'every_ms' must be between 10 and 3600000, got 5\n"
+        "plan.yaml:9:35: error: 'success_ratio' must be between 0 and 1, got 1.5\n"
+        "plan.yaml:10:11: error: probe 'www' is defined twice\n"
+        "plan.yaml:11:20: error: 'address' must be HOST:PORT, got 'nocolon'\n"
+        "plan.yaml:15:12: error: step 'one': a latency fault needs 'duration_ms', so that it "
+        "ends on its own\n"
+        "plan.yaml:15:20: error: unknown agent 'remote' (the plan's agents: local)\n"
+        "plan.yaml:16:19: error: expectation for 'www' must be healthy, degraded or down\n"
+        "plan.yaml:16:29: error: 'expect' names 'api', which is not a probe\n"
+        "plan.yaml:18:12: error: steps must be in order of at_ms: 'two' at 50 comes after "
+        "'one' at 100\n"
+        "plan.yaml:19:33: error: unknown fault kind 'explode' (kill, pause, latency, cpu or "
+        "memory)\n"
+        "plan.yaml:20:21: error: 'abort_when' names 'nothing', which is not a probe\n"
+        "plan.yaml:20:48: error: 'unhealthy_for_ms' must be between 1 and 86400000, got 0\n"
+        "plan.yaml:21:11: error: 'rollback' must be 'always' (a drill always reverts what it "
+        "injected)");
+}
+
+TEST_CASE("A plan needs its required keys and a readable token file", "[drill]") {
+  CHECK(problems_of("version: 1\n") ==
+        "plan.yaml:1:1: error: the plan needs 'title'\n"
+        "plan.yaml:1:1: error: the plan needs 'agents'\n"
+        "plan.yaml:1:1: error: the plan needs 'probes'\n"
+        "plan.yaml:1:1: error: the plan needs 'steps'");
+  CHECK(problems_of("version: 1\ntitle: [unclosed\n") ==
+        "plan.yaml:3:1: error: end of sequence flow not found");
+  const std::string text = R"(version: 1
+title: t
+agents: {a: {url: "http://127.0.0.1:1", token_file: /nonexistent/token}}
+probes: [{name: p, exec: {command: ["true"]}}]
+steps: [{name: s, at_ms: 0, fault: {agent: a, kind: cpu, cores: 1, load: 0.5, duration_ms: 10}}]
+)";
+  CHECK(problems_of(text) ==
+        "plan.yaml:3:53: error: cannot read the token file '/nonexistent/token'");
+}
+
+TEST_CASE("Targets resolve through the topology's target blocks", "[drill]") {
+  Plan p = parse_plan(R"(version: 1
+title: t
+agents: {local: {url: "http://127.0.0.1:8474"}}
+probes: [{name: p, tcp: {address: "127.0.0.1:80"}}]
+steps:
+  - {name: kill, at_ms: 0, fault: {kind: kill, target: {component: web-1, count: one}}}
+  - {name: slow, at_ms: 10, fault: {kind: latency, component: store, latency_ms: 5, duration_ms: 10}}
+  - {name: gone, at_ms: 20, fault: {kind: kill, target: {component: ghost}}}
+  - {name: far, at_ms: 30, fault: {kind: kill, target: {component: far}}}
+)",
+                      "plan.yaml", "");
+  TargetLookup lookup = [](const std::string& id) -> std::optional<TargetBlock> {
+    if (id == "web-1") return TargetBlock{{"agent", "127.0.0.1:8474"}, {"process", "web-1"}};
+    if (id == "store")
+      return TargetBlock{{"agent", "local"}, {"process", "store"}, {"proxy", "db"}};
+    if (id == "far") return TargetBlock{{"agent", "10.0.0.9:8474"}, {"process", "x"}};
+    return std::nullopt;
+  };
+  try {
+    resolve_targets(p, lookup);
+    FAIL("resolve_targets accepted unknown components");
+  } catch (const PlanError& e) {
+    CHECK(std::string(e.what()) ==
+          "plan.yaml:8:5: error: step 'gone': component 'ghost' has no target block in the "
+          "topology\n"
+          "plan.yaml:9:5: error: step 'far': the target block of 'far' names agent "
+          "'10.0.0.9:8474', which is neither an agent of the plan nor the HOST:PORT of one");
+  }
+  CHECK(p.steps[0].agent == "local");
+  CHECK(p.steps[0].fault["target"] == json::parse(R"({"process":"web-1","count":"one"})"));
+  CHECK(p.steps[1].agent == "local");
+  CHECK(p.steps[1].fault["proxy"] == "db");
+  CHECK_FALSE(p.steps[1].fault.contains("component"));
+}
+
+TEST_CASE("A probe's health is judged over its sliding window", "[drill]") {
+  ProbeSpec p;
+  p.window_ms = 1000;
+  p.success_ratio = 0.9;
+  p.p99_ms = 100;
+  // 10 samples in a window; one failure of ten is still healthy, two are degraded.
+  auto s = every_100ms(0, 2000, 1000, 1100);
+  CHECK(health_at(p, s, 10) == Health::kHealthy);
+  s = every_100ms(0, 2000, 1000, 1200);
+  CHECK(health_at(p, s, 11) == Health::kDegraded);
+  // No success at all in the window: down.
+  s = every_100ms(0, 3000, 1000, 3000);
+  CHECK(health_at(p, s, 25) == Health::kDown);
+  // Slow successes: degraded by p99.
+  s = every_100ms(0, 1000, -1, -1, 150);
+  CHECK(health_at(p, s, 9) == Health::kDegraded);
+}
+
+TEST_CASE("Expectations: healthy after the recovery allowance, degraded, down", "[drill]") {
+  ProbeSpec p;
+  p.window_ms = 500;
+  // Injection at 0; the probe fails from 0 to 1200 ms, then recovers.
+  auto s = every_100ms(-2000, 6000, 0, 1200);
+  auto h = health_series(p, s);
+  Verdict v = judge({"www", Health::kHealthy}, 3000, s, h, 0, 6000);
+  CHECK(v.passed);
+  CHECK(v.observed == Health::kHealthy);
+  REQUIRE(v.recovery_ms);
+  CHECK(*v.recovery_ms == 1600);  // the last failure leaves the 500 ms window at 1600
+  CHECK(v.message == "healthy again after 1600 ms");
+  // Allowed only one second: fails, and says by how much.
+  v = judge({"www", Health::kHealthy}, 1000, s, h, 0, 6000);
+  CHECK_FALSE(v.passed);
+  CHECK(v.message == "healthy again only after 1600 ms, allowed 1000 ms");
+  // Without an allowance, any unhealthy sample fails `healthy`.
+  v = judge({"www", Health::kHealthy}, std::nullopt, s, h, 0, 6000);
+  CHECK_FALSE(v.passed);
+  CHECK(v.observed == Health::kDown);
+  // `down` holds, with the recovery measured.
+  v = judge({"www", Health::kDown}, std::nullopt, s, h, 0, 6000);
+  CHECK(v.passed);
+  CHECK(v.message == "down as expected; healthy again after 1600 ms");
+  // Still down at the end of the window: no recovery time.
+  auto never = every_100ms(-1000, 3000, 0, 3000);
+  auto hn = health_series(p, never);
+  v = judge({"www", Health::kHealthy}, 1000, never, hn, 0, 3000);
+  CHECK_FALSE(v.passed);
+  CHECK_FALSE(v.recovery_ms);
+  // `degraded`: slow but answering passes; down is worse than degraded.
+  ProbeSpec slow = p;
+  slow.p99_ms = 100;
+  std::vector<Sample> d;
+  for (std::int64_t t = -1000; t < 3000; t += 100)
+    d.push_back({t, true, t >= 0 && t < 2000 ? 300.0 : 5.0});
+  auto hd = health_series(slow, d);
+  v = judge({"www", Health::kDegraded}, std::nullopt, d, hd, 0, 3000);
+  CHECK(v.passed);
+  CHECK(v.observed == Health::kDegraded);
+  v = judge({"www", Health::kDegraded}, std::nullopt, never, hn, 0, 3000);
+  CHECK_FALSE(v.passed);
+  CHECK(v.message == "down at some point, worse than degraded");
+  v = judge({"www", Health::kDown}, std::nullopt, d, hd, 0, 3000);
+  CHECK_FALSE(v.passed);
+  CHECK(v.message == "never down: the worst was degraded");
+}
+
+TEST_CASE("Summaries give the success ratio and latency percentiles of a span", "[drill]") {
+  auto s =
+      series({{0, true, 1}, {100, true, 3}, {200, false, 1000}, {300, true, 2}, {400, true, 9}});
+  json j = summarize(s, 0, 500);
+  CHECK(j["samples"] == 5);
+  CHECK(j["success_ratio"].get<double>() == Approx(0.8));
+  CHECK(j["p50_ms"].get<double>() == Approx(2));
+  CHECK(j["p99_ms"].get<double>() == Approx(9));
+  CHECK(j["max_ms"].get<double>() == Approx(9));
+  CHECK(summarize(s, 1000, 2000).is_null());
+  j = summarize(s, 200, 300);
+  CHECK(j["success_ratio"] == 0.0);
+  CHECK(j["p50_ms"].is_null());
+}
+
+// ---------------------------------------------------------------- the runner, for real
+
+namespace {
+
+std::string plan_text(int agent_port, const std::string& probe_file, const std::string& steps,
+                      const std::string& extra = "") {
+  return "version: 1\ntitle: runner test\nagents:\n  local: {url: \"http://127.0.0.1:" +
+         std::to_string(agent_port) +
+         "\"}\nprobes:\n  - name: file\n    exec: {command: [test, -e, \"" + probe_file +
+         "\"], timeout_ms: 1000}\n    every_ms: 50\n    healthy_when: {window_ms: 200}\n"
+         "steady_state: {hold_ms: 300, timeout_ms: 3000}\nlease_ms: 3000\n" +
+         extra + "steps:\n" + steps;
+}
+
+void touch(const std::string& path) {
+  std::ofstream(path) << "x";
+}
+
+}  // namespace
+
+TEST_CASE("The runner injects, judges, measures recovery and rolls back", "[drill][slow]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback", "--allow-process", "sleep"});
+  Child sleeper({"sleep", "1000"});
+  REQUIRE(wait_until([&] { return proc_name(sleeper.pid()) == "sleep"; }));
+  const std::string flag = dir.file("healthy");
+  touch(flag);
+  // The pause lasts a minute, longer than the drill: the rollback must continue the process.
+  const std::string steps =
+      "  - name: pause the sleeper\n    at_ms: 0\n"
+      "    fault: {agent: local, kind: pause, target: {pid: " +
+      std::to_string(sleeper.pid()) +
+      "}, duration_ms: 60000}\n"
+      "    expect: {file: healthy, recover_within_ms: 1500}\n"
+      "    observe_ms: 2000\n";
+  Plan plan = parse_plan(plan_text(agent.port(), flag, steps), "plan.yaml", dir.path());
+  // The probe's file disappears for 400 ms, 300 ms into the step.
+  RunOptions options;
+  std::vector<std::string> events;
+  options.log = [&](const std::string& line) {
+    events.push_back(line);
+    if (line.find("injected") != std::string::npos) {
+      std::thread([flag] {
+        std::this_thread::sleep_for(300ms);
+        std::remove(flag.c_str());
+        std::this_thread::sleep_for(400ms);
+        touch(flag);
+      }).detach();
+    }
+  };
+  json j = run(plan, options);
+  INFO(j.dump(2));
+  CHECK(j["verdict"] == "passed");
+  CHECK(exit_code(j) == 0);
+  const json& step = j["steps"][0];
+  CHECK(step["response"]["status"] == 201);
+  CHECK(step["expectations"][0]["passed"] == true);
+  const auto recovery = step["expectations"][0]["recovery_ms"].get<std::int64_t>();
+  CHECK(recovery >= 500);  // 300 ms until the outage, 400 ms of it, less the window's slack
+  CHECK(recovery <= 1500);
+  REQUIRE(j["rollback"].size() == 1);
+  CHECK(j["rollback"][0]["result"] == "reverted");
+  CHECK(step["final"]["state"] == "reverted");
+  // The pause was undone: the process runs again.
+  CHECK(wait_until([&] { return proc_state(sleeper.pid()) != 'T'; }));
+  // Samples before the steady state ended are negative; the summaries cover the step.
+  CHECK(j["probes"][0]["samples"][0][0].get<std::int64_t>() < 0);
+  CHECK(step["summary"]["file"]["before"]["success_ratio"] == 1.0);
+  CHECK(step["summary"]["file"]["during"]["success_ratio"].get<double>() < 1.0);
+  // The agent's lease was released at the end.
+  auto status = http(agent.port(), "GET", "/v1/status").json();
+  CHECK(status["lease"].is_null());
+}
+
+TEST_CASE("The stop condition aborts the drill and still rolls back", "[drill][slow]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback", "--allow-process", "sleep"});
+  Child sleeper({"sleep", "1000"});
+  REQUIRE(wait_until([&] { return proc_name(sleeper.pid()) == "sleep"; }));
+  const std::string flag = dir.file("healthy");
+  touch(flag);
+  const std::string steps =
+      "  - name: pause\n    at_ms: 0\n"
+      "    fault: {agent: local, kind: pause, target: {pid: " +
+      std::to_string(sleeper.pid()) +
+      "}, duration_ms: 60000}\n"
+      "    expect: {file: healthy}\n"
+      "    observe_ms: 20000\n";
+  Plan plan = parse_plan(
+      plan_text(agent.port(), flag, steps, "abort_when: {probe: file, unhealthy_for_ms: 300}\n"),
+      "plan.yaml", dir.path());
+  RunOptions options;
+  options.log = [&](const std::string& line) {
+    if (line.find("injected") != std::string::npos) std::remove(flag.c_str());
+  };
+  const auto start = std::chrono::steady_clock::now();
+  json j = run(plan, options);
+  INFO(j.dump(2));
+  CHECK(j["verdict"] == "aborted");
+  CHECK(exit_code(j) == 1);
+  CHECK(j["reason"] == "probe 'file' not healthy for 300 ms (abort_when)");
+  // Well before the step's 20 s window ended.
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+  CHECK(j["rollback"][0]["result"] == "reverted");
+  CHECK(wait_until([&] { return proc_state(sleeper.pid()) != 'T'; }));
+}
+
+TEST_CASE("No steady state: the drill is skipped and nothing is injected", "[drill][slow]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback", "--allow-process", "sleep"});
+  const std::string steps =
+      "  - name: cpu\n    at_ms: 0\n"
+      "    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, duration_ms: 100}\n";
+  Plan plan =
+      parse_plan(plan_text(agent.port(), dir.file("missing"), steps), "plan.yaml", dir.path());
+  plan.steady_timeout_ms = 800;
+  json j = run(plan);
+  CHECK(j["verdict"] == "skipped");
+  CHECK(exit_code(j) == 1);
+  CHECK(j["reason"].get<std::string>().rfind(
+            "no steady state: probe 'file' was down (last failure: exit code 1)", 0) == 0);
+  CHECK(j["rollback"].empty());
+  CHECK(http(agent.port(), "GET", "/v1/faults").json()["faults"].empty());
+}
+
+TEST_CASE("An agent that does not answer stops the drill before any fault", "[drill]") {
+  TempDir dir;
+  // A port nobody listens on: bind, note it, close.
+  int port = 0;
+  {
+    Agent probe_port(dir, {"--insecure-loopback"});
+    port = probe_port.port();
+  }
+  touch(dir.file("ok"));
+  const std::string steps =
+      "  - name: cpu\n    at_ms: 0\n"
+      "    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, duration_ms: 100}\n";
+  Plan plan = parse_plan(plan_text(port, dir.file("ok"), steps), "plan.yaml", dir.path());
+  CHECK_THROWS_WITH(run(plan),
+                    Catch::Contains("agent 'local' at http://127.0.0.1:" + std::to_string(port) +
+                                    " does not answer /v1/status") &&
+                        Catch::Contains("nothing was injected"));
+}
