@@ -464,11 +464,13 @@ std::vector<EmittedFile> emit_systemd(const ScheduleRequest& r, const std::strin
 
 std::vector<EmittedFile> emit_cron(const ScheduleRequest& r, const std::string& name) {
   StateFiles files = state_files(r.state_dir, name);
+  std::string plan_dir = directory_of(r.plan_path);
   std::string command =
-      "mkdir -p " + shell_quote(r.state_dir) + " && cd " + shell_quote(directory_of(r.plan_path)) +
-      " && " + shell_quote(r.achilles_binary) + " drill run " + shell_quote(r.plan_path) +
-      " --journal " + shell_quote(files.journal) + " --report " + shell_quote(files.report) +
-      " --history " + shell_quote(files.history) + " >>" + shell_quote(files.log) + " 2>&1";
+      (r.state_dir == plan_dir ? "" : "mkdir -p " + shell_quote(r.state_dir) + " && ") + "cd " +
+      shell_quote(plan_dir) + " && " + shell_quote(r.achilles_binary) + " drill run " +
+      shell_quote(r.plan_path) + " --journal " + shell_quote(files.journal) + " --report " +
+      shell_quote(files.report) + " --history " + shell_quote(files.history) + " >>" +
+      shell_quote(files.log) + " 2>&1";
   // cron turns an unescaped % into a newline, even inside the shell's quotes.
   std::string escaped;
   for (char c : command) {
@@ -485,7 +487,10 @@ std::vector<EmittedFile> emit_cron(const ScheduleRequest& r, const std::string& 
 
 std::vector<EmittedFile> emit_k8s(const ScheduleRequest& r, const std::string& name) {
   std::string job = "achilles-drill-" + name;
+  // A ConfigMap key is made of letters, digits, `-`, `_` and `.`.
   std::string plan_key = r.plan_path.substr(r.plan_path.find_last_of('/') + 1);
+  for (char& c : plan_key)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '-';
   const std::string plan_dir = "/etc/achilles/drill";
   StateFiles files = state_files("/var/lib/achilles", name);
   std::vector<std::string> command = {

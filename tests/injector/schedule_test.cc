@@ -461,6 +461,9 @@ TEST_CASE("cron: one crontab line whose command the shell runs with the paths in
                                      "/web.report.html\n--history\n" + state +
                                      "/achilles-drill-history.jsonl\n");
   CHECK(slurp(state + "/web.log") == "ran\n");
+  // In the plan's directory, which exists, nothing is made.
+  r.state_dir = dir;
+  CHECK(emit_schedule(r)[0].content.find("mkdir") == std::string::npos);
 }
 
 TEST_CASE("k8s: a CronJob that runs the plan from a ConfigMap, never twice at once", "[schedule]") {
@@ -471,7 +474,7 @@ TEST_CASE("k8s: a CronJob that runs the plan from a ConfigMap, never twice at on
   CHECK(files[0].name == "achilles-drill-web-tier.yaml");
   const std::string& text = files[0].content;
   CHECK(text.find("#        kubectl create configmap achilles-drill-web-tier "
-                  "--from-file='Web Tier.yaml=/srv/drills/Web Tier.yaml'\n") != std::string::npos);
+                  "--from-file='Web-Tier.yaml=/srv/drills/Web Tier.yaml'\n") != std::string::npos);
   CHECK(text.find("# SET THIS: an image") != std::string::npos);
   YAML::Node doc = YAML::Load(text);
   CHECK(doc["apiVersion"].as<std::string>() == "batch/v1");
@@ -488,7 +491,7 @@ TEST_CASE("k8s: a CronJob that runs the plan from a ConfigMap, never twice at on
   auto container = pod["containers"][0];
   CHECK(container["image"].as<std::string>() == "REPLACE-ME/achilles:0.1.0");
   CHECK(container["command"].as<std::vector<std::string>>() ==
-        std::vector<std::string>{"achilles", "drill", "run", "/etc/achilles/drill/Web Tier.yaml",
+        std::vector<std::string>{"achilles", "drill", "run", "/etc/achilles/drill/Web-Tier.yaml",
                                  "--journal", "/var/lib/achilles/web-tier.journal.json", "--report",
                                  "/var/lib/achilles/web-tier.report.html", "--history",
                                  "/var/lib/achilles/achilles-drill-history.jsonl"});
