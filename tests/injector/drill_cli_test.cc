@@ -1,0 +1,197 @@
+// The achilles binary's `drill schedule` and `drill history` as a user runs them.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "achilles/injector/schedule.h"
+#include "support.h"
+
+namespace {
+
+using achilles::injector::testing::TempDir;
+
+struct Run {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+/// Runs the built achilles with `args` (shell words) in `dir`, capturing stdout and stderr.
+Run run_achilles(const std::string& args, const std::string& dir) {
+  std::string err_path = dir + "/.stderr";
+  std::string cmd = "cd '" + dir + "' && " + ACHILLES_BINARY + " " + args + " 2>" + err_path;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+    out.append(buf.data(), n);
+  int status = ::pclose(p);
+  std::ifstream in(err_path);
+  std::stringstream err;
+  err << in.rdbuf();
+  std::remove(err_path.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err.str()};
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const char* const kPlan =
+    "version: 1\n"
+    "title: web tier fails over\n"
+    "agents: {local: {url: \"http://127.0.0.1:8474\"}}\n"
+    "probes: [{name: www, http: {url: \"http://127.0.0.1:8080/\"}}]\n"
+    "steps: [{name: kill web-1, at_ms: 0, fault: {agent: local, kind: kill, target: {process: "
+    "web-1}}, expect: {www: healthy}}]\n";
+
+}  // namespace
+
+TEST_CASE("drill schedule prints a systemd service and timer with absolute paths",
+          "[schedule][cli]") {
+  TempDir tmp;
+  std::filesystem::create_directory(tmp.file("my drills"));
+  std::ofstream(tmp.file("my drills/Web.yaml")) << kPlan;
+  std::string binary = std::filesystem::canonical(ACHILLES_BINARY).string();
+  std::string dir = std::filesystem::canonical(tmp.path()).string() + "/my drills";
+  auto r = run_achilles("drill schedule 'my drills/Web.yaml' --every '0 10 * * tue' --emit systemd",
+                        tmp.path());
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.err == "");
+  CHECK(r.out.rfind("# ==> achilles-drill-web.service <==\n# Runs the Achilles drill \"web tier "
+                    "fails over\" once",
+                    0) == 0);
+  CHECK(r.out.find("\nWorkingDirectory=" + dir + "\nExecStart=" + binary + " drill run \"" + dir +
+                   "/Web.yaml\" --journal \"" + dir + "/web.journal.json\" --report \"" + dir +
+                   "/web.report.html\" --history \"" + dir + "/achilles-drill-history.jsonl\"\n") !=
+        std::string::npos);
+  CHECK(r.out.find("\n\n# ==> achilles-drill-web.timer <==\n") != std::string::npos);
+  CHECK(r.out.find("\nOnCalendar=Tue *-*-* 10:00:00\n") != std::string::npos);
+}
+
+TEST_CASE("drill schedule -o writes the files, into a state directory when asked",
+          "[schedule][cli]") {
+  TempDir tmp;
+  std::ofstream(tmp.file("web.yaml")) << kPlan;
+  auto r = run_achilles("drill schedule web.yaml --every @daily --emit k8s -o out/k8s", tmp.path());
+  CHECK(r.code == 0);
+  CHECK(r.out == "wrote out/k8s/achilles-drill-web.yaml\n");
+  CHECK(slurp(tmp.file("out/k8s/achilles-drill-web.yaml")).find("  schedule: \"@daily\"\n") !=
+        std::string::npos);
+
+  auto c = run_achilles("drill schedule web.yaml --every '0 3 13 * fri' --emit cron --state-dir st",
+                        tmp.path());
+  CHECK(c.code == 0);
+  std::string base = std::filesystem::canonical(tmp.path()).string();
+  CHECK(c.out.find("\n0 3 13 * fri mkdir -p " + base + "/st && cd " + base + " && ") !=
+        std::string::npos);
+  CHECK(c.out.find(" >>" + base + "/st/web.log 2>&1\n") != std::string::npos);
+}
+
+TEST_CASE("drill schedule exits 2 naming the file or the field that is wrong", "[schedule][cli]") {
+  TempDir tmp;
+  std::ofstream(tmp.file("web.yaml")) << kPlan;
+  std::ofstream(tmp.file("bad.yaml")) << "title: [unclosed\n";
+  std::ofstream(tmp.file("untitled.yaml")) << "version: 1\nsteps: []\n";
+  std::ofstream(tmp.file("list.yaml")) << "- 1\n- 2\n";
+  struct Case {
+    std::string args, err;
+  };
+  for (const auto& [args, err] : std::vector<Case>{
+           {"nowhere.yaml --every @daily --emit cron",
+            "nowhere.yaml: error: cannot read: no such file or not readable\n"},
+           {"bad.yaml --every @daily --emit cron",
+            "bad.yaml:2:1: error: not YAML: end of sequence flow not found\n"},
+           {"untitled.yaml --every @daily --emit cron",
+            "untitled.yaml:1:1: error: the plan needs a 'title' (a non-empty string)\n"},
+           {"list.yaml --every @daily --emit cron",
+            "list.yaml:1:1: error: a drill plan must be a YAML mapping with version, title, "
+            "agents, probes and steps\n"},
+           {"web.yaml --every '61 * * * *' --emit cron",
+            "achilles drill schedule: error: --every: cron expression '61 * * * *': minute: 61 "
+            "is out of range 0-59\n"},
+           {"web.yaml --every '0 3 13 * fri' --emit systemd",
+            "achilles drill schedule: error: --every: cron expression '0 3 13 * fri': it "
+            "restricts both the day of month and the day of week, which cron runs when either "
+            "matches; systemd's OnCalendar needs both to match, so no timer fires at the same "
+            "times. Restrict only one of the two (use * in the other), or schedule two drills\n"},
+           {"web.yaml --emit cron",
+            "achilles drill schedule: error: --every CRON is required, such as --every '0 10 * "
+            "* 2'\n"},
+           {"web.yaml --every @daily",
+            "achilles drill schedule: error: --emit systemd|cron|k8s is required\n"},
+           {"web.yaml --every @daily --emit nomad",
+            "achilles drill schedule: error: --emit must be systemd, cron or k8s, not 'nomad'\n"},
+       }) {
+    auto r = run_achilles("drill schedule " + args, tmp.path());
+    INFO(args);
+    CHECK(r.code == 2);
+    CHECK(r.out == "");
+    CHECK(r.err == err);
+  }
+}
+
+TEST_CASE("drill schedule and drill history teach with their --help", "[schedule][cli]") {
+  TempDir tmp;
+  auto s = run_achilles("drill schedule --help", tmp.path());
+  CHECK(s.code == 0);
+  CHECK(s.out.rfind("usage: achilles drill schedule PLAN --every CRON --emit systemd|cron|k8s "
+                    "[-o DIR] [--state-dir DIR]\n",
+                    0) == 0);
+  CHECK(s.out.find("examples:\n  # Every Tuesday at 10:00, as a systemd timer:\n") !=
+        std::string::npos);
+  auto h = run_achilles("drill history --help", tmp.path());
+  CHECK(h.code == 0);
+  CHECK(h.out.find("FILE:LINE:COLUMN: error") != std::string::npos);
+  auto all = run_achilles("--help", tmp.path());
+  CHECK(all.out.find("  drill history ") != std::string::npos);
+  CHECK(all.out.find("  drill schedule ") != std::string::npos);
+}
+
+TEST_CASE("drill history summarises the good lines and reports each bad one", "[schedule][cli]") {
+  TempDir tmp;
+  auto missing = run_achilles("drill history", tmp.path());
+  CHECK(missing.code == 2);
+  CHECK(missing.err ==
+        "achilles-drill-history.jsonl: error: cannot read: no such file or not readable\n");
+
+  nlohmann::json journal = {
+      {"title", "web"},
+      {"started_at", "2026-11-26T12:00:00.000Z"},
+      {"verdict", "passed"},
+      {"steps",
+       {{{"name", "kill web-1"},
+         {"error", nullptr},
+         {"expectations", {{{"probe", "www"}, {"recovery_ms", 1210}, {"passed", true}}}}}}}};
+  achilles::injector::append_history(tmp.file("achilles-drill-history.jsonl"), journal);
+  auto good = run_achilles("drill history", tmp.path());
+  CHECK(good.code == 0);
+  CHECK(good.err == "");
+  CHECK(good.out ==
+        "drill \"web\": 1 run; last 2026-11-26T12:00:00.000Z passed; pass rate 100% (1 of 1)\n"
+        "  step \"kill web-1\"\n"
+        "    www: last recovery 1210 ms; recent (oldest first, ms): 1210\n");
+
+  std::ofstream(tmp.file("achilles-drill-history.jsonl"), std::ios::app) << "oops\n";
+  achilles::injector::append_history(tmp.file("achilles-drill-history.jsonl"), journal);
+  auto bad = run_achilles("drill history achilles-drill-history.jsonl", tmp.path());
+  CHECK(bad.code == 2);
+  CHECK(bad.out.rfind("drill \"web\": 2 runs;", 0) == 0);
+  CHECK(bad.err ==
+        "achilles-drill-history.jsonl:2:1: error: not a JSON history line: syntax error while "
+        "parsing value - invalid literal; last read: 'o'\n");
+}
