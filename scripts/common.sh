@@ -9,7 +9,7 @@ PACKAGES=(
   libboost-graph-dev libgraphviz-dev graphviz nlohmann-json3-dev libasio-dev
   libyaml-cpp-dev catch2 libssl-dev
   clang-format python3 python3-networkx
-  socat nodejs chromium scram
+  socat nodejs chromium scram haproxy
 )
 
 install_missing() {

@@ -578,8 +578,6 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
           }
       if (w["tz"])
         if (auto s = r.string(w["tz"], "tz")) pw.tz = *s == "UTC" ? "" : *s;
-      if (pw.from_minute == pw.to_minute)
-        r.problem(w, "'window' is empty: 'from' and 'to' are the same time");
       plan.window = pw;
     }
   }

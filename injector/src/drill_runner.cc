@@ -750,6 +750,9 @@ class Run {
         std::floor(std::chrono::duration<double, std::milli>(t - *t0_).count()));
   }
 
+  /// How far back a step's `before` summary looks.
+  static constexpr std::int64_t kBeforeMs = 5000;
+
   json journal() {
     json j = {{"achilles_drill_journal", 1},
               {"title", plan_.title},
@@ -800,7 +803,6 @@ class Run {
     bool all_passed = true;
     json steps = json::array();
     json predictions = json::array();
-    std::int64_t prev_end = samples.empty() || samples[0].empty() ? 0 : samples[0].front().t_ms;
     for (std::size_t i = 0; i < plan_.steps.size(); ++i) {
       const Step& s = plan_.steps[i];
       const StepRun& run = steps_[i];
@@ -874,7 +876,7 @@ class Run {
           observed[name] = health_name(worst);
         }
         summary[name] = {
-            {"before", summarize(samples[k], prev_end, injected)},
+            {"before", summarize(samples[k], injected - kBeforeMs, injected)},
             {"during", summarize(samples[k], injected, during_end)},
             {"after", during_end < window_end ? summarize(samples[k], during_end, window_end)
                                               : json(nullptr)}};
@@ -883,7 +885,11 @@ class Run {
       step["observed"] = observed;
       step["summary"] = summary;
       step["prediction"] = s.prediction;
-      step["agreed"] = s.prediction.is_null() || !run.injected ? json(nullptr) : json(step_passed);
+      // A prediction is judged by the step's expectations; a step without any (latency,
+      // recorded only) neither agrees nor disagrees.
+      step["agreed"] = s.prediction.is_null() || !run.injected || s.expect.empty()
+                           ? json(nullptr)
+                           : json(step_passed);
       if (!s.prediction.is_null()) {
         json pr = s.prediction;
         pr["step"] = s.name;
@@ -891,7 +897,6 @@ class Run {
         predictions.push_back(pr);
       }
       steps.push_back(step);
-      prev_end = window_end;
     }
     j["steps"] = steps;
     j["rollback"] = rollback_;
@@ -985,13 +990,21 @@ std::string format_summary(const json& j) {
       out << "    " << (e["passed"].get<bool>() ? "ok  " : "FAIL") << " "
           << e["probe"].get<std::string>() << " expected " << e["expected"].get<std::string>()
           << ": " << e["message"].get<std::string>() << "\n";
+    // A step without expectations (latency, derived): what it did to each probe.
     if (s["expectations"].empty() && s.contains("summary"))
       for (const auto& [probe, sum] : s["summary"].items()) {
         const auto& d = sum["during"];
         if (d.is_null()) continue;
-        out << "    " << probe << " during the fault: success "
+        out << "    " << probe;
+        if (s.contains("observed") && s["observed"].contains(probe))
+          out << " " << s["observed"][probe].get<std::string>();
+        out << " during the fault: success "
             << std::round(d["success_ratio"].get<double>() * 1000) / 10 << "%";
-        if (!d["p99_ms"].is_null()) out << ", p99 " << d["p99_ms"].get<double>() << " ms";
+        if (!d["p99_ms"].is_null())
+          out << ", p99 " << std::lround(d["p99_ms"].get<double>()) << " ms";
+        const auto& b = sum["before"];
+        if (!b.is_null() && !b["p99_ms"].is_null())
+          out << " (before: p99 " << std::lround(b["p99_ms"].get<double>()) << " ms)";
         out << "\n";
       }
   }

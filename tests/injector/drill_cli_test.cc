@@ -1,4 +1,7 @@
 // The achilles binary's `drill schedule` and `drill history` as a user runs them.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -6,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -194,4 +198,155 @@ TEST_CASE("drill history summarises the good lines and reports each bad one", "[
   CHECK(bad.err ==
         "achilles-drill-history.jsonl:2:1: error: not a JSON history line: syntax error while "
         "parsing value - invalid literal; last read: 'o'\n");
+}
+
+// ---------------------------------------------------------------- drill run and drill plan
+
+namespace {
+
+/// A loopback port nobody listens on (bound, then closed).
+int closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string plan_for_port(int port, const std::string& extra = "") {
+  return "version: 1\ntitle: cli run\nagents: {local: {url: \"http://127.0.0.1:" +
+         std::to_string(port) +
+         "\"}}\nprobes: [{name: ok, exec: {command: [\"true\"]}, every_ms: 50}]\n" + extra +
+         "steps: [{name: cpu, at_ms: 0, fault: {agent: local, kind: cpu, cores: 1, load: 0.1, "
+         "duration_ms: 100}, expect: {ok: healthy}}]\n";
+}
+
+}  // namespace
+
+TEST_CASE("drill run exits 2 on a bad plan, every problem located", "[drill][cli]") {
+  TempDir dir;
+  std::ofstream(dir.file("bad.yaml"))
+      << "version: 1\ntitle: t\nagents: {a: {url: \"x\"}}\n"
+         "probes: [{name: p, tcp: {address: \"h:1\"}, color: red}]\n"
+         "steps: [{name: s, at_ms: -1, fault: {agent: b, kind: cpu, "
+         "duration_ms: 5}}]\n";
+  auto r = run_achilles("drill run bad.yaml", dir.path());
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "bad.yaml:3:19: error: agent 'a': 'url' must be http://HOST:PORT or https://HOST:PORT, "
+        "got 'x'\n"
+        "bad.yaml:4:43: error: unknown key 'color' in a probe\n"
+        "bad.yaml:5:26: error: 'at_ms' must be between 0 and 604800000, got -1\n"
+        "bad.yaml:5:45: error: unknown agent 'b' (the plan's agents: a)\n");
+}
+
+TEST_CASE("drill run --dry-run shows the resolved plan and touches nothing", "[drill][cli]") {
+  TempDir dir;
+  const int port = closed_port();
+  std::ofstream(dir.file("topo.yaml"))
+      << "version: 1\ncomponents:\n  - {id: web-1, target: {agent: \"127.0.0.1:" << port
+      << "\", process: web-1}}\n";
+  std::ofstream(dir.file("plan.yaml"))
+      << "version: 1\ntitle: dry\ntopology: topo.yaml\nagents: {local: {url: \"http://127.0.0.1:"
+      << port
+      << "\"}}\nprobes: [{name: www, http: {url: \"http://127.0.0.1:1/\"}}]\n"
+         "steps: [{name: kill web-1, at_ms: 0, fault: {kind: kill, target: {component: web-1}}, "
+         "expect: {www: healthy, recover_within_ms: 5000}}]\n";
+  auto r = run_achilles("drill run plan.yaml --dry-run", dir.path());
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  // The component resolved through the topology to its agent and process.
+  CHECK_THAT(r.out,
+             Catch::Contains("0..8000 'kill web-1': POST http://127.0.0.1:" + std::to_string(port) +
+                             "/v1/faults {\"kind\":\"kill\",\"target\":{\"process\":\"web-1\"}}"));
+  CHECK_THAT(r.out, Catch::Contains("expect www healthy"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("achilles-drill-history.jsonl")));
+}
+
+TEST_CASE("drill run exits 3 when an agent does not answer, having injected nothing",
+          "[drill][cli]") {
+  TempDir dir;
+  const int port = closed_port();
+  std::ofstream(dir.file("plan.yaml")) << plan_for_port(port);
+  auto r = run_achilles("drill run plan.yaml --journal j.json", dir.path());
+  CHECK(r.code == 3);
+  CHECK(r.err == "achilles: error: agent 'local' at http://127.0.0.1:" + std::to_string(port) +
+                     " does not answer /v1/status: Connection refused; nothing was injected\n");
+  CHECK_FALSE(std::filesystem::exists(dir.file("j.json")));
+}
+
+TEST_CASE("drill run outside its window is skipped with exit 0", "[drill][cli]") {
+  TempDir dir;
+  // A one-hour window that starts two hours from now (UTC): now is outside it.
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char from[6], to[6];
+  std::snprintf(from, sizeof from, "%02d:%02d", (tm.tm_hour + 2) % 24, tm.tm_min);
+  std::snprintf(to, sizeof to, "%02d:%02d", (tm.tm_hour + 3) % 24, tm.tm_min);
+  std::ofstream(dir.file("plan.yaml")) << plan_for_port(
+      closed_port(), std::string("window: {from: \"") + from + "\", to: \"" + to + "\"}\n");
+  auto r = run_achilles("drill run plan.yaml --journal j.json --junit j.xml", dir.path());
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("skipped (outside the drill's window)"));
+  auto j = nlohmann::json::parse(slurp(dir.file("j.json")));
+  CHECK(j["verdict"] == "skipped");
+  CHECK_THAT(slurp(dir.file("j.xml")), Catch::Contains("<skipped"));
+}
+
+TEST_CASE("drill plan derives steps from the analyzer's predictions", "[drill][cli]") {
+  TempDir dir;
+  std::ofstream(dir.file("shop.yaml"))
+      << "version: 1\nname: shop\ncomponents:\n"
+         "  - {id: lb, depends_on: [web], target: {agent: \"127.0.0.1:8474\", port: \"8080\"}}\n"
+         "  - {id: web-1, depends_on: [db], target: {agent: \"127.0.0.1:8474\", process: web-1}}\n"
+         "  - {id: web-2, depends_on: [db], target: {agent: \"127.0.0.1:8474\", process: web-2}}\n"
+         "  - {id: db, target: {agent: \"127.0.0.1:8474\", process: postgres, proxy: pg}}\n"
+         "services:\n  - {id: web, members: [web-1, web-2]}\n"
+         "entrypoints:\n  - {id: www, target: lb, labels: {url: \"http://127.0.0.1:8080/\"}}\n"
+         "  - {id: api, target: lb}\n";
+  auto r = run_achilles("drill plan shop.yaml -o drills/shop.yaml --gap-ms 5000", dir.path());
+  REQUIRE(r.code == 2);  // drills/ does not exist
+  std::filesystem::create_directory(dir.file("drills"));
+  r = run_achilles("drill plan shop.yaml -o drills/shop.yaml --gap-ms 5000", dir.path());
+  REQUIRE(r.code == 0);
+  const std::string plan = slurp(dir.file("drills/shop.yaml"));
+  // The plan refers to the topology relative to itself, and reads back as a valid plan.
+  CHECK_THAT(plan, Catch::Contains("topology: \"../shop.yaml\""));
+  CHECK_THAT(plan, Catch::Contains("- name: \"www\"\n    http: {url: \"http://127.0.0.1:8080/\""));
+  CHECK_THAT(plan, Catch::Contains("- name: \"api\"\n    tcp: {address: \"127.0.0.1:8080\""));
+  CHECK_THAT(plan, Catch::Contains("fault: {kind: kill, target: {component: \"web-1\"}}\n"
+                                   "    expect: {\"www\": healthy, \"api\": healthy, "
+                                   "recover_within_ms: 5000}\n"
+                                   "    prediction: {kind: redundant, subject: \"web\", down: [], "
+                                   "up: [\"www\", \"api\"]}"));
+  CHECK_THAT(plan, Catch::Contains("at_ms: 5000\n    fault: {kind: latency, component: \"db\""));
+  // The SPOF is only mentioned without --include-spofs.
+  CHECK_THAT(plan, Catch::Contains("# 1 single point(s) of failure with a target are left out"));
+  CHECK_THAT(plan, !Catch::Contains("kind: spof"));
+  r = run_achilles("drill plan shop.yaml -o spofs.yaml --include-spofs", dir.path());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(slurp(dir.file("spofs.yaml")),
+             Catch::Contains("fault: {kind: kill, target: {component: \"db\"}}\n"
+                             "    expect: {\"www\": down, \"api\": down}\n"
+                             "    prediction: {kind: spof, subject: \"db\", down: [\"www\", "
+                             "\"api\"], up: []}"));
+  r = run_achilles("drill run drills/shop.yaml --dry-run", dir.path());
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("{\"duration_ms\":2500,\"kind\":\"latency\",\"latency_ms\":400,"
+                                    "\"proxy\":\"pg\"}"));
+}
+
+TEST_CASE("drill plan refuses a topology it cannot drill", "[drill][cli]") {
+  TempDir dir;
+  std::ofstream(dir.file("t.yaml")) << "version: 1\ncomponents: [{id: a}]\n";
+  auto r = run_achilles("drill plan t.yaml", dir.path());
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "t.yaml: error: no component has a target block with an agent, so there is nothing a "
+        "drill could act on (see docs/drill.md)\n");
 }

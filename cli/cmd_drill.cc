@@ -1,0 +1,431 @@
+// achilles drill run PLAN and achilles drill plan FILE: game-day drills (spec drill.md,
+// docs/drill.md). The runner itself is in the injector module; this file reads the inputs,
+// resolves targets through the topology, and writes the outputs.
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "achilles/analyzer/diagnostic.h"
+#include "achilles/analyzer/loader.h"
+#include "achilles/analyzer/status.h"
+#include "achilles/injector/drill.h"
+#include "achilles/injector/drill_runner.h"
+#include "achilles/injector/schedule.h"
+#include "achilles/reports/drill.h"
+#include "command.h"
+
+namespace achilles::cli {
+namespace {
+
+using injector::drill::Plan;
+using nlohmann::json;
+
+/// A plan's problems as the CLI's input errors (exit 2, FILE:LINE:COLUMN).
+[[noreturn]] void throw_input_error(const injector::drill::PlanError& e) {
+  std::vector<analyzer::Diagnostic> ds;
+  for (const auto& p : e.problems()) {
+    analyzer::Diagnostic d;
+    d.file = p.file;
+    d.pos = {static_cast<uint32_t>(p.line), static_cast<uint32_t>(p.column)};
+    d.message = p.message;
+    ds.push_back(std::move(d));
+  }
+  throw analyzer::InputError(std::move(ds));
+}
+
+/// Loads the plan and resolves its targets through its topology, if it names one.
+Plan load_resolved_plan(const std::string& path) {
+  try {
+    Plan plan = injector::drill::load_plan(path);
+    injector::drill::TargetLookup lookup;
+    std::optional<analyzer::Topology> topology;
+    if (!plan.topology.empty()) {
+      topology = analyzer::load_topology(plan.topology);
+      lookup = [&](const std::string& id) -> std::optional<injector::drill::TargetBlock> {
+        auto x = topology->find(id);
+        if (!x || (*topology)[*x].inject_target.empty()) return std::nullopt;
+        injector::drill::TargetBlock block;
+        for (const auto& [k, v] : (*topology)[*x].inject_target)
+          block[k] = v;
+        return block;
+      };
+    }
+    injector::drill::resolve_targets(plan, lookup);
+    return plan;
+  } catch (const injector::drill::PlanError& e) {
+    throw_input_error(e);
+  }
+}
+
+int run_drill_run(const Args& args) {
+  Plan plan = load_resolved_plan(args.positionals[0]);
+  if (args.has("dry-run")) {
+    std::cout << injector::drill::format_dry_run(plan);
+    return 0;
+  }
+  // Every output is checked before anything is touched: a drill whose journal cannot be
+  // written should not run.
+  json journal;
+  bool outside = false;
+  if (plan.window) {
+    injector::DrillWindow w{plan.window->days, plan.window->from_minute, plan.window->to_minute,
+                            plan.window->tz};
+    if (!w.tz.empty() && !injector::known_time_zone(w.tz))
+      throw analyzer::UsageError(plan.file + ": error: unknown time zone '" + w.tz +
+                                 "' in 'window'");
+    outside = !injector::in_window(w, std::chrono::system_clock::now());
+  }
+  if (outside) {
+    journal = injector::drill::skipped_journal(plan, "outside the drill's window");
+  } else {
+    injector::drill::RunOptions options;
+    const bool tty = stderr_is_terminal();
+    if (tty) {
+      options.log = [](const std::string& line) { std::cerr << "\r\033[K" << line << "\n"; };
+      options.status = [](const std::string& line) {
+        std::cerr << "\r\033[K" << line << std::flush;
+      };
+    }
+    journal = injector::drill::run(plan, options);
+    injector::append_history(args.get("history").value_or("achilles-drill-history.jsonl"), journal);
+  }
+  if (auto j = args.get("journal")) write_output(*j, journal.dump(2) + "\n");
+  if (auto r = args.get("report")) write_output(*r, reports::drill_html(journal));
+  if (auto x = args.get("junit")) write_output(*x, reports::drill_junit(journal));
+  std::cout << injector::drill::format_summary(journal);
+  return injector::drill::exit_code(journal);
+}
+
+const Registrar run_registrar{Command{
+    CommandSpec{
+        .name = "drill run",
+        .usage = "PLAN [--report R.html] [--journal J.json] [--junit X.xml] [--history H] "
+                 "[--dry-run]",
+        .summary = "run a game-day drill against live agents",
+        .description =
+            "Waits until every probe has been healthy for steady_state.hold_ms (else the\n"
+            "drill is skipped: never drill a system already in trouble), injects each step's\n"
+            "fault through its agent, judges the expectations over the probes' sliding\n"
+            "windows, and always rolls back: at the end, after abort_when, on Ctrl-C. The\n"
+            "agents hold a lease the runner renews, so they revert on their own if the\n"
+            "runner dies. Outside the plan's window nothing runs and the exit code is 0.\n"
+            "Every run appends a line to the history file (see `achilles drill history`).\n"
+            "The plan's format: docs/drill.md.\n"
+            "Exit 0: every expectation held (or outside the window); 1: an expectation\n"
+            "failed, the drill aborted, or no steady state; 2: bad plan; 3: an agent\n"
+            "unreachable (nothing injected).",
+        .options =
+            {
+                {.name = "report", .value_name = "R.html", .help = "write the HTML report"},
+                {.name = "journal", .value_name = "J.json", .help = "write the journal (JSON)"},
+                {.name = "junit",
+                 .value_name = "X.xml",
+                 .help = "write JUnit XML, a test case per expectation"},
+                {.name = "history",
+                 .value_name = "H",
+                 .help = "append to this history file (default achilles-drill-history.jsonl)"},
+                {.name = "dry-run",
+                 .takes_value = false,
+                 .value_name = "",
+                 .help = "print what would be done and touch nothing"},
+            },
+        .min_positionals = 1,
+        .max_positionals = 1,
+        .examples = "  achilles drill run drills/web.yaml --dry-run\n"
+                    "  achilles drill run drills/web.yaml --report web.html --journal web.json\n",
+    },
+    run_drill_run}};
+
+// ---------------------------------------------------------------- drill plan
+
+/// A YAML double-quoted string (JSON's escaping is valid YAML).
+std::string q(const std::string& s) {
+  return json(s).dump();
+}
+
+std::string list(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i)
+    out += (i ? ", " : "") + q(v[i]);
+  return out + "]";
+}
+
+std::string value_of(const analyzer::StringMap& m, const std::string& key) {
+  for (const auto& [k, v] : m)
+    if (k == key) return v;
+  return "";
+}
+
+/// A relative path from directory `from` to `to` when both are relative, else `to` absolute.
+std::string path_from(const std::string& plan_path, const std::string& topo_path) {
+  auto absolute = [](const std::string& p) {
+    if (!p.empty() && p[0] == '/') return p;
+    char buf[4096];
+    const char* cwd = getcwd(buf, sizeof buf);
+    return std::string(cwd ? cwd : ".") + "/" + p;
+  };
+  const std::string plan_abs = absolute(plan_path), topo_abs = absolute(topo_path);
+  // Split both into components and drop the common prefix of directories.
+  auto split = [](const std::string& p) {
+    std::vector<std::string> parts;
+    std::stringstream ss(p);
+    for (std::string part; std::getline(ss, part, '/');)
+      if (!part.empty() && part != ".") parts.push_back(part);
+    return parts;
+  };
+  auto a = split(plan_abs), b = split(topo_abs);
+  a.pop_back();  // the plan's file name
+  std::size_t common = 0;
+  while (common < a.size() && common + 1 < b.size() && a[common] == b[common])
+    ++common;
+  std::string out;
+  for (std::size_t i = common; i < a.size(); ++i)
+    out += "../";
+  for (std::size_t i = common; i < b.size(); ++i)
+    out += b[i] + (i + 1 < b.size() ? "/" : "");
+  return out;
+}
+
+int run_drill_plan(const Args& args) {
+  const std::string topo_path = args.positionals[0];
+  const std::string out_path = args.get("output").value_or("");
+  const auto gap = static_cast<std::int64_t>(number_option(args, "gap-ms", 12000, 1000, 3.6e6));
+  const auto recover =
+      static_cast<std::int64_t>(number_option(args, "recover-within-ms", 5000, 0, 3.6e6));
+  const auto latency = static_cast<std::int64_t>(number_option(args, "latency-ms", 400, 1, 60000));
+  const bool include_spofs = args.has("include-spofs");
+  auto topology = analyzer::load_topology(topo_path);
+  using analyzer::ElementKind;
+  using analyzer::Status;
+
+  // Agents: every distinct `agent` of a target block.
+  std::vector<std::string> agents;
+  auto agent_of = [&](const analyzer::Element& e) { return value_of(e.inject_target, "agent"); };
+  // A component the agent can kill: an agent, and a process to find.
+  auto killable = [&](const analyzer::Element& e) {
+    if (agent_of(e).empty()) return false;
+    for (const char* key : {"process", "pid", "cmdline", "pidfile"})
+      if (!value_of(e.inject_target, key).empty()) return true;
+    return false;
+  };
+  for (const auto& e : topology.elements)
+    if (e.kind == ElementKind::kComponent && !agent_of(e).empty())
+      if (std::find(agents.begin(), agents.end(), agent_of(e)) == agents.end())
+        agents.push_back(agent_of(e));
+  if (agents.empty())
+    throw analyzer::UsageError(topo_path +
+                               ": error: no component has a target block with an agent, so "
+                               "there is nothing a drill could act on (see docs/drill.md)");
+
+  // Probes: one per entrypoint, from its `url` label, else a TCP connect to its target's port.
+  std::ostringstream probes;
+  std::vector<std::string> watched, unwatched;
+  for (const auto& e : topology.elements) {
+    if (e.kind != ElementKind::kEntrypoint) continue;
+    const std::string url = value_of(e.labels, "url");
+    std::string address;
+    if (url.empty()) {
+      const auto& t = topology[e.target];
+      const std::string port = value_of(t.inject_target, "port");
+      const std::string agent = agent_of(t);
+      if (!port.empty() && !agent.empty()) address = agent.substr(0, agent.rfind(':')) + ":" + port;
+    }
+    if (url.empty() && address.empty()) {
+      unwatched.push_back(e.id);
+      continue;
+    }
+    watched.push_back(e.id);
+    probes << "  - name: " << q(e.id) << "\n";
+    if (!url.empty())
+      probes << "    http: {url: " << q(url) << ", timeout_ms: 2000}\n";
+    else
+      probes << "    tcp: {address: " << q(address) << ", timeout_ms: 1000}\n";
+    probes << "    every_ms: 100\n"
+           << "    healthy_when: {success_ratio: 0.95, p99_ms: 250}\n";
+  }
+  if (watched.empty())
+    throw analyzer::UsageError(
+        topo_path +
+        ": error: no entrypoint can be watched: give one a `url` label, or a target component "
+        "whose target block has a `port`");
+
+  struct Derived {
+    std::string name, fault, kind, subject;
+    std::vector<std::string> down = {}, up = {};
+    bool expect = true;
+    bool recover = false;
+  };
+  std::vector<Derived> steps;
+  auto predict = [&](analyzer::ElementId c, Derived& d) {
+    auto statuses = analyzer::evaluate(topology, std::span<const analyzer::ElementId>(&c, 1));
+    for (const auto& w : watched)
+      (statuses[*topology.find(w)] == Status::kDown ? d.down : d.up).push_back(w);
+  };
+  // 1. Redundancy: one member of each service that has members to spare.
+  std::set<analyzer::ElementId> killed;
+  for (const auto& s : topology.elements) {
+    if (s.kind != ElementKind::kService || s.members.size() <= s.min_healthy) continue;
+    for (analyzer::ElementId m : s.members) {
+      const auto& c = topology[m];
+      if (c.kind != ElementKind::kComponent || !killable(c) || killed.count(m)) continue;
+      Derived d;
+      d.name =
+          "kill " + c.id + " (one of " + std::to_string(s.members.size()) + " in " + s.id + ")";
+      d.fault = "{kind: kill, target: {component: " + q(c.id) + "}}";
+      d.kind = "redundant";
+      d.subject = s.id;
+      predict(m, d);
+      d.recover = d.down.empty();
+      steps.push_back(d);
+      killed.insert(m);
+      break;
+    }
+  }
+  // 2. Latency on every dependency reached through a proxy: recorded, not judged.
+  for (const auto& c : topology.elements) {
+    if (c.kind != ElementKind::kComponent || agent_of(c).empty() ||
+        value_of(c.inject_target, "proxy").empty())
+      continue;
+    Derived d;
+    d.name = "latency " + std::to_string(latency) + " ms on " + c.id;
+    d.fault = "{kind: latency, component: " + q(c.id) + ", latency_ms: " + std::to_string(latency) +
+              ", duration_ms: " + std::to_string(gap / 2) + "}";
+    d.kind = "latency";
+    d.subject = c.id;
+    d.expect = false;
+    steps.push_back(d);
+  }
+  // 3. Single points of failure, last: they take the service down (staging only).
+  std::size_t spofs = 0;
+  for (analyzer::ElementId i = 0; i < topology.size(); ++i) {
+    const auto& c = topology[i];
+    if (c.kind != ElementKind::kComponent || !killable(c) || killed.count(i)) continue;
+    Derived d;
+    d.name = "kill " + c.id + " (single point of failure)";
+    d.fault = "{kind: kill, target: {component: " + q(c.id) + "}}";
+    d.kind = "spof";
+    d.subject = c.id;
+    predict(i, d);
+    if (d.down.empty()) continue;
+    ++spofs;
+    if (include_spofs) steps.push_back(d);
+  }
+  if (steps.empty())
+    throw analyzer::UsageError(topo_path +
+                               ": error: nothing to drill: no service has a member "
+                               "to spare with a target, no proxied dependency" +
+                               std::string(spofs && !include_spofs
+                                               ? ", and single points of failure are only "
+                                                 "drilled with --include-spofs"
+                                               : ""));
+
+  std::ostringstream out;
+  const std::string title =
+      "derived drill for " + (topology.name.empty() ? topo_path : topology.name);
+  out << "# Derived by `achilles drill plan " << topo_path << "` from the analyzer's\n"
+      << "# predictions (docs/drill.md). Each step's `prediction` is what the analyzer expects;\n"
+      << "# the journal says whether the live system agreed.\n";
+  if (!unwatched.empty())
+    out << "# Not watched (no `url` label and no target port): " << [&] {
+      std::string s;
+      for (const auto& u : unwatched)
+        s += (s.empty() ? "" : ", ") + u;
+      return s;
+    }() << "\n";
+  if (spofs && !include_spofs)
+    out << "# " << spofs
+        << " single point(s) of failure with a target are left out: add --include-spofs\n"
+        << "# (for staging) to kill them and confirm the predicted outage.\n";
+  out << "version: 1\n"
+      << "title: " << q(title) << "\n"
+      << "topology: "
+      << q(out_path.empty() || out_path == "-" ? topo_path : path_from(out_path, topo_path)) << "\n"
+      << "agents:\n";
+  const auto token = args.get("token-file");
+  for (const auto& a : agents) {
+    out << "  " << q(a) << ": {url: " << q("http://" + a);
+    if (token) out << ", token_file: " << q(*token);
+    out << "}\n";
+  }
+  out << "probes:\n" << probes.str() << "steady_state: {hold_ms: 3000}\nsteps:\n";
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& d = steps[i];
+    out << "  - name: " << q(d.name) << "\n"
+        << "    at_ms: " << i * gap << "\n"
+        << "    fault: " << d.fault << "\n";
+    if (d.expect) {
+      out << "    expect: {";
+      bool first = true;
+      for (const auto& w : d.down) {
+        out << (first ? "" : ", ") << q(w) << ": down";
+        first = false;
+      }
+      for (const auto& w : d.up) {
+        out << (first ? "" : ", ") << q(w) << ": healthy";
+        first = false;
+      }
+      if (d.recover) out << ", recover_within_ms: " << recover;
+      out << "}\n";
+    }
+    out << "    prediction: {kind: " << d.kind << ", subject: " << q(d.subject)
+        << ", down: " << list(d.down) << ", up: " << list(d.up) << "}\n";
+  }
+  out << "rollback: always\nlease_ms: 5000\n";
+  write_output(out_path, out.str());
+  if (!out_path.empty() && out_path != "-")
+    std::cerr << "wrote " << out_path << ": " << steps.size() << " step(s), " << watched.size()
+              << " probe(s)\n";
+  return 0;
+}
+
+const Registrar plan_registrar{Command{
+    CommandSpec{
+        .name = "drill plan",
+        .usage = "FILE -o PLAN [--include-spofs] [--token-file F] [--gap-ms MS] "
+                 "[--recover-within-ms MS] [--latency-ms MS]",
+        .summary = "derive a drill from a topology's predictions",
+        .description =
+            "Writes a drill plan from the analyzer's predictions: for each service with more\n"
+            "members than min_healthy, kill one member that has a target and expect every\n"
+            "entrypoint to stay up (healthy again within --recover-within-ms); for each\n"
+            "component reached through an agent's proxy (`proxy` in its target block), add\n"
+            "latency and record the effect; with --include-spofs (for staging), kill each\n"
+            "single point of failure that has a target and expect exactly the entrypoints\n"
+            "the analyzer predicts to go down. Entrypoints are watched through their `url`\n"
+            "label (an HTTP probe) or their target's `port` (a TCP probe).",
+        .options =
+            {
+                {.name = "output",
+                 .short_name = 'o',
+                 .value_name = "PLAN",
+                 .help = "where to write the plan (default stdout)"},
+                {.name = "include-spofs",
+                 .takes_value = false,
+                 .value_name = "",
+                 .help = "also kill single points of failure (takes the service down)"},
+                {.name = "token-file",
+                 .value_name = "F",
+                 .help = "the agents' token file, written into the plan"},
+                {.name = "gap-ms",
+                 .value_name = "MS",
+                 .help = "time between steps (default 12000)"},
+                {.name = "recover-within-ms",
+                 .value_name = "MS",
+                 .help = "failover allowed after a redundant member dies (default 5000)"},
+                {.name = "latency-ms",
+                 .value_name = "MS",
+                 .help = "latency added on proxied dependencies (default 400)"},
+            },
+        .min_positionals = 1,
+        .max_positionals = 1,
+        .examples = "  achilles drill plan shop.yaml -o drills/shop.yaml\n"
+                    "  achilles drill plan shop.yaml -o staging.yaml --include-spofs\n",
+    },
+    run_drill_plan}};
+
+}  // namespace
+}  // namespace achilles::cli
