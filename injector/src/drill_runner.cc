@@ -605,7 +605,8 @@ class Run {
               run.final_record.is_object() && run.final_record.value("kind", "") == "kill"
                   ? "observation ended"
                   : "reverted";
-          log("reverted fault " + f.id + " of step '" + plan_.steps[f.step].name + "'");
+          log(entry["result"].get<std::string>() + ": fault " + f.id + " of step '" +
+              plan_.steps[f.step].name + "'");
         } else {
           entry["result"] = "failed: " + describe_failure(d);
           log("could not revert fault " + f.id + " on agent '" + f.agent +
@@ -887,9 +888,11 @@ class Run {
       step["prediction"] = s.prediction;
       // A prediction is judged by the step's expectations; a step without any (latency,
       // recorded only) neither agrees nor disagrees.
-      step["agreed"] = s.prediction.is_null() || !run.injected || s.expect.empty()
-                           ? json(nullptr)
-                           : json(step_passed);
+      // A step whose window an abort cut short is not judged either.
+      step["agreed"] =
+          s.prediction.is_null() || !run.injected || s.expect.empty() || window_end < planned_end
+              ? json(nullptr)
+              : json(step_passed);
       if (!s.prediction.is_null()) {
         json pr = s.prediction;
         pr["step"] = s.name;

@@ -1,0 +1,43 @@
+// Deriving a drill plan from a topology's predictions (spec drill.md "Derived drills").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "achilles/analyzer/model.h"
+#include "achilles/injector/drill.h"
+
+namespace achilles::cli {
+
+struct DeriveOptions {
+  /// Time between steps.
+  std::int64_t gap_ms = 12000;
+  /// Failover allowed after a redundant member dies.
+  std::int64_t recover_within_ms = 5000;
+  /// Latency added on dependencies reached through a proxy.
+  std::int64_t latency_ms = 400;
+  /// Also kill single points of failure (staging only: it takes the service down).
+  bool include_spofs = false;
+  /// The agents' token file, written into the plan.
+  std::optional<std::string> token_file;
+};
+
+struct DerivedPlan {
+  /// The plan as YAML, with comments.
+  std::string yaml;
+  std::size_t steps = 0;
+  std::size_t probes = 0;
+};
+
+/// The plan for `topology` (loaded from `topo_path`), to be written at `out_path` (empty or
+/// "-" for stdout), which decides how the plan refers to the topology. Throws
+/// analyzer::UsageError when nothing can be drilled or watched.
+DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& topo_path,
+                        const std::string& out_path, const DeriveOptions& options);
+
+/// Loads a drill plan and resolves its targets through its topology, if it names one; a bad
+/// plan is an analyzer::InputError (exit 2, every problem located).
+injector::drill::Plan load_resolved_plan(const std::string& path);
+
+}  // namespace achilles::cli
