@@ -67,7 +67,7 @@ const Registrar registrar{Command{
             "             Ingresses, Nodes\n"
             "  compose    a docker-compose.yml: services, replicas, depends_on, ports\n"
             "  terraform  the output of `terraform show -json` (a state or a plan)\n"
-            "  dot        a Graphviz graph, by the mapping of docs/topology.md\n"
+            "  dot        a Graphviz graph, by the mapping of docs/importers.md\n"
             "The topology is written as YAML, or JSON when OUT ends in .json. Each inferred\n"
             "element has a `source` label naming what it came from; notes about what was\n"
             "skipped or assumed go to stderr. See docs/importers.md.",

@@ -48,7 +48,7 @@ const Registrar kValidate{{
         .options = {},
         .min_positionals = 1,
         .max_positionals = 1,
-        .examples = "  achilles validate topologies/shop.yaml\n"
+        .examples = "  achilles validate topologies/three-tier.yaml\n"
                     "  achilles validate big.json && achilles analyze big.json\n",
     },
     run,

@@ -43,6 +43,11 @@ constexpr std::string_view kComponentKeys[] = {"id",       "kind",         "doma
 constexpr std::string_view kServiceKeys[] = {"id",         "kind",     "members", "min_healthy",
                                              "depends_on", "capacity", "labels"};
 constexpr std::string_view kEntrypointKeys[] = {"id", "target", "load", "slo", "labels"};
+// A component's `target` block: where the injector acts (docs/topology.md).
+constexpr std::string_view kInjectTargetKeys[] = {"agent",   "process", "pid", "cmdline",
+                                                  "pidfile", "port",    "proxy"};
+// The kernel keeps a process name (`comm`) to 15 characters; the agent matches it exactly.
+constexpr size_t kMaxProcessName = 15;
 constexpr std::string_view kDependencyKeys[] = {"id", "mode", "calls"};
 
 /// The sections of the top level, in the order elements are stored.
@@ -245,6 +250,15 @@ class TopologyBuilder {
         e.availability = probability(pre, map, "availability");
         e.labels = string_map(pre, map, "labels", "label");
         e.inject_target = string_map(pre, map, "target", "target");
+        if (Value t = map.find("target"); t && t.type() == Type::kMap) {
+          check_keys(t, kInjectTargetKeys, "in the target of " + item.label);
+          if (Value p = t.find("process");
+              p && p.type() == Type::kString && p.text().size() > kMaxProcessName)
+            error(p.pos(), pre + "process '" + std::string(p.text()) + "' is longer than " +
+                               std::to_string(kMaxProcessName) +
+                               " characters, the most a process name has on Linux, so the agent "
+                               "could never find it: use cmdline for a longer name");
+        }
         break;
       case ElementKind::kService:
         check_keys(map, kServiceKeys, "in " + item.label);

@@ -294,6 +294,21 @@ TEST_CASE("Unknown keys are reported at every level", "[loader]") {
                       "  - {id: b, depends_on: [{id: a, mod: soft}]}\n") ==
           "t.yaml:4:34: error: unknown key 'mod' in a dependency of component 'b' (expected "
           "one of: id, mode, calls)");
+  // The injector's target block: a misspelt key would leave the drill with nothing to act on.
+  REQUIRE(yaml_errors("version: 1\ncomponents:\n"
+                      "  - {id: c, target: {agent: \"h:1\", proces: web}}\n") ==
+          "t.yaml:3:36: error: unknown key 'proces' in the target of component 'c' (expected "
+          "one of: agent, process, pid, cmdline, pidfile, port, proxy)");
+}
+
+TEST_CASE("A target's process name longer than Linux keeps is an error", "[loader]") {
+  REQUIRE(yaml_errors("version: 1\ncomponents:\n"
+                      "  - {id: c, target: {process: nginx-ingress-controller}}\n") ==
+          "t.yaml:3:31: error: component 'c': process 'nginx-ingress-controller' is longer "
+          "than 15 characters, the most a process name has on Linux, so the agent could never "
+          "find it: use cmdline for a longer name");
+  REQUIRE(yaml_errors("version: 1\ncomponents:\n"
+                      "  - {id: c, target: {process: 123456789012345}}\n") == "ok");
 }
 
 TEST_CASE("A duplicate key is an error in YAML and in JSON", "[loader]") {
