@@ -134,15 +134,33 @@ class Analyzer {
     // Pass 6: articulation points and bridges of an undirected graph (structure.cc).
     detail::structure_pass(t_, findings_);
 
-    std::sort(findings_.begin(), findings_.end(), [](const Finding& a, const Finding& b) {
-      int ra = severity_rank(a.severity), rb = severity_rank(b.severity);
-      return ra != rb ? ra < rb : a.id() < b.id();
-    });
+    sort_findings();
     analysis.findings = std::move(findings_);
     return analysis;
   }
 
  private:
+  /// Most severe first, then by id; each key is built once, not in every comparison.
+  void sort_findings() {
+    struct Key {
+      int rank;
+      std::string id;
+      size_t index;
+    };
+    std::vector<Key> keys;
+    keys.reserve(findings_.size());
+    for (size_t i = 0; i < findings_.size(); ++i)
+      keys.push_back({severity_rank(findings_[i].severity), findings_[i].id(), i});
+    std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+      return a.rank != b.rank ? a.rank < b.rank : a.id < b.id;
+    });
+    std::vector<Finding> sorted;
+    sorted.reserve(findings_.size());
+    for (const Key& k : keys)
+      sorted.push_back(std::move(findings_[k.index]));
+    findings_ = std::move(sorted);
+  }
+
   void progress(std::string_view stage, size_t done, size_t total) {
     if (!options_.progress || total == 0) return;
     if (done != total && done % std::max<size_t>(1, total / 100) != 0) return;
