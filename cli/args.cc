@@ -151,13 +151,17 @@ double number_option(const Args& args, const std::string& name, double fallback,
 }
 
 void write_output(const std::string& path, const std::string& text) {
+  write_output(path, [&](std::ostream& out) { out << text; });
+}
+
+void write_output(const std::string& path, const std::function<void(std::ostream&)>& write) {
   if (path.empty() || path == "-") {
-    std::cout << text;
+    write(std::cout);
     std::cout.flush();
     return;
   }
   std::ofstream out(path, std::ios::binary);
-  if (out) out << text;
+  if (out) write(out);
   if (out) out.close();
   if (!out) throw UsageError(path + ": error: cannot write: " + std::strerror(errno));
 }

@@ -28,10 +28,16 @@ int run_analyze(const Args& args) {
   auto& analysis = keep_until_exit(analyzer::analyze(topology, options));
 
   progress.update("writing the " + format + " output");
+  if (format == "json") {
+    // Streamed: at 10^6 components the document would take gigabytes.
+    write_output(args.get("output").value_or(""), [&](std::ostream& out) {
+      analyzer::write_json(topology, analysis, out);
+      out << '\n';
+    });
+    return 0;
+  }
   std::string text;
-  if (format == "json")
-    text = analyzer::to_json(topology, analysis).dump(2) + "\n";
-  else if (format == "md")
+  if (format == "md")
     text = reports::format_markdown(topology, analysis);
   else
     text = reports::format_text(topology, analysis);

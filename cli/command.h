@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -70,6 +71,8 @@ struct Registrar {
 /// Writes `text` to `path`, or to stdout when path is empty or "-". Throws UsageError
 /// when the file cannot be written.
 void write_output(const std::string& path, const std::string& text);
+/// The same for output written piece by piece: `write` gets the stream to write to.
+void write_output(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 /// True when stderr is a terminal (progress is shown only then).
 bool stderr_is_terminal();

@@ -105,7 +105,11 @@ bool union_kills(const Element& service, const std::vector<uint32_t>& a,
 class Analyzer {
  public:
   Analyzer(const Topology& topology, const AnalysisOptions& options)
-      : t_(topology), options_(options), net_(topology), propagator_(net_) {}
+      : t_(topology),
+        options_(options),
+        net_(topology),
+        propagator_(net_),
+        capacity_(topology, options) {}
 
   Analysis run() {
     Analysis analysis;
@@ -115,7 +119,8 @@ class Analyzer {
       if (kind == ElementKind::kComponent || kind == ElementKind::kDomain) failable_.push_back(x);
     }
     // Pass 1: every single failure (spof, domain_spof); for cut sets, also remember what each
-    // one takes down and which services it weakens without killing.
+    // one takes down and which services it weakens without killing; for capacity_spof, screen
+    // out the failures that cannot push a survivor above 100%.
     single_failures();
     // Pass 2: cut sets, only from failures that weaken a common service (see cut_sets()).
     if (options_.order >= 2) cut_sets();
@@ -123,21 +128,39 @@ class Analyzer {
     if (options_.progress) options_.progress("cold start", -1);
     cold_start_cycles();
     // Pass 4: loads, utilization, overload and capacity_spof (load.cc).
-    detail::capacity_pass(t_, options_, findings_, analysis.utilization);
+    capacity_.run(findings_, analysis.utilization);
     // Pass 5: availability per entrypoint, importance, slo_risk (availability.cc).
     detail::availability_pass(t_, options_, findings_, analysis.availability);
     // Pass 6: articulation points and bridges of an undirected graph (structure.cc).
     detail::structure_pass(t_, findings_);
 
-    std::sort(findings_.begin(), findings_.end(), [](const Finding& a, const Finding& b) {
-      int ra = severity_rank(a.severity), rb = severity_rank(b.severity);
-      return ra != rb ? ra < rb : a.id() < b.id();
-    });
+    sort_findings();
     analysis.findings = std::move(findings_);
     return analysis;
   }
 
  private:
+  /// Most severe first, then by id; each key is built once, not in every comparison.
+  void sort_findings() {
+    struct Key {
+      int rank;
+      std::string id;
+      size_t index;
+    };
+    std::vector<Key> keys;
+    keys.reserve(findings_.size());
+    for (size_t i = 0; i < findings_.size(); ++i)
+      keys.push_back({severity_rank(findings_[i].severity), findings_[i].id(), i});
+    std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+      return a.rank != b.rank ? a.rank < b.rank : a.id < b.id;
+    });
+    std::vector<Finding> sorted;
+    sorted.reserve(findings_.size());
+    for (const Key& k : keys)
+      sorted.push_back(std::move(findings_[k.index]));
+    findings_ = std::move(sorted);
+  }
+
   void progress(std::string_view stage, size_t done, size_t total) {
     if (!options_.progress || total == 0) return;
     if (done != total && done % std::max<size_t>(1, total / 100) != 0) return;
@@ -182,6 +205,7 @@ class Analyzer {
     for (ElementId x : failable_) {
       progress("single failures", done++, failable_.size());
       propagator_.run(std::span<const ElementId>(&x, 1));
+      capacity_.screen(x, propagator_);
       auto eps = entrypoints_down();
       if (!eps.empty()) {
         bool domain = t_[x].kind == ElementKind::kDomain;
@@ -522,6 +546,7 @@ class Analyzer {
   const AnalysisOptions& options_;
   Net net_;
   Propagator propagator_;
+  detail::CapacityPass capacity_;
   std::vector<ElementId> failable_;
   std::vector<Single> singles_;
   std::unordered_map<Combo, std::vector<ElementId>, ComboHash> combo_eps_;

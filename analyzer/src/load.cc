@@ -57,13 +57,21 @@ bool judged(const Topology& t, ElementId x) {
   return (e.kind == ElementKind::kComponent || e.kind == ElementKind::kService) && e.capacity;
 }
 
-class CapacityPass {
+}  // namespace
+
+class detail::CapacityPass::Impl {
  public:
-  CapacityPass(const Topology& t, const AnalysisOptions& options)
-      : t_(t), options_(options), net_(t), solver_(net_), pnet_(t), propagator_(pnet_) {}
+  Impl(const Topology& t, const AnalysisOptions& options)
+      : t_(t), options_(options), net_(t), solver_(net_), pnet_(t), propagator_(pnet_) {
+    solver_.solve_baseline();
+    prepare_screen();
+  }
+
+  void screen(ElementId x, const detail::Propagator& propagator) {
+    may_overload_[x] = may_overload(propagator);
+  }
 
   void run(std::vector<Finding>& findings, std::vector<Utilization>& utilization) {
-    solver_.solve_baseline();
     for (ElementId x = 0; x < t_.size(); ++x) {
       double cap = net_.capacity(x);
       if (std::isnan(cap)) continue;
@@ -80,6 +88,7 @@ class CapacityPass {
     for (size_t i = 0; i < failable.size(); ++i) {
       if (options_.progress && i % std::max<size_t>(1, failable.size() / 100) == 0)
         options_.progress("capacity", static_cast<double>(i) / failable.size());
+      if (!may_overload_[failable[i]]) continue;
       std::vector<ElementId> failed{failable[i]};
       auto survivors = scenario(failed);
       if (!survivors.empty()) findings.push_back(capacity_spof(failable[i], survivors));
@@ -87,6 +96,107 @@ class CapacityPass {
   }
 
  private:
+  // The screen. scenario() first solves an upper bound of the loads in which only rises are
+  // followed, and they start only at the services that lost members and stayed up (their
+  // shares grow); a failure that pushes nothing above 100% even so is no capacity_spof. The
+  // screen bounds that upper bound further, from the baseline alone, so that most failures
+  // need no solve at all:
+  //
+  // - A service s that lost members raises each surviving member m by
+  //   rise(m) = base(s) * (w(m) / den_now(s) - w(m) / den_base(s)), where w(m) is m's
+  //   capacity or 1 and den the sum of w over the members not down.
+  // - What a rise at y adds to the load of an element z is rise(y) times the sum over the
+  //   paths from y to z of the product of the gains, and the candidates z are those whose
+  //   headroom h(z) = kFull * capacity - baseline it exceeds. reach_[y] bounds the sum over
+  //   z of (path gains from y to z) / h(z) with the baseline's gains: own(y) (1 / h(y) for
+  //   a judged element not above 100% at baseline) plus the gains times reach_ of what y
+  //   sends load to. It is infinite in and upstream of a cycle and of an unbounded load.
+  // - A path may pass through another service that lost members, whose gains to its members
+  //   grow by den_base / den_now; the product R of those factors over all the services hit
+  //   bounds that.
+  // - A member with no out-arcs (a leaf) is reached by its own service's rise directly;
+  //   the leaves are bounded by the largest rise(m) * own(m), not by their sum, since they
+  //   do not reach one another. A leaf in several services counts as a non-leaf.
+  //
+  // So no survivor goes above 100% when max over leaves of rise(m) * own(m) plus R times
+  // the sum over the other members of rise(m) * reach_(m) is below 1 (with a margin for
+  // rounding). The screen never rules out a failure that the upper bound would keep.
+
+  /// The weight of member m in service s's shares.
+  double weight(ElementId s, ElementId m) const {
+    return net_.by_capacity(s) ? net_.capacity(m) : 1.0;
+  }
+
+  void prepare_screen() {
+    const size_t n = t_.size();
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    may_overload_.assign(n, 1);
+    base_den_.assign(n, 0.0);
+    for (ElementId s = 0; s < n; ++s)
+      for (const LoadNet::Arc& a : net_.out(s))
+        if (a.edge == LoadNet::Edge::kMember) base_den_[s] += weight(s, a.other);
+    std::vector<uint32_t> services(n, 0);
+    for (ElementId s = 0; s < n; ++s)
+      for (const LoadNet::Arc& a : net_.out(s))
+        if (a.edge == LoadNet::Edge::kMember) ++services[a.other];
+    own_.assign(n, 0.0);
+    reach_.assign(n, 0.0);
+    leaf_.assign(n, 0);
+    for (ElementId z = 0; z < n; ++z) {
+      leaf_[z] = net_.out(z).empty() && services[z] <= 1;
+      if (!judged(t_, z) || over_at_baseline(z)) continue;
+      double cap = net_.capacity(z), base = solver_.baseline(z);
+      // The margin keeps a rounding error in the solver's sums from mattering.
+      double headroom = kFull * cap - base - 1e-9 * std::max(cap, std::abs(base));
+      own_[z] = headroom > 0 ? 1.0 / headroom : kInf;
+    }
+    // Sinks first: what y sends load to has its bound already.
+    for (uint32_t c = static_cast<uint32_t>(net_.scc_count()); c-- > 0;) {
+      for (ElementId y : net_.scc_nodes(c)) {
+        if (net_.cyclic(c) || !std::isfinite(solver_.baseline(y))) {
+          reach_[y] = kInf;
+          continue;
+        }
+        double r = own_[y];
+        for (const LoadNet::Arc& a : net_.out(y)) {
+          double gain = a.edge != LoadNet::Edge::kMember ? a.calls
+                        : base_den_[y] > 0               ? weight(y, a.other) / base_den_[y]
+                                                         : 0.0;
+          if (gain > 0) r += gain * reach_[a.other];
+        }
+        reach_[y] = std::isnan(r) ? kInf : r;
+      }
+    }
+  }
+
+  /// The screen's verdict on the scenario in `propagator` (see above).
+  bool may_overload(const detail::Propagator& propagator) const {
+    double leaves = 0, others = 0, factor = 1;
+    for (ElementId s : propagator.hit_services()) {
+      double base = solver_.baseline(s);
+      if (base == 0) continue;  // nothing to redistribute
+      if (!std::isfinite(base) || net_.cyclic(net_.scc(s))) return true;
+      double den = 0;
+      for (const LoadNet::Arc& a : net_.out(s))
+        if (a.edge == LoadNet::Edge::kMember && !propagator.down(a.other))
+          den += weight(s, a.other);
+      if (!(den > 0)) return true;
+      factor *= base_den_[s] / den;
+      const double per_weight = base * (1.0 / den - 1.0 / base_den_[s]);
+      for (const LoadNet::Arc& a : net_.out(s)) {
+        ElementId m = a.other;
+        if (a.edge != LoadNet::Edge::kMember || propagator.down(m)) continue;
+        double rise = per_weight * weight(s, m);
+        if (leaf_[m])
+          leaves = std::max(leaves, rise * own_[m]);
+        else
+          others += rise * reach_[m];
+      }
+    }
+    double bound = leaves + factor * others;
+    return !(bound < 1.0 - 1e-6);
+  }
+
   double utilization(ElementId x) const { return solver_.load(x) / net_.capacity(x); }
   bool over_at_baseline(ElementId x) const {
     return solver_.baseline(x) / net_.capacity(x) > kFull;
@@ -106,8 +216,9 @@ class CapacityPass {
         candidates.push_back(x);
     if (candidates.empty()) return {};
     // Then the scenario itself, but only for what sends load to a candidate (no other load
-    // is read), unless that is most of what a full re-solve would touch anyway.
-    solver_.restrict_to(candidates, std::max<size_t>(1024, 4 * solver_.touched().size()));
+    // is read), unless that is several times what the upper bound touched: a small scenario
+    // re-solves faster than it walks up to every caller of its candidates.
+    solver_.restrict_to(candidates, std::max<size_t>(64, 4 * solver_.touched().size()));
     solver_.solve_scenario(propagator_.down_list(), down);
     std::vector<ElementId> out;
     for (ElementId x : solver_.touched())
@@ -219,9 +330,11 @@ class CapacityPass {
   LoadSolver solver_;
   detail::Net pnet_;
   detail::Propagator propagator_;
+  // The screen (see above), by element.
+  std::vector<uint8_t> may_overload_;
+  std::vector<double> base_den_, own_, reach_;
+  std::vector<uint8_t> leaf_;
 };
-
-}  // namespace
 
 std::optional<double> capacity_of(const Topology& topology, ElementId x) {
   LoadNet net(topology);
@@ -245,12 +358,20 @@ std::vector<double> compute_loads(const Topology& topology, std::span<const Elem
 
 namespace detail {
 
-void capacity_pass(const Topology& topology, const AnalysisOptions& options,
-                   std::vector<Finding>& findings, std::vector<Utilization>& utilization) {
+CapacityPass::CapacityPass(const Topology& topology, const AnalysisOptions& options) {
   bool loads = std::any_of(topology.elements.begin(), topology.elements.end(),
                            [](const Element& e) { return e.load.has_value(); });
-  if (!loads) return;
-  CapacityPass(topology, options).run(findings, utilization);
+  if (loads) impl_ = std::make_unique<Impl>(topology, options);
+}
+
+CapacityPass::~CapacityPass() = default;
+
+void CapacityPass::screen(ElementId x, const Propagator& propagator) {
+  if (impl_) impl_->screen(x, propagator);
+}
+
+void CapacityPass::run(std::vector<Finding>& findings, std::vector<Utilization>& utilization) {
+  if (impl_) impl_->run(findings, utilization);
 }
 
 }  // namespace detail

@@ -84,7 +84,11 @@ LoadNet::LoadNet(const Topology& t) : topology_(t) {
   std::vector<uint8_t> on_stack(n, 0);
   std::vector<ElementId> stack;
   std::vector<std::pair<ElementId, uint32_t>> call;  // element, next out-arc position
-  std::vector<std::vector<ElementId>> sccs;
+  // The groups in the order they complete, flat: group g is completed[starts[g] ..
+  // starts[g + 1]).
+  std::vector<ElementId> completed;
+  std::vector<uint32_t> starts{0};
+  completed.reserve(n);
   uint32_t counter = 0;
   for (ElementId root = 0; root < n; ++root) {
     if (index[root] != UINT32_MAX) continue;
@@ -110,30 +114,36 @@ LoadNet::LoadNet(const Topology& t) : topology_(t) {
       call.pop_back();
       if (!call.empty()) low[call.back().first] = std::min(low[call.back().first], low[done_x]);
       if (low[done_x] == index[done_x]) {
-        std::vector<ElementId> group;
         ElementId y;
         do {
           y = stack.back();
           stack.pop_back();
           on_stack[y] = 0;
-          group.push_back(y);
+          completed.push_back(y);
         } while (y != done_x);
-        sccs.push_back(std::move(group));
+        starts.push_back(static_cast<uint32_t>(completed.size()));
       }
     }
   }
-  std::reverse(sccs.begin(), sccs.end());
+  // Rank c is the group completed (count - 1 - c)th; its elements keep their order.
+  const size_t count = starts.size() - 1;
   scc_.assign(n, 0);
-  cyclic_.assign(sccs.size(), 0);
-  for (uint32_t c = 0; c < sccs.size(); ++c) {
-    for (ElementId x : sccs[c])
-      scc_[x] = c;
-    if (sccs[c].size() > 1) cyclic_[c] = 1;
+  cyclic_.assign(count, 0);
+  scc_offset_.assign(count + 1, 0);
+  scc_elements_.clear();
+  scc_elements_.reserve(n);
+  for (uint32_t c = 0; c < count; ++c) {
+    size_t g = count - 1 - c;
+    for (uint32_t i = starts[g]; i < starts[g + 1]; ++i) {
+      scc_[completed[i]] = c;
+      scc_elements_.push_back(completed[i]);
+    }
+    scc_offset_[c + 1] = static_cast<uint32_t>(scc_elements_.size());
+    if (starts[g + 1] - starts[g] > 1) cyclic_[c] = 1;
   }
   for (ElementId x = 0; x < n; ++x)
     for (const Arc& a : out(x))
       if (a.other == x) cyclic_[scc_[x]] = 1;
-  scc_nodes_ = std::move(sccs);
 }
 
 LoadSolver::LoadSolver(const LoadNet& net)

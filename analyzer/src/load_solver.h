@@ -42,8 +42,10 @@ class LoadNet {
   }
   /// Rank of x's strongly connected component in topological order (sources first).
   uint32_t scc(ElementId x) const { return scc_[x]; }
-  size_t scc_count() const { return scc_nodes_.size(); }
-  const std::vector<ElementId>& scc_nodes(uint32_t c) const { return scc_nodes_[c]; }
+  size_t scc_count() const { return scc_offset_.size() - 1; }
+  std::span<const ElementId> scc_nodes(uint32_t c) const {
+    return {scc_elements_.data() + scc_offset_[c], scc_elements_.data() + scc_offset_[c + 1]};
+  }
   /// The component has a cycle: two or more elements, or a self-loop.
   bool cyclic(uint32_t c) const { return cyclic_[c]; }
   /// capacity_of() for every element; NaN when none.
@@ -58,7 +60,9 @@ class LoadNet {
   std::vector<uint32_t> in_offset_, out_offset_;
   std::vector<Arc> in_, out_;
   std::vector<uint32_t> scc_;
-  std::vector<std::vector<ElementId>> scc_nodes_;
+  // The components' elements in compressed rows, by rank: one allocation, not one each.
+  std::vector<uint32_t> scc_offset_;
+  std::vector<ElementId> scc_elements_;
   std::vector<uint8_t> cyclic_;
   std::vector<double> capacity_;
   std::vector<uint8_t> by_capacity_;

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,5 +119,9 @@ Analysis analyze(const Topology& topology, const AnalysisOptions& options);
 
 /// The document of analysis-json.md.
 nlohmann::json to_json(const Topology& topology, const Analysis& analysis);
+
+/// Writes to_json(topology, analysis).dump(2), byte for byte, without building the document:
+/// for large analyses, whose document would take gigabytes.
+void write_json(const Topology& topology, const Analysis& analysis, std::ostream& out);
 
 }  // namespace achilles::analyzer

@@ -1,0 +1,309 @@
+// The analysis as JSON text (analysis-json.md), streamed. to_json() builds nlohmann's
+// document, which at 10^6 components holds some 10^7 nodes and, dumped, half a gigabyte
+// of text at once; write_json() writes the same bytes as to_json(...).dump(2) straight to
+// a stream: the keys of every object in nlohmann's order (sorted, as its std::map keeps
+// them), numbers through nlohmann's own conversion, strings escaped as it escapes them.
+// tests/analyzer/analysis_json_test.cc holds the two to the same output.
+#include <charconv>
+#include <cmath>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "achilles/analyzer/analysis.h"
+
+namespace achilles::analyzer {
+
+namespace {
+
+using nlohmann::json;
+
+/// Pretty-printed JSON with an indent of 2, as nlohmann's dump(2) writes it, into a
+/// buffer flushed to the stream now and then.
+class Out {
+ public:
+  explicit Out(std::ostream& out) : out_(out) { buf_.reserve(kFlushAt + 4096); }
+  ~Out() { flush(); }
+
+  Out& raw(std::string_view s) {
+    buf_ += s;
+    if (buf_.size() >= kFlushAt) flush();
+    return *this;
+  }
+
+  /// A string as dump_escaped() writes it with ensure_ascii off. Only printable ASCII is
+  /// written here; anything else (control characters, UTF-8, invalid bytes, which nlohmann
+  /// rejects) goes through nlohmann itself.
+  Out& str(std::string_view s) {
+    for (char ch : s) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return raw(json(s).dump());
+    }
+    buf_ += '"';
+    buf_ += s;
+    buf_ += '"';
+    return *this;
+  }
+
+  Out& num(double x) {
+    if (!std::isfinite(x)) return raw("null");
+    // nlohmann's serializer writes a double with exactly this (grisu2, "1.0", "1e-05").
+    char text[64];
+    char* end = nlohmann::detail::to_chars(text, text + sizeof text, x);
+    return raw(std::string_view(text, static_cast<size_t>(end - text)));
+  }
+
+  template <typename Int>
+  Out& integer(Int x) {
+    char text[24];
+    auto [end, ec] = std::to_chars(text, text + sizeof text, x);
+    return raw(std::string_view(text, static_cast<size_t>(end - text)));
+  }
+
+  Out& boolean(bool b) { return raw(b ? "true" : "false"); }
+
+  /// A newline and the indent of `depth` levels.
+  Out& line(int depth) {
+    buf_ += '\n';
+    buf_.append(static_cast<size_t>(2 * depth), ' ');
+    return *this;
+  }
+
+  /// Starts an element of an array at `depth`: the comma unless it is the first, the indent.
+  Out& item(bool first, int depth) {
+    if (!first) buf_ += ',';
+    return line(depth);
+  }
+  /// Starts a member of an object at `depth` the same way, up to its value.
+  Out& key(bool first, int depth, std::string_view k) {
+    item(first, depth).str(k);
+    buf_ += ": ";
+    return *this;
+  }
+
+  /// A list of strings at `depth` ("[]" when empty).
+  Out& strings(const std::vector<std::string>& items, int depth) {
+    if (items.empty()) return raw("[]");
+    raw("[");
+    for (size_t i = 0; i < items.size(); ++i)
+      item(i == 0, depth + 1).str(items[i]);
+    return line(depth).raw("]");
+  }
+
+  /// Any nlohmann value at `depth`, as serializer::dump writes it.
+  Out& value(const json& v, int depth) {
+    switch (v.type()) {
+      case json::value_t::object: {
+        if (v.empty()) return raw("{}");
+        raw("{");
+        bool first = true;
+        for (auto it = v.begin(); it != v.end(); ++it, first = false)
+          key(first, depth + 1, it.key()).value(it.value(), depth + 1);
+        return line(depth).raw("}");
+      }
+      case json::value_t::array: {
+        if (v.empty()) return raw("[]");
+        raw("[");
+        bool first = true;
+        for (const json& e : v) {
+          item(first, depth + 1).value(e, depth + 1);
+          first = false;
+        }
+        return line(depth).raw("]");
+      }
+      case json::value_t::string:
+        return str(v.get_ref<const std::string&>());
+      case json::value_t::boolean:
+        return boolean(v.get<bool>());
+      case json::value_t::number_integer:
+        return integer(v.get<json::number_integer_t>());
+      case json::value_t::number_unsigned:
+        return integer(v.get<json::number_unsigned_t>());
+      case json::value_t::number_float:
+        return num(v.get<double>());
+      case json::value_t::null:
+      case json::value_t::discarded:
+      case json::value_t::binary:
+        break;
+    }
+    // dump() writes "null" for null and discarded; a binary value never occurs here.
+    return v.is_null() || v.is_discarded() ? raw("null") : raw(v.dump());
+  }
+
+  void flush() {
+    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    buf_.clear();
+  }
+
+ private:
+  static constexpr size_t kFlushAt = 1 << 20;
+  std::ostream& out_;
+  std::string buf_;
+};
+
+/// A finding's own keys, sorted as nlohmann sorts them.
+enum class Key { kExplanation, kId, kImpact, kKind, kMessage, kSeverity, kSubject };
+constexpr std::pair<std::string_view, Key> kFindingKeys[] = {
+    {"explanation", Key::kExplanation}, {"id", Key::kId},
+    {"impact", Key::kImpact},           {"kind", Key::kKind},
+    {"message", Key::kMessage},         {"severity", Key::kSeverity},
+    {"subject", Key::kSubject}};
+
+void write_own(Out& out, const Finding& f, Key k, int depth) {
+  switch (k) {
+    case Key::kExplanation:
+      out.strings(f.explanation, depth);
+      break;
+    case Key::kId:
+      out.str(f.id());
+      break;
+    case Key::kImpact:
+      out.raw("{");
+      out.key(true, depth + 1, "components_down").integer(f.impact.components_down);
+      out.key(false, depth + 1, "entrypoints_degraded")
+          .strings(f.impact.entrypoints_degraded, depth + 1);
+      out.key(false, depth + 1, "entrypoints_down").strings(f.impact.entrypoints_down, depth + 1);
+      out.key(false, depth + 1, "services_down").integer(f.impact.services_down);
+      out.line(depth).raw("}");
+      break;
+    case Key::kKind:
+      out.str(f.kind);
+      break;
+    case Key::kMessage:
+      out.str(f.message);
+      break;
+    case Key::kSeverity:
+      out.str(f.severity);
+      break;
+    case Key::kSubject:
+      out.strings(f.subject, depth);
+      break;
+  }
+}
+
+// The finding's own keys and its details merged in key order; a detail with the name of an
+// own key replaces it, as `j[key] = value` does in to_json().
+void write_finding(Out& out, const Finding& f, int depth) {
+  out.raw("{");
+  static const json kNoDetails = json::object();
+  const json& details = f.details.is_object() ? f.details : kNoDetails;
+  auto it = details.begin();
+  size_t i = 0;
+  bool first = true;
+  constexpr size_t kOwn = std::size(kFindingKeys);
+  while (i < kOwn || it != details.end()) {
+    if (it == details.end() || (i < kOwn && kFindingKeys[i].first < it.key())) {
+      out.key(first, depth + 1, kFindingKeys[i].first);
+      write_own(out, f, kFindingKeys[i].second, depth + 1);
+      ++i;
+    } else {
+      if (i < kOwn && kFindingKeys[i].first == it.key()) ++i;
+      out.key(first, depth + 1, it.key()).value(it.value(), depth + 1);
+      ++it;
+    }
+    first = false;
+  }
+  out.line(depth).raw("}");
+}
+
+}  // namespace
+
+void write_json(const Topology& topology, const Analysis& analysis, std::ostream& stream) {
+  Out out(stream);
+  out.raw("{");
+  // "entrypoints": every entrypoint in file order, with its availability where computed.
+  out.key(true, 1, "entrypoints").raw("[");
+  bool first = true;
+  for (const Element& e : topology.elements) {
+    if (e.kind != ElementKind::kEntrypoint) continue;
+    out.item(first, 2).raw("{");
+    first = false;
+    const EntrypointAvailability* a = nullptr;
+    for (const EntrypointAvailability& candidate : analysis.availability)
+      if (candidate.id == e.id) a = &candidate;  // the last one, as to_json's overwrites
+    bool none = true;
+    auto key = [&](std::string_view k) -> Out& {
+      out.key(none, 3, k);
+      none = false;
+      return out;
+    };
+    if (a) key("availability").num(a->availability);
+    if (a && !a->error.is_null()) key("error").value(a->error, 3);
+    key("id").str(e.id);
+    if (a) {
+      key("importance").raw("[");
+      for (size_t i = 0; i < a->importance.size(); ++i) {
+        const Importance& imp = a->importance[i];
+        out.item(i == 0, 4).raw("{");
+        out.key(true, 5, "birnbaum").num(imp.birnbaum);
+        out.key(false, 5, "gain").num(imp.gain);
+        out.key(false, 5, "id").str(imp.id);
+        out.line(4).raw("}");
+      }
+      if (!a->importance.empty()) out.line(3);
+      out.raw("]");
+    }
+    if (e.load) key("load").num(*e.load);
+    if (a) key("method").str(a->method);
+    if (e.slo) key("slo").num(*e.slo);
+    key("target").str(topology[e.target].id);
+    out.line(2).raw("}");
+  }
+  if (!first) out.line(1);
+  out.raw("]");
+
+  out.key(false, 1, "findings").raw("[");
+  for (size_t i = 0; i < analysis.findings.size(); ++i) {
+    out.item(i == 0, 2);
+    write_finding(out, analysis.findings[i], 2);
+  }
+  if (!analysis.findings.empty()) out.line(1);
+  out.raw("]");
+
+  out.key(false, 1, "options").raw("{");
+  out.key(true, 2, "cascade").boolean(analysis.options.cascade);
+  out.key(false, 2, "order").integer(analysis.options.order);
+  out.key(false, 2, "threshold").num(analysis.options.threshold);
+  out.line(1).raw("}");
+
+  out.key(false, 1, "schema").str("achilles.analysis/v1");
+
+  out.key(false, 1, "topology").raw("{");
+  out.key(true, 2, "counts").raw("{");
+  out.key(true, 3, "components").integer(topology.count(ElementKind::kComponent));
+  out.key(false, 3, "dependencies").integer(topology.dependency_count());
+  out.key(false, 3, "domains").integer(topology.count(ElementKind::kDomain));
+  out.key(false, 3, "entrypoints").integer(topology.count(ElementKind::kEntrypoint));
+  out.key(false, 3, "services").integer(topology.count(ElementKind::kService));
+  out.line(2).raw("}");
+  out.key(false, 2, "file").str(topology.file);
+  out.key(false, 2, "name").str(topology.name);
+  out.line(1).raw("}");
+
+  if (!analysis.utilization.empty()) {
+    // An unbounded load or utilization is null, with "unbounded": true.
+    out.key(false, 1, "utilization").raw("[");
+    for (size_t i = 0; i < analysis.utilization.size(); ++i) {
+      const Utilization& u = analysis.utilization[i];
+      bool unbounded = !std::isfinite(u.load);
+      out.item(i == 0, 2).raw("{");
+      out.key(true, 3, "capacity").num(u.capacity);
+      out.key(false, 3, "id").str(u.id);
+      out.key(false, 3, "load");
+      if (unbounded)
+        out.raw("null").key(false, 3, "unbounded").boolean(true);
+      else
+        out.num(u.load);
+      out.key(false, 3, "utilization");
+      if (unbounded)
+        out.raw("null");
+      else
+        out.num(u.utilization);
+      out.line(2).raw("}");
+    }
+    out.line(1).raw("]");
+  }
+  out.line(0).raw("}");
+}
+
+}  // namespace achilles::analyzer
