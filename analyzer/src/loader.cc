@@ -44,7 +44,7 @@ constexpr std::string_view kServiceKeys[] = {"id",         "kind",     "members"
                                              "depends_on", "capacity", "labels"};
 constexpr std::string_view kEntrypointKeys[] = {"id", "target", "load", "slo", "labels"};
 // A component's `target` block: where the injector acts (docs/topology.md).
-constexpr std::string_view kInjectTargetKeys[] = {"agent",   "process", "pid", "cmdline",
+constexpr std::string_view kInjectTargetKeys[] = {"agent",   "process", "pid",  "cmdline",
                                                   "pidfile", "port",    "proxy"};
 // The kernel keeps a process name (`comm`) to 15 characters; the agent matches it exactly.
 constexpr size_t kMaxProcessName = 15;
