@@ -3,40 +3,19 @@
 
 #include <array>
 #include <catch2/catch.hpp>
+
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include "support/run.h"
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out;
-  std::string err;
-};
-
 /// Runs the built achilles with `args` (shell words), capturing stdout and stderr.
-Run achilles(const std::string& args) {
-  char err_path[] = "/tmp/achilles-cli-test-XXXXXX";
-  int fd = mkstemp(err_path);
-  REQUIRE(fd >= 0);
-  close(fd);
-  std::string cmd = std::string(ACHILLES_BINARY) + " " + args + " 2>" + err_path;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
-    out.append(buf.data(), n);
-  int status = pclose(p);
-  std::ifstream in(err_path);
-  std::stringstream err;
-  err << in.rdbuf();
-  std::remove(err_path);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err.str()};
+achilles::testing::CommandResult run_achilles(const std::string& args) {
+  return achilles::testing::run_binary(ACHILLES_BINARY, args);
 }
 
 const std::string kShop = std::string(ACHILLES_TEST_DATA) + "/cli/shop.yaml";
@@ -44,7 +23,7 @@ const std::string kShop = std::string(ACHILLES_TEST_DATA) + "/cli/shop.yaml";
 }  // namespace
 
 TEST_CASE("analyze prints a summary line and the findings grouped by severity", "[cli]") {
-  auto r = achilles("analyze " + kShop);
+  auto r = run_achilles("analyze " + kShop);
   CHECK(r.code == 0);
   CHECK(r.err == "");
   CHECK(r.out.rfind("shop: 11 findings: 4 critical, 7 high in 4 domains, 7 components, 4 services, "
@@ -57,7 +36,7 @@ TEST_CASE("analyze prints a summary line and the findings grouped by severity", 
 }
 
 TEST_CASE("analyze --format json follows the analysis schema", "[cli]") {
-  auto r = achilles("analyze " + kShop + " --format json --order 1");
+  auto r = run_achilles("analyze " + kShop + " --format json --order 1");
   REQUIRE(r.code == 0);
   auto doc = nlohmann::json::parse(r.out);
   CHECK(doc["schema"] == "achilles.analysis/v1");
@@ -78,7 +57,7 @@ TEST_CASE("analyze --format json follows the analysis schema", "[cli]") {
 }
 
 TEST_CASE("analyze --format md writes a table for a pull request", "[cli]") {
-  auto r = achilles("analyze " + kShop + " --format md --order 1");
+  auto r = run_achilles("analyze " + kShop + " --format md --order 1");
   REQUIRE(r.code == 0);
   CHECK(r.out ==
         "### Achilles: shop\n\n**4 findings: 4 critical** in 4 domains, 7 components, 4 services, "
@@ -94,13 +73,13 @@ TEST_CASE("analyze --format md writes a table for a pull request", "[cli]") {
 }
 
 TEST_CASE("blast shows what is down and degraded", "[cli]") {
-  auto r = achilles("blast " + kShop + " recs-1 db-1");
+  auto r = run_achilles("blast " + kShop + " recs-1 db-1");
   CHECK(r.code == 0);
   CHECK(r.out ==
         "failing recs-1, db-1:\n\nentrypoints:\n  www: degraded\n\n"
         "down (3): db-1, recs-1, recs\n"
         "degraded (7): lb-1, web-1, web-2, web-3, lb, web, db\n");
-  auto j = achilles("blast " + kShop + " az2 --format json");
+  auto j = run_achilles("blast " + kShop + " az2 --format json");
   REQUIRE(j.code == 0);
   auto doc = nlohmann::json::parse(j.out);
   CHECK(doc["failed"] == nlohmann::json::array({"az2"}));
@@ -108,34 +87,34 @@ TEST_CASE("blast shows what is down and degraded", "[cli]") {
 }
 
 TEST_CASE("Bad usage exits 2 with a message that says what is wrong", "[cli]") {
-  auto r = achilles("analyze " + kShop + " --order 4");
+  auto r = run_achilles("analyze " + kShop + " --order 4");
   CHECK(r.code == 2);
   CHECK(r.err == "achilles: error: --order: 4 is outside 1..3\n");
-  r = achilles("analyze " + kShop + " --format xml");
+  r = run_achilles("analyze " + kShop + " --format xml");
   CHECK(r.code == 2);
   CHECK(r.err == "achilles analyze: error: --format must be text, json or md, not 'xml'\n");
-  r = achilles("blast " + kShop + " nosuch");
+  r = run_achilles("blast " + kShop + " nosuch");
   CHECK(r.code == 2);
   CHECK(r.err == "achilles blast: error: 'nosuch' is not an element of " + kShop + "\n");
-  r = achilles("blast " + kShop + " web");
+  r = run_achilles("blast " + kShop + " web");
   CHECK(r.code == 2);
   CHECK(r.err == "achilles: error: 'web' is a service; only components and domains fail\n");
-  r = achilles("frobnicate");
+  r = run_achilles("frobnicate");
   CHECK(r.code == 2);
   CHECK(r.err == "achilles: error: unknown command 'frobnicate' (see achilles --help)\n");
-  r = achilles("analyze");
+  r = run_achilles("analyze");
   CHECK(r.code == 2);
-  r = achilles("analyze " + kShop + " --bogus");
+  r = run_achilles("analyze " + kShop + " --bogus");
   CHECK(r.code == 2);
   CHECK(r.err ==
         "achilles analyze: error: unknown option '--bogus' (see achilles analyze --help)\n");
 }
 
 TEST_CASE("Every command explains itself with --help", "[cli]") {
-  auto r = achilles("--help");
+  auto r = run_achilles("--help");
   CHECK(r.code == 0);
   CHECK(r.out.find("  analyze ") != std::string::npos);
-  r = achilles("analyze --help");
+  r = run_achilles("analyze --help");
   CHECK(r.code == 0);
   CHECK(r.out.rfind("usage: achilles analyze FILE", 0) == 0);
   CHECK(r.out.find("--order K") != std::string::npos);

@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
+
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
 #include <string>
+#include "support/run.h"
 
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/diagnostic.h"
@@ -83,30 +85,8 @@ std::string import_error(std::string_view kind, const std::string& file, const s
   return "(no error)";
 }
 
-struct Run {
-  int code;
-  std::string out, err;
-};
-
-Run run_cli(const std::string& args) {
-  char err_path[] = "/tmp/achilles-import-test-XXXXXX";
-  int fd = mkstemp(err_path);
-  REQUIRE(fd >= 0);
-  close(fd);
-  std::string cmd = std::string(ACHILLES_BINARY) + " " + args + " 2>" + err_path;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
-    out.append(buf.data(), n);
-  int status = pclose(p);
-  std::ifstream in(err_path);
-  std::stringstream err;
-  err << in.rdbuf();
-  std::remove(err_path);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err.str()};
+achilles::testing::CommandResult run_cli(const std::string& args) {
+  return achilles::testing::run_binary(ACHILLES_BINARY, args);
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+
 #include <cstdio>
 #include <sstream>
 #include <string>
+#include "support/run.h"
 
 #include "achilles/analyzer/loader.h"
 
@@ -587,15 +589,10 @@ TEST_CASE("The diagnostics carry file, position and message separately", "[loade
 
 TEST_CASE("achilles validate exits 2 with the problems on stderr, 0 with a summary", "[loader]") {
   auto run = [](const std::string& args, std::string& output) {
-    std::string command = std::string("'") + ACHILLES_BINARY + "' validate " + args;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe);
-    char buf[4096];
-    output.clear();
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;)
-      output.append(buf, n);
-    int status = ::pclose(pipe);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    auto r =
+        achilles::testing::run_shell(std::string("'") + ACHILLES_BINARY + "' validate " + args);
+    output = r.out;
+    return r.code;
   };
   std::string out;
   // stderr only: 2>&1 first, then stdout to /dev/null.

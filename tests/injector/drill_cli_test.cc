@@ -17,41 +17,17 @@
 
 #include "achilles/injector/schedule.h"
 #include "support.h"
+#include "support/run.h"
 
 namespace {
 
 using achilles::injector::testing::TempDir;
 
-struct Run {
-  int code;
-  std::string out;
-  std::string err;
-};
+using achilles::testing::slurp;
 
 /// Runs the built achilles with `args` (shell words) in `dir`, capturing stdout and stderr.
-Run run_achilles(const std::string& args, const std::string& dir) {
-  std::string err_path = dir + "/.stderr";
-  std::string cmd = "cd '" + dir + "' && " + ACHILLES_BINARY + " " + args + " 2>" + err_path;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    out.append(buf.data(), n);
-  int status = ::pclose(p);
-  std::ifstream in(err_path);
-  std::stringstream err;
-  err << in.rdbuf();
-  std::remove(err_path.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err.str()};
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+achilles::testing::CommandResult run_achilles(const std::string& args, const std::string& dir) {
+  return achilles::testing::run_binary(ACHILLES_BINARY, args, dir);
 }
 
 const char* const kPlan =
@@ -285,7 +261,7 @@ TEST_CASE("drill run outside its window is skipped with exit 0", "[drill][cli]")
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
-  char from[6], to[6];
+  char from[16], to[16];
   std::snprintf(from, sizeof from, "%02d:%02d", (tm.tm_hour + 2) % 24, tm.tm_min);
   std::snprintf(to, sizeof to, "%02d:%02d", (tm.tm_hour + 3) % 24, tm.tm_min);
   std::ofstream(dir.file("plan.yaml")) << plan_for_port(

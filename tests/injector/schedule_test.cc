@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "achilles/injector/schedule.h"
+#include "support/run.h"
 
 using namespace achilles::injector;
 using achilles::analyzer::InputError;
@@ -47,24 +48,12 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return path + "/" + name; }
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using achilles::testing::slurp;
 
 /// Runs a shell command, returning its exit code and stdout.
 std::pair<int, std::string> shell(const std::string& command) {
-  FILE* p = ::popen(command.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    out.append(buf.data(), n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  auto r = achilles::testing::run_shell(command);
+  return {r.code, r.out};
 }
 
 std::string cron_error(const std::string& expr) {

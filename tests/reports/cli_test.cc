@@ -10,41 +10,16 @@
 #include <sstream>
 #include <string>
 
+#include "support/run.h"
+
 namespace {
 
-struct Run {
-  int code;
-  std::string out;
-  std::string err;
-};
+using achilles::testing::slurp;
 
 /// Runs the built achilles with `args` (shell words) in `dir`, capturing stdout and stderr.
-Run achilles(const std::string& args, const std::string& dir = REPORTS_TEST_DATA) {
-  char err_path[] = "/tmp/achilles-reports-test-XXXXXX";
-  int fd = mkstemp(err_path);
-  REQUIRE(fd >= 0);
-  close(fd);
-  std::string cmd = "cd " + dir + " && " + ACHILLES_BINARY + " " + args + " 2>" + err_path;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
-    out.append(buf.data(), n);
-  int status = pclose(p);
-  std::ifstream in(err_path);
-  std::stringstream err;
-  err << in.rdbuf();
-  std::remove(err_path);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err.str()};
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+achilles::testing::CommandResult run_achilles(const std::string& args,
+                                              const std::string& dir = REPORTS_TEST_DATA) {
+  return achilles::testing::run_binary(ACHILLES_BINARY, args, dir);
 }
 
 /// A scratch directory removed at the end of the test.
@@ -62,7 +37,7 @@ struct TempDir {
 }  // namespace
 
 TEST_CASE("check exits 1 on the default policy and prints each broken rule", "[reports][cli]") {
-  auto r = achilles("check gate.yaml");
+  auto r = run_achilles("check gate.yaml");
   CHECK(r.code == 1);
   CHECK(r.err == "");
   CHECK(r.out ==
@@ -85,22 +60,22 @@ TEST_CASE(
     "JSON",
     "[reports][cli]") {
   TempDir tmp;
-  REQUIRE(achilles("analyze gate.yaml --format json -o " + (tmp / "analysis.json")).code == 0);
-  auto r = achilles("check gate.yaml --baseline " + (tmp / "analysis.json"));
+  REQUIRE(run_achilles("analyze gate.yaml --format json -o " + (tmp / "analysis.json")).code == 0);
+  auto r = run_achilles("check gate.yaml --baseline " + (tmp / "analysis.json"));
   CHECK(r.code == 0);
   CHECK(r.out.rfind("achilles check: gate: PASSED: 5 rules, 0 broken, 0 new findings breaking "
                     "them, 6 known from the baseline\n",
                     0) == 0);
   // A check's own JSON is a baseline too; a stricter policy then fails only on what is new.
-  REQUIRE(achilles("check gate.yaml --json " + (tmp / "check.json")).code == 1);
+  REQUIRE(run_achilles("check gate.yaml --json " + (tmp / "check.json")).code == 1);
   auto doc = nlohmann::json::parse(slurp(tmp / "check.json"));
   CHECK(doc["schema"] == "achilles.check/v1");
   CHECK(doc["passed"] == false);
-  auto again = achilles("check gate.yaml --baseline " + (tmp / "check.json"));
+  auto again = run_achilles("check gate.yaml --baseline " + (tmp / "check.json"));
   CHECK(again.code == 0);
   std::ofstream(tmp / "cuts.yaml") << "version: 1\nrules:\n  - no_cut_set: {max_order: 2}\n";
-  auto cuts = achilles("check gate.yaml --policy " + (tmp / "cuts.yaml") + " --baseline " +
-                       (tmp / "check.json"));
+  auto cuts = run_achilles("check gate.yaml --policy " + (tmp / "cuts.yaml") + " --baseline " +
+                           (tmp / "check.json"));
   CHECK(cuts.code == 1);
   CHECK(cuts.out ==
         "achilles check: gate: FAILED: 1 rule, 1 broken, 2 new findings breaking them\n"
@@ -111,7 +86,7 @@ TEST_CASE(
 
 TEST_CASE("check exits 2 on a bad policy, naming every problem's line and column",
           "[reports][cli]") {
-  auto r = achilles("check gate.yaml --policy policy-bad.yaml");
+  auto r = run_achilles("check gate.yaml --policy policy-bad.yaml");
   CHECK(r.code == 2);
   CHECK(r.out == "");
   CHECK(r.err ==
@@ -123,17 +98,17 @@ TEST_CASE("check exits 2 on a bad policy, naming every problem's line and column
         "policy-bad.yaml:5:29: error: 'max_order' must be 2 or 3\n"
         "policy-bad.yaml:6:5: error: 'max_utilization' needs a 'value', such as {value: 0.8}\n"
         "policy-bad.yaml:7:1: error: unknown key 'colour' (expected version, rules)\n");
-  auto missing = achilles("check gate.yaml --policy nowhere.yaml");
+  auto missing = run_achilles("check gate.yaml --policy nowhere.yaml");
   CHECK(missing.code == 2);
   CHECK(missing.err == "nowhere.yaml: error: cannot read: no such file or not readable\n");
-  auto usage = achilles("check");
+  auto usage = run_achilles("check");
   CHECK(usage.code == 2);
 }
 
 TEST_CASE("check writes JUnit and SARIF files for CI", "[reports][cli]") {
   TempDir tmp;
-  auto r = achilles("check gate.yaml --policy policy-tier1.yaml --junit " + (tmp / "j.xml") +
-                    " --sarif " + (tmp / "s.sarif"));
+  auto r = run_achilles("check gate.yaml --policy policy-tier1.yaml --junit " + (tmp / "j.xml") +
+                        " --sarif " + (tmp / "s.sarif"));
   CHECK(r.code == 1);
   std::string xml = slurp(tmp / "j.xml");
   CHECK(xml.find("<testsuites name=\"achilles check\" tests=\"3\" failures=\"6\"") !=
@@ -151,49 +126,49 @@ TEST_CASE("check writes JUnit and SARIF files for CI", "[reports][cli]") {
 TEST_CASE("render writes each format and rejects what it cannot draw", "[reports][cli]") {
   TempDir tmp;
   for (const char* ext : {"svg", "png", "pdf", "dot"}) {
-    auto r = achilles("render gate.yaml -o " + (tmp / (std::string("g.") + ext)));
+    auto r = run_achilles("render gate.yaml -o " + (tmp / (std::string("g.") + ext)));
     CHECK(r.code == 0);
     CHECK(r.err == "");
     CHECK(slurp(tmp / (std::string("g.") + ext)).size() > 100);
   }
-  auto fail = achilles("render gate.yaml -o " + (tmp / "f.svg") + " --fail az2 web-1");
+  auto fail = run_achilles("render gate.yaml -o " + (tmp / "f.svg") + " --fail az2 web-1");
   CHECK(fail.code == 0);
   CHECK(slurp(tmp / "f.svg").find("Failing: az2, web&#45;1") != std::string::npos);
-  auto comp = achilles("render gate.yaml -o " + (tmp / "c.dot") + " --level component");
+  auto comp = run_achilles("render gate.yaml -o " + (tmp / "c.dot") + " --level component");
   CHECK(comp.code == 0);
   CHECK(slurp(tmp / "c.dot").find("\"a-web-1\"") != std::string::npos);
 
-  auto jpg = achilles("render gate.yaml -o x.jpg");
+  auto jpg = run_achilles("render gate.yaml -o x.jpg");
   CHECK(jpg.code == 2);
   CHECK(jpg.err ==
         "achilles render: error: x.jpg: the output must end in .svg, .png, .pdf or "
         ".dot\n");
-  auto svc = achilles("render gate.yaml -o " + (tmp / "x.svg") + " --fail web");
+  auto svc = run_achilles("render gate.yaml -o " + (tmp / "x.svg") + " --fail web");
   CHECK(svc.code == 2);
   CHECK(svc.err ==
         "achilles render: error: --fail web: only components and failure domains "
         "fail, and this is a service\n");
-  auto unknown = achilles("render gate.yaml -o " + (tmp / "x.svg") + " --fail nothing");
+  auto unknown = run_achilles("render gate.yaml -o " + (tmp / "x.svg") + " --fail nothing");
   CHECK(unknown.code == 2);
   CHECK(unknown.err == "achilles render: error: 'nothing' is not an element of gate.yaml\n");
-  auto layout = achilles("render gate.yaml -o " + (tmp / "x.svg") + " --layout neato");
+  auto layout = run_achilles("render gate.yaml -o " + (tmp / "x.svg") + " --layout neato");
   CHECK(layout.code == 2);
   CHECK(layout.err == "achilles render: error: --layout must be dot or sfdp, not 'neato'\n");
-  auto no_out = achilles("render gate.yaml");
+  auto no_out = run_achilles("render gate.yaml");
   CHECK(no_out.code == 2);
   CHECK(no_out.err == "achilles render: error: -o OUT is required\n");
 }
 
 TEST_CASE("report writes one self-contained HTML file", "[reports][cli]") {
   TempDir tmp;
-  auto r = achilles("report gate.yaml -o " + (tmp / "r.html"));
+  auto r = run_achilles("report gate.yaml -o " + (tmp / "r.html"));
   CHECK(r.code == 0);
   CHECK(r.err == "");
   std::string html = slurp(tmp / "r.html");
   CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
   CHECK(html.find("<tr data-id=\"spof:lb-1\"") != std::string::npos);
   CHECK(html.find("src=\"http") == std::string::npos);
-  auto bad = achilles("report gate.yaml");
+  auto bad = run_achilles("report gate.yaml");
   CHECK(bad.code == 2);
   CHECK(bad.err == "achilles report: error: -o report.html is required\n");
 }
