@@ -405,7 +405,7 @@ int run_demo(const Args& args) {
             << "; " << static_cast<int>(seconds) << " s in all\n"
             << "wrote " << out_dir << "/: report.html (planning review), graph.svg, "
             << "analysis.json, drill.yaml, drill.html (drill report), journal.json, drill.xml, "
-               "topology.yaml\n";
+               "topology.yaml; and what ran: haproxy.cfg, service.py, logs/, history.jsonl\n";
   return code;
 }
 

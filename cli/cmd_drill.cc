@@ -128,7 +128,7 @@ int run_drill_plan(const Args& args) {
 const Registrar plan_registrar{Command{
     CommandSpec{
         .name = "drill plan",
-        .usage = "FILE -o PLAN [--include-spofs] [--token-file F] [--gap-ms MS] "
+        .usage = "FILE [-o PLAN] [--include-spofs] [--token-file F] [--gap-ms MS] "
                  "[--recover-within-ms MS] [--latency-ms MS]",
         .summary = "derive a drill from a topology's predictions",
         .description =
@@ -152,7 +152,7 @@ const Registrar plan_registrar{Command{
                  .help = "also kill single points of failure (takes the service down)"},
                 {.name = "token-file",
                  .value_name = "F",
-                 .help = "the agents' token file, written into the plan"},
+                 .help = "the agents' token file, written into the plan (relative to it)"},
                 {.name = "gap-ms",
                  .value_name = "MS",
                  .help = "time between steps (default 12000)"},

@@ -261,7 +261,12 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
   const auto& token = options.token_file;
   for (const auto& a : agents) {
     out << "  " << q(a) << ": {url: " << q("http://" + a);
-    if (token) out << ", token_file: " << q(*token);
+    // Relative to the plan, as `drill run` reads it.
+    if (token)
+      out << ", token_file: "
+          << q(out_path.empty() || out_path == "-" || (*token)[0] == '/'
+                   ? *token
+                   : path_from(out_path, *token));
     out << "}\n";
   }
   out << "probes:\n" << probes.str() << "steady_state: {hold_ms: 3000}\nsteps:\n";

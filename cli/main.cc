@@ -72,6 +72,21 @@ int main(int argc, char** argv) {
     }
   }
   if (!chosen) {
+    // A group such as `drill` without its subcommand: name the subcommands.
+    std::string subcommands;
+    for (const auto& c : commands)
+      if (c.spec.name.rfind(args[0] + " ", 0) == 0)
+        subcommands += (subcommands.empty() ? "" : ", ") + c.spec.name.substr(args[0].size() + 1);
+    if (!subcommands.empty() && (args.size() == 1 || args[1] == "--help" || args[1] == "-h")) {
+      std::cerr << "achilles " << args[0] << ": error: a subcommand is needed: " << subcommands
+                << " (see achilles " << args[0] << " SUBCOMMAND --help)\n";
+      return 2;
+    }
+    if (!subcommands.empty()) {
+      std::cerr << "achilles " << args[0] << ": error: unknown subcommand '" << args[1]
+                << "' (one of: " << subcommands << ")\n";
+      return 2;
+    }
     std::cerr << "achilles: error: unknown command '" << args[0] << "' (see achilles --help)\n";
     return 2;
   }

@@ -58,9 +58,13 @@ Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recove
               const std::vector<Sample>& samples, const std::vector<Health>& health,
               std::int64_t from_ms, std::int64_t to_ms) {
   Verdict v;
+  // A sample still in flight at the end of the window (a probe that started before the next
+  // step's fault and ended after it) says more about that fault than about this one.
   std::vector<std::size_t> in;
   for (std::size_t i = 0; i < samples.size(); ++i)
-    if (samples[i].t_ms >= from_ms && samples[i].t_ms < to_ms) in.push_back(i);
+    if (samples[i].t_ms >= from_ms && samples[i].t_ms < to_ms &&
+        static_cast<double>(samples[i].t_ms) + samples[i].latency_ms <= static_cast<double>(to_ms))
+      in.push_back(i);
   if (in.empty()) {
     v.observed = Health::kDown;
     v.message = "no probe sample in the step's window";

@@ -315,9 +315,15 @@ awaitable<std::pair<bool, std::string>> exec_once(const ProbeSpec& p) {
   }
 }
 
-awaitable<bool> tcp_once(std::string host, std::string port) {
-  tcp::socket s = co_await connect(host, port);
-  co_return true;
+/// A TCP connect; the error's message, or "" on success. It never throws: `||` below would
+/// otherwise wait for the timeout after a connection refused at once.
+awaitable<std::string> tcp_once(std::string host, std::string port) {
+  try {
+    tcp::socket s = co_await connect(host, port);
+  } catch (const std::system_error& e) {
+    co_return e.code().message();
+  }
+  co_return std::string();
 }
 
 /// Takes one sample of `p`: success and latency (for a failure, the time it took to fail).
@@ -346,7 +352,8 @@ awaitable<std::pair<bool, std::string>> sample_once(ProbeState& p) {
         if (v.index() == 1)
           co_return std::pair{false,
                               "connect timed out after " + std::to_string(spec.timeout_ms) + " ms"};
-        co_return std::pair{true, std::string()};
+        const std::string error = std::get<0>(v);
+        co_return std::pair{error.empty(), error};
       } catch (const std::system_error& e) {
         co_return std::pair{false, e.code().message()};
       }
@@ -406,6 +413,7 @@ class Run {
       io_.stop();
     });
     io_.run();
+    if (options_.status) options_.status("");  // the live line, before anything else prints
     if (failure) std::rethrow_exception(failure);
     return journal();
   }

@@ -326,3 +326,17 @@ TEST_CASE("drill plan refuses a topology it cannot drill", "[drill][cli]") {
         "t.yaml: error: no component has a target block with an agent, so there is nothing a "
         "drill could act on (see docs/drill.md)\n");
 }
+
+TEST_CASE("achilles drill without a subcommand names the subcommands", "[drill][cli]") {
+  TempDir dir;
+  auto r = run_achilles("drill", dir.path());
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles drill: error: a subcommand is needed: history, plan, run, schedule (see "
+        "achilles drill SUBCOMMAND --help)\n");
+  r = run_achilles("drill walk", dir.path());
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles drill: error: unknown subcommand 'walk' (one of: history, plan, run, "
+        "schedule)\n");
+}

@@ -274,6 +274,19 @@ TEST_CASE("Expectations: healthy after the recovery allowance, degraded, down", 
   CHECK(v.message == "never down: the worst was degraded");
 }
 
+TEST_CASE("A sample in flight at the end of a step's window is not judged with it", "[drill]") {
+  ProbeSpec p;
+  p.window_ms = 300;
+  // Healthy until the next step's fault at 2000; the sample started at 1950 waited for it
+  // and failed after 1000 ms: that failure is the next fault's, not this step's.
+  auto s = every_100ms(-1000, 1950, -1, -1);
+  s.push_back({1950, false, 1000});
+  auto h = health_series(p, s);
+  Verdict v = judge({"www", Health::kHealthy}, std::nullopt, s, h, 0, 2000);
+  CHECK(v.passed);
+  CHECK(v.message == "never stopped being healthy");
+}
+
 TEST_CASE("Summaries give the success ratio and latency percentiles of a span", "[drill]") {
   auto s =
       series({{0, true, 1}, {100, true, 3}, {200, false, 1000}, {300, true, 2}, {400, true, 9}});
@@ -431,4 +444,33 @@ TEST_CASE("An agent that does not answer stops the drill before any fault", "[dr
                     Catch::Contains("agent 'local' at http://127.0.0.1:" + std::to_string(port) +
                                     " does not answer /v1/status") &&
                         Catch::Contains("nothing was injected"));
+}
+
+TEST_CASE("A TCP probe fails at once on a refused connection, not at its timeout",
+          "[drill][slow]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  int closed = 0;
+  {
+    Agent gone(dir, {"--insecure-loopback"});
+    closed = gone.port();
+  }
+  Plan plan = parse_plan(
+      "version: 1\ntitle: refused\nagents: {local: {url: \"http://127.0.0.1:" +
+          std::to_string(agent.port()) +
+          "\"}}\nprobes: [{name: db, tcp: {address: \"127.0.0.1:" + std::to_string(closed) +
+          "\", timeout_ms: 5000}, every_ms: 100}]\n"
+          "steady_state: {hold_ms: 200, timeout_ms: 1000}\n"
+          "steps: [{name: cpu, at_ms: 0, fault: {agent: local, kind: cpu, "
+          "cores: 1, load: 0.1, duration_ms: 100}}]\n",
+      "plan.yaml", dir.path());
+  json j = run(plan);
+  CHECK(j["verdict"] == "skipped");
+  CHECK_THAT(j["reason"].get<std::string>(), Catch::Contains("Connection refused"));
+  const auto& samples = j["probes"][0]["samples"];
+  REQUIRE(samples.size() >= 5);
+  for (const auto& s : samples) {
+    CHECK(s[1] == 0);
+    CHECK(s[2].get<double>() < 1000);  // refused at once, not after the 5 s timeout
+  }
 }
