@@ -474,3 +474,37 @@ TEST_CASE("A TCP probe fails at once on a refused connection, not at its timeout
     CHECK(s[2].get<double>() < 1000);  // refused at once, not after the 5 s timeout
   }
 }
+
+TEST_CASE("One drill drives several agents, leasing and releasing each", "[drill][slow]") {
+  TempDir dir;
+  Agent a(dir, {"--insecure-loopback"});
+  TempDir dir_b;
+  Agent b(dir_b, {"--insecure-loopback"});
+  const std::string flag = dir.file("ok");
+  touch(flag);
+  Plan plan = parse_plan(
+      "version: 1\ntitle: two agents\nagents:\n  a: {url: \"http://127.0.0.1:" +
+          std::to_string(a.port()) +
+          "\"}\n  b: {url: \"http://127.0.0.1:" + std::to_string(b.port()) +
+          "\"}\nprobes: [{name: file, exec: {command: [test, -e, \"" + flag +
+          "\"]}, every_ms: 50}]\nsteady_state: {hold_ms: 200}\nlease_ms: 3000\nsteps:\n"
+          "  - {name: on a, at_ms: 0, fault: {agent: a, kind: cpu, cores: 1, load: 0.1, "
+          "duration_ms: 5000}, expect: {file: healthy}}\n"
+          "  - {name: on b, at_ms: 300, fault: {agent: b, kind: cpu, cores: 1, load: 0.1, "
+          "duration_ms: 5000}, expect: {file: healthy}, observe_ms: 500}\n",
+      "plan.yaml", dir.path());
+  json j = run(plan);
+  INFO(j.dump(2));
+  CHECK(j["verdict"] == "passed");
+  CHECK(j["steps"][0]["agent_url"] == "http://127.0.0.1:" + std::to_string(a.port()));
+  CHECK(j["steps"][1]["agent_url"] == "http://127.0.0.1:" + std::to_string(b.port()));
+  // Both faults outlived the drill: each was reverted on its own agent.
+  REQUIRE(j["rollback"].size() == 2);
+  CHECK(j["rollback"][0]["result"] == "reverted");
+  CHECK(j["rollback"][1]["result"] == "reverted");
+  for (int port : {a.port(), b.port()}) {
+    auto status = http(port, "GET", "/v1/status").json();
+    CHECK(status["lease"].is_null());
+    CHECK(status["active_faults"].empty());
+  }
+}
