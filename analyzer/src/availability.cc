@@ -267,9 +267,18 @@ class Pass {
                                         members));
             first = e.members.size();
           }
+          // Or the inputs deepest top variable first: each disjunction then lands above the
+          // diagram built so far instead of rebuilding it (dead nodes count in the budget).
+          std::vector<Bdd::Node> terms{r};
           for (size_t i = first; i < in.size(); ++i)
-            r = bdd.lor(r, down[in[i]]);
-          return r;
+            terms.push_back(down[in[i]]);
+          std::sort(terms.begin(), terms.end(), [&](Bdd::Node x, Bdd::Node y) {
+            return bdd.variable(x) != bdd.variable(y) ? bdd.variable(x) > bdd.variable(y) : x < y;
+          });
+          Bdd::Node out = Bdd::kFalse;
+          for (Bdd::Node n : terms)
+            out = bdd.lor(n, out);
+          return out;
         };
         for (uint32_t g : owned[m]) {
           const auto& group = groups[g];
