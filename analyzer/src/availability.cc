@@ -10,9 +10,10 @@
 //   Inside a group with a cycle the BDD equations are iterated from false until they stop
 //   changing: the rules are monotone, so this climbs to the least fixpoint, which is the
 //   spec's greatest fixpoint of "up". k-of-n quorums are a dynamic programme over the members
-//   (at_least). Variables are numbered in the post-order of a depth-first walk of the cone
-//   from the entrypoint, so that a component's domain chain and what it depends on sit above
-//   it. Each diagram has options.bdd_node_budget nodes (and 8 operations per node); all of
+//   (at_least). The cone is cut into independent modules first (modules.h): each gets its
+//   own diagram and stands for one pseudo-variable in its parent's. Variables are numbered in
+//   the post-order of a depth-first walk of the cone from the entrypoint, so that a
+//   component's domain chain and what it depends on sit above it. Each diagram has options.bdd_node_budget nodes (and 8 operations per node); all of
 //   them together options.bdd_pass_budget operations. A diagram that exceeds its budget is
 //   abandoned, never retried.
 // - rare-event: when the diagram does not fit, the sum over the entrypoint's minimal cut sets
