@@ -13,9 +13,10 @@
 //   (at_least). The cone is cut into independent modules first (modules.h): each gets its
 //   own diagram and stands for one pseudo-variable in its parent's. Variables are numbered in
 //   the post-order of a depth-first walk of the cone from the entrypoint, so that a
-//   component's domain chain and what it depends on sit above it. Each diagram has options.bdd_node_budget nodes (and 8 operations per node); all of
-//   them together options.bdd_pass_budget operations. A diagram that exceeds its budget is
-//   abandoned, never retried.
+//   component's domain chain and what it depends on sit above it. Each diagram has
+//   options.bdd_node_budget nodes (and 8 operations per node); all of them together
+//   options.bdd_pass_budget operations. A diagram that exceeds its budget is abandoned,
+//   never retried.
 // - rare-event: when the diagram does not fit, the sum over the entrypoint's minimal cut sets
 //   that the analysis found (spof, domain_spof, cut_set up to --order) of the probability
 //   that all of one fail, with an upper bound of the availability in `error`.
