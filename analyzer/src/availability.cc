@@ -10,11 +10,13 @@
 //   Inside a group with a cycle the BDD equations are iterated from false until they stop
 //   changing: the rules are monotone, so this climbs to the least fixpoint, which is the
 //   spec's greatest fixpoint of "up". k-of-n quorums are a dynamic programme over the members
-//   (at_least). Variables are numbered in the post-order of a depth-first walk of the cone
-//   from the entrypoint, so that a component's domain chain and what it depends on sit above
-//   it. Each diagram has options.bdd_node_budget nodes (and 8 operations per node); all of
-//   them together options.bdd_pass_budget operations. A diagram that exceeds its budget is
-//   abandoned, never retried.
+//   (at_least). The cone is cut into independent modules first (modules.h): each gets its
+//   own diagram and stands for one pseudo-variable in its parent's. Variables are numbered in
+//   the post-order of a depth-first walk of the cone from the entrypoint, so that a
+//   component's domain chain and what it depends on sit above it. Each diagram has
+//   options.bdd_node_budget nodes (and 8 operations per node); all of them together
+//   options.bdd_pass_budget operations. A diagram that exceeds its budget is abandoned,
+//   never retried.
 // - rare-event: when the diagram does not fit, the sum over the entrypoint's minimal cut sets
 //   that the analysis found (spof, domain_spof, cut_set up to --order) of the probability
 //   that all of one fail, with an upper bound of the availability in `error`.
@@ -37,6 +39,7 @@
 #include <unordered_set>
 
 #include "bdd.h"
+#include "modules.h"
 #include "passes.h"
 #include "propagation.h"
 
@@ -165,101 +168,206 @@ class Pass {
     return fits;
   }
 
-  /// The exact method on a cone (its last element is the entrypoint); false when the
-  /// diagram exceeds its budget.
+  /// The exact method on a cone (its last element is the entrypoint); false when a diagram
+  /// exceeds its budget.
+  ///
+  /// The cone's strongly connected groups of down inputs form a DAG; its modules (groups of
+  /// one element whose sub-graph nothing else reaches, modules.h) get one diagram each,
+  /// children first, in which every module directly below is a single pseudo-variable with
+  /// the probability its own diagram gave. Each diagram has the node budget of a whole cone,
+  /// so a cone whose one diagram would not fit often fits module by module.
   bool exact(const Cone& cone, EntrypointAvailability& a) {
     const size_t k = cone.elements.size();
-    // Variables: the failable elements in the cone's post-order, so that what an element
-    // needs (its domain chain, its dependencies) sits above it.
-    std::vector<uint32_t> var(k, UINT32_MAX);
-    std::vector<double> q;
-    std::vector<ElementId> element_of;
-    for (size_t j = 0; j < k; ++j) {
-      const Element& e = t_[cone.elements[j]];
-      if (!failable(e)) continue;
-      var[j] = static_cast<uint32_t>(q.size());
-      q.push_back(1 - *e.availability);
-      element_of.push_back(cone.elements[j]);
-    }
-    const size_t ops =
-        std::min(options_.bdd_node_budget * kOpsPerNode, options_.bdd_pass_budget - bdd_ops_);
-    Bdd bdd(options_.bdd_node_budget, ops);
-    std::vector<Bdd::Node> down(k, Bdd::kFalse);
-    auto rule = [&](ElementId j) {
-      const Element& e = t_[cone.elements[j]];
-      const auto& in = cone.inputs[j];
-      Bdd::Node r = var[j] != UINT32_MAX ? bdd.var(var[j]) : Bdd::kFalse;
-      size_t first = 0;
-      if (e.kind == ElementKind::kService) {
-        // down_inputs lists a service's members first, then its hard dependencies.
-        std::vector<Bdd::Node> members;
-        for (size_t m = 0; m < e.members.size(); ++m)
-          members.push_back(down[in[m]]);
-        r = bdd.lor(
-            r, bdd.at_least(static_cast<uint32_t>(e.members.size()) - e.min_healthy + 1, members));
-        first = e.members.size();
-      }
-      for (size_t m = first; m < in.size(); ++m)
-        r = bdd.lor(r, down[in[m]]);
-      return r;
-    };
     const ElementId root = static_cast<ElementId>(k - 1);
-    try {
-      for (const auto& group :
-           components_dependencies_first(cone.inputs, std::span<const ElementId>(&root, 1))) {
-        bool cyclic = group.size() > 1 ||
-                      std::find(cone.inputs[group[0]].begin(), cone.inputs[group[0]].end(),
-                                group[0]) != cone.inputs[group[0]].end();
-        // Iterate from false (the initial value of `down`) until nothing changes.
-        for (bool changed = true; changed && cyclic;) {
-          changed = false;
-          for (ElementId j : group) {
-            Bdd::Node r = rule(j);
-            if (r != down[j]) down[j] = r, changed = true;
+    const auto groups =
+        components_dependencies_first(cone.inputs, std::span<const ElementId>(&root, 1));
+    const uint32_t g_count = static_cast<uint32_t>(groups.size());
+    std::vector<uint32_t> group_of(k);
+    for (uint32_t g = 0; g < g_count; ++g)
+      for (ElementId j : groups[g])
+        group_of[j] = g;
+    std::vector<std::vector<uint32_t>> below(g_count);
+    for (uint32_t g = 0; g < g_count; ++g) {
+      for (ElementId j : groups[g])
+        for (ElementId y : cone.inputs[j])
+          if (group_of[y] != g) below[g].push_back(group_of[y]);
+      std::sort(below[g].begin(), below[g].end());
+      below[g].erase(std::unique(below[g].begin(), below[g].end()), below[g].end());
+    }
+    // A module worth a diagram of its own: one element (a cyclic group may be read by its
+    // parents through several of its elements) with something below it.
+    std::vector<uint8_t> module = detail::find_modules(below, g_count - 1);
+    for (uint32_t g = 0; g < g_count; ++g)
+      module[g] = module[g] && groups[g].size() == 1 && !below[g].empty();
+    module[g_count - 1] = 1;
+    // owner[g]: the module whose diagram computes group g (a module owns itself); user[m]:
+    // the module whose diagram reads module m as a pseudo-variable. Parents come before
+    // children in reverse group order, and every parent of a group that is not a module is
+    // in the same module's diagram (else that module would not be one).
+    std::vector<uint32_t> owner(g_count, UINT32_MAX), user(g_count, UINT32_MAX);
+    owner[g_count - 1] = g_count - 1;
+    for (uint32_t g = g_count; g-- > 0;)
+      for (uint32_t c : below[g]) {
+        if (module[c])
+          user[c] = owner[g], owner[c] = c;
+        else
+          owner[c] = owner[g];
+      }
+    std::vector<std::vector<uint32_t>> owned(g_count);  // dependencies first
+    for (uint32_t g = 0; g < g_count; ++g)
+      owned[owner[g]].push_back(g);
+
+    std::vector<double> p_down(g_count, 0);
+    // Per module, the Birnbaum importance of each variable of its diagram, by cone position.
+    struct Sensitivity {
+      ElementId j;
+      double birnbaum;
+    };
+    std::vector<std::vector<Sensitivity>> sensitivity(g_count);
+    std::vector<Bdd::Node> down(k, Bdd::kFalse);
+    for (uint32_t m = 0; m < g_count; ++m) {
+      if (!module[m]) continue;
+      // Variables: the failable elements of the module's own groups and the modules just
+      // below it, in the cone's post-order, so that what an element needs (its domain chain,
+      // its dependencies) sits above it.
+      std::vector<ElementId> vars;
+      for (uint32_t g : owned[m])
+        for (ElementId j : groups[g]) {
+          if (failable(t_[cone.elements[j]])) vars.push_back(j);
+          for (ElementId y : cone.inputs[j])
+            if (module[group_of[y]] && group_of[y] != m) vars.push_back(y);
+        }
+      std::sort(vars.begin(), vars.end());
+      vars.erase(std::unique(vars.begin(), vars.end()), vars.end());
+      std::vector<double> q(vars.size());
+      for (size_t v = 0; v < vars.size(); ++v) {
+        const ElementId j = vars[v];
+        q[v] = group_of[j] != m && module[group_of[j]] ? p_down[group_of[j]]
+                                                       : 1 - *t_[cone.elements[j]].availability;
+      }
+      auto var_of = [&](ElementId j) {
+        return static_cast<uint32_t>(std::lower_bound(vars.begin(), vars.end(), j) - vars.begin());
+      };
+      const size_t ops =
+          std::min(options_.bdd_node_budget * kOpsPerNode,
+                   options_.bdd_pass_budget - std::min(bdd_ops_, options_.bdd_pass_budget));
+      Bdd bdd(options_.bdd_node_budget, ops);
+      try {
+        for (ElementId j : vars)
+          if (group_of[j] != m && module[group_of[j]]) down[j] = bdd.var(var_of(j));
+        auto rule = [&](ElementId j) {
+          const Element& e = t_[cone.elements[j]];
+          const auto& in = cone.inputs[j];
+          Bdd::Node r = failable(e) ? bdd.var(var_of(j)) : Bdd::kFalse;
+          size_t first = 0;
+          if (e.kind == ElementKind::kService) {
+            // down_inputs lists a service's members first, then its hard dependencies.
+            std::vector<Bdd::Node> members;
+            for (size_t i = 0; i < e.members.size(); ++i)
+              members.push_back(down[in[i]]);
+            r = bdd.lor(r, bdd.at_least(static_cast<uint32_t>(e.members.size()) - e.min_healthy + 1,
+                                        members));
+            first = e.members.size();
+          }
+          // Or the inputs deepest top variable first: each disjunction then lands above the
+          // diagram built so far instead of rebuilding it (dead nodes count in the budget).
+          std::vector<Bdd::Node> terms{r};
+          for (size_t i = first; i < in.size(); ++i)
+            terms.push_back(down[in[i]]);
+          std::sort(terms.begin(), terms.end(), [&](Bdd::Node x, Bdd::Node y) {
+            return bdd.variable(x) != bdd.variable(y) ? bdd.variable(x) > bdd.variable(y) : x < y;
+          });
+          Bdd::Node out = Bdd::kFalse;
+          for (Bdd::Node n : terms)
+            out = bdd.lor(n, out);
+          return out;
+        };
+        for (uint32_t g : owned[m]) {
+          const auto& group = groups[g];
+          bool cyclic = group.size() > 1 ||
+                        std::find(cone.inputs[group[0]].begin(), cone.inputs[group[0]].end(),
+                                  group[0]) != cone.inputs[group[0]].end();
+          if (!cyclic) {
+            down[group[0]] = rule(group[0]);
+            continue;
+          }
+          // Iterate from false (the initial value of `down`) until nothing changes.
+          for (ElementId j : group)
+            down[j] = Bdd::kFalse;
+          for (bool changed = true; changed;) {
+            changed = false;
+            for (ElementId j : group) {
+              Bdd::Node r = rule(j);
+              if (r != down[j]) down[j] = r, changed = true;
+            }
           }
         }
-        if (!cyclic) down[group[0]] = rule(group[0]);
+      } catch (const Bdd::BudgetExceeded&) {
+        bdd_ops_ += bdd.ops();
+        return false;
       }
-    } catch (const Bdd::BudgetExceeded&) {
       bdd_ops_ += bdd.ops();
-      return false;
+      const Bdd::Node top = down[groups[m][0]];
+      std::vector<double> p = bdd.probabilities(q);
+      p_down[m] = p[top];
+      for (auto [v, ib] : birnbaum(bdd, top, p, q))
+        sensitivity[m].push_back({vars[v], ib});
     }
-    bdd_ops_ += bdd.ops();
-    std::vector<double> p = bdd.probabilities(q);
-    Bdd::Node top = down[root];
-    a.availability = 1 - p[top];
+    a.availability = 1 - p_down[g_count - 1];
     a.method = "exact";
-    // Birnbaum importance as the derivative of P(down) in each q_v: the sum, over the nodes
-    // testing v, of the probability of reaching the node times P(high) - P(low). Nodes are
-    // visited parents first (by decreasing index), so each reach probability is complete.
-    std::vector<Bdd::Node> nodes;
-    {
-      std::vector<Bdd::Node> stack{top};
-      std::unordered_map<Bdd::Node, uint8_t> seen;
-      while (!stack.empty()) {
-        Bdd::Node n = stack.back();
-        stack.pop_back();
-        if (n <= Bdd::kTrue || !seen.emplace(n, 1).second) continue;
-        nodes.push_back(n);
-        stack.push_back(bdd.low(n));
-        stack.push_back(bdd.high(n));
+    // The chain rule across modules: d P(entrypoint down) / d q_x is the derivative in the
+    // pseudo-variable of each module on the way down to x's diagram, times x's own in it.
+    std::vector<double> scale(g_count, 0);
+    scale[g_count - 1] = 1;
+    for (uint32_t m = g_count; m-- > 0;) {
+      if (!module[m] || scale[m] == 0) continue;
+      for (const Sensitivity& s : sensitivity[m]) {
+        const double ib = scale[m] * s.birnbaum;
+        const uint32_t g = group_of[s.j];
+        if (g != m && module[g]) {
+          scale[g] = ib;
+          continue;
+        }
+        const Element& e = t_[cone.elements[s.j]];
+        const double gain = ib * (1 - *e.availability);
+        if (gain > 0) a.importance.push_back({e.id, gain, ib});
       }
+    }
+    rank(a);
+    return true;
+  }
+
+  /// Birnbaum importance of every variable of a diagram, as the derivative of P(top) in its
+  /// q_v: the sum, over the nodes testing v, of the probability of reaching the node times
+  /// P(high) - P(low). Nodes are visited parents first (by decreasing index), so each reach
+  /// probability is complete when its node is visited.
+  static std::vector<std::pair<uint32_t, double>> birnbaum(const Bdd& bdd, Bdd::Node top,
+                                                           const std::vector<double>& p,
+                                                           const std::vector<double>& q) {
+    std::vector<Bdd::Node> nodes;
+    std::vector<Bdd::Node> stack{top};
+    std::unordered_map<Bdd::Node, double> reach;
+    while (!stack.empty()) {
+      Bdd::Node n = stack.back();
+      stack.pop_back();
+      if (n <= Bdd::kTrue || !reach.emplace(n, 0.0).second) continue;
+      nodes.push_back(n);
+      stack.push_back(bdd.low(n));
+      stack.push_back(bdd.high(n));
     }
     std::sort(nodes.begin(), nodes.end(), std::greater<>());
-    std::unordered_map<Bdd::Node, double> reach;
-    std::unordered_map<uint32_t, double> birnbaum;
-    reach[top] = 1;
+    std::unordered_map<uint32_t, double> out;
+    if (top > Bdd::kTrue) reach[top] = 1;
     for (Bdd::Node n : nodes) {
-      double r = reach[n];
-      uint32_t v = bdd.variable(n);
-      birnbaum[v] += r * (p[bdd.high(n)] - p[bdd.low(n)]);
+      const double r = reach[n];
+      const uint32_t v = bdd.variable(n);
+      out[v] += r * (p[bdd.high(n)] - p[bdd.low(n)]);
       if (bdd.low(n) > Bdd::kTrue) reach[bdd.low(n)] += r * (1 - q[v]);
       if (bdd.high(n) > Bdd::kTrue) reach[bdd.high(n)] += r * q[v];
     }
-    for (auto [v, ib] : birnbaum)
-      if (ib * q[v] > 0) a.importance.push_back({t_[element_of[v]].id, ib * q[v], ib});
-    rank(a);
-    return true;
+    std::vector<std::pair<uint32_t, double>> sorted(out.begin(), out.end());
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
   }
 
   static void rank(EntrypointAvailability& a) {

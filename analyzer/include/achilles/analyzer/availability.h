@@ -11,8 +11,9 @@
 namespace achilles::analyzer {
 
 /// Every entrypoint's availability, in file order, with its method and importance ranking.
-/// Exact (a BDD of the structure function on the entrypoint's cone) while the diagram fits
-/// options.bdd_node_budget and the pass' options.bdd_pass_budget; beyond it a Monte Carlo
+/// Exact (a BDD of the structure function on the entrypoint's cone, one per independent
+/// module of the cone) while every diagram fits options.bdd_node_budget and the pass'
+/// options.bdd_pass_budget; beyond it a Monte Carlo
 /// estimate with a 95% interval (up to options.samples samples, fewer once the pass' sampling
 /// work is spent, never fewer than 1000).
 std::vector<EntrypointAvailability> compute_availability(const Topology& topology,
