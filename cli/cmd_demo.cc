@@ -354,7 +354,8 @@ int run_demo(const Args& args) {
     DeriveOptions derive;
     derive.gap_ms = 8000;
     derive.recover_within_ms = 5000;
-    derive.latency_ms = 300;
+    derive.latency_ms =
+        700;  // above the probe's p99 objective (500 ms), below the backends' 1 s store timeout
     derive.include_spofs = true;
     const std::string plan_path = dir + "/drill.yaml";
     write_file(plan_path, derive_plan(topology, topo_path, plan_path, derive).yaml);

@@ -113,7 +113,7 @@ int run_drill_plan(const Args& args) {
   options.gap_ms = static_cast<std::int64_t>(number_option(args, "gap-ms", 12000, 1000, 3.6e6));
   options.recover_within_ms =
       static_cast<std::int64_t>(number_option(args, "recover-within-ms", 5000, 0, 3.6e6));
-  options.latency_ms = static_cast<std::int64_t>(number_option(args, "latency-ms", 400, 1, 60000));
+  options.latency_ms = static_cast<std::int64_t>(number_option(args, "latency-ms", 1000, 1, 60000));
   options.include_spofs = args.has("include-spofs");
   options.token_file = args.get("token-file");
   auto topology = analyzer::load_topology(topo_path);
@@ -161,7 +161,7 @@ const Registrar plan_registrar{Command{
                  .help = "failover allowed after a redundant member dies (default 5000)"},
                 {.name = "latency-ms",
                  .value_name = "MS",
-                 .help = "latency added on proxied dependencies (default 400)"},
+                 .help = "latency added on proxied dependencies (default 1000)"},
             },
         .min_positionals = 1,
         .max_positionals = 1,

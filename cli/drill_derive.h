@@ -16,7 +16,7 @@ struct DeriveOptions {
   /// Failover allowed after a redundant member dies.
   std::int64_t recover_within_ms = 5000;
   /// Latency added on dependencies reached through a proxy.
-  std::int64_t latency_ms = 400;
+  std::int64_t latency_ms = 1000;
   /// Also kill single points of failure (staging only: it takes the service down).
   bool include_spofs = false;
   /// The agents' token file, written into the plan.

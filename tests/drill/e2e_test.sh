@@ -103,9 +103,9 @@ agents:
   local: {url: "http://$AGENT_ADDR"}
 probes:
   - name: www
-    http: {url: "http://127.0.0.1:$WWW/", timeout_ms: 1000, body_contains: "hello from the store"}
+    http: {url: "http://127.0.0.1:$WWW/", timeout_ms: 2000, body_contains: "hello from the store"}
     every_ms: 100
-    healthy_when: {success_ratio: 0.9, p99_ms: 250}
+    healthy_when: {success_ratio: 0.9, p99_ms: 500}
 steady_state: {hold_ms: 1500}
 lease_ms: 3000
 PLAN
@@ -178,7 +178,7 @@ echo "== a fault still active at the end is reverted"
 steps:
   - name: slow store
     at_ms: 0
-    fault: {kind: latency, component: store, latency_ms: 400, duration_ms: 60000}
+    fault: {kind: latency, component: store, latency_ms: 700, duration_ms: 60000}
     expect: {www: degraded}
     observe_ms: 3000
 PLAN

@@ -313,8 +313,9 @@ TEST_CASE("drill plan derives steps from the analyzer's predictions", "[drill][c
                              "\"api\"], up: []}"));
   r = run_achilles("drill run drills/shop.yaml --dry-run", dir.path());
   CHECK(r.code == 0);
-  CHECK_THAT(r.out, Catch::Contains("{\"duration_ms\":2500,\"kind\":\"latency\",\"latency_ms\":400,"
-                                    "\"proxy\":\"pg\"}"));
+  CHECK_THAT(r.out,
+             Catch::Contains("{\"duration_ms\":2500,\"kind\":\"latency\",\"latency_ms\":1000,"
+                             "\"proxy\":\"pg\"}"));
 }
 
 TEST_CASE("drill plan refuses a topology it cannot drill", "[drill][cli]") {
