@@ -101,7 +101,7 @@ TEST_CASE("Strings that need escaping survive a round trip in both syntaxes", "[
   auto c = element("c", ElementKind::kComponent, "- not a list: [x] {y} 'z' & *a !b %c @d");
   c.labels = {
       {"key with spaces: and \"quotes\"", "null"}, {"true", "123"}, {"empty", ""}, {"~", "0x10"}};
-  c.inject_target = {{"agent", "10.0.0.5:8474"}, {"cmd", "a\\b\r\n"}};
+  c.inject_target = {{"agent", "10.0.0.5:8474"}, {"cmdline", "a\\b\r\n"}};
   t.add(c);
   for (Syntax syntax : {Syntax::kJson, Syntax::kYaml}) {
     Topology back = round_trip(t, syntax);
