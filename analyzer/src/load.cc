@@ -2,16 +2,14 @@
 #include "achilles/analyzer/load.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <limits>
 #include <optional>
-#include <thread>
 #include <unordered_set>
 
 #include "load_solver.h"
+#include "parallel.h"
 #include "passes.h"
 #include "propagation.h"
 
@@ -26,9 +24,9 @@ using detail::LoadSolver;
 /// redistribution must not be reported for a rounding error.
 constexpr double kFull = 1.0 + 1e-9;
 
-/// Fewer single failures to solve than this and run() stays on one thread: a second one
+/// Fewer single failures per thread to solve than this and run() uses fewer threads: each
 /// costs a copy of the solver's arrays.
-constexpr size_t kParallelMin = 64;
+constexpr size_t kParallelMin = 32;
 
 std::string percent(double u) {
   if (std::isinf(u)) return "unbounded";
@@ -242,45 +240,22 @@ class detail::CapacityPass::Impl {
           may_overload_[x])
         todo.push_back(x);
     // Each is independent of the others, so two threads share them, each with its own
-    // Scenarios; every result goes to its failure's slot and the findings are appended in
-    // element order, so the output does not depend on which thread solved what.
+    // Scenarios (the second a copy of the first: the baseline and the scratch space); every
+    // result goes to its failure's slot and the findings are appended in element order.
     std::vector<std::optional<Finding>> results(todo.size());
-    std::atomic<size_t> next{0};
-    std::exception_ptr error;
-    auto work = [&](Scenarios& scenarios, bool report) {
-      const size_t step = std::max<size_t>(1, todo.size() / 100);
-      size_t reported = 0;
-      for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
-        if (report && options_.progress && i >= reported) {
-          options_.progress("capacity", static_cast<double>(i) / todo.size());
-          reported = i + step;
-        }
-        auto survivors = scenarios.scenario({todo[i]});
-        if (!survivors.empty()) results[i] = scenarios.capacity_spof(todo[i], survivors);
+    const unsigned threads = detail::thread_count(todo.size(), kParallelMin);
+    std::vector<Scenarios> helpers(threads - 1, main_);
+    const size_t step = std::max<size_t>(1, todo.size() / 100);
+    size_t reported = 0;
+    detail::parallel_for(todo.size(), threads, [&](unsigned t, size_t i) {
+      if (t == 0 && options_.progress && i >= reported) {
+        options_.progress("capacity", static_cast<double>(i) / todo.size());
+        reported = i + step;
       }
-    };
-    if (todo.size() >= kParallelMin && std::thread::hardware_concurrency() >= 2) {
-      Scenarios second = main_;  // copies the baseline and the scratch space
-      std::thread helper([&] {
-        try {
-          work(second, false);
-        } catch (...) {
-          error = std::current_exception();
-          next = todo.size();  // stops the calling thread too
-        }
-      });
-      try {
-        work(main_, true);
-      } catch (...) {
-        next = todo.size();
-        helper.join();
-        throw;
-      }
-      helper.join();
-      if (error) std::rethrow_exception(error);
-    } else {
-      work(main_, true);
-    }
+      Scenarios& scenarios = t == 0 ? main_ : helpers[t - 1];
+      auto survivors = scenarios.scenario({todo[i]});
+      if (!survivors.empty()) results[i] = scenarios.capacity_spof(todo[i], survivors);
+    });
     for (auto& f : results)
       if (f) findings.push_back(std::move(*f));
   }
