@@ -215,7 +215,7 @@ class Analyzer {
     if (options_.order >= 2) singles_.resize(t_.size());
     constexpr size_t kBlock = 256;
     const size_t blocks = (failable_.size() + kBlock - 1) / kBlock;
-    const unsigned threads = detail::thread_count(blocks, 4);
+    const unsigned threads = detail::thread_count(blocks, 4, options_.threads);
     std::vector<Propagator> helpers;
     for (unsigned t = 1; t < threads; ++t)
       helpers.emplace_back(net_);

@@ -243,7 +243,7 @@ class detail::CapacityPass::Impl {
     // Scenarios (the second a copy of the first: the baseline and the scratch space); every
     // result goes to its failure's slot and the findings are appended in element order.
     std::vector<std::optional<Finding>> results(todo.size());
-    const unsigned threads = detail::thread_count(todo.size(), kParallelMin);
+    const unsigned threads = detail::thread_count(todo.size(), kParallelMin, options_.threads);
     std::vector<Scenarios> helpers(threads - 1, main_);
     const size_t step = std::max<size_t>(1, todo.size() / 100);
     size_t reported = 0;

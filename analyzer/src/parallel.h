@@ -17,12 +17,12 @@
 
 namespace achilles::analyzer::detail {
 
-/// How many threads to use for `count` items: up to two (the machines this runs on have few
-/// cores, and each thread costs a copy of the scratch space), one when there are fewer than
-/// `min_per_thread` items per thread or a single core.
-inline unsigned thread_count(size_t count, size_t min_per_thread) {
-  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  unsigned threads = std::min(2u, cores);
+/// How many threads to use for `count` items: `requested`, or when it is 0 up to two (the
+/// machines this runs on have few cores, and each thread costs a copy of the scratch space);
+/// fewer while there would be under `min_per_thread` items per thread.
+inline unsigned thread_count(size_t count, size_t min_per_thread, unsigned requested = 0) {
+  unsigned threads =
+      requested ? requested : std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
   while (threads > 1 && count < threads * min_per_thread)
     --threads;
   return threads;
