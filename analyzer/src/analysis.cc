@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "parallel.h"
 #include "passes.h"
 #include "propagation.h"
 
@@ -168,9 +169,10 @@ class Analyzer {
   }
 
   /// Entrypoints down in the propagator's last run, by index.
-  std::vector<ElementId> entrypoints_down() const {
+  std::vector<ElementId> entrypoints_down() const { return entrypoints_down(propagator_); }
+  std::vector<ElementId> entrypoints_down(const Propagator& propagator) const {
     std::vector<ElementId> out;
-    for (ElementId x : propagator_.down_list())
+    for (ElementId x : propagator.down_list())
       if (t_[x].kind == ElementKind::kEntrypoint) out.push_back(x);
     std::sort(out.begin(), out.end());
     return out;
@@ -179,19 +181,24 @@ class Analyzer {
   /// Builds a finding from the propagator's last run (the scenario F = subject).
   Finding failure_finding(std::string kind, const std::vector<ElementId>& subject,
                           const std::vector<ElementId>& eps_down, ElementId explain_from) {
+    return failure_finding(propagator_, std::move(kind), subject, eps_down, explain_from);
+  }
+  Finding failure_finding(Propagator& propagator, std::string kind,
+                          const std::vector<ElementId>& subject,
+                          const std::vector<ElementId>& eps_down, ElementId explain_from) {
     Finding f;
     f.kind = std::move(kind);
     for (ElementId x : subject)
       f.subject.push_back(t_[x].id);
     std::sort(f.subject.begin(), f.subject.end());
     f.impact.entrypoints_down = sorted_ids(t_, eps_down);
-    f.impact.entrypoints_degraded = sorted_ids(t_, propagator_.degraded_entrypoints());
-    f.impact.components_down = propagator_.count_down(ElementKind::kComponent);
-    f.impact.services_down = propagator_.count_down(ElementKind::kService);
-    for (ElementId x = explain_from; x != kNoElement; x = propagator_.cause(x)) {
+    f.impact.entrypoints_degraded = sorted_ids(t_, propagator.degraded_entrypoints());
+    f.impact.components_down = propagator.count_down(ElementKind::kComponent);
+    f.impact.services_down = propagator.count_down(ElementKind::kService);
+    for (ElementId x = explain_from; x != kNoElement; x = propagator.cause(x)) {
       const Element& e = t_[x];
       f.explanation.push_back(e.id);
-      ElementId cause = propagator_.cause(x);
+      ElementId cause = propagator.cause(x);
       bool by_member = e.kind == ElementKind::kService && cause != kNoElement &&
                        std::find(e.members.begin(), e.members.end(), cause) != e.members.end();
       f.explanation_notes.push_back(by_member ? quorum_note(e) : "");
@@ -199,39 +206,63 @@ class Analyzer {
     return f;
   }
 
+  // The single failures are independent of one another, so two threads share them, each
+  // with its own propagator, in blocks of consecutive failures; each block's findings are
+  // kept apart and appended in block order, so findings_ gets them in the order one thread
+  // would have found them. Each failure writes only its own entries in singles_ and in the
+  // capacity screen.
   void single_failures() {
     if (options_.order >= 2) singles_.resize(t_.size());
-    size_t done = 0;
-    for (ElementId x : failable_) {
-      progress("single failures", done++, failable_.size());
-      propagator_.run(std::span<const ElementId>(&x, 1));
-      capacity_.screen(x, propagator_);
-      auto eps = entrypoints_down();
-      if (!eps.empty()) {
-        bool domain = t_[x].kind == ElementKind::kDomain;
-        // The chain is explained from the first impacted entrypoint by id.
-        ElementId from = *std::min_element(
-            eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return t_[a].id < t_[b].id; });
-        Finding f = failure_finding(domain ? "domain_spof" : "spof", {x}, eps, from);
-        f.severity = "critical";
-        auto names = english_list(f.impact.entrypoints_down);
-        f.message = domain ? "losing " + t_[x].type + " " + t_[x].id + " takes down " + names
-                           : t_[x].id + " is a single point of failure for " + names;
-        findings_.push_back(std::move(f));
+    constexpr size_t kBlock = 256;
+    const size_t blocks = (failable_.size() + kBlock - 1) / kBlock;
+    const unsigned threads = detail::thread_count(blocks, 4, options_.threads);
+    std::vector<Propagator> helpers;
+    for (unsigned t = 1; t < threads; ++t)
+      helpers.emplace_back(net_);
+    std::vector<std::vector<Finding>> found(blocks);
+    detail::parallel_for(blocks, threads, [&](unsigned t, size_t b) {
+      Propagator& propagator = t == 0 ? propagator_ : helpers[t - 1];
+      const size_t end = std::min(failable_.size(), (b + 1) * kBlock);
+      for (size_t i = b * kBlock; i < end; ++i) {
+        if (t == 0) progress("single failures", i, failable_.size());
+        single_failure(propagator, failable_[i], found[b]);
       }
-      if (options_.order >= 2) {
-        Single& s = singles_[x];
-        s.eps_down = std::move(eps);
-        for (ElementId svc : propagator_.hit_services()) {
-          Hit hit{svc, {}};
-          const auto& members = t_[svc].members;
-          for (uint32_t i = 0; i < members.size(); ++i)
-            if (propagator_.down(members[i])) hit.lost.push_back(i);
-          s.hits.push_back(std::move(hit));
-        }
+    });
+    for (auto& block : found)
+      for (Finding& f : block)
+        findings_.push_back(std::move(f));
+    progress("single failures", failable_.size(), failable_.size());
+  }
+
+  /// F = {x}: its spof or domain_spof finding, if any, into `out`; the capacity screen's
+  /// verdict; and, for cut sets, what it takes down.
+  void single_failure(Propagator& propagator, ElementId x, std::vector<Finding>& out) {
+    propagator.run(std::span<const ElementId>(&x, 1));
+    capacity_.screen(x, propagator);
+    auto eps = entrypoints_down(propagator);
+    if (!eps.empty()) {
+      bool domain = t_[x].kind == ElementKind::kDomain;
+      // The chain is explained from the first impacted entrypoint by id.
+      ElementId from = *std::min_element(
+          eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return t_[a].id < t_[b].id; });
+      Finding f = failure_finding(propagator, domain ? "domain_spof" : "spof", {x}, eps, from);
+      f.severity = "critical";
+      auto names = english_list(f.impact.entrypoints_down);
+      f.message = domain ? "losing " + t_[x].type + " " + t_[x].id + " takes down " + names
+                         : t_[x].id + " is a single point of failure for " + names;
+      out.push_back(std::move(f));
+    }
+    if (options_.order >= 2) {
+      Single& s = singles_[x];
+      s.eps_down = std::move(eps);
+      for (ElementId svc : propagator.hit_services()) {
+        Hit hit{svc, {}};
+        const auto& members = t_[svc].members;
+        for (uint32_t i = 0; i < members.size(); ++i)
+          if (propagator.down(members[i])) hit.lost.push_back(i);
+        s.hits.push_back(std::move(hit));
       }
     }
-    progress("single failures", failable_.size(), failable_.size());
   }
 
   // Why only pairs that weaken a common service: the union U of what a and b take down on

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <unordered_set>
 
 #include "load_solver.h"
+#include "parallel.h"
 #include "passes.h"
 #include "propagation.h"
 
@@ -21,6 +23,10 @@ using detail::LoadSolver;
 /// A utilization above this is "above 100%": loads that land exactly on the capacity after a
 /// redistribution must not be reported for a rounding error.
 constexpr double kFull = 1.0 + 1e-9;
+
+/// Fewer single failures per thread to solve than this and run() uses fewer threads: each
+/// costs a copy of the solver's arrays.
+constexpr size_t kParallelMin = 32;
 
 std::string percent(double u) {
   if (std::isinf(u)) return "unbounded";
@@ -59,143 +65,18 @@ bool judged(const Topology& t, ElementId x) {
 
 }  // namespace
 
-class detail::CapacityPass::Impl {
+/// What solving failure scenarios needs: a load solver and a propagator, whose scratch space
+/// each scenario reuses, over nets shared read-only. A copy solves scenarios independently of
+/// the original (on another thread), from the same baseline.
+class Scenarios {
  public:
-  Impl(const Topology& t, const AnalysisOptions& options)
-      : t_(t), options_(options), net_(t), solver_(net_), pnet_(t), propagator_(pnet_) {
+  Scenarios(const Topology& t, const AnalysisOptions& options, const LoadNet& net,
+            const detail::Net& pnet)
+      : t_(t), options_(options), net_(net), solver_(net), propagator_(pnet) {
     solver_.solve_baseline();
-    prepare_screen();
   }
 
-  void screen(ElementId x, const detail::Propagator& propagator) {
-    may_overload_[x] = may_overload(propagator);
-  }
-
-  void run(std::vector<Finding>& findings, std::vector<Utilization>& utilization) {
-    for (ElementId x = 0; x < t_.size(); ++x) {
-      double cap = net_.capacity(x);
-      if (std::isnan(cap)) continue;
-      double load = solver_.baseline(x);
-      utilization.push_back({t_[x].id, load, cap, load / cap});
-      if (judged(t_, x) && load / cap > options_.threshold) findings.push_back(overload(x));
-    }
-    std::sort(utilization.begin(), utilization.end(),
-              [](const Utilization& a, const Utilization& b) { return a.id < b.id; });
-    std::vector<ElementId> failable;
-    for (ElementId x = 0; x < t_.size(); ++x)
-      if (t_[x].kind == ElementKind::kComponent || t_[x].kind == ElementKind::kDomain)
-        failable.push_back(x);
-    for (size_t i = 0; i < failable.size(); ++i) {
-      if (options_.progress && i % std::max<size_t>(1, failable.size() / 100) == 0)
-        options_.progress("capacity", static_cast<double>(i) / failable.size());
-      if (!may_overload_[failable[i]]) continue;
-      std::vector<ElementId> failed{failable[i]};
-      auto survivors = scenario(failed);
-      if (!survivors.empty()) findings.push_back(capacity_spof(failable[i], survivors));
-    }
-  }
-
- private:
-  // The screen. scenario() first solves an upper bound of the loads in which only rises are
-  // followed, and they start only at the services that lost members and stayed up (their
-  // shares grow); a failure that pushes nothing above 100% even so is no capacity_spof. The
-  // screen bounds that upper bound further, from the baseline alone, so that most failures
-  // need no solve at all:
-  //
-  // - A service s that lost members raises each surviving member m by
-  //   rise(m) = base(s) * (w(m) / den_now(s) - w(m) / den_base(s)), where w(m) is m's
-  //   capacity or 1 and den the sum of w over the members not down.
-  // - What a rise at y adds to the load of an element z is rise(y) times the sum over the
-  //   paths from y to z of the product of the gains, and the candidates z are those whose
-  //   headroom h(z) = kFull * capacity - baseline it exceeds. reach_[y] bounds the sum over
-  //   z of (path gains from y to z) / h(z) with the baseline's gains: own(y) (1 / h(y) for
-  //   a judged element not above 100% at baseline) plus the gains times reach_ of what y
-  //   sends load to. It is infinite in and upstream of a cycle and of an unbounded load.
-  // - A path may pass through another service that lost members, whose gains to its members
-  //   grow by den_base / den_now; the product R of those factors over all the services hit
-  //   bounds that.
-  // - A member with no out-arcs (a leaf) is reached by its own service's rise directly;
-  //   the leaves are bounded by the largest rise(m) * own(m), not by their sum, since they
-  //   do not reach one another. A leaf in several services counts as a non-leaf.
-  //
-  // So no survivor goes above 100% when max over leaves of rise(m) * own(m) plus R times
-  // the sum over the other members of rise(m) * reach_(m) is below 1 (with a margin for
-  // rounding). The screen never rules out a failure that the upper bound would keep.
-
-  /// The weight of member m in service s's shares.
-  double weight(ElementId s, ElementId m) const {
-    return net_.by_capacity(s) ? net_.capacity(m) : 1.0;
-  }
-
-  void prepare_screen() {
-    const size_t n = t_.size();
-    constexpr double kInf = std::numeric_limits<double>::infinity();
-    may_overload_.assign(n, 1);
-    base_den_.assign(n, 0.0);
-    for (ElementId s = 0; s < n; ++s)
-      for (const LoadNet::Arc& a : net_.out(s))
-        if (a.edge == LoadNet::Edge::kMember) base_den_[s] += weight(s, a.other);
-    std::vector<uint32_t> services(n, 0);
-    for (ElementId s = 0; s < n; ++s)
-      for (const LoadNet::Arc& a : net_.out(s))
-        if (a.edge == LoadNet::Edge::kMember) ++services[a.other];
-    own_.assign(n, 0.0);
-    reach_.assign(n, 0.0);
-    leaf_.assign(n, 0);
-    for (ElementId z = 0; z < n; ++z) {
-      leaf_[z] = net_.out(z).empty() && services[z] <= 1;
-      if (!judged(t_, z) || over_at_baseline(z)) continue;
-      double cap = net_.capacity(z), base = solver_.baseline(z);
-      // The margin keeps a rounding error in the solver's sums from mattering.
-      double headroom = kFull * cap - base - 1e-9 * std::max(cap, std::abs(base));
-      own_[z] = headroom > 0 ? 1.0 / headroom : kInf;
-    }
-    // Sinks first: what y sends load to has its bound already.
-    for (uint32_t c = static_cast<uint32_t>(net_.scc_count()); c-- > 0;) {
-      for (ElementId y : net_.scc_nodes(c)) {
-        if (net_.cyclic(c) || !std::isfinite(solver_.baseline(y))) {
-          reach_[y] = kInf;
-          continue;
-        }
-        double r = own_[y];
-        for (const LoadNet::Arc& a : net_.out(y)) {
-          double gain = a.edge != LoadNet::Edge::kMember ? a.calls
-                        : base_den_[y] > 0               ? weight(y, a.other) / base_den_[y]
-                                                         : 0.0;
-          if (gain > 0) r += gain * reach_[a.other];
-        }
-        reach_[y] = std::isnan(r) ? kInf : r;
-      }
-    }
-  }
-
-  /// The screen's verdict on the scenario in `propagator` (see above).
-  bool may_overload(const detail::Propagator& propagator) const {
-    double leaves = 0, others = 0, factor = 1;
-    for (ElementId s : propagator.hit_services()) {
-      double base = solver_.baseline(s);
-      if (base == 0) continue;  // nothing to redistribute
-      if (!std::isfinite(base) || net_.cyclic(net_.scc(s))) return true;
-      double den = 0;
-      for (const LoadNet::Arc& a : net_.out(s))
-        if (a.edge == LoadNet::Edge::kMember && !propagator.down(a.other))
-          den += weight(s, a.other);
-      if (!(den > 0)) return true;
-      factor *= base_den_[s] / den;
-      const double per_weight = base * (1.0 / den - 1.0 / base_den_[s]);
-      for (const LoadNet::Arc& a : net_.out(s)) {
-        ElementId m = a.other;
-        if (a.edge != LoadNet::Edge::kMember || propagator.down(m)) continue;
-        double rise = per_weight * weight(s, m);
-        if (leaf_[m])
-          leaves = std::max(leaves, rise * own_[m]);
-        else
-          others += rise * reach_[m];
-      }
-    }
-    double bound = leaves + factor * others;
-    return !(bound < 1.0 - 1e-6);
-  }
+  double baseline(ElementId x) const { return solver_.baseline(x); }
 
   double utilization(ElementId x) const { return solver_.load(x) / net_.capacity(x); }
   bool over_at_baseline(ElementId x) const {
@@ -286,8 +167,8 @@ class detail::CapacityPass::Impl {
     if (survivors.size() > 1)
       f.message += " (and " + std::to_string(survivors.size() - 1) + " more above 100%)";
 
-    std::vector<ElementId> failed{x};
     if (options_.cascade) {
+      std::vector<ElementId> failed{x};
       // Overloaded survivors fail in turn until nothing more goes above 100%.
       std::vector<ElementId> fallen;
       for (auto over = survivors; !over.empty(); over = scenario(failed)) {
@@ -310,9 +191,8 @@ class detail::CapacityPass::Impl {
       f.message += eps.empty() ? "; the cascade ends with " + std::to_string(down.size()) +
                                      " components and services down and every entrypoint up"
                                : "; the cascade takes down " + english_list(sorted_ids(t_, eps));
-    } else {
-      propagator_.run(failed);
     }
+    // Without a cascade the propagator still holds F = {x} from scenario().
     std::vector<ElementId> eps_down;
     for (ElementId y : propagator_.down_list())
       if (t_[y].kind == ElementKind::kEntrypoint) eps_down.push_back(y);
@@ -324,12 +204,170 @@ class detail::CapacityPass::Impl {
     return f;
   }
 
+ private:
+  const Topology& t_;
+  const AnalysisOptions& options_;
+  const LoadNet& net_;
+  LoadSolver solver_;
+  detail::Propagator propagator_;
+};
+
+class detail::CapacityPass::Impl {
+ public:
+  Impl(const Topology& t, const AnalysisOptions& options)
+      : t_(t), options_(options), net_(t), pnet_(t), main_(t, options, net_, pnet_) {
+    prepare_screen();
+  }
+
+  void screen(ElementId x, const detail::Propagator& propagator) {
+    may_overload_[x] = may_overload(propagator);
+  }
+
+  void run(std::vector<Finding>& findings, std::vector<Utilization>& utilization) {
+    for (ElementId x = 0; x < t_.size(); ++x) {
+      double cap = net_.capacity(x);
+      if (std::isnan(cap)) continue;
+      double load = main_.baseline(x);
+      utilization.push_back({t_[x].id, load, cap, load / cap});
+      if (judged(t_, x) && load / cap > options_.threshold) findings.push_back(main_.overload(x));
+    }
+    std::sort(utilization.begin(), utilization.end(),
+              [](const Utilization& a, const Utilization& b) { return a.id < b.id; });
+    // The single failures that the screen could not rule out, in element order.
+    std::vector<ElementId> todo;
+    for (ElementId x = 0; x < t_.size(); ++x)
+      if ((t_[x].kind == ElementKind::kComponent || t_[x].kind == ElementKind::kDomain) &&
+          may_overload_[x])
+        todo.push_back(x);
+    // Each is independent of the others, so two threads share them, each with its own
+    // Scenarios (the second a copy of the first: the baseline and the scratch space); every
+    // result goes to its failure's slot and the findings are appended in element order.
+    std::vector<std::optional<Finding>> results(todo.size());
+    const unsigned threads = detail::thread_count(todo.size(), kParallelMin, options_.threads);
+    std::vector<Scenarios> helpers(threads - 1, main_);
+    const size_t step = std::max<size_t>(1, todo.size() / 100);
+    size_t reported = 0;
+    detail::parallel_for(todo.size(), threads, [&](unsigned t, size_t i) {
+      if (t == 0 && options_.progress && i >= reported) {
+        options_.progress("capacity", static_cast<double>(i) / todo.size());
+        reported = i + step;
+      }
+      Scenarios& scenarios = t == 0 ? main_ : helpers[t - 1];
+      auto survivors = scenarios.scenario({todo[i]});
+      if (!survivors.empty()) results[i] = scenarios.capacity_spof(todo[i], survivors);
+    });
+    for (auto& f : results)
+      if (f) findings.push_back(std::move(*f));
+  }
+
+ private:
+  // The screen. scenario() first solves an upper bound of the loads in which only rises are
+  // followed, and they start only at the services that lost members and stayed up (their
+  // shares grow); a failure that pushes nothing above 100% even so is no capacity_spof. The
+  // screen bounds that upper bound further, from the baseline alone, so that most failures
+  // need no solve at all:
+  //
+  // - A service s that lost members raises each surviving member m by
+  //   rise(m) = base(s) * (w(m) / den_now(s) - w(m) / den_base(s)), where w(m) is m's
+  //   capacity or 1 and den the sum of w over the members not down.
+  // - What a rise at y adds to the load of an element z is rise(y) times the sum over the
+  //   paths from y to z of the product of the gains, and the candidates z are those whose
+  //   headroom h(z) = kFull * capacity - baseline it exceeds. reach_[y] bounds the sum over
+  //   z of (path gains from y to z) / h(z) with the baseline's gains: own(y) (1 / h(y) for
+  //   a judged element not above 100% at baseline) plus the gains times reach_ of what y
+  //   sends load to. It is infinite in and upstream of a cycle and of an unbounded load.
+  // - A path may pass through another service that lost members, whose gains to its members
+  //   grow by den_base / den_now; the product R of those factors over all the services hit
+  //   bounds that.
+  // - A member with no out-arcs (a leaf) is reached by its own service's rise directly;
+  //   the leaves are bounded by the largest rise(m) * own(m), not by their sum, since they
+  //   do not reach one another. A leaf in several services counts as a non-leaf.
+  //
+  // So no survivor goes above 100% when max over leaves of rise(m) * own(m) plus R times
+  // the sum over the other members of rise(m) * reach_(m) is below 1 (with a margin for
+  // rounding). The screen never rules out a failure that the upper bound would keep.
+
+  /// The weight of member m in service s's shares.
+  double weight(ElementId s, ElementId m) const {
+    return net_.by_capacity(s) ? net_.capacity(m) : 1.0;
+  }
+
+  void prepare_screen() {
+    const size_t n = t_.size();
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    may_overload_.assign(n, 1);
+    base_den_.assign(n, 0.0);
+    for (ElementId s = 0; s < n; ++s)
+      for (const LoadNet::Arc& a : net_.out(s))
+        if (a.edge == LoadNet::Edge::kMember) base_den_[s] += weight(s, a.other);
+    std::vector<uint32_t> services(n, 0);
+    for (ElementId s = 0; s < n; ++s)
+      for (const LoadNet::Arc& a : net_.out(s))
+        if (a.edge == LoadNet::Edge::kMember) ++services[a.other];
+    own_.assign(n, 0.0);
+    reach_.assign(n, 0.0);
+    leaf_.assign(n, 0);
+    for (ElementId z = 0; z < n; ++z) {
+      leaf_[z] = net_.out(z).empty() && services[z] <= 1;
+      if (!judged(t_, z) || main_.over_at_baseline(z)) continue;
+      double cap = net_.capacity(z), base = main_.baseline(z);
+      // The margin keeps a rounding error in the solver's sums from mattering.
+      double headroom = kFull * cap - base - 1e-9 * std::max(cap, std::abs(base));
+      own_[z] = headroom > 0 ? 1.0 / headroom : kInf;
+    }
+    // Sinks first: what y sends load to has its bound already.
+    for (uint32_t c = static_cast<uint32_t>(net_.scc_count()); c-- > 0;) {
+      for (ElementId y : net_.scc_nodes(c)) {
+        if (net_.cyclic(c) || !std::isfinite(main_.baseline(y))) {
+          reach_[y] = kInf;
+          continue;
+        }
+        double r = own_[y];
+        for (const LoadNet::Arc& a : net_.out(y)) {
+          double gain = a.edge != LoadNet::Edge::kMember ? a.calls
+                        : base_den_[y] > 0               ? weight(y, a.other) / base_den_[y]
+                                                         : 0.0;
+          if (gain > 0) r += gain * reach_[a.other];
+        }
+        reach_[y] = std::isnan(r) ? kInf : r;
+      }
+    }
+  }
+
+  /// The screen's verdict on the scenario in `propagator` (see above).
+  bool may_overload(const detail::Propagator& propagator) const {
+    double leaves = 0, others = 0, factor = 1;
+    for (ElementId s : propagator.hit_services()) {
+      double base = main_.baseline(s);
+      if (base == 0) continue;  // nothing to redistribute
+      if (!std::isfinite(base) || net_.cyclic(net_.scc(s))) return true;
+      double den = 0;
+      for (const LoadNet::Arc& a : net_.out(s))
+        if (a.edge == LoadNet::Edge::kMember && !propagator.down(a.other))
+          den += weight(s, a.other);
+      if (!(den > 0)) return true;
+      factor *= base_den_[s] / den;
+      const double per_weight = base * (1.0 / den - 1.0 / base_den_[s]);
+      for (const LoadNet::Arc& a : net_.out(s)) {
+        ElementId m = a.other;
+        if (a.edge != LoadNet::Edge::kMember || propagator.down(m)) continue;
+        double rise = per_weight * weight(s, m);
+        if (leaf_[m])
+          leaves = std::max(leaves, rise * own_[m]);
+        else
+          others += rise * reach_[m];
+      }
+    }
+    double bound = leaves + factor * others;
+    return !(bound < 1.0 - 1e-6);
+  }
+
   const Topology& t_;
   const AnalysisOptions& options_;
   LoadNet net_;
-  LoadSolver solver_;
   detail::Net pnet_;
-  detail::Propagator propagator_;
+  /// The baseline, and the scenarios solved on the calling thread.
+  Scenarios main_;
   // The screen (see above), by element.
   std::vector<uint8_t> may_overload_;
   std::vector<double> base_den_, own_, reach_;

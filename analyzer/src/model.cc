@@ -33,14 +33,15 @@ void Topology::reserve(size_t n) {
   while (capacity < 2 * n)
     capacity <<= 1;
   if (capacity <= slots_.size()) return;
-  slots_.assign(capacity, Slot{0, kNoElement});
+  std::vector<Slot> old(capacity, Slot{0, kNoElement, 0, 0});
+  old.swap(slots_);
   const size_t mask = capacity - 1;
-  for (ElementId x = 0; x < elements.size(); ++x) {
-    uint32_t h = hash_id(elements[x].id);
-    size_t i = h & mask;
+  for (const Slot& slot : old) {
+    if (slot.element == kNoElement) continue;
+    size_t i = slot.hash & mask;
     while (slots_[i].element != kNoElement)
       i = (i + 1) & mask;
-    slots_[i] = {h, x};
+    slots_[i] = slot;
   }
 }
 
@@ -53,7 +54,8 @@ ElementId Topology::add(Element element) {
   size_t i = h & mask;
   while (slots_[i].element != kNoElement)
     i = (i + 1) & mask;
-  slots_[i] = {h, x};
+  slots_[i] = {h, x, static_cast<uint32_t>(ids_.size()), static_cast<uint32_t>(element.id.size())};
+  ids_ += element.id;
   elements.push_back(std::move(element));
   return x;
 }
@@ -65,7 +67,8 @@ std::optional<ElementId> Topology::find(std::string_view id) const {
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     const Slot& slot = slots_[i];
     if (slot.element == kNoElement) return std::nullopt;
-    if (slot.hash == h && elements[slot.element].id == id) return slot.element;
+    if (slot.hash == h && std::string_view(ids_).substr(slot.offset, slot.size) == id)
+      return slot.element;
   }
 }
 

@@ -51,6 +51,24 @@ TEST_CASE("The streamed JSON equals the document's dump for a generated estate",
   CHECK(streamed(t, a) == to_json(t, a).dump(2));
 }
 
+TEST_CASE("Two threads and one give the same analysis", "[analysis][threads]") {
+  // 10^4 components: enough single failures and capacity scenarios for both passes to
+  // split them over two threads (they stay on one below a few thousand).
+  GenerateOptions g;
+  g.components = 10000;
+  g.seed = 3;
+  Topology t = generate_topology(g);
+  for (bool cascade : {false, true}) {
+    AnalysisOptions options;
+    options.cascade = cascade;
+    options.threads = 1;
+    std::string one = streamed(t, analyze(t, options));
+    options.threads = 2;
+    INFO("cascade " << cascade);
+    CHECK(streamed(t, analyze(t, options)) == one);
+  }
+}
+
 TEST_CASE("The streamed JSON escapes strings and writes numbers as nlohmann does",
           "[analysis][json]") {
   Topology t;

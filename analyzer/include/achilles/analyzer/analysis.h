@@ -68,6 +68,10 @@ struct AnalysisOptions {
   /// Monte Carlo: samples per entrypoint, and the seed (same seed, same estimate).
   size_t samples = 100000;
   uint64_t seed = 1;
+  /// Threads for the single failures and the capacity scenarios: 0 picks up to two from the
+  /// machine's cores, 1 keeps everything on the calling thread. The result is the same for
+  /// every value.
+  unsigned threads = 0;
   ProgressFn progress;
 };
 
