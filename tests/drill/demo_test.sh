@@ -14,7 +14,22 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  # What the demo saw, for a failure that does not reproduce.
+  for d in "$W"/*/; do
+    [[ -f $d/journal.json ]] && python3 - "$d/journal.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+print("journal %s: %s (%s)" % (sys.argv[1], j["verdict"], j["reason"]))
+for s in j["steps"]:
+    for e in s["expectations"]:
+        print("  %s: %s expected %s: %s" % (s["name"], e["probe"], e["expected"], e["message"]))
+PY
+    tail -n 3 "$d"/logs/*.log 2>/dev/null
+  done
+  exit 1
+}
 left_behind() { pgrep -af "$W/" | grep -v pgrep || true; }
 
 echo "== a full run"
