@@ -158,7 +158,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     else
       probes << "    tcp: {address: " << q(address) << ", timeout_ms: 1000}\n";
     probes << "    every_ms: 100\n"
-           << "    healthy_when: {success_ratio: 0.95, p99_ms: 500}\n";
+           << "    healthy_when: {success_ratio: 0.9, p99_ms: 500}\n";
   }
   if (watched.empty())
     throw analyzer::UsageError(
