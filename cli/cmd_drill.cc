@@ -31,18 +31,10 @@ int run_drill_run(const Args& args) {
     std::cout << injector::drill::format_dry_run(plan);
     return 0;
   }
-  // Every output is checked before anything is touched: a drill whose journal cannot be
-  // written should not run.
   json journal;
   bool outside = false;
-  if (plan.window) {
-    injector::DrillWindow w{plan.window->days, plan.window->from_minute, plan.window->to_minute,
-                            plan.window->tz};
-    if (!w.tz.empty() && !injector::known_time_zone(w.tz))
-      throw analyzer::UsageError(plan.file + ": error: unknown time zone '" + w.tz +
-                                 "' in 'window'");
-    outside = !injector::in_window(w, std::chrono::system_clock::now());
-  }
+  // The plan's loader has checked the window's time zone.
+  if (plan.window) outside = !injector::in_window(*plan.window, std::chrono::system_clock::now());
   if (outside) {
     journal = injector::drill::skipped_journal(plan, "outside the drill's window");
   } else {

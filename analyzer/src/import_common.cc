@@ -210,6 +210,17 @@ void Problems::throw_if_any() {
   throw InputError(std::move(diagnostics_));
 }
 
+std::optional<std::vector<YAML::Node>> load_yaml(const ImportSource& src, Problems& problems) {
+  try {
+    return YAML::LoadAll(src.text);
+  } catch (const YAML::Exception& e) {
+    problems.add(src.file,
+                 {static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)},
+                 e.msg);
+    return std::nullopt;
+  }
+}
+
 }  // namespace detail
 
 namespace {

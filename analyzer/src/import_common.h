@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "achilles/analyzer/diagnostic.h"
 #include "achilles/analyzer/importers.h"
 #include "achilles/analyzer/model.h"
@@ -88,6 +90,9 @@ class Problems {
  private:
   std::vector<Diagnostic> diagnostics_;
 };
+
+/// Every YAML document of `src`, or nothing after adding its syntax error to `problems`.
+std::optional<std::vector<YAML::Node>> load_yaml(const ImportSource& src, Problems& problems);
 
 ImportResult import_k8s(const std::vector<ImportSource>& sources);
 ImportResult import_compose(const std::vector<ImportSource>& sources);

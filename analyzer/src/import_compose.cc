@@ -40,16 +40,10 @@ class ComposeImporter {
   }
 
   void read(const ImportSource& src) {
-    YAML::Node root;
-    try {
-      root = YAML::Load(src.text);
-    } catch (const YAML::Exception& e) {
-      problems_.add(
-          src.file,
-          {static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)},
-          e.msg);
-      return;
-    }
+    const auto docs = load_yaml(src, problems_);
+    if (!docs) return;
+    // A Compose file is one document (a second one, if any, is ignored as docker compose does).
+    const YAML::Node root = docs->empty() ? YAML::Node() : (*docs)[0];
     const std::string& file = src.file;
     if (!root.IsMap()) {
       error(file, root, "/", "a Compose file must be a map, not " + describe(root));

@@ -160,16 +160,9 @@ class K8sImporter {
   }
 
   void read_source(const ImportSource& src) {
-    std::vector<YAML::Node> docs;
-    try {
-      docs = YAML::LoadAll(src.text);
-    } catch (const YAML::Exception& e) {
-      problems_.add(
-          src.file,
-          {static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)},
-          e.msg);
-      return;
-    }
+    const auto loaded = load_yaml(src, problems_);
+    if (!loaded) return;
+    const std::vector<YAML::Node>& docs = *loaded;
     for (size_t i = 0; i < docs.size(); ++i) {
       if (docs[i].IsNull()) continue;
       read_object(Where{&src.file, i + 1, docs.size(), ""}, docs[i]);

@@ -29,16 +29,7 @@ SEED=${SEED:-1}
 PY=/usr/bin/python3  # Debian's, with python3-networkx; not a pyenv interpreter on PATH
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-log() { echo "bench: $*" >&2; }
-
-if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
-  echo "bench: error: no build in '$BUILD'; configure one first:" >&2
-  echo "  cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release" >&2
-  exit 2
-fi
-log "building achilles in $BUILD"
-cmake --build "$BUILD" --target achilles -j2 >&2
-ACHILLES=$BUILD/cli/achilles
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 [[ -x $ACHILLES ]] || ACHILLES=$BUILD/achilles
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
 

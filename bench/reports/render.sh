@@ -19,16 +19,7 @@ SIZES=${SIZES:-"1000 10000 100000"}
 PNG_SIZES=${PNG_SIZES:-"10000"}
 SEED=${SEED:-1}
 
-log() { echo "bench: $*" >&2; }
-
-if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
-  echo "bench: error: no build in '$BUILD'; configure one first:" >&2
-  echo "  cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release" >&2
-  exit 2
-fi
-log "building achilles in $BUILD"
-cmake --build "$BUILD" --target achilles -j2 >&2
-ACHILLES=$BUILD/cli/achilles
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/achilles-render-bench.XXXXXX")

@@ -555,7 +555,8 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
   }
   if (const auto w = root["window"]) {
     if (r.mapping(w, "'window'", {"days", "from", "to", "tz"})) {
-      PlanWindow pw;
+      DrillWindow pw;
+      pw.to_minute = 24 * 60;  // only `from` given: until midnight
       if (const auto d = w["days"]) {
         if (!d.IsSequence()) r.problem(d, "'days' must be a list such as [mon, tue]");
         for (const auto& day : d) {
@@ -568,7 +569,7 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
         }
       }
       for (auto [key, field] :
-           {std::pair{"from", &PlanWindow::from_minute}, std::pair{"to", &PlanWindow::to_minute}})
+           {std::pair{"from", &DrillWindow::from_minute}, std::pair{"to", &DrillWindow::to_minute}})
         if (w[key])
           if (auto s = r.string(w[key], key)) {
             if (auto m = parse_hhmm(*s))
@@ -577,7 +578,13 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
               r.problem(w[key], std::string("'") + key + "' must be HH:MM, got '" + *s + "'");
           }
       if (w["tz"])
-        if (auto s = r.string(w["tz"], "tz")) pw.tz = *s == "UTC" ? "" : *s;
+        if (auto s = r.string(w["tz"], "tz")) {
+          pw.tz = *s == "UTC" ? "" : *s;
+          // glibc reads an unknown zone as UTC without a word: a typo would move the window.
+          if (!known_time_zone(pw.tz))
+            r.problem(w["tz"],
+                      "unknown time zone '" + *s + "' (an IANA name such as Europe/Berlin)");
+        }
       plan.window = pw;
     }
   }

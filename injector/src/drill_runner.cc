@@ -875,14 +875,9 @@ class Run {
         if (run.injected && run.error.empty()) {
           Verdict v = judge({name, Health::kHealthy}, std::nullopt, samples[k], health[k], injected,
                             window_end);
+          // Judged as `healthy` with no allowance: the worst health over the whole window.
           recovery[name] = v.recovery_ms ? json(*v.recovery_ms) : json(nullptr);
-          Health worst = Health::kHealthy;
-          for (std::size_t x = 0; x < samples[k].size(); ++x)
-            if (samples[k][x].t_ms >= injected &&
-                samples[k][x].t_ms<window_end&& static_cast<int>(health[k][x])> static_cast<int>(
-                    worst))
-              worst = health[k][x];
-          observed[name] = health_name(worst);
+          observed[name] = health_name(v.observed);
         }
         summary[name] = {
             {"before", summarize(samples[k], injected - kBeforeMs, injected)},

@@ -1,7 +1,4 @@
 // The achilles binary's `drill schedule` and `drill history` as a user runs them.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,19 +177,6 @@ TEST_CASE("drill history summarises the good lines and reports each bad one", "[
 
 namespace {
 
-/// A loopback port nobody listens on (bound, then closed).
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string plan_for_port(int port, const std::string& extra = "") {
   return "version: 1\ntitle: cli run\nagents: {local: {url: \"http://127.0.0.1:" +
          std::to_string(port) +
@@ -222,7 +206,7 @@ TEST_CASE("drill run exits 2 on a bad plan, every problem located", "[drill][cli
 
 TEST_CASE("drill run --dry-run shows the resolved plan and touches nothing", "[drill][cli]") {
   TempDir dir;
-  const int port = closed_port();
+  const int port = achilles::injector::testing::unused_loopback_port();
   std::ofstream(dir.file("topo.yaml"))
       << "version: 1\ncomponents:\n  - {id: web-1, target: {agent: \"127.0.0.1:" << port
       << "\", process: web-1}}\n";
@@ -246,7 +230,7 @@ TEST_CASE("drill run --dry-run shows the resolved plan and touches nothing", "[d
 TEST_CASE("drill run exits 3 when an agent does not answer, having injected nothing",
           "[drill][cli]") {
   TempDir dir;
-  const int port = closed_port();
+  const int port = achilles::injector::testing::unused_loopback_port();
   std::ofstream(dir.file("plan.yaml")) << plan_for_port(port);
   auto r = run_achilles("drill run plan.yaml --journal j.json", dir.path());
   CHECK(r.code == 3);
@@ -264,8 +248,9 @@ TEST_CASE("drill run outside its window is skipped with exit 0", "[drill][cli]")
   char from[16], to[16];
   std::snprintf(from, sizeof from, "%02d:%02d", (tm.tm_hour + 2) % 24, tm.tm_min);
   std::snprintf(to, sizeof to, "%02d:%02d", (tm.tm_hour + 3) % 24, tm.tm_min);
-  std::ofstream(dir.file("plan.yaml")) << plan_for_port(
-      closed_port(), std::string("window: {from: \"") + from + "\", to: \"" + to + "\"}\n");
+  std::ofstream(dir.file("plan.yaml"))
+      << plan_for_port(achilles::injector::testing::unused_loopback_port(),
+                       std::string("window: {from: \"") + from + "\", to: \"" + to + "\"}\n");
   auto r = run_achilles("drill run plan.yaml --journal j.json --junit j.xml", dir.path());
   CHECK(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("skipped (outside the drill's window)"));

@@ -172,6 +172,19 @@ steps: [{name: s, at_ms: 0, fault: {agent: a, kind: cpu, cores: 1, load: 0.5, du
         "plan.yaml:3:53: error: cannot read the token file '/nonexistent/token'");
 }
 
+TEST_CASE("A window's unknown time zone is a problem of the plan, located", "[drill]") {
+  const std::string text = R"(version: 1
+title: t
+agents: {a: {url: "http://127.0.0.1:1"}}
+window: {from: "09:00", to: "17:00", tz: Europe/Berln}
+probes: [{name: p, exec: {command: ["true"]}}]
+steps: [{name: s, at_ms: 0, fault: {agent: a, kind: cpu, cores: 1, load: 0.5, duration_ms: 10}}]
+)";
+  CHECK(problems_of(text) ==
+        "plan.yaml:4:42: error: unknown time zone 'Europe/Berln' (an IANA name such as "
+        "Europe/Berlin)");
+}
+
 TEST_CASE("Targets resolve through the topology's target blocks", "[drill]") {
   Plan p = parse_plan(R"(version: 1
 title: t
@@ -320,6 +333,16 @@ void touch(const std::string& path) {
   std::ofstream(path) << "x";
 }
 
+/// A step that pauses `pid` for a minute, longer than any drill here: only the rollback
+/// continues it. `expect` and `observe_ms` as in a plan.
+std::string pause_step(const std::string& name, pid_t pid, const std::string& expect,
+                       int observe_ms) {
+  return "  - name: " + name +
+         "\n    at_ms: 0\n    fault: {agent: local, kind: pause, target: {pid: " +
+         std::to_string(pid) + "}, duration_ms: 60000}\n    expect: " + expect +
+         "\n    observe_ms: " + std::to_string(observe_ms) + "\n";
+}
+
 }  // namespace
 
 TEST_CASE("The runner injects, judges, measures recovery and rolls back", "[drill][slow]") {
@@ -329,20 +352,12 @@ TEST_CASE("The runner injects, judges, measures recovery and rolls back", "[dril
   REQUIRE(wait_until([&] { return proc_name(sleeper.pid()) == "sleep"; }));
   const std::string flag = dir.file("healthy");
   touch(flag);
-  // The pause lasts a minute, longer than the drill: the rollback must continue the process.
-  const std::string steps =
-      "  - name: pause the sleeper\n    at_ms: 0\n"
-      "    fault: {agent: local, kind: pause, target: {pid: " +
-      std::to_string(sleeper.pid()) +
-      "}, duration_ms: 60000}\n"
-      "    expect: {file: healthy, recover_within_ms: 1500}\n"
-      "    observe_ms: 2000\n";
+  const std::string steps = pause_step("pause the sleeper", sleeper.pid(),
+                                       "{file: healthy, recover_within_ms: 1500}", 2000);
   Plan plan = parse_plan(plan_text(agent.port(), flag, steps), "plan.yaml", dir.path());
   // The probe's file disappears for 400 ms, 300 ms into the step.
   RunOptions options;
-  std::vector<std::string> events;
   options.log = [&](const std::string& line) {
-    events.push_back(line);
     if (line.find("injected") != std::string::npos) {
       std::thread([flag] {
         std::this_thread::sleep_for(300ms);
@@ -383,13 +398,7 @@ TEST_CASE("The stop condition aborts the drill and still rolls back", "[drill][s
   REQUIRE(wait_until([&] { return proc_name(sleeper.pid()) == "sleep"; }));
   const std::string flag = dir.file("healthy");
   touch(flag);
-  const std::string steps =
-      "  - name: pause\n    at_ms: 0\n"
-      "    fault: {agent: local, kind: pause, target: {pid: " +
-      std::to_string(sleeper.pid()) +
-      "}, duration_ms: 60000}\n"
-      "    expect: {file: healthy}\n"
-      "    observe_ms: 20000\n";
+  const std::string steps = pause_step("pause", sleeper.pid(), "{file: healthy}", 20000);
   Plan plan = parse_plan(
       plan_text(agent.port(), flag, steps, "abort_when: {probe: file, unhealthy_for_ms: 300}\n"),
       "plan.yaml", dir.path());
@@ -429,12 +438,7 @@ TEST_CASE("No steady state: the drill is skipped and nothing is injected", "[dri
 
 TEST_CASE("An agent that does not answer stops the drill before any fault", "[drill]") {
   TempDir dir;
-  // A port nobody listens on: bind, note it, close.
-  int port = 0;
-  {
-    Agent probe_port(dir, {"--insecure-loopback"});
-    port = probe_port.port();
-  }
+  const int port = unused_loopback_port();
   touch(dir.file("ok"));
   const std::string steps =
       "  - name: cpu\n    at_ms: 0\n"
@@ -450,11 +454,7 @@ TEST_CASE("A TCP probe fails at once on a refused connection, not at its timeout
           "[drill][slow]") {
   TempDir dir;
   Agent agent(dir, {"--insecure-loopback"});
-  int closed = 0;
-  {
-    Agent gone(dir, {"--insecure-loopback"});
-    closed = gone.port();
-  }
+  const int closed = unused_loopback_port();
   Plan plan = parse_plan(
       "version: 1\ntitle: refused\nagents: {local: {url: \"http://127.0.0.1:" +
           std::to_string(agent.port()) +

@@ -89,6 +89,8 @@ std::string raw_exchange(int port, const std::string& bytes,
                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
 /// A connected loopback TCP socket, or -1.
 int connect_loopback(int port);
+/// A loopback port nobody listens on (bound by the OS's choice, then closed).
+int unused_loopback_port();
 
 /// An echo server on a loopback port the OS picked, one thread per connection.
 class EchoServer {

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "achilles/injector/schedule.h"
+
 namespace achilles::injector::drill {
 
 /// One problem in a plan, located in its file (line 0 when no position is known).
@@ -98,15 +100,6 @@ struct Step {
   int column = 0;
 };
 
-struct PlanWindow {
-  /// 0 = Sunday .. 6 = Saturday; empty: every day.
-  std::vector<int> days;
-  int from_minute = 0;
-  int to_minute = 24 * 60;
-  /// IANA zone; "" is UTC.
-  std::string tz;
-};
-
 struct AbortWhen {
   std::string probe;
   std::int64_t unhealthy_for_ms = 0;
@@ -120,7 +113,7 @@ struct Plan {
   /// The topology file, resolved against `dir` ("" without one).
   std::string topology;
   std::map<std::string, AgentRef> agents;
-  std::optional<PlanWindow> window;
+  std::optional<DrillWindow> window;
   std::vector<ProbeSpec> probes;
   std::int64_t hold_ms = 3000;
   std::int64_t steady_timeout_ms = 33000;
