@@ -21,7 +21,7 @@ int run_analyze(const Args& args) {
   options.threshold = number_option(args, "threshold", 0.8, 0.0, 100.0);
   options.cascade = args.has("cascade");
 
-  Progress progress;
+  Progress progress(args.has("timings"));
   options.progress = progress.callback();
   progress.update("loading " + args.positionals[0]);
   auto& topology = keep_until_exit(analyzer::load_topology(args.positionals[0]));
@@ -84,6 +84,10 @@ const Registrar registrar{Command{
                  .short_name = 'o',
                  .value_name = "OUT",
                  .help = "write to OUT instead of stdout"},
+                {.name = "timings",
+                 .takes_value = false,
+                 .value_name = "",
+                 .help = "print how long each stage took on stderr at the end"},
             },
         .min_positionals = 1,
         .max_positionals = 1,

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "achilles/analyzer/analysis.h"
 
@@ -16,9 +18,11 @@ namespace achilles::cli {
 /// stderr, once the work has taken two seconds; clears the line when it goes out of scope.
 /// A ticker thread redraws it, so a long step that reports nothing (loading a file) still
 /// shows that it is alive. Silent when stderr is not a terminal.
+/// With `timings`, it also times each stage and prints one line per stage on stderr when it
+/// goes out of scope (terminal or not): where a long run spends its time.
 class Progress {
  public:
-  Progress();
+  explicit Progress(bool timings = false);
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -30,8 +34,12 @@ class Progress {
 
  private:
   void tick();
+  void print_timings();
 
   bool enabled_;
+  bool timings_;
+  std::vector<std::pair<std::string, std::chrono::steady_clock::duration>> stages_;
+  std::chrono::steady_clock::time_point stage_start_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool done_ = false;

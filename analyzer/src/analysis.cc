@@ -129,12 +129,15 @@ class Analyzer {
     if (options_.progress) options_.progress("cold start", -1);
     cold_start_cycles();
     // Pass 4: loads, utilization, overload and capacity_spof (load.cc).
+    if (options_.progress) options_.progress("loads", -1);
     capacity_.run(findings_, analysis.utilization);
     // Pass 5: availability per entrypoint, importance, slo_risk (availability.cc).
     detail::availability_pass(t_, options_, findings_, analysis.availability);
     // Pass 6: articulation points and bridges of an undirected graph (structure.cc).
+    if (options_.progress) options_.progress("structure", -1);
     detail::structure_pass(t_, findings_);
 
+    if (options_.progress) options_.progress("sorting", -1);
     sort_findings();
     analysis.findings = std::move(findings_);
     return analysis;

@@ -72,6 +72,25 @@ TEST_CASE("analyze --format md writes a table for a pull request", "[cli]") {
         "| critical | spof `lb-1` | www | www → lb (1 of 1 healthy needed) → lb-1 |\n");
 }
 
+TEST_CASE("analyze --timings reports each stage on stderr and leaves the output alone", "[cli]") {
+  auto plain = run_achilles("analyze " + kShop + " --format json --order 2");
+  auto timed = run_achilles("analyze " + kShop + " --format json --order 2 --timings");
+  REQUIRE(timed.code == 0);
+  CHECK(timed.out == plain.out);
+  // One line per stage, in the order they ran, then the sum (shop has no loads or
+  // availabilities, so no capacity and availability stages).
+  std::istringstream lines(timed.err);
+  std::vector<std::string> stages;
+  for (std::string line; std::getline(lines, line);) {
+    REQUIRE(line.rfind("time: ", 0) == 0);
+    REQUIRE(line.find(" s  ") != std::string::npos);
+    stages.push_back(line.substr(line.find(" s  ") + 4));
+  }
+  CHECK(stages == std::vector<std::string>{"loading " + kShop, "single failures", "cut sets of 2",
+                                           "cold start", "loads", "structure", "sorting",
+                                           "writing the json output", "in all"});
+}
+
 TEST_CASE("blast shows what is down and degraded", "[cli]") {
   auto r = run_achilles("blast " + kShop + " recs-1 db-1");
   CHECK(r.code == 0);
