@@ -239,6 +239,77 @@ TEST_CASE("A JSON syntax error is located and readable", "[loader]") {
           "literal");
 }
 
+// JSON is read by a strict reader of its own, which leaves anything it does not accept to
+// nlohmann's parser: the escapes, UTF-8 and numbers it decodes must give the model the YAML
+// reader gives, and what it refuses must still get nlohmann's message at the right place.
+TEST_CASE("JSON strings, escapes and numbers load as they are meant", "[loader]") {
+  const std::string json =
+      "\xEF\xBB\xBF{\"version\": 1, \"name\": \"n\\u00e9\\ud83d\\ude00 \xC3\xBC "
+      "\\n\\t\\\"\\\\\\/\",\n"
+      " \"domains\": [{\"id\": \"r\", \"kind\": \"region\", \"availability\": 0.5e-0,\n"
+      "   \"labels\": {\"k\\u00E9\": \"v\\b\\f\\r\\u0001\"}}],\n"
+      " \"components\": [{\"id\": \"c1\", \"domain\": \"r\", \"capacity\": 1E2},\n"
+      "   {\"id\": \"c2\", \"domain\": \"r\", \"capacity\": 12345678901234567890123}],\n"
+      " \"services\": [{\"id\": \"s\", \"members\": [\"c1\", \"c2\"], \"min_healthy\": 1}],\n"
+      " \"entrypoints\": [{\"id\": \"e\", \"target\": \"s\", \"load\": -0.25e+2}]}\n";
+  const std::string yaml =
+      "version: 1\nname: \"n\\u00e9\\U0001F600 \xC3\xBC \\n\\t\\\"\\\\/\"\n"
+      "domains:\n  - {id: r, kind: region, availability: 0.5,\n"
+      "     labels: {\"k\\u00e9\": \"v\\b\\f\\r\\x01\"}}\n"
+      "components:\n  - {id: c1, domain: r, capacity: 100}\n"
+      "  - {id: c2, domain: r, capacity: 1.2345678901234567890123e22}\n"
+      "services:\n  - {id: s, members: [c1, c2], min_healthy: 1}\n"
+      "entrypoints:\n  - {id: e, target: s, load: -25}\n";
+  // load: -25 is refused by the loader in both: the same message at the same place.
+  CHECK(json_errors(json) ==
+        "t.json:7:53: error: entrypoint 'e': load must be 0 or more, not -0.25e+2");
+  std::string fixed_json = json, fixed_yaml = yaml;
+  fixed_json.replace(fixed_json.find("-0.25e+2"), 8, "25.0e0");
+  fixed_yaml.replace(fixed_yaml.find("-25"), 3, "25");
+  Topology from_json = load_topology_text(fixed_json, Syntax::kJson, "t.json");
+  Topology from_yaml = load_topology_text(fixed_yaml, Syntax::kYaml, "t.yaml");
+  CHECK(from_json.name == "n\xC3\xA9\xF0\x9F\x98\x80 \xC3\xBC \n\t\"\\/");
+  // Positions differ between the two texts; everything else must not.
+  auto without_positions = [](Topology t) {
+    for (auto& e : t.elements)
+      e.pos = {};
+    t.file.clear();
+    return model_dump(t);
+  };
+  CHECK(without_positions(std::move(from_json)) == without_positions(std::move(from_yaml)));
+}
+
+TEST_CASE("JSON the strict reader refuses still gets nlohmann's message", "[loader]") {
+  CHECK(json_errors("{\"version\": 1, \"name\": \"a\xFF"
+                    "b\"}") ==
+        "t.json:1:26: error: syntax error: invalid string: ill-formed UTF-8 byte");
+  CHECK(json_errors("{\"version\": 1, \"name\": \"\xC0\xAF\"}") ==
+        "t.json:1:25: error: syntax error: invalid string: ill-formed UTF-8 byte");
+  CHECK(json_errors("{\"version\": 1, \"name\": \"\\udc00\"}") ==
+        "t.json:1:30: error: syntax error: invalid string: surrogate U+DC00..U+DFFF must follow "
+        "U+D800..U+DBFF");
+  CHECK(json_errors("{\"version\": 1, \"name\": \"\\ud800x\"}") ==
+        "t.json:1:31: error: syntax error: invalid string: surrogate U+D800..U+DBFF must be "
+        "followed by U+DC00..U+DFFF");
+  CHECK(json_errors("{\"version\": 1, \"name\": \"a\tb\"}") ==
+        "t.json:1:26: error: syntax error: invalid string: control character U+0009 (HT) must be "
+        "escaped to \\u0009 or \\t");
+  CHECK(json_errors("{\"version\": 1, \"name\": \"\\x\"}") ==
+        "t.json:1:26: error: syntax error: invalid string: forbidden character after backslash");
+  CHECK(json_errors("{\"version\": 01}") ==
+        "t.json:1:14: error: syntax error: unexpected number literal; expected '}'");
+  CHECK(json_errors("{\"version\": -}") ==
+        "t.json:1:14: error: syntax error: invalid number; expected digit after '-'");
+  CHECK(json_errors("{\"version\": 1e999}") ==
+        "t.json:1:17: error: syntax error: [json.exception.out_of_range.406] number overflow "
+        "parsing '1e999'");
+  CHECK(json_errors("{\"version\": 1, \"components\": [],}") ==
+        "t.json:1:33: error: syntax error: unexpected '}'; expected string literal");
+  // Deeper than the strict reader goes: nlohmann reads it, and the loader judges it.
+  CHECK(json_errors("{\"version\": 1, \"name\": " + std::string(300, '[') + std::string(300, ']') +
+                    "}") == "t.json:1:24: error: 'name' must be a string, not a list");
+}
+
 TEST_CASE("A YAML syntax error is located and readable", "[loader]") {
   REQUIRE(file_errors("bad/syntax.yaml") ==
           "bad/syntax.yaml:5:4: error: syntax error: end of sequence not found");
