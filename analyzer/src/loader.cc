@@ -95,6 +95,9 @@ struct Item {
   ElementId id = kNoElement;
   /// How messages name it: "service 'web'", or "service #3" without a usable id.
   std::string label;
+  /// Its id and where it is written, once checked to be valid (null data until then).
+  std::string_view id_text = {};
+  SourcePos id_pos = {};
 };
 
 class TopologyBuilder {
@@ -180,17 +183,62 @@ class TopologyBuilder {
                                 std::string(doc::describe(node.type())));
           continue;
         }
-        items_.push_back({node, kSectionKinds[s], kNoElement,
-                          std::string(to_string(kSectionKinds[s])) + " #" + std::to_string(i + 1)});
+        items_.push_back({node,
+                          kSectionKinds[s],
+                          kNoElement,
+                          std::string(to_string(kSectionKinds[s])) + " #" + std::to_string(i + 1),
+                          {},
+                          {}});
       }
     }
     topology_.reserve(items_.size());
-    for (auto& item : items_)
-      declare(item);
+    kinds_.reserve(items_.size());
+    check_ids();
+    // Indexing is in file order, so a duplicate is reported against the first.
+    for (auto& item : items_) {
+      if (item.id_text.data() == nullptr) continue;  // no usable id
+      if (auto other = topology_.find(item.id_text)) {
+        const Element& first = topology_[*other];
+        error(item.id_pos, "id '" + std::string(item.id_text) + "' is already used by the " +
+                               std::string(to_string(first.kind)) + " at line " +
+                               std::to_string(first.pos.line));
+        continue;
+      }
+      Element e;
+      e.id = item.id_text;
+      e.kind = item.kind;
+      e.pos = item.node.pos();
+      item.id = topology_.add(std::move(e));
+      kinds_.push_back(item.kind);
+    }
     return true;
   }
 
-  void declare(Item& item) {
+  // Each item's id, checked on two threads in blocks (as fill_all() does, each block
+  // reporting into its own list): a usable one is left in item.id_text for the indexing.
+  void check_ids() {
+    constexpr size_t kBlock = 4096;
+    const size_t blocks = (items_.size() + kBlock - 1) / kBlock;
+    std::vector<std::vector<Diagnostic>> found(blocks);
+    std::vector<std::vector<std::string>> invalid(blocks);
+    detail::parallel_for(blocks, detail::thread_count(blocks, 8), [&](unsigned, size_t b) {
+      struct Sink {  // resets sink_ even when check_id() throws
+        explicit Sink(std::vector<Diagnostic>* to) { sink_ = to; }
+        ~Sink() { sink_ = nullptr; }
+      } sink(&found[b]);
+      const size_t end = std::min(items_.size(), (b + 1) * kBlock);
+      for (size_t i = b * kBlock; i < end; ++i)
+        check_id(items_[i], invalid[b]);
+    });
+    for (auto& list : found)
+      for (Diagnostic& d : list)
+        diagnostics_.push_back(std::move(d));
+    for (auto& list : invalid)
+      for (std::string& id : list)
+        invalid_ids_.insert(std::move(id));
+  }
+
+  void check_id(Item& item, std::vector<std::string>& invalid) {
     Value id = item.node.find("id");
     if (!id) {
       error(item.node.pos(), "missing required key 'id' in " + item.label);
@@ -206,21 +254,11 @@ class TopologyBuilder {
       error(id.pos(), "id '" + std::string(text) +
                           "' is not valid (allowed: a letter or digit, then letters, digits and "
                           "_ . : / @ -)");
-      invalid_ids_.emplace(text);
+      invalid.emplace_back(text);
       return;
     }
-    if (auto other = topology_.find(text)) {
-      const Element& first = topology_[*other];
-      error(id.pos(), "id '" + std::string(text) + "' is already used by the " +
-                          std::string(to_string(first.kind)) + " at line " +
-                          std::to_string(first.pos.line));
-      return;
-    }
-    Element e;
-    e.id = text;
-    e.kind = item.kind;
-    e.pos = item.node.pos();
-    item.id = topology_.add(std::move(e));
+    item.id_text = text;
+    item.id_pos = id.pos();
   }
 
   // --- Pass 2 ----------------------------------------------------------------------------
@@ -371,7 +409,7 @@ class TopologyBuilder {
               prefix(item) + std::string(role) + " '" + std::string(id) + "' does not exist");
       return kNoElement;
     }
-    ElementKind kind = topology_[*found].kind;
+    ElementKind kind = kinds_[*found];
     if (!allowed(kind)) {
       error(ref.pos(), prefix(item) + std::string(role) + " '" + std::string(id) + "' is " +
                            a(kind) + ", not " + std::string(expected));
@@ -564,6 +602,8 @@ class TopologyBuilder {
   Topology topology_;
   std::vector<Item> items_;
   std::unordered_set<std::string> invalid_ids_;
+  /// The kind of each element by index: resolve() reads it without touching the Element.
+  std::vector<ElementKind> kinds_;
 };
 
 [[noreturn]] void fail(std::vector<Diagnostic> diagnostics) {
