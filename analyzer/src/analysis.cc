@@ -605,6 +605,8 @@ int severity_rank(std::string_view severity) {
 }
 
 Analysis analyze(const Topology& topology, const AnalysisOptions& options) {
+  // The graphs, the baseline loads and the capacity screen's bounds are built first.
+  if (options.progress) options.progress("preparing", -1);
   return Analyzer(topology, options).run();
 }
 

@@ -86,9 +86,9 @@ TEST_CASE("analyze --timings reports each stage on stderr and leaves the output 
     REQUIRE(line.find(" s  ") != std::string::npos);
     stages.push_back(line.substr(line.find(" s  ") + 4));
   }
-  CHECK(stages == std::vector<std::string>{"loading " + kShop, "single failures", "cut sets of 2",
-                                           "cold start", "loads", "structure", "sorting",
-                                           "writing the json output", "in all"});
+  CHECK(stages == std::vector<std::string>{"loading " + kShop, "preparing", "single failures",
+                                           "cut sets of 2", "cold start", "loads", "structure",
+                                           "sorting", "writing the json output", "in all"});
 }
 
 TEST_CASE("blast shows what is down and degraded", "[cli]") {
