@@ -92,7 +92,8 @@ class Scenarios {
     propagator_.run(failed);
     // First the rises alone (upper bounds, see LoadSolver::solve_scenario): most failures
     // push nothing above 100% even so, and then the falls need not be followed at all.
-    solver_.solve_scenario(propagator_.down_list(), /*upper_bound=*/true);
+    const auto hit = propagator_.hit_services();
+    solver_.solve_scenario(propagator_.down_list(), hit, /*upper_bound=*/true);
     std::vector<ElementId> candidates;
     for (ElementId x : solver_.touched())
       if (overloaded(x)) candidates.push_back(x);
@@ -101,7 +102,7 @@ class Scenarios {
     // is read), unless that is several times what the upper bound touched: a small scenario
     // re-solves faster than it walks up to every caller of its candidates.
     solver_.restrict_to(candidates, std::max<size_t>(64, 4 * solver_.touched().size()));
-    solver_.solve_scenario(propagator_.down_list());
+    solver_.solve_scenario(propagator_.down_list(), hit);
     std::vector<ElementId> out;
     for (ElementId x : solver_.touched())
       if (overloaded(x)) out.push_back(x);
@@ -395,7 +396,7 @@ std::vector<double> compute_loads(const Topology& topology, std::span<const Elem
   detail::Net pnet(topology);
   detail::Propagator propagator(pnet);
   propagator.run(failed);
-  solver.solve_scenario(propagator.down_list());
+  solver.solve_scenario(propagator.down_list(), propagator.hit_services());
   std::vector<double> out(topology.size());
   for (ElementId x = 0; x < topology.size(); ++x)
     out[x] = solver.load(x);

@@ -152,6 +152,8 @@ LoadSolver::LoadSolver(const LoadNet& net)
   for (ElementId x = 0; x < net.size(); ++x) {
     node_[x].scc = net.scc(x);
     node_[x].cyclic = net.cyclic(net.scc(x));
+    node_[x].out = net.out(x).data();
+    node_[x].out_size = static_cast<uint32_t>(net.out(x).size());
   }
 }
 
@@ -220,19 +222,20 @@ void LoadSolver::push(ElementId y) {
   queue_.push(uint64_t{n.scc} << 32 | y);
 }
 
-void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list, bool upper_bound) {
+void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list,
+                                const std::vector<ElementId>& hit, bool upper_bound) {
   begin();
   upper_bound_ = upper_bound;
   for (ElementId d : down_list)
     node_[d].down = gen_;
-  for (ElementId d : down_list) {
-    // What is down only lowers loads, and is no survivor: upper bounds need not solve it.
-    if (!upper_bound) push(d);
-    // A service that lost a member spreads its load over the others now: re-solving the
-    // service sends its members the new shares (once per service, however many it lost).
-    for (const LoadNet::Arc& a : net_.in(d))
-      if (a.edge == LoadNet::Edge::kMember && !is_down(a.other)) push(a.other);
-  }
+  // What is down only lowers loads, and is no survivor: upper bounds need not solve it.
+  if (!upper_bound)
+    for (ElementId d : down_list)
+      push(d);
+  // A service that lost a member spreads its load over the others now: re-solving the
+  // service sends its members the new shares (once per service, however many it lost).
+  for (ElementId s : hit)
+    push(s);
   while (!queue_.empty()) {
     uint64_t top = queue_.top();
     queue_.pop();
@@ -250,7 +253,7 @@ void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list, bool up
 
 void LoadSolver::send_deltas(uint32_t c, ElementId x) {
   const double now = is_down(x) ? 0.0 : load(x), before = node_[x].base;
-  for (const LoadNet::Arc& a : net_.out(x)) {
+  for (const LoadNet::Arc& a : out(x)) {
     Node& y = node_[a.other];
     if (y.scc == c) continue;
     double was = before == 0 ? 0.0 : before * base_gain(x, a);
@@ -292,7 +295,7 @@ double LoadSolver::gain_from(ElementId s, const LoadNet::Arc& a) {
   if (share.stamp != gen_) {
     share.stamp = gen_;
     double den = 0;
-    for (const LoadNet::Arc& m : net_.out(s))
+    for (const LoadNet::Arc& m : out(s))
       if (m.edge == LoadNet::Edge::kMember && !is_down(m.other)) den += m.calls;
     share.den = den;
   }

@@ -81,15 +81,16 @@ class LoadSolver {
   void solve_baseline();
   double baseline(ElementId x) const { return node_[x].base; }
 
-  /// Re-solves what a scenario changes: `down_list` is everything down in it (as the
-  /// Propagator gives it).
+  /// Re-solves what a scenario changes: `down_list` is everything down in it and `hit` the
+  /// services that lost members and stayed not down (as the Propagator gives them).
   ///
   /// With `upper_bound`, only the rises are followed (a service's share growing when it lost
   /// members, and what that reaches); the falls (what went down passes no load) are not. The
   /// loads are then upper bounds of the scenario's, by monotonicity of L = b + A L in A's
   /// non-negative entries, and cost only the reach of the rises: a failure that takes down a
   /// whole entrypoint's cone lowers every load in it, which cannot overload anything.
-  void solve_scenario(const std::vector<ElementId>& down_list, bool upper_bound = false);
+  void solve_scenario(const std::vector<ElementId>& down_list, const std::vector<ElementId>& hit,
+                      bool upper_bound = false);
   /// Limits the next solve_scenario to the elements whose loads reach `roots` (the roots and
   /// every element with a path of load to them): the others keep their baseline and are not
   /// to be read. False, and no limit, when there are more than `cap` of them.
@@ -116,6 +117,9 @@ class LoadSolver {
     double base = 0;   // the baseline load
     double val = 0;    // the scenario's load (stamp)
     double delta = 0;  // what the changed sources sent (delta_stamp), see below
+    // LoadNet::out(), here rather than behind its offsets: every re-solved element reads it.
+    const LoadNet::Arc* out = nullptr;
+    uint32_t out_size = 0;
     uint32_t scc = 0;  // LoadNet::scc()
     uint32_t stamp = 0, delta_stamp = 0;
     uint32_t down = 0;    // down in the scenario
@@ -124,6 +128,7 @@ class LoadSolver {
     bool full = false;    // delta_stamp: must be re-summed (an unbounded load is involved)
     bool cyclic = false;  // LoadNet::cyclic() of its component
   };
+  static_assert(sizeof(Node) == 64, "one cache line");
   // Shares of services, computed once per scenario: the denominator over members not down.
   struct Share {
     double base_den = 0;  // with nothing down
@@ -131,6 +136,7 @@ class LoadSolver {
     uint32_t stamp = 0;
   };
 
+  std::span<const LoadNet::Arc> out(ElementId x) const { return {node_[x].out, node_[x].out_size}; }
   void begin();
   void push(ElementId y);
   void solve(uint32_t c, ElementId y);
