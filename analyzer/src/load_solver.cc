@@ -194,9 +194,15 @@ bool LoadSolver::restrict_to(const std::vector<ElementId>& roots, size_t cap) {
   }
   std::vector<ElementId> queue;
   auto mark = [&](ElementId x) {
-    if (node_[x].rel == rel_gen_) return;
+    Node& n = node_[x];
+    if (n.rel == rel_gen_) return;
+    if (!n.cyclic) {
+      n.rel = rel_gen_;
+      queue.push_back(x);
+      return;
+    }
     // A cycle is solved whole: all of it, and what reaches any of it.
-    for (ElementId y : net_.scc_nodes(node_[x].scc))
+    for (ElementId y : net_.scc_nodes(n.scc))
       if (node_[y].rel != rel_gen_) node_[y].rel = rel_gen_, queue.push_back(y);
   };
   for (ElementId r : roots)
