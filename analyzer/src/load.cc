@@ -113,7 +113,7 @@ class Scenarios {
     return out;
   }
 
-  /// x is judged, not down, above 100% in the last scenario and not at the baseline.
+  /// x is judged, not down and above 100% in the last scenario, and was not at the baseline.
   bool overloaded(ElementId x) const {
     return eligible_[x] && !solver_.is_down(x) && utilization(x) > kFull;
   }

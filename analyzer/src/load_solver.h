@@ -10,9 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <queue>
 #include <span>
-#include <utility>
 #include <vector>
 
 #include "achilles/analyzer/model.h"
