@@ -74,6 +74,9 @@ class Scenarios {
             const detail::Net& pnet)
       : t_(t), options_(options), net_(net), solver_(net), propagator_(pnet) {
     solver_.solve_baseline();
+    eligible_.resize(t.size());
+    for (ElementId x = 0; x < t.size(); ++x)
+      eligible_[x] = judged(t, x) && !over_at_baseline(x);
   }
 
   double baseline(ElementId x) const { return solver_.baseline(x); }
@@ -87,29 +90,32 @@ class Scenarios {
   /// above 100% and were not above it with nothing failed, worst first.
   std::vector<ElementId> scenario(const std::vector<ElementId>& failed) {
     propagator_.run(failed);
-    auto down = [this](ElementId x) { return propagator_.down(x); };
     // First the rises alone (upper bounds, see LoadSolver::solve_scenario): most failures
     // push nothing above 100% even so, and then the falls need not be followed at all.
-    solver_.solve_scenario(propagator_.down_list(), down, /*upper_bound=*/true);
+    const auto hit = propagator_.hit_services();
+    solver_.solve_scenario(propagator_.down_list(), hit, /*upper_bound=*/true);
     std::vector<ElementId> candidates;
     for (ElementId x : solver_.touched())
-      if (judged(t_, x) && !propagator_.down(x) && utilization(x) > kFull && !over_at_baseline(x))
-        candidates.push_back(x);
+      if (overloaded(x)) candidates.push_back(x);
     if (candidates.empty()) return {};
     // Then the scenario itself, but only for what sends load to a candidate (no other load
     // is read), unless that is several times what the upper bound touched: a small scenario
     // re-solves faster than it walks up to every caller of its candidates.
     solver_.restrict_to(candidates, std::max<size_t>(64, 4 * solver_.touched().size()));
-    solver_.solve_scenario(propagator_.down_list(), down);
+    solver_.solve_scenario(propagator_.down_list(), hit);
     std::vector<ElementId> out;
     for (ElementId x : solver_.touched())
-      if (judged(t_, x) && !propagator_.down(x) && utilization(x) > kFull && !over_at_baseline(x))
-        out.push_back(x);
+      if (overloaded(x)) out.push_back(x);
     std::sort(out.begin(), out.end(), [&](ElementId a, ElementId b) {
       double ua = utilization(a), ub = utilization(b);
       return ua != ub ? ua > ub : t_[a].id < t_[b].id;
     });
     return out;
+  }
+
+  /// x is judged, not down and above 100% in the last scenario, and was not at the baseline.
+  bool overloaded(ElementId x) const {
+    return eligible_[x] && !solver_.is_down(x) && utilization(x) > kFull;
   }
 
   /// The chain of the largest loads from an entrypoint down to x.
@@ -210,6 +216,9 @@ class Scenarios {
   const LoadNet& net_;
   LoadSolver solver_;
   detail::Propagator propagator_;
+  // By element: judged and not above 100% at the baseline, so that a scenario's overload
+  // of it is a finding (read for every element a scenario re-solves: a byte, not an Element).
+  std::vector<uint8_t> eligible_;
 };
 
 class detail::CapacityPass::Impl {
@@ -387,7 +396,7 @@ std::vector<double> compute_loads(const Topology& topology, std::span<const Elem
   detail::Net pnet(topology);
   detail::Propagator propagator(pnet);
   propagator.run(failed);
-  solver.solve_scenario(propagator.down_list(), [&](ElementId x) { return propagator.down(x); });
+  solver.solve_scenario(propagator.down_list(), propagator.hit_services());
   std::vector<double> out(topology.size());
   for (ElementId x = 0; x < topology.size(); ++x)
     out[x] = solver.load(x);

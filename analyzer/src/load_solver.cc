@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 namespace achilles::analyzer::detail {
@@ -18,36 +19,6 @@ constexpr int kIterations = 4000;
 
 LoadNet::LoadNet(const Topology& t) : topology_(t) {
   const size_t n = t.size();
-  auto for_each_arc = [&](auto emit) {
-    for (ElementId x = 0; x < n; ++x) {
-      const Element& e = t[x];
-      if (e.kind == ElementKind::kEntrypoint && e.target != kNoElement)
-        emit(x, e.target, Edge::kTarget, 1.0);
-      for (const Dependency& d : e.depends_on)
-        emit(x, d.target, Edge::kDependency, d.calls);
-      for (ElementId m : e.members)
-        emit(x, m, Edge::kMember, 1.0);
-    }
-  };
-  in_offset_.assign(n + 2, 0);
-  out_offset_.assign(n + 2, 0);
-  for_each_arc([&](ElementId x, ElementId y, Edge, double) {
-    ++out_offset_[x + 2];
-    ++in_offset_[y + 2];
-  });
-  for (size_t i = 2; i < n + 2; ++i) {
-    in_offset_[i] += in_offset_[i - 1];
-    out_offset_[i] += out_offset_[i - 1];
-  }
-  in_.resize(in_offset_.back());
-  out_.resize(out_offset_.back());
-  for_each_arc([&](ElementId x, ElementId y, Edge edge, double calls) {
-    out_[out_offset_[x + 1]++] = {y, edge, calls};
-    in_[in_offset_[y + 1]++] = {x, edge, calls};
-  });
-  in_offset_.pop_back();
-  out_offset_.pop_back();
-
   // Capacities: services in an order where members come first (membership has no cycle).
   capacity_.assign(n, std::nan(""));
   by_capacity_.assign(n, 0);
@@ -77,6 +48,36 @@ LoadNet::LoadNet(const Topology& t) : topology_(t) {
   };
   for (ElementId x = 0; x < n; ++x)
     cap(x);
+
+  auto for_each_arc = [&](auto emit) {
+    for (ElementId x = 0; x < n; ++x) {
+      const Element& e = t[x];
+      if (e.kind == ElementKind::kEntrypoint && e.target != kNoElement)
+        emit(x, e.target, Edge::kTarget, 1.0);
+      for (const Dependency& d : e.depends_on)
+        emit(x, d.target, Edge::kDependency, d.calls);
+      for (ElementId m : e.members)
+        emit(x, m, Edge::kMember, by_capacity_[x] ? capacity_[m] : 1.0);
+    }
+  };
+  in_offset_.assign(n + 2, 0);
+  out_offset_.assign(n + 2, 0);
+  for_each_arc([&](ElementId x, ElementId y, Edge, double) {
+    ++out_offset_[x + 2];
+    ++in_offset_[y + 2];
+  });
+  for (size_t i = 2; i < n + 2; ++i) {
+    in_offset_[i] += in_offset_[i - 1];
+    out_offset_[i] += out_offset_[i - 1];
+  }
+  in_.resize(in_offset_.back());
+  out_.resize(out_offset_.back());
+  for_each_arc([&](ElementId x, ElementId y, Edge edge, double calls) {
+    out_[out_offset_[x + 1]++] = {y, edge, calls};
+    in_[in_offset_[y + 1]++] = {x, edge, calls};
+  });
+  in_offset_.pop_back();
+  out_offset_.pop_back();
 
   // Tarjan's strongly connected components, iteratively. It completes them sinks first, so
   // the ranks are assigned in reverse at the end.
@@ -147,25 +148,22 @@ LoadNet::LoadNet(const Topology& t) : topology_(t) {
 }
 
 LoadSolver::LoadSolver(const LoadNet& net)
-    : net_(net),
-      base_(net.size(), 0.0),
-      val_(net.size(), 0.0),
-      stamp_(net.size(), 0),
-      share_stamp_(net.size(), 0),
-      share_den_(net.size(), 0.0),
-      base_den_(net.size(), 0.0),
-      delta_(net.size(), 0.0),
-      delta_stamp_(net.size(), 0),
-      full_(net.size(), 0),
-      queued_(net.scc_count(), 0) {}
+    : net_(net), node_(net.size()), share_(net.size()), cycle_queued_(net.scc_count(), 0) {
+  for (ElementId x = 0; x < net.size(); ++x) {
+    node_[x].scc = net.scc(x);
+    node_[x].cyclic = net.cyclic(net.scc(x));
+    node_[x].out = net.out(x).data();
+    node_[x].out_size = static_cast<uint32_t>(net.out(x).size());
+  }
+}
 
 void LoadSolver::begin() {
   if (++gen_ == 0) {
-    std::fill(stamp_.begin(), stamp_.end(), 0);
-    std::fill(share_stamp_.begin(), share_stamp_.end(), 0);
-    std::fill(queued_.begin(), queued_.end(), 0);
-    std::fill(delta_stamp_.begin(), delta_stamp_.end(), 0);
-    std::fill(full_.begin(), full_.end(), 0);
+    for (Node& n : node_)
+      n.stamp = n.delta_stamp = n.down = n.queued = 0;
+    for (Share& s : share_)
+      s.stamp = 0;
+    std::fill(cycle_queued_.begin(), cycle_queued_.end(), 0);
     gen_ = 1;
   }
   touched_.clear();
@@ -173,35 +171,39 @@ void LoadSolver::begin() {
 
 void LoadSolver::solve_baseline() {
   begin();
-  down_ = nullptr;
   baseline_mode_ = true;
   for (uint32_t c = 0; c < net_.scc_count(); ++c)
-    solve(c);
+    solve(c, net_.scc_nodes(c)[0]);
   baseline_mode_ = false;
   for (ElementId x : touched_)
-    base_[x] = val_[x];
+    node_[x].base = node_[x].val;
   for (ElementId s = 0; s < net_.size(); ++s) {
     double den = 0;
     for (const LoadNet::Arc& m : net_.out(s))
-      if (m.edge == LoadNet::Edge::kMember)
-        den += net_.by_capacity(s) ? net_.capacity(m.other) : 1.0;
-    base_den_[s] = den;
+      if (m.edge == LoadNet::Edge::kMember) den += m.calls;
+    share_[s].base_den = den;
   }
   begin();  // the baseline is now what every element reads when untouched
 }
 
 bool LoadSolver::restrict_to(const std::vector<ElementId>& roots, size_t cap) {
-  if (rel_stamp_.empty()) rel_stamp_.assign(net_.size(), 0);
   if (++rel_gen_ == 0) {
-    std::fill(rel_stamp_.begin(), rel_stamp_.end(), 0);
+    for (Node& n : node_)
+      n.rel = 0;
     rel_gen_ = 1;
   }
   std::vector<ElementId> queue;
   auto mark = [&](ElementId x) {
-    if (rel_stamp_[x] == rel_gen_) return;
+    Node& n = node_[x];
+    if (n.rel == rel_gen_) return;
+    if (!n.cyclic) {
+      n.rel = rel_gen_;
+      queue.push_back(x);
+      return;
+    }
     // A cycle is solved whole: all of it, and what reaches any of it.
-    for (ElementId y : net_.scc_nodes(net_.scc(x)))
-      if (rel_stamp_[y] != rel_gen_) rel_stamp_[y] = rel_gen_, queue.push_back(y);
+    for (ElementId y : net_.scc_nodes(n.scc))
+      if (node_[y].rel != rel_gen_) node_[y].rel = rel_gen_, queue.push_back(y);
   };
   for (ElementId r : roots)
     mark(r);
@@ -217,112 +219,117 @@ bool LoadSolver::restrict_to(const std::vector<ElementId>& roots, size_t cap) {
   return true;
 }
 
-void LoadSolver::push(uint32_t c) {
-  if (restricted_ && rel_stamp_[net_.scc_nodes(c)[0]] != rel_gen_) return;
-  if (queued_[c] == gen_) return;
-  queued_[c] = gen_;
-  queue_.push(c);
+void LoadSolver::push(ElementId y) {
+  Node& n = node_[y];
+  if (restricted_ && n.rel != rel_gen_) return;
+  uint32_t& queued = n.cyclic ? cycle_queued_[n.scc] : n.queued;
+  if (queued == gen_) return;
+  queued = gen_;
+  queue_.push(uint64_t{n.scc} << 32 | y);
 }
 
-void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list, DownFn down,
-                                bool upper_bound) {
+void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list,
+                                const std::vector<ElementId>& hit, bool upper_bound) {
   begin();
-  down_ = std::move(down);
   upper_bound_ = upper_bound;
-  for (ElementId d : down_list) {
-    // What is down only lowers loads, and is no survivor: upper bounds need not solve it.
-    if (!upper_bound) push(net_.scc(d));
-    // A service that lost a member spreads its load over the others now: re-solving the
-    // service sends its members the new shares (once per service, however many it lost).
-    for (const LoadNet::Arc& a : net_.in(d))
-      if (a.edge == LoadNet::Edge::kMember && !is_down(a.other)) push(net_.scc(a.other));
-  }
+  for (ElementId d : down_list)
+    node_[d].down = gen_;
+  // What is down only lowers loads, and is no survivor: upper bounds need not solve it.
+  if (!upper_bound)
+    for (ElementId d : down_list)
+      push(d);
+  // A service that lost a member spreads its load over the others now: re-solving the
+  // service sends its members the new shares (once per service, however many it lost).
+  for (ElementId s : hit)
+    push(s);
   while (!queue_.empty()) {
-    uint32_t c = queue_.top();
+    uint64_t top = queue_.top();
     queue_.pop();
-    solve(c);
-    send_deltas(c);
+    const auto c = static_cast<uint32_t>(top >> 32);
+    const auto y = static_cast<ElementId>(top);
+    solve(c, y);
+    if (node_[y].cyclic)
+      for (ElementId x : net_.scc_nodes(c))
+        send_deltas(c, x);
+    else
+      send_deltas(c, y);
   }
   restricted_ = false;
 }
 
-void LoadSolver::send_deltas(uint32_t c) {
-  for (ElementId x : net_.scc_nodes(c)) {
-    const bool x_down = is_down(x);
-    const double now = x_down ? 0.0 : load(x), before = base_[x];
-    for (const LoadNet::Arc& a : net_.out(x)) {
-      ElementId y = a.other;
-      if (net_.scc(y) == c) continue;
-      double was = before == 0 ? 0.0 : before * base_gain(x, a.edge, a.calls, y);
-      double is = now == 0 ? 0.0 : now * gain_from(x, a.edge, a.calls, y);
-      if (!std::isfinite(was) || !std::isfinite(is)) {
-        if (was == is) continue;
-        full_[y] = gen_;
-        push(net_.scc(y));
-        continue;
-      }
-      double d = is - was;
-      if (upper_bound_ && d < 0) continue;
-      if (std::abs(d) <= 1e-12 * std::max({1.0, std::abs(was), std::abs(is)})) continue;
-      if (delta_stamp_[y] != gen_) delta_stamp_[y] = gen_, delta_[y] = 0;
-      delta_[y] += d;
-      push(net_.scc(y));
+void LoadSolver::send_deltas(uint32_t c, ElementId x) {
+  const double now = is_down(x) ? 0.0 : load(x), before = node_[x].base;
+  for (const LoadNet::Arc& a : out(x)) {
+    Node& y = node_[a.other];
+    if (y.scc == c) continue;
+    double was = before == 0 ? 0.0 : before * base_gain(x, a);
+    double is = now == 0 ? 0.0 : now * gain_from(x, a);
+    if (!std::isfinite(was) || !std::isfinite(is)) {
+      if (was == is) continue;
+      if (y.delta_stamp != gen_) y.delta_stamp = gen_, y.delta = 0;
+      y.full = true;
+      push(a.other);
+      continue;
     }
+    double d = is - was;
+    if (upper_bound_ && d < 0) continue;
+    if (std::abs(d) <= 1e-12 * std::max({1.0, std::abs(was), std::abs(is)})) continue;
+    if (y.delta_stamp != gen_) y.delta_stamp = gen_, y.delta = 0, y.full = false;
+    y.delta += d;
+    push(a.other);
   }
 }
 
 void LoadSolver::set(ElementId x, double v) {
-  if (stamp_[x] != gen_) {
-    stamp_[x] = gen_;
+  Node& n = node_[x];
+  if (n.stamp != gen_) {
+    n.stamp = gen_;
     touched_.push_back(x);
   }
-  val_[x] = v;
+  n.val = v;
 }
 
-double LoadSolver::gain(const LoadNet::Arc& a, ElementId y) {
-  return gain_from(a.other, a.edge, a.calls, y);
+double LoadSolver::base_gain(ElementId s, const LoadNet::Arc& a) const {
+  if (a.edge != LoadNet::Edge::kMember) return a.calls;
+  if (share_[s].base_den <= 0) return 0;
+  return a.calls / share_[s].base_den;
 }
 
-double LoadSolver::base_gain(ElementId s, LoadNet::Edge edge, double calls, ElementId y) const {
-  if (edge != LoadNet::Edge::kMember) return calls;
-  if (base_den_[s] <= 0) return 0;
-  return (net_.by_capacity(s) ? net_.capacity(y) : 1.0) / base_den_[s];
-}
-
-double LoadSolver::gain_from(ElementId s, LoadNet::Edge edge, double calls, ElementId y) {
-  if (edge != LoadNet::Edge::kMember) return calls;
-  if (share_stamp_[s] != gen_) {
-    share_stamp_[s] = gen_;
+double LoadSolver::gain_from(ElementId s, const LoadNet::Arc& a) {
+  if (a.edge != LoadNet::Edge::kMember) return a.calls;
+  Share& share = share_[s];
+  if (share.stamp != gen_) {
+    share.stamp = gen_;
     double den = 0;
-    for (const LoadNet::Arc& m : net_.out(s))
-      if (m.edge == LoadNet::Edge::kMember && !is_down(m.other))
-        den += net_.by_capacity(s) ? net_.capacity(m.other) : 1.0;
-    share_den_[s] = den;
+    for (const LoadNet::Arc& m : out(s))
+      if (m.edge == LoadNet::Edge::kMember && !is_down(m.other)) den += m.calls;
+    share.den = den;
   }
-  if (share_den_[s] <= 0) return 0;
-  return (net_.by_capacity(s) ? net_.capacity(y) : 1.0) / share_den_[s];
+  if (share.den <= 0) return 0;
+  return a.calls / share.den;
 }
 
 double LoadSolver::inflow(ElementId y, uint32_t c) {
   double sum = net_.source(y);
   for (const LoadNet::Arc& a : net_.in(y)) {
-    if (net_.scc(a.other) == c || is_down(a.other)) continue;
+    if (node_[a.other].scc == c || is_down(a.other)) continue;
     double l = load(a.other);
     if (l == 0) continue;
-    sum += l * gain(a, y);
+    // The in-arc's `calls` is the out-arc's from a.other into y.
+    sum += l * gain_from(a.other, a);
   }
   return sum;
 }
 
-void LoadSolver::solve(uint32_t c) {
-  if (net_.cyclic(c)) return solve_cycle(c);
-  ElementId y = net_.scc_nodes(c)[0];
-  if (is_down(y))
+void LoadSolver::solve(uint32_t c, ElementId y) {
+  Node& n = node_[y];
+  if (n.cyclic) return solve_cycle(c);
+  if (n.down == gen_)
     set(y, 0.0);
-  else if (baseline_mode_ || full_[y] == gen_ || !std::isfinite(base_[y]))
+  else if (baseline_mode_ || (n.delta_stamp == gen_ && n.full) || !std::isfinite(n.base))
     set(y, inflow(y, UINT32_MAX));
   else
-    set(y, std::max(0.0, base_[y] + (delta_stamp_[y] == gen_ ? delta_[y] : 0.0)));
+    set(y, std::max(0.0, n.base + (n.delta_stamp == gen_ ? n.delta : 0.0)));
 }
 
 ElementId LoadSolver::main_source(ElementId x) const {
@@ -365,7 +372,7 @@ void LoadSolver::solve_cycle(uint32_t c) {
       if (net_.scc(a.other) != c) continue;
       size_t j = index_of(a.other);
       if (j == k) continue;  // down
-      double g = gain(a, y);
+      double g = gain_from(a.other, a);
       if (g > 0) arcs[i].push_back({j, g});
     }
   }

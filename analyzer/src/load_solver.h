@@ -27,7 +27,9 @@ class LoadNet {
   struct Arc {
     ElementId other;  ///< the other end: the target of an out-arc, the source of an in-arc
     Edge edge;
-    double calls;  ///< for kDependency; 1 otherwise
+    /// For kDependency its calls; for kMember the member's weight in the service's shares
+    /// (its capacity when the service spreads by capacity, else 1); 1 for kTarget.
+    double calls;
   };
 
   explicit LoadNet(const Topology& topology);
@@ -73,30 +75,33 @@ class LoadNet {
 /// of scenarios, each relative to the baseline.
 class LoadSolver {
  public:
-  using DownFn = std::function<bool(ElementId)>;
-
   explicit LoadSolver(const LoadNet& net);
 
   /// Solves every component with nothing down; the result is the baseline.
   void solve_baseline();
-  double baseline(ElementId x) const { return base_[x]; }
+  double baseline(ElementId x) const { return node_[x].base; }
 
-  /// Re-solves what a scenario changes: `down_list` is everything down in it (as the
-  /// Propagator gives it) and `down` tells whether an element is.
+  /// Re-solves what a scenario changes: `down_list` is everything down in it and `hit` the
+  /// services that lost members and stayed not down (as the Propagator gives them).
   ///
   /// With `upper_bound`, only the rises are followed (a service's share growing when it lost
   /// members, and what that reaches); the falls (what went down passes no load) are not. The
   /// loads are then upper bounds of the scenario's, by monotonicity of L = b + A L in A's
   /// non-negative entries, and cost only the reach of the rises: a failure that takes down a
   /// whole entrypoint's cone lowers every load in it, which cannot overload anything.
-  void solve_scenario(const std::vector<ElementId>& down_list, DownFn down,
+  void solve_scenario(const std::vector<ElementId>& down_list, const std::vector<ElementId>& hit,
                       bool upper_bound = false);
   /// Limits the next solve_scenario to the elements whose loads reach `roots` (the roots and
   /// every element with a path of load to them): the others keep their baseline and are not
   /// to be read. False, and no limit, when there are more than `cap` of them.
   bool restrict_to(const std::vector<ElementId>& roots, size_t cap);
   /// The load of x in the last scenario.
-  double load(ElementId x) const { return stamp_[x] == gen_ ? val_[x] : base_[x]; }
+  double load(ElementId x) const {
+    const Node& n = node_[x];
+    return n.stamp == gen_ ? n.val : n.base;
+  }
+  /// Whether x is down in the last scenario.
+  bool is_down(ElementId x) const { return node_[x].down == gen_; }
   /// Elements the last scenario re-solved (the others kept their baseline load).
   const std::vector<ElementId>& touched() const { return touched_; }
   /// The predecessor that sends x the most load in the last scenario (kNoElement if none):
@@ -104,49 +109,68 @@ class LoadSolver {
   ElementId main_source(ElementId x) const;
 
  private:
+  // Why one record per element: a scenario reads and writes all of these for every element
+  // it reaches, and the elements it reaches are scattered over the topology; in separate
+  // arrays each would be a cache miss of its own. The fields stamped with a generation are
+  // valid only when the stamp is the current scenario's (gen_ or rel_gen_).
+  struct alignas(64) Node {
+    double base = 0;   // the baseline load
+    double val = 0;    // the scenario's load (stamp)
+    double delta = 0;  // what the changed sources sent (delta_stamp), see below
+    // LoadNet::out(), here rather than behind its offsets: every re-solved element reads it.
+    const LoadNet::Arc* out = nullptr;
+    uint32_t out_size = 0;
+    uint32_t scc = 0;  // LoadNet::scc()
+    uint32_t stamp = 0, delta_stamp = 0;
+    uint32_t down = 0;    // down in the scenario
+    uint32_t queued = 0;  // an acyclic component waiting to be solved
+    uint32_t rel = 0;     // restrict_to() keeps it
+    bool full = false;    // delta_stamp: must be re-summed (an unbounded load is involved)
+    bool cyclic = false;  // LoadNet::cyclic() of its component
+  };
+  static_assert(sizeof(Node) == 64, "one cache line");
+  // Shares of services, computed once per scenario: the denominator over members not down.
+  struct Share {
+    double base_den = 0;  // with nothing down
+    double den = 0;
+    uint32_t stamp = 0;
+  };
+
+  std::span<const LoadNet::Arc> out(ElementId x) const { return {node_[x].out, node_[x].out_size}; }
   void begin();
-  void push(uint32_t c);
-  void solve(uint32_t c);
+  void push(ElementId y);
+  void solve(uint32_t c, ElementId y);
   void set(ElementId x, double v);
-  bool is_down(ElementId x) const { return down_ && down_(x); }
-  /// Gain of the arc `a` into `y`, given its source is not down.
-  double gain(const LoadNet::Arc& a, ElementId y);
-  /// Gain of an arc from `x` into `y` of kind `edge`, now and with nothing down.
-  double gain_from(ElementId x, LoadNet::Edge edge, double calls, ElementId y);
-  double base_gain(ElementId x, LoadNet::Edge edge, double calls, ElementId y) const;
-  /// After component c is solved in a scenario: what each arc out of it sends differs from
-  /// the baseline by some delta; add it to the receiving element and queue its component.
-  void send_deltas(uint32_t c);
+  /// Gain of an arc from `x` into its other end, now and with nothing down.
+  double gain_from(ElementId x, const LoadNet::Arc& a);
+  double base_gain(ElementId x, const LoadNet::Arc& a) const;
+  /// After x (of component c) is solved in a scenario: what each arc out of it sends differs
+  /// from the baseline by some delta; add it to the receiving element and queue its
+  /// component.
+  void send_deltas(uint32_t c, ElementId x);
   /// Load from the arcs into y whose source is outside component c (or all when c is none).
   double inflow(ElementId y, uint32_t c);
   void solve_cycle(uint32_t c);
 
   const LoadNet& net_;
-  std::vector<double> base_, val_;
-  std::vector<uint32_t> stamp_;
+  std::vector<Node> node_;
+  std::vector<Share> share_;
   uint32_t gen_ = 0;
   std::vector<ElementId> touched_;
-  DownFn down_;
-  // Shares of services, computed once per scenario: the denominator over members not down.
-  std::vector<uint32_t> share_stamp_;
-  std::vector<double> share_den_;
-  std::vector<double> base_den_;  // the same with nothing down
   // Why deltas: an element with a large in-degree (a database behind every service) would
   // otherwise be re-summed over all its in-arcs in every scenario that changes any of them,
   // which is quadratic over the single failures. An acyclic element's scenario load is its
-  // baseline plus the deltas its changed sources sent; `full_` marks one that must be
-  // re-summed (an unbounded load is involved).
-  std::vector<double> delta_;
-  std::vector<uint32_t> delta_stamp_, full_;
+  // baseline plus the deltas its changed sources sent, unless marked `full`.
   bool baseline_mode_ = false;
   bool upper_bound_ = false;
   // restrict_to(): the elements marked with rel_gen_ are the only ones solved.
-  std::vector<uint32_t> rel_stamp_;
   uint32_t rel_gen_ = 0;
   bool restricted_ = false;
-  // Components waiting to be solved, smallest rank first.
-  std::priority_queue<uint32_t, std::vector<uint32_t>, std::greater<>> queue_;
-  std::vector<uint32_t> queued_;
+  // Components waiting to be solved, smallest rank first, each with one of its elements:
+  // (rank << 32) | element.
+  std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<>> queue_;
+  // The cyclic components waiting, by rank (an acyclic one is marked in its Node).
+  std::vector<uint32_t> cycle_queued_;
 };
 
 }  // namespace achilles::analyzer::detail
