@@ -6,11 +6,15 @@
 // tests/analyzer/analysis_json_test.cc holds the two to the same output.
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "achilles/analyzer/analysis.h"
+#include "parallel.h"
 
 namespace achilles::analyzer {
 
@@ -19,10 +23,13 @@ namespace {
 using nlohmann::json;
 
 /// Pretty-printed JSON with an indent of 2, as nlohmann's dump(2) writes it, into a
-/// buffer flushed to the stream now and then.
+/// buffer flushed to the stream now and then; without a stream, into the buffer only (a
+/// chunk of the findings formatted on another thread, take()n once done).
 class Out {
  public:
-  explicit Out(std::ostream& out) : out_(out) { buf_.reserve(kFlushAt + 4096); }
+  explicit Out(std::ostream& out) : out_(&out) { buf_.reserve(kFlushAt + 4096); }
+  /// Into `buf`, cleared but with its capacity kept, never flushed.
+  explicit Out(std::string&& buf) : out_(nullptr), buf_(std::move(buf)) { buf_.clear(); }
   ~Out() { flush(); }
 
   Out& raw(std::string_view s) {
@@ -131,13 +138,17 @@ class Out {
   }
 
   void flush() {
-    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    if (!out_) return;
+    out_->write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
     buf_.clear();
   }
 
+  /// The text formatted so far, for an Out without a stream.
+  std::string take() { return std::move(buf_); }
+
  private:
   static constexpr size_t kFlushAt = 1 << 20;
-  std::ostream& out_;
+  std::ostream* out_;
   std::string buf_;
 };
 
@@ -206,6 +217,63 @@ void write_finding(Out& out, const Finding& f, int depth) {
   out.line(depth).raw("}");
 }
 
+/// The elements [begin, end) of the "findings" array.
+void write_findings(Out& out, const std::vector<Finding>& findings, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    out.item(i == 0, 2);
+    write_finding(out, findings[i], 2);
+  }
+}
+
+// The findings are the bulk of the text (half a gigabyte at 10^6 components), and each one's
+// text depends on nothing before it. So the threads format consecutive chunks of them into
+// buffers of their own, and whoever finishes the chunk next in line writes it and any done
+// after it, in order: the bytes are those of one thread. A chunk is only started once the
+// one `window` chunks before it is written, so the text waiting in memory stays bounded and
+// each chunk reuses that one's buffer.
+void write_findings(Out& out, std::ostream& stream, const std::vector<Finding>& findings,
+                    unsigned requested) {
+  constexpr size_t kChunk = 256;
+  const size_t n = findings.size();
+  const size_t chunks = (n + kChunk - 1) / kChunk;
+  const unsigned threads = detail::thread_count(chunks, 4, requested);
+  if (threads == 1) return write_findings(out, findings, 0, n);
+  out.flush();
+  const size_t window = 4 * size_t{threads};
+  std::vector<std::string> buffers(window);
+  std::vector<uint8_t> ready(chunks, 0);
+  size_t written = 0;
+  bool failed = false;
+  std::mutex mutex;
+  std::condition_variable cv;
+  detail::parallel_for(chunks, threads, [&](unsigned, size_t c) {
+    std::string& buffer = buffers[c % window];
+    {
+      std::unique_lock lock(mutex);
+      cv.wait(lock, [&] { return c < written + window || failed; });
+      if (failed) return;
+    }
+    try {
+      Out chunk(std::move(buffer));
+      write_findings(chunk, findings, c * kChunk, std::min(n, (c + 1) * kChunk));
+      buffer = chunk.take();
+    } catch (...) {
+      // Wake whoever waits for this chunk to be written; parallel_for rethrows.
+      std::lock_guard lock(mutex);
+      failed = true;
+      cv.notify_all();
+      throw;
+    }
+    std::lock_guard lock(mutex);
+    ready[c] = 1;
+    for (; written < chunks && ready[written]; ++written) {
+      const std::string& text = buffers[written % window];
+      stream.write(text.data(), static_cast<std::streamsize>(text.size()));
+    }
+    cv.notify_all();
+  });
+}
+
 }  // namespace
 
 void write_json(const Topology& topology, const Analysis& analysis, std::ostream& stream) {
@@ -213,14 +281,18 @@ void write_json(const Topology& topology, const Analysis& analysis, std::ostream
   out.raw("{");
   // "entrypoints": every entrypoint in file order, with its availability where computed.
   out.key(true, 1, "entrypoints").raw("[");
+  // Each entrypoint's availability by id (the last one, as to_json's overwrites): looking
+  // it up in the list for each entrypoint would cost their number squared.
+  std::unordered_map<std::string_view, const EntrypointAvailability*> availability;
+  for (const EntrypointAvailability& a : analysis.availability)
+    availability[a.id] = &a;
   bool first = true;
   for (const Element& e : topology.elements) {
     if (e.kind != ElementKind::kEntrypoint) continue;
     out.item(first, 2).raw("{");
     first = false;
-    const EntrypointAvailability* a = nullptr;
-    for (const EntrypointAvailability& candidate : analysis.availability)
-      if (candidate.id == e.id) a = &candidate;  // the last one, as to_json's overwrites
+    auto found = availability.find(e.id);
+    const EntrypointAvailability* a = found == availability.end() ? nullptr : found->second;
     bool none = true;
     auto key = [&](std::string_view k) -> Out& {
       out.key(none, 3, k);
@@ -253,10 +325,7 @@ void write_json(const Topology& topology, const Analysis& analysis, std::ostream
   out.raw("]");
 
   out.key(false, 1, "findings").raw("[");
-  for (size_t i = 0; i < analysis.findings.size(); ++i) {
-    out.item(i == 0, 2);
-    write_finding(out, analysis.findings[i], 2);
-  }
+  write_findings(out, stream, analysis.findings, analysis.options.threads);
   if (!analysis.findings.empty()) out.line(1);
   out.raw("]");
 
