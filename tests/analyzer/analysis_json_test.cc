@@ -53,7 +53,9 @@ TEST_CASE("The streamed JSON equals the document's dump for a generated estate",
 
 TEST_CASE("Two threads and one give the same analysis", "[analysis][threads]") {
   // 10^4 components: enough single failures and capacity scenarios for both passes to
-  // split them over two threads (they stay on one below a few thousand).
+  // split them over two threads (they stay on one below a few thousand), enough entrypoints
+  // (24) for the availability's cones and rare-event approximations, and enough findings
+  // (some 9000) for the writer to format them in chunks on two threads.
   GenerateOptions g;
   g.components = 10000;
   g.seed = 3;
