@@ -6,11 +6,17 @@
 // tests/analyzer/analysis_json_test.cc holds the two to the same output.
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "achilles/analyzer/analysis.h"
+#include "parallel.h"
 
 namespace achilles::analyzer {
 
@@ -19,10 +25,13 @@ namespace {
 using nlohmann::json;
 
 /// Pretty-printed JSON with an indent of 2, as nlohmann's dump(2) writes it, into a
-/// buffer flushed to the stream now and then.
+/// buffer flushed to the stream now and then; without a stream, into the buffer only (a
+/// chunk of the findings formatted on another thread, take()n once done).
 class Out {
  public:
-  explicit Out(std::ostream& out) : out_(out) { buf_.reserve(kFlushAt + 4096); }
+  explicit Out(std::ostream& out) : out_(&out) { buf_.reserve(kFlushAt + 4096); }
+  /// Into `buf`, cleared but with its capacity kept, never flushed.
+  explicit Out(std::string&& buf) : out_(nullptr), buf_(std::move(buf)) { buf_.clear(); }
   ~Out() { flush(); }
 
   Out& raw(std::string_view s) {
@@ -35,10 +44,7 @@ class Out {
   /// written here; anything else (control characters, UTF-8, invalid bytes, which nlohmann
   /// rejects) goes through nlohmann itself.
   Out& str(std::string_view s) {
-    for (char ch : s) {
-      auto c = static_cast<unsigned char>(ch);
-      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return raw(json(s).dump());
-    }
+    if (!plain(s)) return raw(json(s).dump());
     buf_ += '"';
     buf_ += s;
     buf_ += '"';
@@ -131,13 +137,42 @@ class Out {
   }
 
   void flush() {
-    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    if (!out_) return;
+    out_->write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
     buf_.clear();
   }
 
+  /// The text formatted so far, for an Out without a stream.
+  std::string take() { return std::move(buf_); }
+
  private:
+  /// Whether `s` is printable ASCII without '"' or '\\', written as it is between quotes.
+  /// Eight bytes at a time: ids are most of the text, and a byte at a time the check took
+  /// longer than copying them.
+  static bool plain(std::string_view s) {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+    // The high bit of each byte that is zero, and maybe of some above one that is (exact
+    // as to whether there is any).
+    auto zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t v;
+      std::memcpy(&v, s.data() + i, sizeof v);
+      // Below 0x20 (as zero() with 0x20 for 1: exact for a bound up to 0x80), from 0x80,
+      // a quote, a backslash.
+      uint64_t bad =
+          ((v - 0x20 * kOnes) & ~v) | v | zero(v ^ ('"' * kOnes)) | zero(v ^ ('\\' * kOnes));
+      if (bad & kHigh) return false;
+    }
+    for (; i < s.size(); ++i) {
+      auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+    }
+    return true;
+  }
+
   static constexpr size_t kFlushAt = 1 << 20;
-  std::ostream& out_;
+  std::ostream* out_;
   std::string buf_;
 };
 
@@ -206,6 +241,61 @@ void write_finding(Out& out, const Finding& f, int depth) {
   out.line(depth).raw("}");
 }
 
+// The findings and the utilization table are the bulk of the text (two thirds and one third
+// of half a gigabyte at 10^6 components), and each element's text depends on nothing before
+// it. So the threads format consecutive chunks of `chunk` elements into buffers of their
+// own, and whoever finishes the chunk next in line writes it and any done after it, in
+// order: the bytes are those of one thread. A chunk is only started once the one `window`
+// chunks before it is written, so the text waiting in memory stays bounded and each chunk
+// reuses that one's buffer. write_item(out, i) writes element i of [0, n), with its comma
+// and indent.
+template <typename WriteItem>
+void write_items(Out& out, std::ostream& stream, size_t n, size_t chunk, unsigned requested,
+                 WriteItem write_item) {
+  const size_t chunks = (n + chunk - 1) / chunk;
+  const unsigned threads = detail::thread_count(chunks, 4, requested);
+  if (threads == 1) {
+    for (size_t i = 0; i < n; ++i)
+      write_item(out, i);
+    return;
+  }
+  out.flush();
+  const size_t window = 4 * size_t{threads};
+  std::vector<std::string> buffers(window);
+  std::vector<uint8_t> ready(chunks, 0);
+  size_t written = 0;
+  bool failed = false;
+  std::mutex mutex;
+  std::condition_variable cv;
+  detail::parallel_for(chunks, threads, [&](unsigned, size_t c) {
+    std::string& buffer = buffers[c % window];
+    {
+      std::unique_lock lock(mutex);
+      cv.wait(lock, [&] { return c < written + window || failed; });
+      if (failed) return;
+    }
+    try {
+      Out text(std::move(buffer));
+      for (size_t i = c * chunk; i < std::min(n, (c + 1) * chunk); ++i)
+        write_item(text, i);
+      buffer = text.take();
+    } catch (...) {
+      // Wake whoever waits for this chunk to be written; parallel_for rethrows.
+      std::lock_guard lock(mutex);
+      failed = true;
+      cv.notify_all();
+      throw;
+    }
+    std::lock_guard lock(mutex);
+    ready[c] = 1;
+    for (; written < chunks && ready[written]; ++written) {
+      const std::string& text = buffers[written % window];
+      stream.write(text.data(), static_cast<std::streamsize>(text.size()));
+    }
+    cv.notify_all();
+  });
+}
+
 }  // namespace
 
 void write_json(const Topology& topology, const Analysis& analysis, std::ostream& stream) {
@@ -213,14 +303,18 @@ void write_json(const Topology& topology, const Analysis& analysis, std::ostream
   out.raw("{");
   // "entrypoints": every entrypoint in file order, with its availability where computed.
   out.key(true, 1, "entrypoints").raw("[");
+  // Each entrypoint's availability by id (the last one, as to_json's overwrites): looking
+  // it up in the list for each entrypoint would cost their number squared.
+  std::unordered_map<std::string_view, const EntrypointAvailability*> availability;
+  for (const EntrypointAvailability& a : analysis.availability)
+    availability[a.id] = &a;
   bool first = true;
   for (const Element& e : topology.elements) {
     if (e.kind != ElementKind::kEntrypoint) continue;
     out.item(first, 2).raw("{");
     first = false;
-    const EntrypointAvailability* a = nullptr;
-    for (const EntrypointAvailability& candidate : analysis.availability)
-      if (candidate.id == e.id) a = &candidate;  // the last one, as to_json's overwrites
+    auto found = availability.find(e.id);
+    const EntrypointAvailability* a = found == availability.end() ? nullptr : found->second;
     bool none = true;
     auto key = [&](std::string_view k) -> Out& {
       out.key(none, 3, k);
@@ -253,10 +347,11 @@ void write_json(const Topology& topology, const Analysis& analysis, std::ostream
   out.raw("]");
 
   out.key(false, 1, "findings").raw("[");
-  for (size_t i = 0; i < analysis.findings.size(); ++i) {
-    out.item(i == 0, 2);
-    write_finding(out, analysis.findings[i], 2);
-  }
+  write_items(out, stream, analysis.findings.size(), 256, analysis.options.threads,
+              [&](Out& o, size_t i) {
+                o.item(i == 0, 2);
+                write_finding(o, analysis.findings[i], 2);
+              });
   if (!analysis.findings.empty()) out.line(1);
   out.raw("]");
 
@@ -283,24 +378,25 @@ void write_json(const Topology& topology, const Analysis& analysis, std::ostream
   if (!analysis.utilization.empty()) {
     // An unbounded load or utilization is null, with "unbounded": true.
     out.key(false, 1, "utilization").raw("[");
-    for (size_t i = 0; i < analysis.utilization.size(); ++i) {
-      const Utilization& u = analysis.utilization[i];
-      bool unbounded = !std::isfinite(u.load);
-      out.item(i == 0, 2).raw("{");
-      out.key(true, 3, "capacity").num(u.capacity);
-      out.key(false, 3, "id").str(u.id);
-      out.key(false, 3, "load");
-      if (unbounded)
-        out.raw("null").key(false, 3, "unbounded").boolean(true);
-      else
-        out.num(u.load);
-      out.key(false, 3, "utilization");
-      if (unbounded)
-        out.raw("null");
-      else
-        out.num(u.utilization);
-      out.line(2).raw("}");
-    }
+    write_items(out, stream, analysis.utilization.size(), 1024, analysis.options.threads,
+                [&](Out& o, size_t i) {
+                  const Utilization& u = analysis.utilization[i];
+                  bool unbounded = !std::isfinite(u.load);
+                  o.item(i == 0, 2).raw("{");
+                  o.key(true, 3, "capacity").num(u.capacity);
+                  o.key(false, 3, "id").str(u.id);
+                  o.key(false, 3, "load");
+                  if (unbounded)
+                    o.raw("null").key(false, 3, "unbounded").boolean(true);
+                  else
+                    o.num(u.load);
+                  o.key(false, 3, "utilization");
+                  if (unbounded)
+                    o.raw("null");
+                  else
+                    o.num(u.utilization);
+                  o.line(2).raw("}");
+                });
     out.line(1).raw("]");
   }
   out.line(0).raw("}");

@@ -57,39 +57,31 @@ Net::Net(const Topology& topology) : topology_(topology) {
   }
 }
 
-Propagator::Propagator(const Net& net)
-    : net_(net),
-      stamp_(net.size(), 0),
-      down_(net.size(), 0),
-      alive_(net.size(), 0),
-      cause_(net.size(), kNoElement),
-      dstamp_(net.size(), 0) {}
+Propagator::Propagator(const Net& net) : net_(net), state_(net.size()), dstamp_(net.size(), 0) {}
 
-void Propagator::touch(ElementId x) {
-  if (stamp_[x] == gen_) return;
-  stamp_[x] = gen_;
-  down_[x] = 0;
-  alive_[x] = net_.members(x);
-  cause_[x] = kNoElement;
-  if (net_.kind(x) == ElementKind::kService) touched_services_.push_back(x);
+Propagator::State& Propagator::touch(ElementId x) {
+  State& s = state_[x];
+  if (s.stamp != gen_) s = State{.stamp = gen_};
+  return s;
 }
 
 void Propagator::fall(ElementId x, ElementId cause) {
-  touch(x);
-  if (down_[x]) return;
-  down_[x] = 1;
-  cause_[x] = cause;
+  State& s = touch(x);
+  if (s.down) return;
+  s.down = 1;
+  s.cause = cause;
   down_list_.push_back(x);
   ++counts_[static_cast<int>(net_.kind(x))];
 }
 
 void Propagator::run(std::span<const ElementId> failed) {
   if (++gen_ == 0) {  // wrapped: every stamp is stale again
-    std::fill(stamp_.begin(), stamp_.end(), 0);
+    for (State& s : state_)
+      s.stamp = 0;
     gen_ = 1;
   }
   down_list_.clear();
-  touched_services_.clear();
+  losing_services_.clear();
   std::fill(std::begin(counts_), std::end(counts_), 0);
   for (ElementId f : failed) {
     auto kind = net_.kind(f);
@@ -111,10 +103,15 @@ void Propagator::run(std::span<const ElementId> failed) {
         case Link::kDomain:
           fall(x, y);
           break;
-        case Link::kMember:
-          touch(x);
-          if (!down_[x] && --alive_[x] < net_.need(x)) fall(x, y);
+        case Link::kMember: {
+          State& s = touch(x);
+          if (s.down) break;
+          // The services that lose members, in the order they first do: only those can be
+          // hit_services().
+          if (s.lost++ == 0) losing_services_.push_back(x);
+          if (net_.members(x) - s.lost < net_.need(x)) fall(x, y);
           break;
+        }
         case Link::kSoft:
           break;
       }
@@ -124,8 +121,8 @@ void Propagator::run(std::span<const ElementId> failed) {
 
 std::vector<ElementId> Propagator::hit_services() const {
   std::vector<ElementId> out;
-  for (ElementId s : touched_services_)
-    if (!down_[s] && alive_[s] < net_.members(s)) out.push_back(s);
+  for (ElementId s : losing_services_)
+    if (!state_[s].down) out.push_back(s);
   return out;
 }
 

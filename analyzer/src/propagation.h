@@ -62,11 +62,11 @@ class Propagator {
   /// Spreads the failure of `failed` (components and domains). Replaces the previous run.
   void run(std::span<const ElementId> failed);
 
-  bool down(ElementId x) const { return stamp_[x] == gen_ && down_[x]; }
+  bool down(ElementId x) const { return state_[x].stamp == gen_ && state_[x].down; }
   /// Every element down in the last run, in the order they fell.
   const std::vector<ElementId>& down_list() const { return down_list_; }
   /// What made x fall: the element whose failure reached it; kNoElement for a failed one.
-  ElementId cause(ElementId x) const { return cause_[x]; }
+  ElementId cause(ElementId x) const { return state_[x].cause; }
   /// Services that lost members in the last run but stayed not down.
   std::vector<ElementId> hit_services() const;
   /// Counts of down elements of a kind in the last run.
@@ -79,20 +79,26 @@ class Propagator {
   std::vector<Status> statuses();
 
  private:
+  /// An element's part of a run, valid when stamped with the run's generation. Kept
+  /// together, so that reaching an element costs one cache miss rather than one per array.
+  struct State {
+    uint32_t stamp = 0;
+    /// Service: members down in this run.
+    uint32_t lost = 0;
+    ElementId cause = kNoElement;
+    uint8_t down = 0;
+  };
+
   void fall(ElementId x, ElementId cause);
-  bool touched(ElementId x) const { return stamp_[x] == gen_; }
-  void touch(ElementId x);
+  State& touch(ElementId x);
   template <typename Visit>
   void spread_degraded(Visit visit);
 
   const Net& net_;
   uint32_t gen_ = 0;
-  std::vector<uint32_t> stamp_;
-  std::vector<uint8_t> down_;
-  std::vector<uint32_t> alive_;
-  std::vector<ElementId> cause_;
+  std::vector<State> state_;
   std::vector<ElementId> down_list_;
-  std::vector<ElementId> touched_services_;
+  std::vector<ElementId> losing_services_;
   size_t counts_[4] = {0, 0, 0, 0};
   // For the degraded sweep.
   uint32_t dgen_ = 0;

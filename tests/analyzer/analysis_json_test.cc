@@ -53,7 +53,10 @@ TEST_CASE("The streamed JSON equals the document's dump for a generated estate",
 
 TEST_CASE("Two threads and one give the same analysis", "[analysis][threads]") {
   // 10^4 components: enough single failures and capacity scenarios for both passes to
-  // split them over two threads (they stay on one below a few thousand).
+  // split them over two threads (they stay on one below a few thousand), enough entrypoints
+  // (24) for the availability's cones and rare-event approximations, and enough findings
+  // (some 9000) and utilization rows (some 12000) for the writer to format them in chunks
+  // on two threads.
   GenerateOptions g;
   g.components = 10000;
   g.seed = 3;
@@ -89,6 +92,14 @@ TEST_CASE("The streamed JSON escapes strings and writes numbers as nlohmann does
                {"nested", {{"x", {{"y", std::numeric_limits<double>::infinity()}}}}}};
   a.findings.push_back(f);
   a.findings.push_back(Finding{});
+  // Whatever needs escaping is found wherever it sits in a string: strings are checked eight
+  // bytes at a time, then byte by byte.
+  for (std::string bad : {"\x01", "\x1f", "\"", "\\", "\xc3\xa9", "\x7f", " ", "~"})
+    for (size_t at = 0; at <= 20; ++at) {
+      Finding g;
+      g.message = std::string(at, 'a') + bad + std::string(20 - at, 'b');
+      a.findings.push_back(g);
+    }
   a.utilization.push_back({"u1", 1000.0, 3.0, 1000.0 / 3.0});
   a.utilization.push_back({"u2", std::numeric_limits<double>::infinity(), 5.0,
                            std::numeric_limits<double>::infinity()});
