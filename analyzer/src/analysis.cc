@@ -110,7 +110,7 @@ class Analyzer {
         options_(options),
         net_(topology),
         propagator_(net_),
-        capacity_(topology, options) {}
+        capacity_(topology, net_, options) {}
 
   Analysis run() {
     Analysis analysis;

@@ -223,8 +223,8 @@ class Scenarios {
 
 class detail::CapacityPass::Impl {
  public:
-  Impl(const Topology& t, const AnalysisOptions& options)
-      : t_(t), options_(options), net_(t), pnet_(t), main_(t, options, net_, pnet_) {
+  Impl(const Topology& t, const detail::Net& pnet, const AnalysisOptions& options)
+      : t_(t), options_(options), net_(t), pnet_(pnet), main_(t, options, net_, pnet_) {
     prepare_screen();
   }
 
@@ -374,7 +374,7 @@ class detail::CapacityPass::Impl {
   const Topology& t_;
   const AnalysisOptions& options_;
   LoadNet net_;
-  detail::Net pnet_;
+  const detail::Net& pnet_;
   /// The baseline, and the scenarios solved on the calling thread.
   Scenarios main_;
   // The screen (see above), by element.
@@ -405,10 +405,11 @@ std::vector<double> compute_loads(const Topology& topology, std::span<const Elem
 
 namespace detail {
 
-CapacityPass::CapacityPass(const Topology& topology, const AnalysisOptions& options) {
+CapacityPass::CapacityPass(const Topology& topology, const Net& net,
+                           const AnalysisOptions& options) {
   bool loads = std::any_of(topology.elements.begin(), topology.elements.end(),
                            [](const Element& e) { return e.load.has_value(); });
-  if (loads) impl_ = std::make_unique<Impl>(topology, options);
+  if (loads) impl_ = std::make_unique<Impl>(topology, net, options);
 }
 
 CapacityPass::~CapacityPass() = default;

@@ -9,6 +9,7 @@
 
 namespace achilles::analyzer::detail {
 
+class Net;
 class Propagator;
 
 /// Load (topology.md "Load"): the utilization table and the `overload` and `capacity_spof`
@@ -18,7 +19,8 @@ class Propagator;
 /// entrypoint has a load.
 class CapacityPass {
  public:
-  CapacityPass(const Topology& topology, const AnalysisOptions& options);
+  /// `net` is the failure-propagation net of `topology`, which the pass shares.
+  CapacityPass(const Topology& topology, const Net& net, const AnalysisOptions& options);
   ~CapacityPass();
 
   /// True when some entrypoint has a load, so that there is anything to screen or run.
