@@ -404,10 +404,10 @@ awaitable<void> Link::reader(tcp::socket& src, tcp::socket& dst, Pipe& p, const 
         co_await src.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
     if (closed) co_return;
     const auto now = steady::now();
-    auto release = std::max(now, p.last_release);
     if (ec) {
       Chunk c;
       c.eof = true;
+      auto release = std::max(now, p.last_release);
       for (const auto& t : proxy->info.toxics) {
         if (t.stream != stream || !applies(t)) continue;
         if (t.type == "slow_close")
@@ -419,6 +419,10 @@ awaitable<void> Link::reader(tcp::socket& src, tcp::socket& dst, Pipe& p, const 
       push(p, std::move(c));
       co_return;
     }
+    // A chunk's latency counts from when it was read, as in Toxiproxy, not from when the one
+    // before it leaves (which would space chunks a latency apart and cap the stream at a
+    // chunk per latency); chunks still leave in order (below).
+    auto release = now;
     std::string_view data(buf.data(), n);
     bool drop = false, limit_hit = false;
     std::int64_t rate = 0, slice_avg = 0, slice_var = 0, slice_delay_us = 0;
