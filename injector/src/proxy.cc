@@ -8,12 +8,14 @@
 //   just added (after at most one chunk, read before the toxic).
 //   It copies each byte in and out where splice(2) through a kernel pipe copies nothing, and
 //   was chosen over splice by measurement (bench/agent/relay_bound.cc, bench/RESULTS.md): the
-//   proxy shares the cores with the sender and the sink, and splicing only moves work from
-//   the proxy to them. Per GiB the splicing agent spent 0.23 CPU-s against 0.33, but its sink
-//   0.25 against 0.20, and bare splice relays cost their sender 0.22-0.27 against 0.14; with
-//   2 cores the three processes' total is what bounds a relay. Alternated 1 GiB runs, load
-//   average 5 on 2 cores: agent copying 1.00 GB/s median (best 1.26-1.33), splicing 0.92-1.02
-//   (best 1.09-1.12); bare relays on a quiet machine: copy 2.1-2.4 GB/s, splice 1.8-1.9.
+//   proxy shares the cores with the sender and the sink, and splicing moves work to them
+//   rather than saving it. Per GiB the splicing agent spent 0.23-0.25 CPU-s against 0.32-0.33
+//   for the copying one, but its sink 0.28-0.29 against 0.16 (and the bare splice relay's
+//   sender 0.23 against 0.18). Alternated 1 GiB runs on the 2-core VM, quiet (load average
+//   under 1): the agent copying 2.23-2.31 GB/s median, splicing 1.84-1.86, copying ahead in
+//   every round; bare relays 2.35-2.37 against 1.75. Larger socket buffers (SO_RCVBUF and
+//   SO_SNDBUF of 1 and 4 MiB) did not lower the CPU per GiB of the bare copy relay (tried on a
+//   loaded machine only).
 // - Otherwise a reader stamps every chunk with the time it may leave, after the toxics of its
 //   stream, and a writer sends chunks when their time comes. Stamping instead of sleeping
 //   keeps a latency toxic from also cutting throughput. Once the toxics are gone and every
