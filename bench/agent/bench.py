@@ -2,8 +2,10 @@
 """Benchmarks of achilles-agent on loopback: proxy throughput (direct, agent, socat), latency
 toxic accuracy, 1000 concurrent proxied connections, API request to signal delivered.
 
-usage: bench.py AGENT_BINARY   (prints Markdown for bench/RESULTS.md)
-BENCH_ROUNDS (default 7): throughput rounds; direct, agent and socat take turns in each.
+usage: bench.py AGENT_BINARY [RELAY_BOUND_BINARY]   (prints Markdown for bench/RESULTS.md)
+BENCH_ROUNDS (default 7): throughput rounds; direct, agent and socat take turns in each, and
+with RELAY_BOUND_BINARY (relay_bound.cc) so do its C++ sender and sink, directly and through
+its bare splice and copy relays, which show what any relay can reach on this machine.
 Everything runs on 127.0.0.1 with ports the OS picks; every process is started here and
 stopped at the end.
 """
@@ -140,9 +142,11 @@ class Agent:
 # --- measurements ----------------------------------------------------------------------------
 
 def throughput(port, total=1 << 30):
-    """GB/s of one connection pushing `total` bytes to the sink and reading its count back."""
+    """GB/s of one connection pushing `total` bytes to the sink and reading its count back,
+    and this process's (the sender's) CPU seconds for it."""
     payload = bytes(CHUNK)
     s = socket.create_connection(("127.0.0.1", port))
+    cpu = time.process_time()
     start = time.perf_counter()
     sent = 0
     while sent < total:
@@ -151,16 +155,26 @@ def throughput(port, total=1 << 30):
     s.shutdown(socket.SHUT_WR)
     answer = s.recv(64)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     s.close()
     assert int(answer) == total, answer
-    return total / elapsed / 1e9
+    return total / elapsed / 1e9, cpu
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of a process so far, from /proc/PID/stat."""
+def cpu_seconds(pid, children=False):
+    """User + system CPU time of a process so far, from /proc/PID/stat; with `children`, that
+    of its children that it has waited for too (socat relays in a forked child)."""
     with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        fields = [int(x) for x in f.read().rsplit(")", 1)[1].split()[11:15]]
+    return sum(fields if children else fields[:2]) / os.sysconf("SC_CLK_TCK")
+
+
+def relay_bound(binary, mode):
+    """One run of relay_bound.cc: GB/s and the CPU seconds per GiB of sender, sink, relay."""
+    out = subprocess.run([binary, mode], check=True, capture_output=True, text=True).stdout
+    v = dict(kv.split("=") for kv in out.split())
+    return float(v["gbps"]), (float(v["sender_cpu"]), float(v["sink_cpu"]),
+                              float(v["relay_cpu"]))
 
 
 def round_trips(port, n):
@@ -245,12 +259,13 @@ def main():
         (serve_sink if sys.argv[1] == "--sink" else serve_echo)(int(sys.argv[2]))
         return
     binary = os.path.abspath(sys.argv[1])
+    bound_binary = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
     procs = Procs()
     tmp = tempfile.mkdtemp(prefix="achilles-bench-")
     try:
         me = os.path.abspath(__file__)
         sink, echo = free_port(), free_port()
-        procs.start([sys.executable, me, "--sink", str(sink)])
+        sink_proc = procs.start([sys.executable, me, "--sink", str(sink)])
         procs.start([sys.executable, me, "--echo", str(echo)])
         wait_port(sink)
         wait_port(echo)
@@ -258,42 +273,82 @@ def main():
         agent = Agent(procs, binary, tmp, ["--allow-process", child_name])
 
         rows = []
-        # The three paths take turns, round after round, so that a burst of load from
-        # elsewhere on a shared machine hits them alike; best and median of the rounds.
-        paths = {"direct loopback": sink, "through achilles-agent's proxy":
-                 agent.proxy("sink", sink)}
+        # Each path moves 1 GiB and answers its GB/s and the CPU seconds of the sender, the
+        # sink and the relay (0 for none). They take turns, round after round, so that a
+        # burst of load from elsewhere on a shared machine hits them alike; best and median of
+        # the rounds.
+        def python_path(port, relay_pid=None, children=False):
+            def run():
+                sink0 = cpu_seconds(sink_proc.pid)
+                relay0 = cpu_seconds(relay_pid, children) if relay_pid else 0.0
+                gbps, sender = throughput(port)
+                if children:
+                    time.sleep(0.3)  # socat's relaying child exits and is waited for
+                relay = cpu_seconds(relay_pid, children) - relay0 if relay_pid else 0.0
+                return gbps, (sender, cpu_seconds(sink_proc.pid) - sink0, relay)
+            return run
+
+        agent_path = "through achilles-agent's proxy"
+        paths = {"direct loopback": python_path(sink),
+                 agent_path: python_path(agent.proxy("sink", sink), agent.proc.pid)}
         if shutil.which("socat"):
             sp = free_port()
-            procs.start(["socat", f"TCP-LISTEN:{sp},bind=127.0.0.1,reuseaddr,fork",
-                         f"TCP:127.0.0.1:{sink}"])
+            socat = procs.start(["socat", f"TCP-LISTEN:{sp},bind=127.0.0.1,reuseaddr,fork",
+                                 f"TCP:127.0.0.1:{sink}"])
             wait_port(sp)
-            paths["through socat"] = sp
+            paths["through socat"] = python_path(sp, socat.pid, children=True)
+        bare = {"direct": "C++ direct (relay_bound)", "splice": "bare splice relay",
+                "copy": "bare copy relay"}
+        if bound_binary:
+            for mode, name in bare.items():
+                paths[name] = lambda mode=mode: relay_bound(bound_binary, mode)
         runs = {name: [] for name in paths}
-        agent_cpu = 0.0
+        cpus = {name: [] for name in paths}
         for _ in range(ROUNDS):
-            for name, port in paths.items():
-                before = cpu_seconds(agent.proc.pid)
-                runs[name].append(throughput(port))
-                if name == "through achilles-agent's proxy":
-                    agent_cpu += cpu_seconds(agent.proc.pid) - before
+            for name, run in paths.items():
+                gbps, cpu = run()
+                runs[name].append(gbps)
+                cpus[name].append(cpu)
+        # CPU seconds per GiB of (sender, sink, relay), the median of each over the rounds.
+        cpu = {name: [statistics.median(c[i] for c in cpus[name]) for i in range(3)]
+               for name in paths}
         for name in paths:
             v = runs[name]
             rows.append((f"throughput, 1 connection, 1 GiB, {name}: best / median of {ROUNDS}",
                          f"{max(v):.2f} / {statistics.median(v):.2f} GB/s"))
         direct = runs["direct loopback"]
-        agent_runs = runs["through achilles-agent's proxy"]
+        agent_runs = runs[agent_path]
         rows.append(("throughput: agent's proxy / direct loopback, best / median",
                      f"{max(agent_runs) / max(direct):.0%} / "
                      f"{statistics.median(agent_runs) / statistics.median(direct):.0%}"))
-        rows.append(("agent's CPU time (user + system) per GiB relayed",
-                     f"{agent_cpu / ROUNDS:.2f} s"))
         if "through socat" in runs:
-            socat = runs["through socat"]
+            socat_runs = runs["through socat"]
             rows.append(("throughput: agent's proxy / socat, best / median",
-                         f"{max(agent_runs) / max(socat):.0%} / "
-                         f"{statistics.median(agent_runs) / statistics.median(socat):.0%}"))
+                         f"{max(agent_runs) / max(socat_runs):.0%} / "
+                         f"{statistics.median(agent_runs) / statistics.median(socat_runs):.0%}"))
         else:
             rows.append(("throughput: through socat", "socat missing"))
+        for name in paths:
+            sender, sink_cpu, relay = cpu[name]
+            rows.append((f"CPU per GiB (user + system, median), {name}: sender / sink / relay",
+                         f"{sender:.2f} / {sink_cpu:.2f} / "
+                         + (f"{relay:.2f} s" if relay else "no relay")))
+        # Relaying costs CPU that a direct connection does not spend. When the processes of
+        # both paths are held back by the CPU they get (the same cores), a relay reaches at
+        # most direct's CPU per GiB over its own of direct's throughput; and with every core
+        # busy, at most the cores over its processes' CPU per GiB.
+        relays = [(agent_path, "direct loopback")]
+        if bound_binary:
+            relays += [(bare[mode], bare["direct"]) for mode in ("splice", "copy")]
+        cores = os.cpu_count()
+        for name, base in relays:
+            total_cpu, base_cpu = sum(cpu[name]), sum(cpu[base])
+            rows.append((f"{name}: CPU per GiB of the whole path, {base}'s / this one's",
+                         f"{base_cpu:.2f} / {total_cpu:.2f} s = {base_cpu / total_cpu:.0%}"))
+            ceiling = cores * (1 << 30) / total_cpu / 1e9
+            rows.append((f"{name}: ceiling with {cores} cores busy (cores / its CPU per GiB)",
+                         f"{ceiling:.2f} GB/s = {ceiling / max(runs[base]):.0%} of "
+                         f"{base}'s best"))
 
         eport = agent.proxy("echo", echo)
         base = round_trips(eport, 200)

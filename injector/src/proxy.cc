@@ -1,20 +1,32 @@
 // The TCP proxies. Each connection is two directions (client to server is "upstream", server
 // to client "downstream"), and each direction runs on one of two paths:
 //
-// - While no toxic applies to it, a zero-copy relay moves the bytes with splice(2) through a
-//   kernel pipe: they never enter user space, which keeps the proxy close to a direct
-//   loopback connection. Between chunks it checks the toxics again, so an existing connection
-//   picks up a toxic that was just added (after at most one chunk, read before the toxic).
+// - While no toxic applies to it, a plain relay moves the bytes: non-blocking read(2) and
+//   send(2) on the sockets through a buffer that exists from the first data on (64 KiB, grown
+//   to 1 MiB while reads fill it), waiting with asio only when a call would block. Between
+//   chunks it checks the toxics again, so an existing connection picks up a toxic that was
+//   just added (after at most one chunk, read before the toxic).
+//   It copies each byte in and out where splice(2) through a kernel pipe copies nothing, and
+//   was chosen over splice by measurement (bench/agent/relay_bound.cc, bench/RESULTS.md): the
+//   proxy shares the cores with the sender and the sink, and splicing moves work to them
+//   rather than saving it. Per GiB the splicing agent spent 0.23-0.25 CPU-s against 0.32-0.33
+//   for the copying one, but its sink 0.28-0.29 against 0.16 (and the bare splice relay's
+//   sender 0.23 against 0.18). Alternated 1 GiB runs on the 2-core VM, quiet (load average
+//   under 1): the agent copying 2.23-2.31 GB/s median, splicing 1.84-1.86, copying ahead in
+//   every round; bare relays 2.35-2.37 against 1.75. Larger socket buffers (SO_RCVBUF and
+//   SO_SNDBUF of 1 and 4 MiB) did not lower the CPU per GiB of the bare copy relay (tried on a
+//   loaded machine only).
 // - Otherwise a reader stamps every chunk with the time it may leave, after the toxics of its
 //   stream, and a writer sends chunks when their time comes. Stamping instead of sleeping
 //   keeps a latency toxic from also cutting throughput. Once the toxics are gone and every
-//   queued chunk is written, the reader hands the direction back to the zero-copy relay.
-#include <fcntl.h>
+//   queued chunk is written, the reader hands the direction back to the plain relay.
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <deque>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 
@@ -36,10 +48,12 @@ namespace {
 constexpr std::size_t kReadSize = 65536;
 // A pipe stops reading while this much waits to be written (backpressure).
 constexpr std::size_t kMaxQueued = 1 << 20;
-// The zero-copy relay's kernel pipe, and so its largest chunk. Best effort: an unprivileged
-// user past /proc/sys/fs/pipe-user-pages-soft keeps the default 64 KiB, which still works.
-constexpr int kPipeSize = 1 << 20;
-// The zero-copy relay yields to other connections after this many chunks in a row.
+// The plain relay's buffer: none until the first data, then 64 KiB, doubled while reads fill
+// it up to 1 MiB, so that idle and small connections stay cheap and a bulk transfer moves
+// large chunks (fewer system calls and wake-ups per byte).
+constexpr std::size_t kFirstBuffer = 64 << 10;
+constexpr std::size_t kMaxBuffer = 1 << 20;
+// The plain relay yields to other connections after this many chunks in a row.
 constexpr int kChunksPerTurn = 16;
 
 struct Chunk {
@@ -52,12 +66,6 @@ struct Chunk {
 
 struct Pipe {
   explicit Pipe(const asio::any_io_executor& ex) : wake_writer(ex), wake_reader(ex) {}
-  ~Pipe() {
-    for (int fd : kernel_pipe)
-      if (fd >= 0) ::close(fd);
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
   std::deque<Chunk> queue;
   std::size_t queued = 0;
   asio::steady_timer wake_writer;
@@ -65,14 +73,14 @@ struct Pipe {
   steady::time_point last_release{};
   steady::time_point bandwidth_free{};
   std::uint64_t passed = 0;
-  /// The zero-copy relay's pipe (read end, write end); -1 until the first data.
-  int kernel_pipe[2] = {-1, -1};
+  /// The plain relay's buffer, none until the first data. Not zero-filled, so that only the
+  /// pages that data went through are resident.
+  std::unique_ptr<char[]> buffer;
+  std::size_t buffer_size = 0;
   /// Bumped whenever the direction changes path: a writer whose number is stale stops.
   std::uint64_t path_generation = 0;
   /// The writer has a chunk in flight.
   bool writing = false;
-  /// splice(2) failed here (no pipe to be had): this direction stays on the copying path.
-  bool no_splice = false;
 };
 
 /// A connection-level timer of a timeout or reset_peer toxic.
@@ -104,7 +112,7 @@ struct Link : std::enable_shared_from_this<Link> {
   int finished = 0;
 
   bool applies(const Toxic& t);
-  /// No toxic applies to `stream`: the zero-copy relay may move it.
+  /// No toxic applies to `stream`: the plain relay may move it.
   bool untouched(const char* stream);
   void close(bool reset = false);
   void refresh();
@@ -118,10 +126,10 @@ struct Link : std::enable_shared_from_this<Link> {
     p.wake_writer.cancel();
   }
   awaitable<void> start();
-  /// Runs one direction, on the zero-copy relay while it can, then on the toxic-aware path.
+  /// Runs one direction, on the plain relay while it can, then on the toxic-aware path.
   awaitable<void> relay(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream);
   /// True when a toxic now applies (hand over), false when the direction ended.
-  awaitable<bool> splice_relay(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream);
+  awaitable<bool> plain_relay(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream);
   awaitable<void> reader(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream);
   awaitable<void> writer(tcp::socket& dst, Pipe& p, std::uint64_t generation);
 };
@@ -318,70 +326,70 @@ awaitable<void> Link::start() {
 
 awaitable<void> Link::relay(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream) {
   auto self = shared_from_this();
-  if (!p.no_splice && untouched(stream) && !co_await splice_relay(src, dst, p, stream)) co_return;
+  if (untouched(stream) && !co_await plain_relay(src, dst, p, stream)) co_return;
   if (closed) co_return;
   asio::co_spawn(src.get_executor(), writer(dst, p, ++p.path_generation), asio::detached);
   co_await reader(src, dst, p, stream);
 }
 
-awaitable<bool> Link::splice_relay(tcp::socket& src, tcp::socket& dst, Pipe& p,
-                                   const char* stream) {
+awaitable<bool> Link::plain_relay(tcp::socket& src, tcp::socket& dst, Pipe& p, const char* stream) {
   auto self = shared_from_this();
   std::error_code ec;
+  // The relay calls read(2) and send(2) itself and waits with asio only when they would block.
   src.native_non_blocking(true, ec);
   if (!ec) dst.native_non_blocking(true, ec);
-  if (ec) {  // cannot splice: the copying path works everywhere
-    p.no_splice = true;
-    co_return true;
+  if (ec) {  // only a closed socket refuses
+    close();
+    co_return false;
   }
-  constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
-  for (int chunks = 1;; ++chunks) {
+  const auto wait = [&](tcp::socket& s, tcp::socket::wait_type what) {
+    return s.async_wait(what, asio::redirect_error(use_awaitable, ec));
+  };
+  for (int chunks = 0;;) {
     if (closed) co_return false;
     if (!untouched(stream)) co_return true;
-    if (p.kernel_pipe[0] < 0) {
-      // Only connections that carry data hold a pipe: wait for the first bytes.
-      co_await src.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+    if (!p.buffer) {
+      // Only connections that carry data hold a buffer: wait for the first bytes.
+      co_await wait(src, tcp::socket::wait_read);
+      chunks = 0;
       if (closed) co_return false;
       if (!untouched(stream)) co_return true;
-      if (::pipe2(p.kernel_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
-        p.no_splice = true;  // out of descriptors, say
-        co_return true;
-      }
-      ::fcntl(p.kernel_pipe[1], F_SETPIPE_SZ, kPipeSize);
+      p.buffer = std::make_unique_for_overwrite<char[]>(p.buffer_size = kFirstBuffer);
     }
-    const ssize_t n = ::splice(src.native_handle(), nullptr, p.kernel_pipe[1], nullptr,
-                               static_cast<std::size_t>(kPipeSize), kFlags);
+    const ssize_t n = ::read(src.native_handle(), p.buffer.get(), p.buffer_size);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      co_await src.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
-      continue;  // an error shows in the next splice
-    }
-    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {  // a socket splice cannot read
-      p.no_splice = true;
-      co_return true;
+      co_await wait(src, tcp::socket::wait_read);
+      chunks = 0;
+      continue;  // an error shows in the next read
     }
     if (n <= 0) {  // end of stream, or an error (a reset): end this direction
       finish(dst);
       co_return false;
     }
-    p.passed += static_cast<std::uint64_t>(n);
+    const auto size = static_cast<std::size_t>(n);
+    p.passed += size;
     // Everything read goes out before the toxics are checked again.
-    for (auto left = static_cast<std::size_t>(n); left > 0;) {
+    for (std::size_t off = 0; off < size;) {
       if (closed) co_return false;
-      const ssize_t w =
-          ::splice(p.kernel_pipe[0], nullptr, dst.native_handle(), nullptr, left, kFlags);
+      const ssize_t w = ::send(dst.native_handle(), p.buffer.get() + off, size - off, MSG_NOSIGNAL);
       if (w < 0 && errno == EINTR) continue;
       if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        co_await dst.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
+        co_await wait(dst, tcp::socket::wait_write);
+        chunks = 0;
         continue;
       }
       if (w <= 0) {
         close();
         co_return false;
       }
-      left -= static_cast<std::size_t>(w);
+      off += static_cast<std::size_t>(w);
     }
-    if (chunks % kChunksPerTurn == 0) {
+    // A read that filled the buffer left more waiting: a larger one takes it in fewer calls.
+    if (size == p.buffer_size && size < kMaxBuffer)
+      p.buffer = std::make_unique_for_overwrite<char[]>(p.buffer_size = 2 * size);
+    if (++chunks == kChunksPerTurn) {
+      chunks = 0;
       co_await asio::post(src.get_executor(), use_awaitable);
     }
   }
@@ -392,8 +400,8 @@ awaitable<void> Link::reader(tcp::socket& src, tcp::socket& dst, Pipe& p, const 
   std::vector<char> buf(kReadSize);
   auto& rng = proxy->rng;
   for (;;) {
-    // The toxics are gone and the writer is idle: back to the zero-copy relay.
-    if (!p.no_splice && p.queue.empty() && !p.writing && untouched(stream)) {
+    // The toxics are gone and the writer is idle: back to the plain relay.
+    if (p.queue.empty() && !p.writing && untouched(stream)) {
       ++p.path_generation;
       p.wake_writer.cancel();
       asio::co_spawn(src.get_executor(), relay(src, dst, p, stream), asio::detached);
@@ -404,10 +412,10 @@ awaitable<void> Link::reader(tcp::socket& src, tcp::socket& dst, Pipe& p, const 
         co_await src.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
     if (closed) co_return;
     const auto now = steady::now();
-    auto release = std::max(now, p.last_release);
     if (ec) {
       Chunk c;
       c.eof = true;
+      auto release = std::max(now, p.last_release);
       for (const auto& t : proxy->info.toxics) {
         if (t.stream != stream || !applies(t)) continue;
         if (t.type == "slow_close")
@@ -419,6 +427,10 @@ awaitable<void> Link::reader(tcp::socket& src, tcp::socket& dst, Pipe& p, const 
       push(p, std::move(c));
       co_return;
     }
+    // A chunk's latency counts from when it was read, as in Toxiproxy, not from when the one
+    // before it leaves (which would space chunks a latency apart and cap the stream at a
+    // chunk per latency); chunks still leave in order (below).
+    auto release = now;
     std::string_view data(buf.data(), n);
     bool drop = false, limit_hit = false;
     std::int64_t rate = 0, slice_avg = 0, slice_var = 0, slice_delay_us = 0;

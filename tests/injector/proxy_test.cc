@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <thread>
@@ -42,13 +43,19 @@ int raw_recv_within(int fd, std::chrono::milliseconds timeout) {
 
 // Pushes `total` bytes of a pattern through `fd` from a second thread (then half-closes),
 // while this thread reads the echo until the end of the stream; `midway` runs once half of it
-// came back. Whether every byte came back, in order.
-bool echo_stream_intact(int fd, std::size_t total, const std::function<void()>& midway = {}) {
+// came back. With `hold`, the sender stops at half until `midway` has run, so that all of the
+// second half passes the proxy after it. Whether every byte came back, in order.
+bool echo_stream_intact(int fd, std::size_t total, const std::function<void()>& midway = {},
+                        bool hold = false) {
   auto byte_at = [](std::size_t i) { return static_cast<char>((i * 2654435761u) >> 13); };
+  std::atomic<bool> held{hold && midway};
   std::thread sender([&] {
     std::vector<char> block(65536);
     for (std::size_t sent = 0; sent < total;) {
-      const std::size_t n = std::min(block.size(), total - sent);
+      if (sent == total / 2)
+        while (held)
+          std::this_thread::sleep_for(1ms);
+      const std::size_t n = std::min(block.size(), (sent < total / 2 ? total / 2 : total) - sent);
       for (std::size_t i = 0; i < n; ++i)
         block[i] = byte_at(sent + i);
       for (std::size_t off = 0; off < n;) {
@@ -72,7 +79,7 @@ bool echo_stream_intact(int fd, std::size_t total, const std::function<void()>& 
       intact =
           intact && buf[static_cast<std::size_t>(i)] == byte_at(got + static_cast<std::size_t>(i));
     got += static_cast<std::size_t>(n);
-    if (!called && got >= total / 2 && midway) called = true, midway();
+    if (!called && got >= total / 2 && midway) called = true, midway(), held = false;
   }
   sender.join();
   return intact && got == total;
@@ -295,5 +302,33 @@ TEST_CASE("Streams pass byte for byte while toxics come and go on the connection
   ::close(fd);
   fd = connect_loopback(port);
   CHECK(median_rtt(fd) < 50);
+  ::close(fd);
+}
+
+TEST_CASE("A toxic added in the middle of a bulk transfer applies to that connection", "[proxy]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  EchoServer echo;
+  const int api = agent.port();
+  const int port = make_proxy(api, echo, "echo");
+
+  // 4 MiB echoed with no toxic, then a downstream latency toxic, then 4 MiB more: every byte
+  // of the second half reaches the proxy after the toxic, so the end of the stream comes at
+  // least the latency after it was asked for; and not a latency per 64 KiB chunk later (6.4 s),
+  // which is what stamping each chunk after the previous one's release did.
+  std::chrono::steady_clock::time_point asked{};
+  const int fd = connect_loopback(port);
+  CHECK(echo_stream_intact(
+      fd, 8 << 20,
+      [&] {
+        asked = std::chrono::steady_clock::now();
+        CHECK(http(api, "POST", "/proxies/echo/toxics",
+                   R"({"type": "latency", "stream": "downstream", "attributes": {"latency": 100}})")
+                  .status == 200);
+      },
+      true));
+  const auto took = std::chrono::steady_clock::now() - asked;
+  CHECK(took >= 100ms);
+  CHECK(took < 3s);
   ::close(fd);
 }
