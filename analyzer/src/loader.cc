@@ -197,18 +197,19 @@ class TopologyBuilder {
     // Indexing is in file order, so a duplicate is reported against the first.
     for (auto& item : items_) {
       if (item.id_text.data() == nullptr) continue;  // no usable id
-      if (auto other = topology_.find(item.id_text)) {
-        const Element& first = topology_[*other];
+      Element e;
+      e.id = item.id_text;
+      e.kind = item.kind;
+      e.pos = item.node.pos();
+      auto [x, added] = topology_.try_add(std::move(e));
+      if (!added) {
+        const Element& first = topology_[x];
         error(item.id_pos, "id '" + std::string(item.id_text) + "' is already used by the " +
                                std::string(to_string(first.kind)) + " at line " +
                                std::to_string(first.pos.line));
         continue;
       }
-      Element e;
-      e.id = item.id_text;
-      e.kind = item.kind;
-      e.pos = item.node.pos();
-      item.id = topology_.add(std::move(e));
+      item.id = x;
       kinds_.push_back(item.kind);
     }
     return true;

@@ -46,18 +46,25 @@ void Topology::reserve(size_t n) {
 }
 
 ElementId Topology::add(Element element) {
-  if (2 * (elements.size() + 1) > slots_.size()) reserve(std::max<size_t>(16, 2 * elements.size()));
   assert(!find(element.id) && "Topology::add: duplicate id");
-  auto x = static_cast<ElementId>(elements.size());
+  return try_add(std::move(element)).first;
+}
+
+std::pair<ElementId, bool> Topology::try_add(Element element) {
+  if (2 * (elements.size() + 1) > slots_.size()) reserve(std::max<size_t>(16, 2 * elements.size()));
   uint32_t h = hash_id(element.id);
   const size_t mask = slots_.size() - 1;
   size_t i = h & mask;
-  while (slots_[i].element != kNoElement)
-    i = (i + 1) & mask;
+  for (; slots_[i].element != kNoElement; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.hash == h && std::string_view(ids_).substr(slot.offset, slot.size) == element.id)
+      return {slot.element, false};
+  }
+  auto x = static_cast<ElementId>(elements.size());
   slots_[i] = {h, x, static_cast<uint32_t>(ids_.size()), static_cast<uint32_t>(element.id.size())};
   ids_ += element.id;
   elements.push_back(std::move(element));
-  return x;
+  return {x, true};
 }
 
 std::optional<ElementId> Topology::find(std::string_view id) const {

@@ -97,6 +97,9 @@ struct Topology {
 
   /// Adds an element and indexes its id; returns its index. The id must be new.
   ElementId add(Element element);
+  /// Adds the element unless its id is taken: returns the index of the element with that id
+  /// and whether it is the one just added. One probe of the index, not two (find, then add).
+  std::pair<ElementId, bool> try_add(Element element);
   /// Makes room for `n` elements in all, so that adding them does not reallocate or rehash.
   void reserve(size_t n);
   /// The element with this id, if any.
