@@ -217,20 +217,20 @@ class Analyzer {
   void single_failures() {
     if (options_.order >= 2) singles_.resize(t_.size());
     constexpr size_t kBlock = 256;
-    const size_t blocks = (failable_.size() + kBlock - 1) / kBlock;
+    const size_t blocks = detail::block_count(failable_.size(), kBlock);
     const unsigned threads = detail::thread_count(blocks, 4, options_.threads);
     std::vector<Propagator> helpers;
     for (unsigned t = 1; t < threads; ++t)
       helpers.emplace_back(net_);
     std::vector<std::vector<Finding>> found(blocks);
-    detail::parallel_for(blocks, threads, [&](unsigned t, size_t b) {
-      Propagator& propagator = t == 0 ? propagator_ : helpers[t - 1];
-      const size_t end = std::min(failable_.size(), (b + 1) * kBlock);
-      for (size_t i = b * kBlock; i < end; ++i) {
-        if (t == 0) progress("single failures", i, failable_.size());
-        single_failure(propagator, failable_[i], found[b]);
-      }
-    });
+    detail::parallel_blocks(failable_.size(), kBlock, threads,
+                            [&](unsigned t, size_t b, size_t begin, size_t end) {
+                              Propagator& propagator = t == 0 ? propagator_ : helpers[t - 1];
+                              for (size_t i = begin; i < end; ++i) {
+                                if (t == 0) progress("single failures", i, failable_.size());
+                                single_failure(propagator, failable_[i], found[b]);
+                              }
+                            });
     for (auto& block : found)
       for (Finding& f : block)
         findings_.push_back(std::move(f));

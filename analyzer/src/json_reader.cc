@@ -216,9 +216,9 @@ class StrictReader {
     const char* start = p_;
     switch (*p_) {
       case '{':
-        return depth < kMaxDepth && map(depth);
+        return depth < kMaxDepth && container(depth, true);
       case '[':
-        return depth < kMaxDepth && sequence(depth);
+        return depth < kMaxDepth && container(depth, false);
       case '"': {
         std::string_view s;
         if (!string(s)) return false;
@@ -236,56 +236,39 @@ class StrictReader {
     }
   }
 
-  bool map(int depth) {
-    builder_.begin(Type::kMap, pos(p_));
+  // A map or a sequence at p_ (its opening bracket), with what it holds.
+  bool container(int depth, bool is_map) {
+    const char close = is_map ? '}' : ']';
+    builder_.begin(is_map ? Type::kMap : Type::kSequence, pos(p_));
     ++p_;
     skip_space();
-    if (p_ != end_ && *p_ == '}') {
-      ++p_;
-      builder_.end();
-      return true;
-    }
-    for (;;) {
-      skip_space();
-      if (p_ == end_ || *p_ != '"') return false;
-      const char* start = p_;
-      std::string_view key;
-      if (!string(key)) return false;
-      builder_.key(key, pos(start));
-      skip_space();
-      if (p_ == end_ || *p_ != ':') return false;
-      ++p_;
-      if (!value(depth + 1)) return false;
-      skip_space();
-      if (p_ == end_) return false;
-      if (*p_ == '}') break;
-      if (*p_ != ',') return false;
-      ++p_;
+    if (p_ == end_ || *p_ != close) {
+      for (;;) {
+        if (is_map && !key()) return false;
+        if (!value(depth + 1)) return false;
+        skip_space();
+        if (p_ == end_) return false;
+        if (*p_ == close) break;
+        if (*p_ != ',') return false;
+        ++p_;
+      }
     }
     ++p_;
     builder_.end();
     return true;
   }
 
-  bool sequence(int depth) {
-    builder_.begin(Type::kSequence, pos(p_));
-    ++p_;
+  // A map's key and its colon.
+  bool key() {
     skip_space();
-    if (p_ != end_ && *p_ == ']') {
-      ++p_;
-      builder_.end();
-      return true;
-    }
-    for (;;) {
-      if (!value(depth + 1)) return false;
-      skip_space();
-      if (p_ == end_) return false;
-      if (*p_ == ']') break;
-      if (*p_ != ',') return false;
-      ++p_;
-    }
+    if (p_ == end_ || *p_ != '"') return false;
+    const char* start = p_;
+    std::string_view key;
+    if (!string(key)) return false;
+    builder_.key(key, pos(start));
+    skip_space();
+    if (p_ == end_ || *p_ != ':') return false;
     ++p_;
-    builder_.end();
     return true;
   }
 

@@ -265,11 +265,10 @@ class detail::CapacityPass::Impl {
         w = w << 8 | (i < id.size() ? static_cast<unsigned char>(id[i]) : 0u);
       return w;
     };
-    // Items by blocks: one atomic hand-out per block, not per row.
     constexpr size_t kBlock = 4096;
     auto blocks = [&](size_t n, auto body) {
-      detail::parallel_for((n + kBlock - 1) / kBlock, threads, [&](unsigned, size_t b) {
-        for (size_t i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i)
+      detail::parallel_blocks(n, kBlock, threads, [&](unsigned, size_t, size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i)
           body(i);
       });
     };

@@ -95,9 +95,12 @@ struct Item {
   ElementId id = kNoElement;
   /// How messages name it: "service 'web'", or "service #3" without a usable id.
   std::string label;
-  /// Its id and where it is written, once checked to be valid (null data until then).
+  /// Its id and where it is written, once checked (null data until then, and for an
+  /// item without a string id).
   std::string_view id_text = {};
   SourcePos id_pos = {};
+  /// id_text is not a valid id: references to it are not reported again.
+  bool id_invalid = false;
 };
 
 class TopologyBuilder {
@@ -188,7 +191,8 @@ class TopologyBuilder {
                           kNoElement,
                           std::string(to_string(kSectionKinds[s])) + " #" + std::to_string(i + 1),
                           {},
-                          {}});
+                          {},
+                          false});
       }
     }
     topology_.reserve(items_.size());
@@ -196,7 +200,11 @@ class TopologyBuilder {
     check_ids();
     // Indexing is in file order, so a duplicate is reported against the first.
     for (auto& item : items_) {
-      if (item.id_text.data() == nullptr) continue;  // no usable id
+      if (item.id_invalid) {
+        invalid_ids_.emplace(item.id_text);
+        continue;
+      }
+      if (item.id_text.data() == nullptr) continue;  // no id
       Element e;
       e.id = item.id_text;
       e.kind = item.kind;
@@ -215,31 +223,34 @@ class TopologyBuilder {
     return true;
   }
 
-  // Each item's id, checked on two threads in blocks (as fill_all() does, each block
-  // reporting into its own list): a usable one is left in item.id_text for the indexing.
+  // Each item's id, checked on two threads (see in_blocks()): a valid one is left in
+  // item.id_text for the indexing, an invalid one too, marked.
   void check_ids() {
-    constexpr size_t kBlock = 4096;
-    const size_t blocks = (items_.size() + kBlock - 1) / kBlock;
-    std::vector<std::vector<Diagnostic>> found(blocks);
-    std::vector<std::vector<std::string>> invalid(blocks);
-    detail::parallel_for(blocks, detail::thread_count(blocks, 8), [&](unsigned, size_t b) {
-      struct Sink {  // resets sink_ even when check_id() throws
-        explicit Sink(std::vector<Diagnostic>* to) { sink_ = to; }
-        ~Sink() { sink_ = nullptr; }
-      } sink(&found[b]);
-      const size_t end = std::min(items_.size(), (b + 1) * kBlock);
-      for (size_t i = b * kBlock; i < end; ++i)
-        check_id(items_[i], invalid[b]);
-    });
+    in_blocks(4096, [&](Item& item) { check_id(item); });
+  }
+
+  // Calls each(item) for every item, on two threads in blocks of `block` consecutive items.
+  // each() writes only its own item (and its own element); each block reports into its own
+  // list (error() writes to the calling thread's sink_), and the lists are appended in block
+  // order, so the diagnostics come out as one thread would have written them.
+  template <typename Each>
+  void in_blocks(size_t block, Each each) {
+    std::vector<std::vector<Diagnostic>> found(detail::block_count(items_.size(), block));
+    detail::parallel_blocks(items_.size(), block, detail::thread_count(found.size(), 8),
+                            [&](unsigned, size_t b, size_t begin, size_t end) {
+                              struct Sink {  // resets sink_ even when each() throws
+                                explicit Sink(std::vector<Diagnostic>* to) { sink_ = to; }
+                                ~Sink() { sink_ = nullptr; }
+                              } sink(&found[b]);
+                              for (size_t i = begin; i < end; ++i)
+                                each(items_[i]);
+                            });
     for (auto& list : found)
       for (Diagnostic& d : list)
         diagnostics_.push_back(std::move(d));
-    for (auto& list : invalid)
-      for (std::string& id : list)
-        invalid_ids_.insert(std::move(id));
   }
 
-  void check_id(Item& item, std::vector<std::string>& invalid) {
+  void check_id(Item& item) {
     Value id = item.node.find("id");
     if (!id) {
       error(item.node.pos(), "missing required key 'id' in " + item.label);
@@ -255,7 +266,8 @@ class TopologyBuilder {
       error(id.pos(), "id '" + std::string(text) +
                           "' is not valid (allowed: a letter or digit, then letters, digits and "
                           "_ . : / @ -)");
-      invalid.emplace_back(text);
+      item.id_text = text;
+      item.id_invalid = true;
       return;
     }
     item.id_text = text;
@@ -264,26 +276,10 @@ class TopologyBuilder {
 
   // --- Pass 2 ----------------------------------------------------------------------------
 
-  // Every item, on two threads in blocks of consecutive items. Filling an item writes only
-  // its own element and reads the ids that pass 1 indexed; each block reports into its own
-  // list (error() writes to the calling thread's sink_), and the lists are appended in block
-  // order, so the diagnostics come out as one thread would have written them.
+  // Every item, on two threads (see in_blocks()): filling an item writes only its own
+  // element and reads the ids that pass 1 indexed.
   void fill_all() {
-    constexpr size_t kBlock = 1024;
-    const size_t blocks = (items_.size() + kBlock - 1) / kBlock;
-    std::vector<std::vector<Diagnostic>> found(blocks);
-    detail::parallel_for(blocks, detail::thread_count(blocks, 8), [&](unsigned, size_t b) {
-      struct Sink {  // resets sink_ even when fill() throws
-        explicit Sink(std::vector<Diagnostic>* to) { sink_ = to; }
-        ~Sink() { sink_ = nullptr; }
-      } sink(&found[b]);
-      const size_t end = std::min(items_.size(), (b + 1) * kBlock);
-      for (size_t i = b * kBlock; i < end; ++i)
-        fill(items_[i]);
-    });
-    for (auto& list : found)
-      for (Diagnostic& d : list)
-        diagnostics_.push_back(std::move(d));
+    in_blocks(1024, [&](const Item& item) { fill(item); });
   }
 
   void fill(const Item& item) {

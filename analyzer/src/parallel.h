@@ -56,4 +56,19 @@ void parallel_for(size_t count, unsigned threads, Work&& work) {
   if (error) std::rethrow_exception(error);
 }
 
+/// The number of blocks of `block` consecutive items that cover `count` items.
+inline size_t block_count(size_t count, size_t block) {
+  return (count + block - 1) / block;
+}
+
+/// parallel_for over blocks of `block` consecutive items of [0, count), so that short items
+/// cost one hand-out per block rather than one each: calls work(t, b, begin, end) for block
+/// number b, which covers [begin, end).
+template <typename Work>
+void parallel_blocks(size_t count, size_t block, unsigned threads, Work&& work) {
+  parallel_for(block_count(count, block), threads, [&](unsigned t, size_t b) {
+    work(t, b, b * block, std::min(count, (b + 1) * block));
+  });
+}
+
 }  // namespace achilles::analyzer::detail
