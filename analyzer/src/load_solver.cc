@@ -225,7 +225,13 @@ void LoadSolver::push(ElementId y) {
   uint32_t& queued = n.cyclic ? cycle_queued_[n.scc] : n.queued;
   if (queued == gen_) return;
   queued = gen_;
-  queue_.push(uint64_t{n.scc} << 32 | y);
+  // An acyclic element that sends load nowhere can wait until the rest is solved: nothing it
+  // does reaches anything else. Most members are such leaves, and a failure of a rack hits
+  // thousands of services, each of whose members must be re-solved.
+  if (!n.cyclic && n.out_size == 0)
+    leaves_.push_back(y);
+  else
+    queue_.push(uint64_t{n.scc} << 32 | y);
 }
 
 void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list,
@@ -254,6 +260,9 @@ void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list,
     else
       send_deltas(c, y);
   }
+  for (ElementId y : leaves_)
+    solve(node_[y].scc, y);
+  leaves_.clear();
   restricted_ = false;
 }
 

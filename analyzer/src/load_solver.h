@@ -169,6 +169,8 @@ class LoadSolver {
   // Components waiting to be solved, smallest rank first, each with one of its elements:
   // (rank << 32) | element.
   std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<>> queue_;
+  // Acyclic elements with no out-arcs waiting to be solved after everything else (push()).
+  std::vector<ElementId> leaves_;
   // The cyclic components waiting, by rank (an acyclic one is marked in its Node).
   std::vector<uint32_t> cycle_queued_;
 };
