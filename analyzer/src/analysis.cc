@@ -5,6 +5,7 @@
 #include <boost/graph/strong_components.hpp>
 #include <cassert>
 #include <cmath>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -110,7 +111,7 @@ class Analyzer {
         options_(options),
         net_(topology),
         propagator_(net_),
-        capacity_(topology, net_, options) {}
+        capacity_(topology, options) {}
 
   Analysis run() {
     Analysis analysis;
@@ -119,16 +120,15 @@ class Analyzer {
       auto kind = t_[x].kind;
       if (kind == ElementKind::kComponent || kind == ElementKind::kDomain) failable_.push_back(x);
     }
-    // Pass 1: every single failure (spof, domain_spof); for cut sets, also remember what each
-    // one takes down and which services it weakens without killing; for capacity_spof, screen
-    // out the failures that cannot push a survivor above 100%.
+    // Pass 1: every single failure (spof, domain_spof, capacity_spof); for cut sets, also
+    // remember what each one takes down and which services it weakens without killing.
     single_failures();
     // Pass 2: cut sets, only from failures that weaken a common service (see cut_sets()).
     if (options_.order >= 2) cut_sets();
     // Pass 3: what can never come up from a cold start, and the loops that cause it.
     if (options_.progress) options_.progress("cold start", -1);
     cold_start_cycles();
-    // Pass 4: loads, utilization, overload and capacity_spof (load.cc).
+    // Pass 4: the utilization table and overload (load.cc).
     if (options_.progress) options_.progress("loads", -1);
     capacity_.run(findings_, analysis.utilization);
     // Pass 5: availability per entrypoint, importance, slo_risk (availability.cc).
@@ -184,18 +184,21 @@ class Analyzer {
   /// Builds a finding from the propagator's last run (the scenario F = subject).
   Finding failure_finding(std::string kind, const std::vector<ElementId>& subject,
                           const std::vector<ElementId>& eps_down, ElementId explain_from) {
-    return failure_finding(propagator_, std::move(kind), subject, eps_down, explain_from);
+    return failure_finding(propagator_, std::move(kind), subject, eps_down,
+                           propagator_.degraded_entrypoints(), explain_from);
   }
+  /// `degraded` is the propagator's degraded_entrypoints().
   Finding failure_finding(Propagator& propagator, std::string kind,
                           const std::vector<ElementId>& subject,
-                          const std::vector<ElementId>& eps_down, ElementId explain_from) {
+                          const std::vector<ElementId>& eps_down,
+                          const std::vector<ElementId>& degraded, ElementId explain_from) {
     Finding f;
     f.kind = std::move(kind);
     for (ElementId x : subject)
       f.subject.push_back(t_[x].id);
     std::sort(f.subject.begin(), f.subject.end());
     f.impact.entrypoints_down = sorted_ids(t_, eps_down);
-    f.impact.entrypoints_degraded = sorted_ids(t_, propagator.degraded_entrypoints());
+    f.impact.entrypoints_degraded = sorted_ids(t_, degraded);
     f.impact.components_down = propagator.count_down(ElementKind::kComponent);
     f.impact.services_down = propagator.count_down(ElementKind::kService);
     for (ElementId x = explain_from; x != kNoElement; x = propagator.cause(x)) {
@@ -212,8 +215,7 @@ class Analyzer {
   // The single failures are independent of one another, so two threads share them, each
   // with its own propagator, in blocks of consecutive failures; each block's findings are
   // kept apart and appended in block order, so findings_ gets them in the order one thread
-  // would have found them. Each failure writes only its own entries in singles_ and in the
-  // capacity screen.
+  // would have found them. Each failure writes only its own entries in singles_.
   void single_failures() {
     if (options_.order >= 2) singles_.resize(t_.size());
     constexpr size_t kBlock = 256;
@@ -222,33 +224,38 @@ class Analyzer {
     std::vector<Propagator> helpers;
     for (unsigned t = 1; t < threads; ++t)
       helpers.emplace_back(net_);
+    capacity_.begin_single_failures(threads);
     std::vector<std::vector<Finding>> found(blocks);
     detail::parallel_blocks(failable_.size(), kBlock, threads,
                             [&](unsigned t, size_t b, size_t begin, size_t end) {
                               Propagator& propagator = t == 0 ? propagator_ : helpers[t - 1];
                               for (size_t i = begin; i < end; ++i) {
                                 if (t == 0) progress("single failures", i, failable_.size());
-                                single_failure(propagator, failable_[i], found[b]);
+                                single_failure(t, propagator, failable_[i], found[b]);
                               }
                             });
+    capacity_.end_single_failures();
     for (auto& block : found)
       for (Finding& f : block)
         findings_.push_back(std::move(f));
     progress("single failures", failable_.size(), failable_.size());
   }
 
-  /// F = {x}: its spof or domain_spof finding, if any, into `out`; the capacity screen's
-  /// verdict; and, for cut sets, what it takes down.
-  void single_failure(Propagator& propagator, ElementId x, std::vector<Finding>& out) {
+  /// F = {x} on thread `thread`: its spof or domain_spof finding and its capacity_spof
+  /// finding, if any, into `out`; and, for cut sets, what it takes down.
+  void single_failure(unsigned thread, Propagator& propagator, ElementId x,
+                      std::vector<Finding>& out) {
     propagator.run(std::span<const ElementId>(&x, 1));
-    capacity_.screen(x, propagator);
     auto eps = entrypoints_down(propagator);
+    std::optional<std::vector<ElementId>> degraded;
     if (!eps.empty()) {
       bool domain = t_[x].kind == ElementKind::kDomain;
       // The chain is explained from the first impacted entrypoint by id.
       ElementId from = *std::min_element(
           eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return t_[a].id < t_[b].id; });
-      Finding f = failure_finding(propagator, domain ? "domain_spof" : "spof", {x}, eps, from);
+      degraded = propagator.degraded_entrypoints();
+      Finding f = failure_finding(propagator, domain ? "domain_spof" : "spof", {x}, eps,
+                                  *degraded, from);
       f.severity = "critical";
       auto names = english_list(f.impact.entrypoints_down);
       f.message = domain ? "losing " + t_[x].type + " " + t_[x].id + " takes down " + names
@@ -266,6 +273,9 @@ class Analyzer {
         s.hits.push_back(std::move(hit));
       }
     }
+    // Last, since with --cascade it leaves the propagator holding another scenario.
+    if (auto f = capacity_.single_failure(thread, x, propagator, degraded ? &*degraded : nullptr))
+      out.push_back(std::move(*f));
   }
 
   // Why only pairs that weaken a common service: the union U of what a and b take down on

@@ -24,8 +24,7 @@ using detail::LoadSolver;
 /// redistribution must not be reported for a rounding error.
 constexpr double kFull = 1.0 + 1e-9;
 
-/// Fewer single failures per thread to solve than this and run() uses fewer threads: each
-/// costs a copy of the solver's arrays.
+/// Fewer rows of the utilization table per thread than this and run() uses fewer threads.
 constexpr size_t kParallelMin = 32;
 
 std::string percent(double u) {
@@ -65,14 +64,14 @@ bool judged(const Topology& t, ElementId x) {
 
 }  // namespace
 
-/// What solving failure scenarios needs: a load solver and a propagator, whose scratch space
-/// each scenario reuses, over nets shared read-only. A copy solves scenarios independently of
-/// the original (on another thread), from the same baseline.
+/// What solving the loads of failure scenarios needs: a load solver, whose scratch space each
+/// scenario reuses, over a net shared read-only; the statuses come from the caller's
+/// propagator. A copy solves scenarios independently of the original (on another thread),
+/// from the same baseline.
 class Scenarios {
  public:
-  Scenarios(const Topology& t, const AnalysisOptions& options, const LoadNet& net,
-            const detail::Net& pnet)
-      : t_(t), options_(options), net_(net), solver_(net), propagator_(pnet) {
+  Scenarios(const Topology& t, const AnalysisOptions& options, const LoadNet& net)
+      : t_(t), options_(options), net_(net), solver_(net) {
     solver_.solve_baseline();
     eligible_.resize(t.size());
     for (ElementId x = 0; x < t.size(); ++x)
@@ -80,6 +79,8 @@ class Scenarios {
   }
 
   double baseline(ElementId x) const { return solver_.baseline(x); }
+  /// Back to the baseline: nothing down (overload() explains from the baseline's loads).
+  void clear() { solver_.clear(); }
 
   double utilization(ElementId x) const { return solver_.load(x) / net_.capacity(x); }
   bool over_at_baseline(ElementId x) const {
@@ -88,12 +89,18 @@ class Scenarios {
 
   /// Runs F = `failed` through statuses and loads; returns the elements that are not down,
   /// above 100% and were not above it with nothing failed, worst first.
-  std::vector<ElementId> scenario(const std::vector<ElementId>& failed) {
-    propagator_.run(failed);
+  std::vector<ElementId> scenario(detail::Propagator& propagator,
+                                  const std::vector<ElementId>& failed) {
+    propagator.run(failed);
+    return survivors(propagator);
+  }
+
+  /// The same for the scenario that `propagator` holds.
+  std::vector<ElementId> survivors(const detail::Propagator& propagator) {
     // First the rises alone (upper bounds, see LoadSolver::solve_scenario): most failures
     // push nothing above 100% even so, and then the falls need not be followed at all.
-    const auto hit = propagator_.hit_services();
-    solver_.solve_scenario(propagator_.down_list(), hit, /*upper_bound=*/true);
+    const auto hit = propagator.hit_services();
+    solver_.solve_scenario(propagator.down_list(), hit, /*upper_bound=*/true);
     std::vector<ElementId> candidates;
     for (ElementId x : solver_.touched())
       if (overloaded(x)) candidates.push_back(x);
@@ -102,7 +109,7 @@ class Scenarios {
     // is read), unless that is several times what the upper bound touched: a small scenario
     // re-solves faster than it walks up to every caller of its candidates.
     solver_.restrict_to(candidates, std::max<size_t>(64, 4 * solver_.touched().size()));
-    solver_.solve_scenario(propagator_.down_list(), hit);
+    solver_.solve_scenario(propagator.down_list(), hit);
     std::vector<ElementId> out;
     for (ElementId x : solver_.touched())
       if (overloaded(x)) out.push_back(x);
@@ -128,6 +135,8 @@ class Scenarios {
     return out;
   }
 
+  /// x's overload finding, explained by the baseline's loads: no scenario may have been
+  /// solved since clear().
   Finding overload(ElementId x) {
     double load = solver_.baseline(x), cap = net_.capacity(x), u = load / cap;
     Finding f;
@@ -153,7 +162,11 @@ class Scenarios {
     return f;
   }
 
-  Finding capacity_spof(ElementId x, std::vector<ElementId> survivors) {
+  /// x's finding, from `survivors` of `propagator`'s scenario F = {x}, for which `degraded`
+  /// (if not null) holds the degraded entrypoints. With a cascade, the propagator ends with
+  /// the cascade's scenario.
+  Finding capacity_spof(detail::Propagator& propagator, ElementId x,
+                        std::vector<ElementId> survivors, const std::vector<ElementId>* degraded) {
     Finding f;
     f.kind = "capacity_spof";
     f.subject = {t_[x].id};
@@ -177,16 +190,17 @@ class Scenarios {
       std::vector<ElementId> failed{x};
       // Overloaded survivors fail in turn until nothing more goes above 100%.
       std::vector<ElementId> fallen;
-      for (auto over = survivors; !over.empty(); over = scenario(failed)) {
+      for (auto over = survivors; !over.empty(); over = scenario(propagator, failed)) {
         for (ElementId s : over)
           if (t_[s].kind == ElementKind::kComponent) failed.push_back(s), fallen.push_back(s);
         if (std::none_of(over.begin(), over.end(),
                          [&](ElementId s) { return t_[s].kind == ElementKind::kComponent; }))
           break;
       }
-      propagator_.run(failed);
+      propagator.run(failed);
+      degraded = nullptr;
       std::vector<ElementId> down, eps;
-      for (ElementId y : propagator_.down_list()) {
+      for (ElementId y : propagator.down_list()) {
         auto kind = t_[y].kind;
         if (kind == ElementKind::kEntrypoint) eps.push_back(y);
         if (kind == ElementKind::kComponent || kind == ElementKind::kService) down.push_back(y);
@@ -198,14 +212,15 @@ class Scenarios {
                                      " components and services down and every entrypoint up"
                                : "; the cascade takes down " + english_list(sorted_ids(t_, eps));
     }
-    // Without a cascade the propagator still holds F = {x} from scenario().
+    // Without a cascade the propagator still holds F = {x}.
     std::vector<ElementId> eps_down;
-    for (ElementId y : propagator_.down_list())
+    for (ElementId y : propagator.down_list())
       if (t_[y].kind == ElementKind::kEntrypoint) eps_down.push_back(y);
     f.impact.entrypoints_down = sorted_ids(t_, eps_down);
-    f.impact.entrypoints_degraded = sorted_ids(t_, propagator_.degraded_entrypoints());
-    f.impact.components_down = propagator_.count_down(ElementKind::kComponent);
-    f.impact.services_down = propagator_.count_down(ElementKind::kService);
+    f.impact.entrypoints_degraded =
+        sorted_ids(t_, degraded ? *degraded : propagator.degraded_entrypoints());
+    f.impact.components_down = propagator.count_down(ElementKind::kComponent);
+    f.impact.services_down = propagator.count_down(ElementKind::kService);
     f.severity = f.impact.entrypoints_down.empty() ? "high" : "critical";
     return f;
   }
@@ -215,7 +230,6 @@ class Scenarios {
   const AnalysisOptions& options_;
   const LoadNet& net_;
   LoadSolver solver_;
-  detail::Propagator propagator_;
   // By element: judged and not above 100% at the baseline, so that a scenario's overload
   // of it is a finding (read for every element a scenario re-solves: a byte, not an Element).
   std::vector<uint8_t> eligible_;
@@ -223,16 +237,31 @@ class Scenarios {
 
 class detail::CapacityPass::Impl {
  public:
-  Impl(const Topology& t, const detail::Net& pnet, const AnalysisOptions& options)
-      : t_(t), options_(options), net_(t), pnet_(pnet), main_(t, options, net_, pnet_) {
+  Impl(const Topology& t, const AnalysisOptions& options)
+      : t_(t), options_(options), net_(t), main_(t, options, net_) {
     prepare_screen();
   }
 
-  void screen(ElementId x, const detail::Propagator& propagator) {
-    may_overload_[x] = may_overload(propagator);
+  void begin_single_failures(unsigned threads) {
+    helpers_.clear();
+    helpers_.reserve(threads);
+    for (unsigned t = 1; t < threads; ++t)
+      helpers_.push_back(main_);
+  }
+  void end_single_failures() { std::vector<Scenarios>().swap(helpers_); }
+
+  std::optional<Finding> single_failure(unsigned thread, ElementId x,
+                                        detail::Propagator& propagator,
+                                        const std::vector<ElementId>* degraded) {
+    if (!may_overload(propagator)) return std::nullopt;
+    Scenarios& scenarios = thread == 0 ? main_ : helpers_.at(thread - 1);
+    auto survivors = scenarios.survivors(propagator);
+    if (survivors.empty()) return std::nullopt;
+    return scenarios.capacity_spof(propagator, x, std::move(survivors), degraded);
   }
 
   void run(std::vector<Finding>& findings, std::vector<Utilization>& utilization) {
+    main_.clear();  // after the single failures' scenarios
     std::vector<ElementId> rows, over;
     for (ElementId x = 0; x < t_.size(); ++x) {
       double cap = net_.capacity(x);
@@ -293,31 +322,6 @@ class detail::CapacityPass::Impl {
       const double load = main_.baseline(x), cap = net_.capacity(x);
       utilization[i] = {t_[x].id, load, cap, load / cap};
     });
-    // The single failures that the screen could not rule out, in element order.
-    std::vector<ElementId> todo;
-    for (ElementId x = 0; x < t_.size(); ++x)
-      if ((t_[x].kind == ElementKind::kComponent || t_[x].kind == ElementKind::kDomain) &&
-          may_overload_[x])
-        todo.push_back(x);
-    // Each is independent of the others, so two threads share them, each with its own
-    // Scenarios (the second a copy of the first: the baseline and the scratch space); every
-    // result goes to its failure's slot and the findings are appended in element order.
-    std::vector<std::optional<Finding>> results(todo.size());
-    const unsigned solvers = detail::thread_count(todo.size(), kParallelMin, options_.threads);
-    std::vector<Scenarios> helpers(solvers - 1, main_);
-    const size_t step = std::max<size_t>(1, todo.size() / 100);
-    size_t reported = 0;
-    detail::parallel_for(todo.size(), solvers, [&](unsigned t, size_t i) {
-      if (t == 0 && options_.progress && i >= reported) {
-        options_.progress("capacity", static_cast<double>(i) / todo.size());
-        reported = i + step;
-      }
-      Scenarios& scenarios = t == 0 ? main_ : helpers[t - 1];
-      auto survivors = scenarios.scenario({todo[i]});
-      if (!survivors.empty()) results[i] = scenarios.capacity_spof(todo[i], survivors);
-    });
-    for (auto& f : results)
-      if (f) findings.push_back(std::move(*f));
   }
 
  private:
@@ -355,7 +359,6 @@ class detail::CapacityPass::Impl {
   void prepare_screen() {
     const size_t n = t_.size();
     constexpr double kInf = std::numeric_limits<double>::infinity();
-    may_overload_.assign(n, 1);
     base_den_.assign(n, 0.0);
     for (ElementId s = 0; s < n; ++s)
       for (const LoadNet::Arc& a : net_.out(s))
@@ -396,6 +399,7 @@ class detail::CapacityPass::Impl {
 
   /// The screen's verdict on the scenario in `propagator` (see above).
   bool may_overload(const detail::Propagator& propagator) const {
+    constexpr double kLimit = 1.0 - 1e-6;
     double leaves = 0, others = 0, factor = 1;
     for (ElementId s : propagator.hit_services()) {
       double base = main_.baseline(s);
@@ -417,19 +421,21 @@ class detail::CapacityPass::Impl {
         else
           others += rise * reach_[m];
       }
+      // Every term only grows with more services (factor >= 1), so once the bound is reached
+      // the rest cannot bring it back: a failure of a rack or zone hits thousands.
+      if (!(leaves + factor * others < kLimit)) return true;
     }
-    double bound = leaves + factor * others;
-    return !(bound < 1.0 - 1e-6);
+    return false;
   }
 
   const Topology& t_;
   const AnalysisOptions& options_;
   LoadNet net_;
-  const detail::Net& pnet_;
-  /// The baseline, and the scenarios solved on the calling thread.
+  /// The baseline, and the scenarios solved on thread 0.
   Scenarios main_;
+  /// The scenarios of the other threads during the single failures.
+  std::vector<Scenarios> helpers_;
   // The screen (see above), by element.
-  std::vector<uint8_t> may_overload_;
   std::vector<double> base_den_, own_, reach_;
   std::vector<uint8_t> leaf_;
 };
@@ -456,17 +462,26 @@ std::vector<double> compute_loads(const Topology& topology, std::span<const Elem
 
 namespace detail {
 
-CapacityPass::CapacityPass(const Topology& topology, const Net& net,
-                           const AnalysisOptions& options) {
+CapacityPass::CapacityPass(const Topology& topology, const AnalysisOptions& options) {
   bool loads = std::any_of(topology.elements.begin(), topology.elements.end(),
                            [](const Element& e) { return e.load.has_value(); });
-  if (loads) impl_ = std::make_unique<Impl>(topology, net, options);
+  if (loads) impl_ = std::make_unique<Impl>(topology, options);
 }
 
 CapacityPass::~CapacityPass() = default;
 
-void CapacityPass::screen(ElementId x, const Propagator& propagator) {
-  if (impl_) impl_->screen(x, propagator);
+void CapacityPass::begin_single_failures(unsigned threads) {
+  if (impl_) impl_->begin_single_failures(threads);
+}
+
+void CapacityPass::end_single_failures() {
+  if (impl_) impl_->end_single_failures();
+}
+
+std::optional<Finding> CapacityPass::single_failure(unsigned thread, ElementId x,
+                                                    Propagator& propagator,
+                                                    const std::vector<ElementId>* degraded) {
+  return impl_ ? impl_->single_failure(thread, x, propagator, degraded) : std::nullopt;
 }
 
 void CapacityPass::run(std::vector<Finding>& findings, std::vector<Utilization>& utilization) {

@@ -91,6 +91,8 @@ class LoadSolver {
   /// whole entrypoint's cone lowers every load in it, which cannot overload anything.
   void solve_scenario(const std::vector<ElementId>& down_list, const std::vector<ElementId>& hit,
                       bool upper_bound = false);
+  /// Forgets the last scenario: every load reads its baseline again, and nothing is down.
+  void clear() { begin(); }
   /// Limits the next solve_scenario to the elements whose loads reach `roots` (the roots and
   /// every element with a path of load to them): the others keep their baseline and are not
   /// to be read. False, and no limit, when there are more than `cap` of them.

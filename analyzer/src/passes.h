@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "achilles/analyzer/analysis.h"
@@ -9,26 +10,35 @@
 
 namespace achilles::analyzer::detail {
 
-class Net;
 class Propagator;
 
 /// Load (topology.md "Load"): the utilization table and the `overload` and `capacity_spof`
-/// findings. Built before the single failures, so that it can screen each one while the
-/// single-failure pass has it in its propagator (screen()); run() then re-solves the loads
-/// only for the failures that the screen could not rule out. Does nothing when no
-/// entrypoint has a load.
+/// findings. Built before the single failures, each of which it is given while the
+/// single-failure pass has it in its propagator (single_failure()): it screens it from
+/// bounds made beforehand and re-solves the loads only when the screen cannot rule out a
+/// capacity_spof. Does nothing when no entrypoint has a load.
+///
+/// Why there: a single failure's statuses are what the loads need, and its degraded
+/// entrypoints what both its findings need; solving the loads in a pass of their own would
+/// propagate the failures a second time.
 class CapacityPass {
  public:
-  /// `net` is the failure-propagation net of `topology`, which the pass shares.
-  CapacityPass(const Topology& topology, const Net& net, const AnalysisOptions& options);
+  CapacityPass(const Topology& topology, const AnalysisOptions& options);
   ~CapacityPass();
 
   /// True when some entrypoint has a load, so that there is anything to screen or run.
   bool active() const { return impl_ != nullptr; }
-  /// Called with the propagator holding F = {x} (a component or domain): remembers whether
-  /// x may push a survivor above 100%. A failure never screened is solved in full.
-  void screen(ElementId x, const Propagator& propagator);
-  /// The utilization table, `overload` and `capacity_spof`.
+  /// Before the single failures, which `threads` threads share (numbered from 0): each needs
+  /// a copy of the load solver's scratch space, freed by end_single_failures().
+  void begin_single_failures(unsigned threads);
+  void end_single_failures();
+  /// Called on thread `thread` with `propagator` holding F = {x} (a component or domain):
+  /// x's capacity_spof finding, if it is one. `degraded`, when not null, holds F's degraded
+  /// entrypoints (Propagator::degraded_entrypoints()). With --cascade, the propagator is left
+  /// holding another scenario.
+  std::optional<Finding> single_failure(unsigned thread, ElementId x, Propagator& propagator,
+                                        const std::vector<ElementId>* degraded);
+  /// The utilization table and `overload`.
   void run(std::vector<Finding>& findings, std::vector<Utilization>& utilization);
 
  private:
