@@ -106,12 +106,10 @@ bool union_kills(const Element& service, const std::vector<uint32_t>& a,
 
 class Analyzer {
  public:
+  /// The propagation net and the capacity pass (its load net, baseline and screen) do not
+  /// depend on each other, so they are built on two threads.
   Analyzer(const Topology& topology, const AnalysisOptions& options)
-      : t_(topology),
-        options_(options),
-        net_(topology),
-        propagator_(net_),
-        capacity_(topology, options) {}
+      : Analyzer(topology, options, prepare(topology, options)) {}
 
   Analysis run() {
     Analysis analysis;
@@ -585,6 +583,27 @@ class Analyzer {
     std::vector<ElementId> eps_down;
     std::vector<Hit> hits;
   };
+
+  struct Prepared {
+    std::optional<Net> net;
+    std::optional<detail::CapacityPass> capacity;
+  };
+  static Prepared prepare(const Topology& topology, const AnalysisOptions& options) {
+    Prepared p;
+    detail::parallel_for(2, detail::thread_count(2, 1, options.threads), [&](unsigned, size_t i) {
+      if (i == 0)
+        p.net.emplace(topology);
+      else
+        p.capacity.emplace(topology, options);
+    });
+    return p;
+  }
+  Analyzer(const Topology& topology, const AnalysisOptions& options, Prepared prepared)
+      : t_(topology),
+        options_(options),
+        net_(std::move(*prepared.net)),
+        propagator_(net_),
+        capacity_(std::move(*prepared.capacity)) {}
 
   const Topology& t_;
   const AnalysisOptions& options_;

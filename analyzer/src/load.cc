@@ -468,6 +468,7 @@ CapacityPass::CapacityPass(const Topology& topology, const AnalysisOptions& opti
   if (loads) impl_ = std::make_unique<Impl>(topology, options);
 }
 
+CapacityPass::CapacityPass(CapacityPass&&) noexcept = default;
 CapacityPass::~CapacityPass() = default;
 
 void CapacityPass::begin_single_failures(unsigned threads) {

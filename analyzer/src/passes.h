@@ -24,6 +24,7 @@ class Propagator;
 class CapacityPass {
  public:
   CapacityPass(const Topology& topology, const AnalysisOptions& options);
+  CapacityPass(CapacityPass&&) noexcept;
   ~CapacityPass();
 
   /// True when some entrypoint has a load, so that there is anything to screen or run.
