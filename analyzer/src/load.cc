@@ -325,7 +325,7 @@ class detail::CapacityPass::Impl {
   }
 
  private:
-  // The screen. scenario() first solves an upper bound of the loads in which only rises are
+  // The screen. survivors() first solves an upper bound of the loads in which only rises are
   // followed, and they start only at the services that lost members and stayed up (their
   // shares grow); a failure that pushes nothing above 100% even so is no capacity_spof. The
   // screen bounds that upper bound further, from the baseline alone, so that most failures
@@ -336,9 +336,9 @@ class detail::CapacityPass::Impl {
   //   capacity or 1 and den the sum of w over the members not down.
   // - What a rise at y adds to the load of an element z is rise(y) times the sum over the
   //   paths from y to z of the product of the gains, and the candidates z are those whose
-  //   headroom h(z) = kFull * capacity - baseline it exceeds. reach_[y] bounds the sum over
+  //   headroom h(z) = kFull * capacity - baseline it exceeds. reach(y) bounds the sum over
   //   z of (path gains from y to z) / h(z) with the baseline's gains: own(y) (1 / h(y) for
-  //   a judged element not above 100% at baseline) plus the gains times reach_ of what y
+  //   a judged element not above 100% at baseline) plus the gains times reach() of what y
   //   sends load to. It is infinite in and upstream of a cycle and of an unbounded load.
   // - A path may pass through another service that lost members, whose gains to its members
   //   grow by den_base / den_now; the product R of those factors over all the services hit
@@ -348,51 +348,47 @@ class detail::CapacityPass::Impl {
   //   do not reach one another. A leaf in several services counts as a non-leaf.
   //
   // So no survivor goes above 100% when max over leaves of rise(m) * own(m) plus R times
-  // the sum over the other members of rise(m) * reach_(m) is below 1 (with a margin for
+  // the sum over the other members of rise(m) * reach(m) is below 1 (with a margin for
   // rounding). The screen never rules out a failure that the upper bound would keep.
-
-  /// The weight of member m in service s's shares.
-  double weight(ElementId s, ElementId m) const {
-    return net_.by_capacity(s) ? net_.capacity(m) : 1.0;
-  }
 
   void prepare_screen() {
     const size_t n = t_.size();
     constexpr double kInf = std::numeric_limits<double>::infinity();
-    base_den_.assign(n, 0.0);
-    for (ElementId s = 0; s < n; ++s)
-      for (const LoadNet::Arc& a : net_.out(s))
-        if (a.edge == LoadNet::Edge::kMember) base_den_[s] += weight(s, a.other);
+    bounds_.assign(n, Bound{});
     std::vector<uint32_t> services(n, 0);
-    for (ElementId s = 0; s < n; ++s)
+    for (ElementId s = 0; s < n; ++s) {
+      bounds_[s].base = main_.baseline(s);
       for (const LoadNet::Arc& a : net_.out(s))
-        if (a.edge == LoadNet::Edge::kMember) ++services[a.other];
-    own_.assign(n, 0.0);
-    reach_.assign(n, 0.0);
-    leaf_.assign(n, 0);
+        if (a.edge == LoadNet::Edge::kMember) bounds_[s].base_den += a.calls, ++services[a.other];
+    }
+    std::vector<double> own(n, 0.0), reach(n, 0.0);
     for (ElementId z = 0; z < n; ++z) {
-      leaf_[z] = net_.out(z).empty() && services[z] <= 1;
       if (!judged(t_, z) || main_.over_at_baseline(z)) continue;
       double cap = net_.capacity(z), base = main_.baseline(z);
       // The margin keeps a rounding error in the solver's sums from mattering.
       double headroom = kFull * cap - base - 1e-9 * std::max(cap, std::abs(base));
-      own_[z] = headroom > 0 ? 1.0 / headroom : kInf;
+      own[z] = headroom > 0 ? 1.0 / headroom : kInf;
     }
     // Sinks first: what y sends load to has its bound already.
     for (uint32_t c = static_cast<uint32_t>(net_.scc_count()); c-- > 0;) {
       for (ElementId y : net_.scc_nodes(c)) {
-        if (net_.cyclic(c) || !std::isfinite(main_.baseline(y))) {
-          reach_[y] = kInf;
-          continue;
+        Bound& b = bounds_[y];
+        b.open = net_.cyclic(c) || !std::isfinite(b.base);
+        if (b.open) {
+          reach[y] = kInf;
+        } else {
+          double r = own[y];
+          for (const LoadNet::Arc& a : net_.out(y)) {
+            // A member arc's `calls` is the member's weight in the shares.
+            double gain = a.edge != LoadNet::Edge::kMember ? a.calls
+                          : b.base_den > 0                 ? a.calls / b.base_den
+                                                           : 0.0;
+            if (gain > 0) r += gain * reach[a.other];
+          }
+          reach[y] = std::isnan(r) ? kInf : r;
         }
-        double r = own_[y];
-        for (const LoadNet::Arc& a : net_.out(y)) {
-          double gain = a.edge != LoadNet::Edge::kMember ? a.calls
-                        : base_den_[y] > 0               ? weight(y, a.other) / base_den_[y]
-                                                         : 0.0;
-          if (gain > 0) r += gain * reach_[a.other];
-        }
-        reach_[y] = std::isnan(r) ? kInf : r;
+        b.leaf = net_.out(y).empty() && services[y] <= 1;
+        b.bound = b.leaf ? own[y] : reach[y];
       }
     }
   }
@@ -402,24 +398,24 @@ class detail::CapacityPass::Impl {
     constexpr double kLimit = 1.0 - 1e-6;
     double leaves = 0, others = 0, factor = 1;
     for (ElementId s : propagator.hit_services()) {
-      double base = main_.baseline(s);
-      if (base == 0) continue;  // nothing to redistribute
-      if (!std::isfinite(base) || net_.cyclic(net_.scc(s))) return true;
+      const Bound& service = bounds_[s];
+      if (service.base == 0) continue;  // nothing to redistribute
+      if (service.open) return true;
       double den = 0;
       for (const LoadNet::Arc& a : net_.out(s))
-        if (a.edge == LoadNet::Edge::kMember && !propagator.down(a.other))
-          den += weight(s, a.other);
+        if (a.edge == LoadNet::Edge::kMember && !propagator.down(a.other)) den += a.calls;
       if (!(den > 0)) return true;
-      factor *= base_den_[s] / den;
-      const double per_weight = base * (1.0 / den - 1.0 / base_den_[s]);
+      factor *= service.base_den / den;
+      const double per_weight = service.base * (1.0 / den - 1.0 / service.base_den);
       for (const LoadNet::Arc& a : net_.out(s)) {
         ElementId m = a.other;
         if (a.edge != LoadNet::Edge::kMember || propagator.down(m)) continue;
-        double rise = per_weight * weight(s, m);
-        if (leaf_[m])
-          leaves = std::max(leaves, rise * own_[m]);
+        const Bound& member = bounds_[m];
+        double rise = per_weight * a.calls;
+        if (member.leaf)
+          leaves = std::max(leaves, rise * member.bound);
         else
-          others += rise * reach_[m];
+          others += rise * member.bound;
       }
       // Every term only grows with more services (factor >= 1), so once the bound is reached
       // the rest cannot bring it back: a failure of a rack or zone hits thousands.
@@ -435,9 +431,17 @@ class detail::CapacityPass::Impl {
   Scenarios main_;
   /// The scenarios of the other threads during the single failures.
   std::vector<Scenarios> helpers_;
-  // The screen (see above), by element.
-  std::vector<double> base_den_, own_, reach_;
-  std::vector<uint8_t> leaf_;
+  // The screen's figures by element (see above), together: the screen reads them for every
+  // member of every service that a failure hits, and in arrays of their own each would be a
+  // cache miss of its own.
+  struct Bound {
+    double base = 0;      // the baseline load
+    double base_den = 0;  // a service: the sum of its members' weights
+    double bound = 0;     // as a member: own() for a leaf, else reach()
+    bool leaf = false;
+    bool open = false;  // in a cycle or unbounded at the baseline: no bound
+  };
+  std::vector<Bound> bounds_;
 };
 
 std::optional<double> capacity_of(const Topology& topology, ElementId x) {
