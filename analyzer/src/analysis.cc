@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "id_order.h"
 #include "parallel.h"
 #include "passes.h"
 #include "propagation.h"
@@ -34,15 +35,6 @@ std::string english_list(const std::vector<std::string>& items) {
   if (items.size() <= 1) return items.empty() ? "" : items[0];
   std::vector<std::string> head(items.begin(), items.end() - 1);
   return join(head, ", ") + " and " + items.back();
-}
-
-std::vector<std::string> sorted_ids(const Topology& t, const std::vector<ElementId>& ids) {
-  std::vector<std::string> out;
-  out.reserve(ids.size());
-  for (ElementId x : ids)
-    out.push_back(t[x].id);
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 std::string quorum_note(const Element& service) {
@@ -128,7 +120,7 @@ class Analyzer {
     cold_start_cycles();
     // Pass 4: the utilization table and overload (load.cc).
     if (options_.progress) options_.progress("loads", -1);
-    capacity_.run(findings_, analysis.utilization);
+    capacity_.run(findings_, analysis.utilization, order_);
     // Pass 5: availability per entrypoint, importance, slo_risk (availability.cc).
     detail::availability_pass(t_, options_, findings_, analysis.availability);
     // Pass 6: articulation points and bridges of an undirected graph (structure.cc).
@@ -198,8 +190,8 @@ class Analyzer {
     for (ElementId x : subject)
       f.subject.push_back(t_[x].id);
     std::sort(f.subject.begin(), f.subject.end());
-    f.impact.entrypoints_down = sorted_ids(t_, eps_down);
-    f.impact.entrypoints_degraded = sorted_ids(t_, degraded);
+    f.impact.entrypoints_down = order_.ids(eps_down);
+    f.impact.entrypoints_degraded = order_.ids(degraded);
     f.impact.components_down = propagator.count_down(ElementKind::kComponent);
     f.impact.services_down = propagator.count_down(ElementKind::kService);
     for (ElementId x = explain_from; x != kNoElement; x = propagator.cause(x)) {
@@ -225,7 +217,7 @@ class Analyzer {
     std::vector<Propagator> helpers;
     for (unsigned t = 1; t < threads; ++t)
       helpers.emplace_back(net_);
-    capacity_.begin_single_failures(threads);
+    capacity_.begin_single_failures(threads, order_);
     std::vector<std::vector<Finding>> found(blocks);
     detail::parallel_blocks(failable_.size(), kBlock, threads,
                             [&](unsigned t, size_t b, size_t begin, size_t end) {
@@ -253,7 +245,7 @@ class Analyzer {
       bool domain = t_[x].kind == ElementKind::kDomain;
       // The chain is explained from the first impacted entrypoint by id.
       ElementId from = *std::min_element(
-          eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return t_[a].id < t_[b].id; });
+          eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return order_.before(a, b); });
       degraded = propagator.degraded_entrypoints();
       Finding f = failure_finding(propagator, domain ? "domain_spof" : "spof", {x}, eps,
                                   *degraded, from);
@@ -410,7 +402,7 @@ class Analyzer {
     propagator_.run(ids);  // the memo may have left another scenario in the propagator
     ElementId from =
         *std::min_element(minimal_for.begin(), minimal_for.end(),
-                          [&](ElementId a, ElementId b) { return t_[a].id < t_[b].id; });
+                          [&](ElementId a, ElementId b) { return order_.before(a, b); });
     Finding f = failure_finding("cut_set", ids, eps, from);
     f.severity = ids.size() == 2 ? "high" : "medium";
     std::vector<std::string> names = f.subject;
@@ -517,19 +509,19 @@ class Analyzer {
     }
     Finding f;
     f.kind = "cycle";
-    f.subject = sorted_ids(t_, group);
-    f.impact.entrypoints_down = sorted_ids(t_, eps);
+    f.subject = order_.ids(group);
+    f.impact.entrypoints_down = order_.ids(eps);
     f.impact.components_down = components;
     f.impact.services_down = services;
     f.severity = eps.empty() ? "low" : "high";
     // Explanation: from the first impacted entrypoint to the loop, then once around it.
     ElementId start = group[0];
     for (ElementId x : group)
-      if (t_[x].id < t_[start].id) start = x;
+      if (order_.before(x, start)) start = x;
     ElementId entry = start;
     if (!eps.empty()) {
       ElementId from = *std::min_element(
-          eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return t_[a].id < t_[b].id; });
+          eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return order_.before(a, b); });
       for (ElementId x = from; x != kNoElement; x = next[x]) {
         f.explanation.push_back(t_[x].id);
         entry = x;
@@ -589,15 +581,19 @@ class Analyzer {
 
   struct Prepared {
     std::optional<Net> net;
+    std::optional<detail::IdOrder> order;
     std::optional<detail::CapacityPass> capacity;
   };
   static Prepared prepare(const Topology& topology, const AnalysisOptions& options) {
     Prepared p;
-    detail::parallel_for(2, detail::thread_count(2, 1, options.threads), [&](unsigned, size_t i) {
-      if (i == 0)
+    const unsigned threads = detail::thread_count(2, 1, options.threads);
+    detail::parallel_for(2, threads, [&](unsigned, size_t i) {
+      if (i == 0) {
         p.net.emplace(topology);
-      else
+        p.order.emplace(topology, 1);  // the other thread is busy with the capacity pass
+      } else {
         p.capacity.emplace(topology, options);
+      }
     });
     return p;
   }
@@ -606,13 +602,15 @@ class Analyzer {
         options_(options),
         net_(std::move(*prepared.net)),
         propagator_(net_),
-        capacity_(std::move(*prepared.capacity)) {}
+        capacity_(std::move(*prepared.capacity)),
+        order_(std::move(*prepared.order)) {}
 
   const Topology& t_;
   const AnalysisOptions& options_;
   Net net_;
   Propagator propagator_;
   detail::CapacityPass capacity_;
+  detail::IdOrder order_;
   std::vector<ElementId> failable_;
   std::vector<Single> singles_;
   std::unordered_map<Combo, std::vector<ElementId>, ComboHash> combo_eps_;

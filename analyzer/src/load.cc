@@ -8,6 +8,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "id_order.h"
 #include "load_solver.h"
 #include "parallel.h"
 #include "passes.h"
@@ -36,14 +37,6 @@ std::string percent(double u) {
 
 nlohmann::json number_or_null(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
-
-std::vector<std::string> sorted_ids(const Topology& t, const std::vector<ElementId>& ids) {
-  std::vector<std::string> out;
-  for (ElementId x : ids)
-    out.push_back(t[x].id);
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 std::string english_list(const std::vector<std::string>& items) {
@@ -79,6 +72,8 @@ class Scenarios {
   }
 
   double baseline(ElementId x) const { return solver_.baseline(x); }
+  /// The order of the ids, which survivors() and capacity_spof() need.
+  void set_order(const detail::IdOrder& order) { order_ = &order; }
   /// Back to the baseline: nothing down (overload() explains from the baseline's loads).
   void clear() { solver_.clear(); }
 
@@ -115,7 +110,7 @@ class Scenarios {
       if (overloaded(x)) out.push_back(x);
     std::sort(out.begin(), out.end(), [&](ElementId a, ElementId b) {
       double ua = utilization(a), ub = utilization(b);
-      return ua != ub ? ua > ub : t_[a].id < t_[b].id;
+      return ua != ub ? ua > ub : order_->before(a, b);
     });
     return out;
   }
@@ -205,20 +200,20 @@ class Scenarios {
         if (kind == ElementKind::kEntrypoint) eps.push_back(y);
         if (kind == ElementKind::kComponent || kind == ElementKind::kService) down.push_back(y);
       }
-      f.details["cascade"] = {{"failed", sorted_ids(t_, fallen)},
-                              {"down", sorted_ids(t_, down)},
-                              {"entrypoints_down", sorted_ids(t_, eps)}};
+      f.details["cascade"] = {{"failed", order_->ids(fallen)},
+                              {"down", order_->ids(down)},
+                              {"entrypoints_down", order_->ids(eps)}};
       f.message += eps.empty() ? "; the cascade ends with " + std::to_string(down.size()) +
                                      " components and services down and every entrypoint up"
-                               : "; the cascade takes down " + english_list(sorted_ids(t_, eps));
+                               : "; the cascade takes down " + english_list(order_->ids(eps));
     }
     // Without a cascade the propagator still holds F = {x}.
     std::vector<ElementId> eps_down;
     for (ElementId y : propagator.down_list())
       if (t_[y].kind == ElementKind::kEntrypoint) eps_down.push_back(y);
-    f.impact.entrypoints_down = sorted_ids(t_, eps_down);
+    f.impact.entrypoints_down = order_->ids(eps_down);
     f.impact.entrypoints_degraded =
-        sorted_ids(t_, degraded ? *degraded : propagator.degraded_entrypoints());
+        order_->ids(degraded ? *degraded : propagator.degraded_entrypoints());
     f.impact.components_down = propagator.count_down(ElementKind::kComponent);
     f.impact.services_down = propagator.count_down(ElementKind::kService);
     f.severity = f.impact.entrypoints_down.empty() ? "high" : "critical";
@@ -230,6 +225,7 @@ class Scenarios {
   const AnalysisOptions& options_;
   const LoadNet& net_;
   LoadSolver solver_;
+  const detail::IdOrder* order_ = nullptr;
   // By element: judged and not above 100% at the baseline, so that a scenario's overload
   // of it is a finding (read for every element a scenario re-solves: a byte, not an Element).
   std::vector<uint8_t> eligible_;
@@ -242,7 +238,8 @@ class detail::CapacityPass::Impl {
     prepare_screen();
   }
 
-  void begin_single_failures(unsigned threads) {
+  void begin_single_failures(unsigned threads, const detail::IdOrder& order) {
+    main_.set_order(order);
     helpers_.clear();
     helpers_.reserve(threads);
     for (unsigned t = 1; t < threads; ++t)
@@ -260,68 +257,34 @@ class detail::CapacityPass::Impl {
     return scenarios.capacity_spof(propagator, x, std::move(survivors), degraded);
   }
 
-  void run(std::vector<Finding>& findings, std::vector<Utilization>& utilization) {
+  void run(std::vector<Finding>& findings, std::vector<Utilization>& utilization,
+           const detail::IdOrder& order) {
     main_.clear();  // after the single failures' scenarios
-    std::vector<ElementId> rows, over;
-    for (ElementId x = 0; x < t_.size(); ++x) {
-      double cap = net_.capacity(x);
-      if (std::isnan(cap)) continue;
-      rows.push_back(x);
-      if (judged(t_, x) && main_.baseline(x) / cap > options_.threshold) over.push_back(x);
-    }
-    // Both halves of the work below use two threads (at 10^6 components: 1.25 x 10^6 rows
-    // and tens of thousands of overloads): the overload findings, each into its slot (they
-    // only read the baseline), and the table's order by id, each half of the indices sorted
-    // apart and then merged, before the rows with their id strings are built in that order.
+    std::vector<ElementId> over;
+    for (ElementId x = 0; x < t_.size(); ++x)
+      if (judged(t_, x) && main_.baseline(x) / net_.capacity(x) > options_.threshold)
+        over.push_back(x);
+    // Both use two threads (at 10^6 components: tens of thousands of overloads and 1.25 x 10^6
+    // rows): the overload findings, each into its slot (they only read the baseline), and the
+    // table's rows with their id strings, in blocks, in the order of the ids.
+    std::vector<ElementId> rows;
+    for (ElementId x : order.sorted())
+      if (!std::isnan(net_.capacity(x))) rows.push_back(x);
     const unsigned threads = detail::thread_count(rows.size(), kParallelMin, options_.threads);
     std::vector<Finding> overloads(over.size());
     detail::parallel_for(over.size(), threads,
                          [&](unsigned, size_t i) { overloads[i] = main_.overload(over[i]); });
     for (Finding& f : overloads)
       findings.push_back(std::move(f));
-    // Sorting by the id strings themselves costs two cache misses per comparison (the
-    // Element, then the string's buffer): the keys carry the first 16 bytes of the id, in
-    // an order where comparing the two numbers compares the bytes (ids hold no NUL, so the
-    // zero padding sorts a shorter id first), and only ids that share them are compared
-    // whole.
-    struct Key {
-      uint64_t high, low;
-      ElementId x;
-    };
-    auto word = [](std::string_view id, size_t from) {
-      uint64_t w = 0;
-      for (size_t i = from; i < from + 8; ++i)
-        w = w << 8 | (i < id.size() ? static_cast<unsigned char>(id[i]) : 0u);
-      return w;
-    };
-    constexpr size_t kBlock = 4096;
-    auto blocks = [&](size_t n, auto body) {
-      detail::parallel_blocks(n, kBlock, threads, [&](unsigned, size_t, size_t begin, size_t end) {
-        for (size_t i = begin; i < end; ++i)
-          body(i);
-      });
-    };
-    std::vector<Key> keys(rows.size());
-    blocks(rows.size(), [&](size_t i) {
-      std::string_view id = t_[rows[i]].id;
-      keys[i] = {word(id, 0), word(id, 8), rows[i]};
-    });
-    auto by_id = [&](const Key& a, const Key& b) {
-      if (a.high != b.high) return a.high < b.high;
-      if (a.low != b.low) return a.low < b.low;
-      return t_[a.x].id < t_[b.x].id;
-    };
-    const auto middle = keys.begin() + static_cast<std::ptrdiff_t>(keys.size() / 2);
-    detail::parallel_for(2, threads, [&](unsigned, size_t half) {
-      std::sort(half == 0 ? keys.begin() : middle, half == 0 ? middle : keys.end(), by_id);
-    });
-    std::inplace_merge(keys.begin(), middle, keys.end(), by_id);
-    utilization.resize(keys.size());
-    blocks(keys.size(), [&](size_t i) {
-      const ElementId x = keys[i].x;
-      const double load = main_.baseline(x), cap = net_.capacity(x);
-      utilization[i] = {t_[x].id, load, cap, load / cap};
-    });
+    utilization.resize(rows.size());
+    detail::parallel_blocks(rows.size(), 4096, threads,
+                            [&](unsigned, size_t, size_t begin, size_t end) {
+                              for (size_t i = begin; i < end; ++i) {
+                                const ElementId x = rows[i];
+                                const double load = main_.baseline(x), cap = net_.capacity(x);
+                                utilization[i] = {t_[x].id, load, cap, load / cap};
+                              }
+                            });
   }
 
  private:
@@ -475,8 +438,8 @@ CapacityPass::CapacityPass(const Topology& topology, const AnalysisOptions& opti
 CapacityPass::CapacityPass(CapacityPass&&) noexcept = default;
 CapacityPass::~CapacityPass() = default;
 
-void CapacityPass::begin_single_failures(unsigned threads) {
-  if (impl_) impl_->begin_single_failures(threads);
+void CapacityPass::begin_single_failures(unsigned threads, const IdOrder& order) {
+  if (impl_) impl_->begin_single_failures(threads, order);
 }
 
 void CapacityPass::end_single_failures() {
@@ -489,8 +452,9 @@ std::optional<Finding> CapacityPass::single_failure(unsigned thread, ElementId x
   return impl_ ? impl_->single_failure(thread, x, propagator, degraded) : std::nullopt;
 }
 
-void CapacityPass::run(std::vector<Finding>& findings, std::vector<Utilization>& utilization) {
-  if (impl_) impl_->run(findings, utilization);
+void CapacityPass::run(std::vector<Finding>& findings, std::vector<Utilization>& utilization,
+                       const IdOrder& order) {
+  if (impl_) impl_->run(findings, utilization, order);
 }
 
 }  // namespace detail

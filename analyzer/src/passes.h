@@ -10,6 +10,7 @@
 
 namespace achilles::analyzer::detail {
 
+class IdOrder;
 class Propagator;
 
 /// Load (topology.md "Load"): the utilization table and the `overload` and `capacity_spof`
@@ -30,8 +31,9 @@ class CapacityPass {
   /// True when some entrypoint has a load, so that there is anything to screen or run.
   bool active() const { return impl_ != nullptr; }
   /// Before the single failures, which `threads` threads share (numbered from 0): each needs
-  /// a copy of the load solver's scratch space, freed by end_single_failures().
-  void begin_single_failures(unsigned threads);
+  /// a copy of the load solver's scratch space, freed by end_single_failures(). `order` must
+  /// outlive them.
+  void begin_single_failures(unsigned threads, const IdOrder& order);
   void end_single_failures();
   /// Called on thread `thread` with `propagator` holding F = {x} (a component or domain):
   /// x's capacity_spof finding, if it is one. `degraded`, when not null, holds F's degraded
@@ -40,7 +42,8 @@ class CapacityPass {
   std::optional<Finding> single_failure(unsigned thread, ElementId x, Propagator& propagator,
                                         const std::vector<ElementId>* degraded);
   /// The utilization table and `overload`.
-  void run(std::vector<Finding>& findings, std::vector<Utilization>& utilization);
+  void run(std::vector<Finding>& findings, std::vector<Utilization>& utilization,
+           const IdOrder& order);
 
  private:
   class Impl;

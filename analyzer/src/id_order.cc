@@ -1,0 +1,58 @@
+#include "id_order.h"
+
+#include <algorithm>
+#include <string_view>
+
+#include "parallel.h"
+
+namespace achilles::analyzer::detail {
+
+IdOrder::IdOrder(const Topology& topology, unsigned threads) : topology_(topology) {
+  const size_t n = topology.size();
+  // The keys carry the first 16 bytes of the id, in an order where comparing the two numbers
+  // compares the bytes (ids hold no NUL, so the zero padding sorts a shorter id first), and
+  // only ids that share them are compared whole. Each half is sorted on a thread of its own,
+  // then the two are merged.
+  struct Key {
+    uint64_t high, low;
+    ElementId x;
+  };
+  auto word = [](std::string_view id, size_t from) {
+    uint64_t w = 0;
+    for (size_t i = from; i < from + 8; ++i)
+      w = w << 8 | (i < id.size() ? static_cast<unsigned char>(id[i]) : 0u);
+    return w;
+  };
+  std::vector<Key> keys(n);
+  for (ElementId x = 0; x < n; ++x) {
+    std::string_view id = topology[x].id;
+    keys[x] = {word(id, 0), word(id, 8), x};
+  }
+  auto by_id = [&](const Key& a, const Key& b) {
+    if (a.high != b.high) return a.high < b.high;
+    if (a.low != b.low) return a.low < b.low;
+    return topology[a.x].id < topology[b.x].id;
+  };
+  const auto middle = keys.begin() + static_cast<std::ptrdiff_t>(n / 2);
+  parallel_for(2, thread_count(n, 4096, threads), [&](unsigned, size_t half) {
+    std::sort(half == 0 ? keys.begin() : middle, half == 0 ? middle : keys.end(), by_id);
+  });
+  std::inplace_merge(keys.begin(), middle, keys.end(), by_id);
+  rank_.resize(n);
+  sorted_.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    sorted_[i] = keys[i].x;
+    rank_[keys[i].x] = i;
+  }
+}
+
+std::vector<std::string> IdOrder::ids(std::vector<ElementId> ids) const {
+  std::sort(ids.begin(), ids.end(), [&](ElementId a, ElementId b) { return before(a, b); });
+  std::vector<std::string> out;
+  out.reserve(ids.size());
+  for (ElementId x : ids)
+    out.push_back(topology_[x].id);
+  return out;
+}
+
+}  // namespace achilles::analyzer::detail
