@@ -247,8 +247,8 @@ class Analyzer {
       ElementId from = *std::min_element(
           eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return order_.before(a, b); });
       degraded = propagator.degraded_entrypoints();
-      Finding f = failure_finding(propagator, domain ? "domain_spof" : "spof", {x}, eps,
-                                  *degraded, from);
+      Finding f =
+          failure_finding(propagator, domain ? "domain_spof" : "spof", {x}, eps, *degraded, from);
       f.severity = "critical";
       auto names = english_list(f.impact.entrypoints_down);
       f.message = domain ? "losing " + t_[x].type + " " + t_[x].id + " takes down " + names
