@@ -364,12 +364,20 @@ void write_json(const Topology& topology, const Analysis& analysis, std::ostream
   out.key(false, 1, "schema").str("achilles.analysis/v1");
 
   out.key(false, 1, "topology").raw("{");
+  // One walk over the elements for all the counts, not one per count (at 10^6 components
+  // each walk reads some 300 MB of elements).
+  size_t kinds[4] = {0, 0, 0, 0}, dependencies = 0;
+  for (const Element& e : topology.elements) {
+    ++kinds[static_cast<int>(e.kind)];
+    dependencies += e.depends_on.size();
+  }
+  auto count = [&](ElementKind kind) { return kinds[static_cast<int>(kind)]; };
   out.key(true, 2, "counts").raw("{");
-  out.key(true, 3, "components").integer(topology.count(ElementKind::kComponent));
-  out.key(false, 3, "dependencies").integer(topology.dependency_count());
-  out.key(false, 3, "domains").integer(topology.count(ElementKind::kDomain));
-  out.key(false, 3, "entrypoints").integer(topology.count(ElementKind::kEntrypoint));
-  out.key(false, 3, "services").integer(topology.count(ElementKind::kService));
+  out.key(true, 3, "components").integer(count(ElementKind::kComponent));
+  out.key(false, 3, "dependencies").integer(dependencies);
+  out.key(false, 3, "domains").integer(count(ElementKind::kDomain));
+  out.key(false, 3, "entrypoints").integer(count(ElementKind::kEntrypoint));
+  out.key(false, 3, "services").integer(count(ElementKind::kService));
   out.line(2).raw("}");
   out.key(false, 2, "file").str(topology.file);
   out.key(false, 2, "name").str(topology.name);
