@@ -198,19 +198,29 @@ class TopologyBuilder {
     topology_.reserve(items_.size());
     kinds_.reserve(items_.size());
     check_ids();
-    // Indexing is in file order, so a duplicate is reported against the first.
+    // The elements of the items with a valid id are made and indexed on two threads, in
+    // file order, so that a duplicate is reported against the first.
+    std::vector<Item*> named;
     for (auto& item : items_) {
-      if (item.id_invalid) {
+      if (item.id_invalid)
         invalid_ids_.emplace(item.id_text);
-        continue;
-      }
-      if (item.id_text.data() == nullptr) continue;  // no id
-      Element e;
-      e.id = item.id_text;
-      e.kind = item.kind;
-      e.pos = item.node.pos();
-      auto [x, added] = topology_.try_add(std::move(e));
-      if (!added) {
+      else if (item.id_text.data() != nullptr)  // else no id
+        named.push_back(&item);
+    }
+    std::vector<Element> batch(named.size());
+    detail::parallel_blocks(batch.size(), 4096, detail::thread_count(batch.size(), 4096),
+                            [&](unsigned, size_t, size_t begin, size_t end) {
+                              for (size_t i = begin; i < end; ++i) {
+                                batch[i].id = named[i]->id_text;
+                                batch[i].kind = named[i]->kind;
+                                batch[i].pos = named[i]->node.pos();
+                              }
+                            });
+    const auto added = topology_.try_add_all(std::move(batch), 0);
+    for (size_t i = 0; i < named.size(); ++i) {
+      Item& item = *named[i];
+      const ElementId x = added[i].first;
+      if (!added[i].second) {
         const Element& first = topology_[x];
         error(item.id_pos, "id '" + std::string(item.id_text) + "' is already used by the " +
                                std::string(to_string(first.kind)) + " at line " +

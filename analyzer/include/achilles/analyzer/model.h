@@ -100,6 +100,9 @@ struct Topology {
   /// Adds the element unless its id is taken: returns the index of the element with that id
   /// and whether it is the one just added. One probe of the index, not two (find, then add).
   std::pair<ElementId, bool> try_add(Element element);
+  /// try_add() of each element in turn, on up to `threads` threads: the same elements, ids
+  /// and results (each element's index, or that of the element with its id), in order.
+  std::vector<std::pair<ElementId, bool>> try_add_all(std::vector<Element> batch, unsigned threads);
   /// Makes room for `n` elements in all, so that adding them does not reallocate or rehash.
   void reserve(size_t n);
   /// The element with this id, if any.
@@ -117,12 +120,18 @@ struct Topology {
   /// Open addressing over the ids: each slot holds a 32-bit hash, an element index and where
   /// a copy of the id sits in ids_, so a lookup among 10^6 ids costs two cache misses (the
   /// slot, then the id's characters), not those of the Element and of its string's buffer.
+  /// The slots are two tables of the same size, and an id's hash says which one it is in
+  /// and probes only that one: two threads can then index a batch of ids, one table each.
   struct Slot {
     uint32_t hash;
     ElementId element;
     uint32_t offset;
     uint32_t size;
   };
+  /// The slot of `id` (hash `h`) in its table, or the empty slot where it would go.
+  template <typename Same>
+  size_t probe(uint32_t h, Same same) const;
+  void index(size_t slot, uint32_t h, ElementId x, std::string_view id);
   std::vector<Slot> slots_;
   /// Every indexed id, one after another.
   std::string ids_;
