@@ -11,8 +11,7 @@ IdOrder::IdOrder(const Topology& topology, unsigned threads) : topology_(topolog
   const size_t n = topology.size();
   // The keys carry the first 16 bytes of the id, in an order where comparing the two numbers
   // compares the bytes (ids hold no NUL, so the zero padding sorts a shorter id first), and
-  // only ids that share them are compared whole. Each half is sorted on a thread of its own,
-  // then the two are merged.
+  // only ids that share them are compared whole.
   struct Key {
     uint64_t high, low;
     ElementId x;
@@ -33,11 +32,7 @@ IdOrder::IdOrder(const Topology& topology, unsigned threads) : topology_(topolog
     if (a.low != b.low) return a.low < b.low;
     return topology[a.x].id < topology[b.x].id;
   };
-  const auto middle = keys.begin() + static_cast<std::ptrdiff_t>(n / 2);
-  parallel_for(2, thread_count(n, 4096, threads), [&](unsigned, size_t half) {
-    std::sort(half == 0 ? keys.begin() : middle, half == 0 ? middle : keys.end(), by_id);
-  });
-  std::inplace_merge(keys.begin(), middle, keys.end(), by_id);
+  parallel_sort(keys.begin(), keys.end(), by_id, threads);
   rank_.resize(n);
   sorted_.resize(n);
   for (uint32_t i = 0; i < n; ++i) {

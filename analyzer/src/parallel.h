@@ -71,4 +71,16 @@ void parallel_blocks(size_t count, size_t block, unsigned threads, Work&& work) 
   });
 }
 
+/// std::sort of [first, last) by `less` on up to two threads: each half sorted on a thread
+/// of its own, then the two merged.
+template <typename It, typename Less>
+void parallel_sort(It first, It last, Less less, unsigned threads, size_t min_per_thread = 4096) {
+  const auto n = static_cast<size_t>(last - first);
+  const It middle = first + static_cast<std::ptrdiff_t>(n / 2);
+  parallel_for(2, thread_count(n, min_per_thread, threads), [&](unsigned, size_t half) {
+    std::sort(half == 0 ? first : middle, half == 0 ? middle : last, less);
+  });
+  std::inplace_merge(first, middle, last, less);
+}
+
 }  // namespace achilles::analyzer::detail
