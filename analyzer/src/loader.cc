@@ -91,16 +91,33 @@ bool is_domain(ElementKind k) {
 struct Item {
   Value node;
   ElementKind kind;
+  /// Its place in its section, from 1: names it while it has no string id.
+  uint32_t number;
   /// In the topology, once its id is known to be valid and new.
   ElementId id = kNoElement;
-  /// How messages name it: "service 'web'", or "service #3" without a usable id.
-  std::string label;
-  /// Its id and where it is written, once checked (null data until then, and for an
-  /// item without a string id).
+  /// Its id as written, once checked and found to be a string, valid or not.
   std::string_view id_text = {};
+  /// Where the id is written, once it is known to be valid.
   SourcePos id_pos = {};
+  /// id_text is set: messages name the item by it.
+  bool has_string_id = false;
   /// id_text is not a valid id: references to it are not reported again.
   bool id_invalid = false;
+
+  /// How messages name it: "service 'web'", or "service #3" without a string id. Built
+  /// only for a message: there is one item per element and few messages.
+  std::string label() const {
+    return std::string(to_string(kind)) +
+           (has_string_id ? " '" + std::string(id_text) + "'" : " #" + std::to_string(number));
+  }
+};
+
+/// What a message about an item starts with, "service 'web': ", or nothing for the top
+/// level. The checks pass it for every item and build its text only for a message.
+struct Prefix {
+  const Item* item = nullptr;
+
+  std::string text() const { return item ? item->label() + ": " : std::string(); }
 };
 
 class TopologyBuilder {
@@ -123,25 +140,26 @@ class TopologyBuilder {
   void error(SourcePos pos, std::string message) {
     (sink_ ? *sink_ : diagnostics_).push_back({file_, pos, {}, std::move(message)});
   }
-  void wrong_type(const std::string& prefix, Value v, std::string_view key,
-                  std::string_view expected) {
-    error(v.pos(), prefix + "'" + std::string(key) + "' must be " + std::string(expected) +
+  void wrong_type(Prefix pre, Value v, std::string_view key, std::string_view expected) {
+    error(v.pos(), pre.text() + "'" + std::string(key) + "' must be " + std::string(expected) +
                        ", not " + std::string(doc::describe(v.type())));
   }
-  static std::string prefix(const Item& item) { return item.label + ": "; }
 
-  // Reports every key of `map` not in `allowed`; `where` is "in service 'web'".
-  void check_keys(Value map, Keys allowed, const std::string& where) {
+  // Reports every key of `map` not in `allowed`. The message says where the map is: `where`
+  // and then the label of `of`, if given ("in service 'web'", "at the top level"), put
+  // together only for an unknown key since every item's map is checked.
+  void check_keys(Value map, Keys allowed, std::string_view where, const Item* of = nullptr) {
     for (size_t i = 0; i < map.size(); ++i) {
       auto entry = map.entry(i);
       if (std::find(allowed.begin(), allowed.end(), entry.key) != allowed.end()) continue;
-      error(entry.key_pos, "unknown key '" + std::string(entry.key) + "' " + where +
+      error(entry.key_pos, "unknown key '" + std::string(entry.key) + "' " + std::string(where) +
+                               (of ? of->label() : std::string()) +
                                " (expected one of: " + join(allowed) + ")");
     }
   }
 
   // A typed optional field: absent gives nullopt silently, a wrong type reports it.
-  std::optional<Value> field(const std::string& pre, Value map, std::string_view key, Type type) {
+  std::optional<Value> field(Prefix pre, Value map, std::string_view key, Type type) {
     Value v = map.find(key);
     if (!v) return std::nullopt;
     if (v.type() != type) {
@@ -170,14 +188,14 @@ class TopologyBuilder {
     if (Value version = root.find("version"); !version) {
       error(root.pos(), "missing required key 'version'");
     } else if (version.type() != Type::kNumber) {
-      wrong_type("", version, "version", "a number");
+      wrong_type({}, version, "version", "a number");
     } else if (version.number() != 1) {
       error(version.pos(), "version must be 1, not " + std::string(version.text()));
     }
-    if (auto name = field("", root, "name", Type::kString)) topology_.name = name->text();
+    if (auto name = field({}, root, "name", Type::kString)) topology_.name = name->text();
 
     for (size_t s = 0; s < std::size(kSections); ++s) {
-      auto list = field("", root, kSections[s], Type::kSequence);
+      auto list = field({}, root, kSections[s], Type::kSequence);
       if (!list) continue;
       for (size_t i = 0; i < list->size(); ++i) {
         Value node = list->item(i);
@@ -186,13 +204,9 @@ class TopologyBuilder {
                                 std::string(doc::describe(node.type())));
           continue;
         }
-        items_.push_back({node,
-                          kSectionKinds[s],
-                          kNoElement,
-                          std::string(to_string(kSectionKinds[s])) + " #" + std::to_string(i + 1),
-                          {},
-                          {},
-                          false});
+        // A section has fewer entries than the document has nodes, which uint32_t counts.
+        items_.push_back(
+            {.node = node, .kind = kSectionKinds[s], .number = static_cast<uint32_t>(i + 1)});
       }
     }
     topology_.reserve(items_.size());
@@ -204,7 +218,7 @@ class TopologyBuilder {
     for (auto& item : items_) {
       if (item.id_invalid)
         invalid_ids_.emplace(item.id_text);
-      else if (item.id_text.data() != nullptr)  // else no id
+      else if (item.has_string_id)  // else no id
         named.push_back(&item);
     }
     std::vector<Element> batch(named.size());
@@ -263,24 +277,24 @@ class TopologyBuilder {
   void check_id(Item& item) {
     Value id = item.node.find("id");
     if (!id) {
-      error(item.node.pos(), "missing required key 'id' in " + item.label);
+      error(item.node.pos(), "missing required key 'id' in " + item.label());
       return;
     }
     if (id.type() != Type::kString) {
-      wrong_type(prefix(item), id, "id", "a string");
+      wrong_type({&item}, id, "id", "a string");
       return;
     }
+    // From here on messages name the item by its id, even an invalid one.
     std::string_view text = id.text();
-    item.label = std::string(to_string(item.kind)) + " '" + std::string(text) + "'";
+    item.id_text = text;
+    item.has_string_id = true;
     if (!is_valid_id(text)) {
       error(id.pos(), "id '" + std::string(text) +
                           "' is not valid (allowed: a letter or digit, then letters, digits and "
                           "_ . : / @ -)");
-      item.id_text = text;
       item.id_invalid = true;
       return;
     }
-    item.id_text = text;
     item.id_pos = id.pos();
   }
 
@@ -297,10 +311,10 @@ class TopologyBuilder {
     Element scratch;
     Element& e = item.id == kNoElement ? scratch : topology_[item.id];
     Value map = item.node;
-    std::string pre = prefix(item);
+    Prefix pre{&item};
     switch (item.kind) {
       case ElementKind::kDomain:
-        check_keys(map, kDomainKeys, "in " + item.label);
+        check_keys(map, kDomainKeys, "in ", &item);
         e.type = kind_field(pre, map, "domain");
         if (auto parent = field(pre, map, "parent", Type::kString))
           e.parent = resolve(item, *parent, "parent", is_domain, "a domain");
@@ -308,7 +322,7 @@ class TopologyBuilder {
         e.labels = string_map(pre, map, "labels", "label");
         break;
       case ElementKind::kComponent:
-        check_keys(map, kComponentKeys, "in " + item.label);
+        check_keys(map, kComponentKeys, "in ", &item);
         e.type = kind_field(pre, map, "component");
         if (auto domain = field(pre, map, "domain", Type::kString))
           e.domain = resolve(item, *domain, "domain", is_domain, "a domain");
@@ -318,17 +332,17 @@ class TopologyBuilder {
         e.labels = string_map(pre, map, "labels", "label");
         e.inject_target = string_map(pre, map, "target", "target");
         if (Value t = map.find("target"); t && t.type() == Type::kMap) {
-          check_keys(t, kInjectTargetKeys, "in the target of " + item.label);
+          check_keys(t, kInjectTargetKeys, "in the target of ", &item);
           if (Value p = t.find("process");
               p && p.type() == Type::kString && p.text().size() > kMaxProcessName)
-            error(p.pos(), pre + "process '" + std::string(p.text()) + "' is longer than " +
+            error(p.pos(), pre.text() + "process '" + std::string(p.text()) + "' is longer than " +
                                std::to_string(kMaxProcessName) +
                                " characters, the most a process name has on Linux, so the agent "
                                "could never find it: use cmdline for a longer name");
         }
         break;
       case ElementKind::kService:
-        check_keys(map, kServiceKeys, "in " + item.label);
+        check_keys(map, kServiceKeys, "in ", &item);
         e.type = kind_field(pre, map, "service");
         members(item, map, e);
         e.depends_on = dependencies(item, map);
@@ -336,9 +350,9 @@ class TopologyBuilder {
         e.labels = string_map(pre, map, "labels", "label");
         break;
       case ElementKind::kEntrypoint:
-        check_keys(map, kEntrypointKeys, "in " + item.label);
+        check_keys(map, kEntrypointKeys, "in ", &item);
         if (Value target = map.find("target"); !target) {
-          error(map.pos(), "missing required key 'target' in " + item.label);
+          error(map.pos(), "missing required key 'target' in " + item.label());
         } else if (target.type() != Type::kString) {
           wrong_type(pre, target, "target", "a string");
         } else {
@@ -347,7 +361,8 @@ class TopologyBuilder {
         }
         if (auto load = field(pre, map, "load", Type::kNumber)) {
           if (!(load->number() >= 0) || std::isinf(load->number()))
-            error(load->pos(), pre + "load must be 0 or more, not " + std::string(load->text()));
+            error(load->pos(),
+                  pre.text() + "load must be 0 or more, not " + std::string(load->text()));
           else
             e.load = load->number();
         }
@@ -357,37 +372,37 @@ class TopologyBuilder {
     }
   }
 
-  std::string kind_field(const std::string& pre, Value map, std::string_view fallback) {
+  std::string kind_field(Prefix pre, Value map, std::string_view fallback) {
     auto kind = field(pre, map, "kind", Type::kString);
     return std::string(kind ? kind->text() : fallback);
   }
 
   // availability and slo: in (0, 1].
-  std::optional<double> probability(const std::string& pre, Value map, std::string_view key) {
+  std::optional<double> probability(Prefix pre, Value map, std::string_view key) {
     auto v = field(pre, map, key, Type::kNumber);
     if (!v) return std::nullopt;
     double x = v->number();
     if (!(x > 0 && x <= 1)) {
-      error(v->pos(), pre + std::string(key) + " " + std::string(v->text()) + " is outside (0, 1]");
+      error(v->pos(),
+            pre.text() + std::string(key) + " " + std::string(v->text()) + " is outside (0, 1]");
       return std::nullopt;
     }
     return x;
   }
 
-  std::optional<double> capacity(const std::string& pre, Value map) {
+  std::optional<double> capacity(Prefix pre, Value map) {
     auto v = field(pre, map, "capacity", Type::kNumber);
     if (!v) return std::nullopt;
     double x = v->number();
     if (!(x > 0) || std::isinf(x)) {
-      error(v->pos(), pre + "capacity must be positive, not " + std::string(v->text()));
+      error(v->pos(), pre.text() + "capacity must be positive, not " + std::string(v->text()));
       return std::nullopt;
     }
     return x;
   }
 
   // labels, and a component's injector target: a map of scalars, kept as their text.
-  StringMap string_map(const std::string& pre, Value map, std::string_view key,
-                       std::string_view what) {
+  StringMap string_map(Prefix pre, Value map, std::string_view key, std::string_view what) {
     StringMap out;
     auto m = field(pre, map, key, Type::kMap);
     if (!m) return out;
@@ -395,7 +410,7 @@ class TopologyBuilder {
     for (size_t i = 0; i < m->size(); ++i) {
       auto entry = m->entry(i);
       if (!entry.value.is_scalar() || entry.value.type() == Type::kNull) {
-        error(entry.value.pos(), pre + std::string(what) + " '" + std::string(entry.key) +
+        error(entry.value.pos(), pre.text() + std::string(what) + " '" + std::string(entry.key) +
                                      "' must be a string, number or boolean, not " +
                                      std::string(doc::describe(entry.value.type())));
         continue;
@@ -412,13 +427,13 @@ class TopologyBuilder {
     auto found = topology_.find(id);
     if (!found) {
       if (!invalid_ids_.count(std::string(id)))
-        error(ref.pos(),
-              prefix(item) + std::string(role) + " '" + std::string(id) + "' does not exist");
+        error(ref.pos(), Prefix{&item}.text() + std::string(role) + " '" + std::string(id) +
+                             "' does not exist");
       return kNoElement;
     }
     ElementKind kind = kinds_[*found];
     if (!allowed(kind)) {
-      error(ref.pos(), prefix(item) + std::string(role) + " '" + std::string(id) + "' is " +
+      error(ref.pos(), Prefix{&item}.text() + std::string(role) + " '" + std::string(id) + "' is " +
                            a(kind) + ", not " + std::string(expected));
       return kNoElement;
     }
@@ -427,7 +442,7 @@ class TopologyBuilder {
 
   std::vector<Dependency> dependencies(const Item& item, Value map) {
     std::vector<Dependency> out;
-    std::string pre = prefix(item);
+    Prefix pre{&item};
     auto list = field(pre, map, "depends_on", Type::kSequence);
     if (!list) return out;
     out.reserve(list->size());
@@ -439,23 +454,24 @@ class TopologyBuilder {
         dep.target =
             resolve(item, d, "dependency", is_component_or_service, "a component or service");
       } else if (d.type() == Type::kMap) {
-        check_keys(d, kDependencyKeys, "in a dependency of " + item.label);
+        check_keys(d, kDependencyKeys, "in a dependency of ", &item);
         if (auto mode = field(pre, d, "mode", Type::kString)) {
           if (mode->text() == "soft") {
             dep.mode = DepMode::kSoft;
           } else if (mode->text() != "hard") {
-            error(mode->pos(),
-                  pre + "mode must be 'hard' or 'soft', not '" + std::string(mode->text()) + "'");
+            error(mode->pos(), pre.text() + "mode must be 'hard' or 'soft', not '" +
+                                   std::string(mode->text()) + "'");
           }
         }
         if (auto calls = field(pre, d, "calls", Type::kNumber)) {
           if (!(calls->number() >= 0) || std::isinf(calls->number()))
-            error(calls->pos(), pre + "calls must be 0 or more, not " + std::string(calls->text()));
+            error(calls->pos(),
+                  pre.text() + "calls must be 0 or more, not " + std::string(calls->text()));
           else
             dep.calls = calls->number();
         }
         if (Value id = d.find("id"); !id) {
-          error(d.pos(), "missing required key 'id' in a dependency of " + item.label);
+          error(d.pos(), "missing required key 'id' in a dependency of " + item.label());
         } else if (id.type() != Type::kString) {
           wrong_type(pre, id, "id", "a string");
         } else {
@@ -463,7 +479,7 @@ class TopologyBuilder {
               resolve(item, id, "dependency", is_component_or_service, "a component or service");
         }
       } else {
-        error(d.pos(), pre + "a dependency must be an id or a map {id, mode, calls}, not " +
+        error(d.pos(), pre.text() + "a dependency must be an id or a map {id, mode, calls}, not " +
                            std::string(doc::describe(d.type())));
       }
       if (dep.target != kNoElement) out.push_back(dep);
@@ -472,14 +488,14 @@ class TopologyBuilder {
   }
 
   void members(const Item& item, Value map, Element& e) {
-    std::string pre = prefix(item);
+    Prefix pre{&item};
     size_t written = 0;  // members as written, for the range of min_healthy
     if (Value list = map.find("members"); !list) {
-      error(map.pos(), "missing required key 'members' in " + item.label);
+      error(map.pos(), "missing required key 'members' in " + item.label());
     } else if (list.type() != Type::kSequence) {
       wrong_type(pre, list, "members", "a list");
     } else if (list.size() == 0) {
-      error(list.pos(), pre + "'members' must not be empty");
+      error(list.pos(), pre.text() + "'members' must not be empty");
     } else {
       written = list.size();
       e.members.reserve(written);
@@ -487,7 +503,7 @@ class TopologyBuilder {
       for (size_t i = 0; i < list.size(); ++i) {
         Value m = list.item(i);
         if (m.type() != Type::kString) {
-          error(m.pos(), pre + "a member must be an id (a string), not " +
+          error(m.pos(), pre.text() + "a member must be an id (a string), not " +
                              std::string(doc::describe(m.type())));
           continue;
         }
@@ -498,7 +514,7 @@ class TopologyBuilder {
                          ? std::find(e.members.begin(), e.members.end(), id) != e.members.end()
                          : !seen.insert(id).second;
         if (twice) {
-          error(m.pos(), pre + "member '" + std::string(m.text()) + "' is listed twice");
+          error(m.pos(), pre.text() + "member '" + std::string(m.text()) + "' is listed twice");
           continue;
         }
         e.members.push_back(id);
@@ -507,9 +523,10 @@ class TopologyBuilder {
     if (auto k = field(pre, map, "min_healthy", Type::kNumber)) {
       double x = k->number();
       if (x != std::floor(x) || std::isinf(x)) {
-        error(k->pos(), pre + "min_healthy " + std::string(k->text()) + " is not a whole number");
+        error(k->pos(),
+              pre.text() + "min_healthy " + std::string(k->text()) + " is not a whole number");
       } else if (x < 1 || (written > 0 && x > static_cast<double>(written))) {
-        error(k->pos(), pre + "min_healthy " + std::string(k->text()) + " is outside 1.." +
+        error(k->pos(), pre.text() + "min_healthy " + std::string(k->text()) + " is outside 1.." +
                             (written > 0 ? std::to_string(written) : std::string("n")));
       } else {
         e.min_healthy = static_cast<uint32_t>(x);
