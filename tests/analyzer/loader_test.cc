@@ -1,12 +1,17 @@
 // Loading topologies: the good files give the model, and every kind of bad input gives the
 // full text of every problem, located.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include "support/run.h"
 
 #include "achilles/analyzer/loader.h"
@@ -157,6 +162,31 @@ TEST_CASE("The same topology in YAML and in JSON gives the same model", "[loader
   Topology json = load_topology(kData + "/shop.json");
   REQUIRE(model_dump(yaml) == model_dump(json));
   REQUIRE(json.file == kData + "/shop.json");
+}
+
+// A regular file is mapped; anything else (here a pipe, as `<(...)` gives) is read.
+TEST_CASE("A topology loads the same through a pipe as from a file", "[loader]") {
+  for (const std::string name : {"shop.yaml", "shop.json"}) {
+    std::ifstream in(kData + "/" + name);
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    std::thread writer([&] {
+      for (size_t done = 0; done < text.size();) {
+        ssize_t n = ::write(fds[1], text.data() + done, text.size() - done);
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+      }
+      ::close(fds[1]);
+    });
+    const std::string piped_path = "/dev/fd/" + std::to_string(fds[0]);
+    std::optional<Topology> piped;
+    REQUIRE_NOTHROW(piped.emplace(load_topology(piped_path)));
+    writer.join();
+    ::close(fds[0]);
+    CHECK(piped->file == piped_path);
+    CHECK(model_dump(*piped) == model_dump(load_topology(kData + "/" + name)));
+  }
 }
 
 TEST_CASE("Positions of elements and dependencies are recorded, 1-based", "[loader]") {
