@@ -9,11 +9,12 @@ namespace achilles::analyzer::detail {
 
 IdOrder::IdOrder(const Topology& topology, unsigned threads) : topology_(topology) {
   const size_t n = topology.size();
-  // The keys carry the first 16 bytes of the id, in an order where comparing the two numbers
-  // compares the bytes (ids hold no NUL, so the zero padding sorts a shorter id first), and
-  // only ids that share them are compared whole.
+  // The keys carry the first 24 bytes of the id (all of most ids), in an order where
+  // comparing the numbers compares the bytes (ids hold no NUL, so the zero padding sorts a
+  // shorter id first), and only ids that share them are compared whole: the ids themselves
+  // lie scattered over the heap, a cache miss each.
   struct Key {
-    uint64_t high, low;
+    uint64_t word[3];
     ElementId x;
   };
   auto word = [](std::string_view id, size_t from) {
@@ -25,11 +26,11 @@ IdOrder::IdOrder(const Topology& topology, unsigned threads) : topology_(topolog
   std::vector<Key> keys(n);
   for (ElementId x = 0; x < n; ++x) {
     std::string_view id = topology[x].id;
-    keys[x] = {word(id, 0), word(id, 8), x};
+    keys[x] = {{word(id, 0), word(id, 8), word(id, 16)}, x};
   }
   auto by_id = [&](const Key& a, const Key& b) {
-    if (a.high != b.high) return a.high < b.high;
-    if (a.low != b.low) return a.low < b.low;
+    for (int i = 0; i < 3; ++i)
+      if (a.word[i] != b.word[i]) return a.word[i] < b.word[i];
     return topology[a.x].id < topology[b.x].id;
   };
   parallel_sort(keys.begin(), keys.end(), by_id, threads);

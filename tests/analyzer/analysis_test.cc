@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/status.h"
 #include "support/builder.h"
@@ -185,4 +187,30 @@ TEST_CASE("A component that needs itself is a cycle of one", "[analysis]") {
   CHECK(ids(a) == std::vector<std::string>{"cycle:a"});
   CHECK(a.findings[0].severity == "low");
   CHECK(a.findings[0].explanation == std::vector<std::string>{"a", "a"});
+}
+
+// Lists of ids (here the entrypoints a failure takes down) are in the order of the strings,
+// which the analyzer compares by their first 24 bytes and only then whole: ids that agree
+// that far, ids that are prefixes of others and short ids must still come out in order.
+TEST_CASE("Ids are listed in the order of the strings, however long their common prefix",
+          "[analysis]") {
+  const std::string p24 = "region-zone-rack-host-00";  // 24 bytes
+  std::vector<std::string> names = {p24 + "-b",
+                                    p24 + "-a",
+                                    p24,
+                                    p24 + "-a-long-tail-1",
+                                    p24 + "-a-long-tail-0",
+                                    p24.substr(0, 23),
+                                    p24.substr(0, 16),
+                                    p24.substr(0, 16) + "x",
+                                    p24.substr(0, 8),
+                                    "z",
+                                    "a"};
+  Builder b;
+  b.component("db");
+  for (const auto& n : names)
+    b.entrypoint(n, "db");
+  auto a = analyze(b.build(), {});
+  std::sort(names.begin(), names.end());
+  CHECK(finding(a, "spof:db").impact.entrypoints_down == names);
 }
