@@ -674,12 +674,24 @@ Syntax syntax_for(std::string_view path, std::string_view text) {
   return first != std::string_view::npos && text[first] == '{' ? Syntax::kJson : Syntax::kYaml;
 }
 
-Topology load_topology_text(std::string_view text, Syntax syntax, const std::string& file) {
+namespace {
+
+// load_topology_text, calling `release` once the text is parsed: the document holds what it
+// needs, so a large input is freed before the model is built.
+template <typename Release>
+Topology load_text(std::string_view text, Syntax syntax, const std::string& file, Release release) {
   if (syntax == Syntax::kDot) return import_dot_text(text, file);
   std::vector<Diagnostic> diagnostics;
   doc::Document document = parse(text, syntax, file, diagnostics);
+  release();
   if (!document.root()) fail(std::move(diagnostics));  // a syntax error
   return build(document, file, diagnostics);
+}
+
+}  // namespace
+
+Topology load_topology_text(std::string_view text, Syntax syntax, const std::string& file) {
+  return load_text(text, syntax, file, [] {});
 }
 
 Topology load_topology(const std::string& path) {
@@ -720,17 +732,12 @@ Topology load_topology(const std::string& path) {
     } unmap{mapped, static_cast<size_t>(st.st_size)};
     ::madvise(mapped, unmap.size, MADV_SEQUENTIAL);
     std::string_view text(static_cast<const char*>(mapped), unmap.size);
-    if (syntax_for(path, text) == Syntax::kDot) return import_dot_text(text, path);
-    std::vector<Diagnostic> diagnostics;
-    doc::Document document = parse(text, syntax_for(path, text), path, diagnostics);
-    unmap.release();  // the document holds what it needs
-    if (!document.root()) fail(std::move(diagnostics));
-    return build(document, path, diagnostics);
+    return load_text(text, syntax_for(path, text), path, [&] { unmap.release(); });
   }
   std::string text;
   size_t done = 0;
   for (;;) {
-    if (done == text.size()) text.resize(text.size() + 65536);
+    if (done == text.size()) text.resize(text.size() + 65536);  // a pipe, or a growing file
     ssize_t n = ::read(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -744,13 +751,7 @@ Topology load_topology(const std::string& path) {
   }
   ::close(fd);
   text.resize(done);
-
-  if (syntax_for(path, text) == Syntax::kDot) return import_dot_text(text, path);
-  std::vector<Diagnostic> diagnostics;
-  doc::Document document = parse(text, syntax_for(path, text), path, diagnostics);
-  std::string().swap(text);  // the document holds what it needs
-  if (!document.root()) fail(std::move(diagnostics));
-  return build(document, path, diagnostics);
+  return load_text(text, syntax_for(path, text), path, [&] { std::string().swap(text); });
 }
 
 }  // namespace achilles::analyzer
