@@ -61,23 +61,23 @@ Propagator::Propagator(const Net& net) : net_(net), state_(net.size()), dstamp_(
 
 Propagator::State& Propagator::touch(ElementId x) {
   State& s = state_[x];
-  if (s.stamp != gen_) s = State{.stamp = gen_};
+  if (!live(s)) s = State{.mark = gen_ << 1};
   return s;
 }
 
 void Propagator::fall(ElementId x, ElementId cause) {
   State& s = touch(x);
-  if (s.down) return;
-  s.down = 1;
-  s.cause = cause;
+  if (s.mark & 1) return;
+  s.mark |= 1;
+  s.word = cause;
   down_list_.push_back(x);
   ++counts_[static_cast<int>(net_.kind(x))];
 }
 
 void Propagator::run(std::span<const ElementId> failed) {
-  if (++gen_ == 0) {  // wrapped: every stamp is stale again
+  if (++gen_ == 1u << 31) {  // wrapped: every mark is stale again
     for (State& s : state_)
-      s.stamp = 0;
+      s.mark = 0;
     gen_ = 1;
   }
   down_list_.clear();
@@ -105,11 +105,11 @@ void Propagator::run(std::span<const ElementId> failed) {
           break;
         case Link::kMember: {
           State& s = touch(x);
-          if (s.down) break;
+          if (s.mark & 1) break;
           // The services that lose members, in the order they first do: only those can be
           // hit_services().
-          if (s.lost++ == 0) losing_services_.push_back(x);
-          if (net_.members(x) - s.lost < net_.need(x)) fall(x, y);
+          if (s.word++ == 0) losing_services_.push_back(x);
+          if (net_.members(x) - s.word < net_.need(x)) fall(x, y);
           break;
         }
         case Link::kSoft:
@@ -122,7 +122,7 @@ void Propagator::run(std::span<const ElementId> failed) {
 std::vector<ElementId> Propagator::hit_services() const {
   std::vector<ElementId> out;
   for (ElementId s : losing_services_)
-    if (!state_[s].down) out.push_back(s);
+    if (!down(s)) out.push_back(s);
   return out;
 }
 
