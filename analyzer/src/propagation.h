@@ -109,9 +109,8 @@ class Propagator {
   std::vector<ElementId> down_list_;
   std::vector<ElementId> losing_services_;
   size_t counts_[4] = {0, 0, 0, 0};
-  // For the degraded sweep.
-  uint32_t dgen_ = 0;
-  std::vector<uint32_t> dstamp_;
+  // For the degraded sweep: a bit per element, and the elements it set.
+  std::vector<uint64_t> seen_;
   std::vector<ElementId> queue_;
 };
 
