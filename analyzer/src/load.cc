@@ -360,13 +360,27 @@ class detail::CapacityPass::Impl {
   bool may_overload(const detail::Propagator& propagator) const {
     constexpr double kLimit = 1.0 - 1e-6;
     double leaves = 0, others = 0, factor = 1;
-    for (ElementId s : propagator.hit_services()) {
+    // The services and their members are scattered over memory: each service is asked for
+    // (prefetched) a few steps before it is read, as in LoadSolver, and a member's bound
+    // while its state is read, since the second loop reads them all.
+    constexpr size_t kAhead = 4;
+    const std::vector<ElementId> hit = propagator.hit_services();
+    for (size_t i = 0; i < hit.size(); ++i) {
+      if (i + 2 * kAhead < hit.size()) net_.prefetch_out_offset(hit[i + 2 * kAhead]);
+      if (i + kAhead < hit.size()) {
+        __builtin_prefetch(&bounds_[hit[i + kAhead]]);
+        net_.prefetch_out(hit[i + kAhead]);
+      }
+      const ElementId s = hit[i];
       const Bound& service = bounds_[s];
       if (service.base == 0) continue;  // nothing to redistribute
       if (service.open) return true;
       double den = 0;
-      for (const LoadNet::Arc& a : net_.out(s))
-        if (a.edge == LoadNet::Edge::kMember && !propagator.down(a.other)) den += a.calls;
+      for (const LoadNet::Arc& a : net_.out(s)) {
+        if (a.edge != LoadNet::Edge::kMember) continue;
+        __builtin_prefetch(&bounds_[a.other]);
+        if (!propagator.down(a.other)) den += a.calls;
+      }
       if (!(den > 0)) return true;
       factor *= service.base_den / den;
       const double per_weight = service.base * (1.0 / den - 1.0 / service.base_den);

@@ -14,6 +14,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 /// Cycles up to this many elements are solved densely; larger ones by iteration.
 constexpr size_t kDenseLimit = 300;
 constexpr int kIterations = 4000;
+/// How many steps ahead of a walk its next elements are asked for (see LoadSolver).
+constexpr size_t kAhead = 8;
 
 }  // namespace
 
@@ -212,6 +214,8 @@ bool LoadSolver::restrict_to(const std::vector<ElementId>& roots, size_t cap) {
       restricted_ = false;
       return false;
     }
+    if (head + 2 * kAhead < queue.size()) net_.prefetch_in_offset(queue[head + 2 * kAhead]);
+    if (head + kAhead < queue.size()) net_.prefetch_in(queue[head + kAhead]);
     for (const LoadNet::Arc& a : net_.in(queue[head]))
       mark(a.other);
   }
@@ -238,8 +242,10 @@ void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list,
                                 const std::vector<ElementId>& hit, bool upper_bound) {
   begin();
   upper_bound_ = upper_bound;
-  for (ElementId d : down_list)
-    node_[d].down = gen_;
+  for (size_t i = 0; i < down_list.size(); ++i) {
+    if (i + kAhead < down_list.size()) __builtin_prefetch(&node_[down_list[i + kAhead]], 1);
+    node_[down_list[i]].down = gen_;
+  }
   // What is down only lowers loads, and is no survivor: upper bounds need not solve it.
   if (!upper_bound)
     for (ElementId d : down_list)
@@ -260,14 +266,20 @@ void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list,
     else
       send_deltas(c, y);
   }
-  for (ElementId y : leaves_)
-    solve(node_[y].scc, y);
+  for (size_t i = 0; i < leaves_.size(); ++i) {
+    if (i + kAhead < leaves_.size()) __builtin_prefetch(&node_[leaves_[i + kAhead]], 1);
+    solve(node_[leaves_[i]].scc, leaves_[i]);
+  }
   leaves_.clear();
   restricted_ = false;
 }
 
 void LoadSolver::send_deltas(uint32_t c, ElementId x) {
   const double now = is_down(x) ? 0.0 : load(x), before = node_[x].base;
+  // Every arc's receiver is read: ask for them all at once rather than one miss at a time
+  // (push() between them keeps the core from running far ahead on its own).
+  for (const LoadNet::Arc& a : out(x).first(std::min<size_t>(out(x).size(), 2 * kAhead)))
+    __builtin_prefetch(&node_[a.other], 1);
   for (const LoadNet::Arc& a : out(x)) {
     Node& y = node_[a.other];
     if (y.scc == c) continue;

@@ -135,6 +135,11 @@ std::vector<ElementId> Propagator::hit_services() const {
 // What the sweep has seen is one bit per element (190 KB at 10^6 elements, against 6 MB of
 // 4-byte stamps, so they stay in the L2 cache), all clear between sweeps: each sweep clears
 // the ones it set, which costs what it visited, and there is no generation to wrap.
+//
+// What a large sweep waits on is reading the rows of what it visits, scattered over memory;
+// its queue says which rows come next, so each row is asked for (prefetched) a few steps
+// before it is read, its start a few steps before that. At 10^6 components this took the
+// sweeps from 4.4% to 2.9% of the analysis's samples.
 template <typename Visit>
 void Propagator::spread_degraded(Visit visit) {
   auto seen = [&](ElementId x) { return seen_[x >> 6] >> (x & 63) & 1; };
@@ -153,6 +158,9 @@ void Propagator::spread_degraded(Visit visit) {
   for (ElementId y : down_list_)
     if (!seen(y)) see(y);
   for (size_t head = 0; head < queue_.size(); ++head) {
+    constexpr size_t kAhead = 8;
+    if (head + 2 * kAhead < queue_.size()) net_.prefetch_offset(queue_[head + 2 * kAhead]);
+    if (head + kAhead < queue_.size()) net_.prefetch_row(queue_[head + kAhead]);
     for (ElementId x : net_.affected(queue_[head])) {
       if (seen(x)) continue;
       see(x);

@@ -40,6 +40,10 @@ class Net {
     return {link_.data() + offset_[y], link_.data() + offset_[y + 1]};
   }
   ElementKind kind(ElementId x) const { return kind_[x]; }
+  /// Hints that affected(y) will be read soon: where its row starts, and then (reading
+  /// that, so best once the first hint has landed) the row.
+  void prefetch_offset(ElementId y) const { __builtin_prefetch(&offset_[y]); }
+  void prefetch_row(ElementId y) const { __builtin_prefetch(to_.data() + offset_[y]); }
   /// Service: members that must stay not down.
   uint32_t need(ElementId x) const { return need_[x]; }
   /// Service: number of members.
