@@ -234,6 +234,8 @@ class Analyzer {
                               Propagator& propagator = t == 0 ? propagator_ : helpers[t - 1];
                               for (size_t i = begin; i < end; ++i) {
                                 if (t == 0) progress("single failures", i, failable_.size());
+                                for (unsigned a = 1; a <= Propagator::kPrefetchRuns; ++a)
+                                  if (i + a < end) propagator.prefetch_run(failable_[i + a], a);
                                 single_failure(t, propagator, failable_[i], found[b]);
                               }
                             });

@@ -60,6 +60,48 @@ Net::Net(const Topology& topology) : topology_(topology) {
 Propagator::Propagator(const Net& net)
     : net_(net), state_(net.size()), seen_((net.size() + 63) / 64, 0) {}
 
+// Why: the single failures run one element after another, and most runs are short (a host
+// takes down a few components, which weaken a few services), so a run has no queue to look
+// ahead in; but the failures to come are known. Their first steps are scattered over memory
+// at 10^6 elements, so each is asked for in stages over the runs before it, one level of the
+// walk per run, at most kFan entries of each row. At 10^6 components the runs went from
+// 7.3% to 4.5% of the analysis's samples, for 1.3% spent here: the single failures are about
+// 0.07 s faster (the median of 16 paired runs).
+void Propagator::prefetch_run(ElementId x, unsigned ahead) const {
+  static constexpr size_t kFan = 8;
+  auto first = [](std::span<const ElementId> row) { return row.first(std::min(row.size(), kFan)); };
+  switch (ahead) {
+    case 5:
+      net_.prefetch_offset(x);
+      __builtin_prefetch(&state_[x]);
+      net_.prefetch_element(x);
+      break;
+    case 4:
+      net_.prefetch_row(x);
+      break;
+    case 3:
+      for (ElementId y : first(net_.affected(x))) {
+        net_.prefetch_offset(y);
+        __builtin_prefetch(&state_[y]);
+        net_.prefetch_element(y);
+      }
+      break;
+    case 2:
+      for (ElementId y : first(net_.affected(x)))
+        net_.prefetch_row(y);
+      break;
+    case 1:
+      for (ElementId y : first(net_.affected(x)))
+        for (ElementId z : first(net_.affected(y))) {
+          __builtin_prefetch(&state_[z]);
+          net_.prefetch_element(z);
+        }
+      break;
+    default:
+      break;
+  }
+}
+
 Propagator::State& Propagator::touch(ElementId x) {
   State& s = state_[x];
   if (!live(s)) s = State{.mark = gen_ << 1};
