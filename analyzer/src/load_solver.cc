@@ -232,10 +232,12 @@ void LoadSolver::push(ElementId y) {
   // An acyclic element that sends load nowhere can wait until the rest is solved: nothing it
   // does reaches anything else. Most members are such leaves, and a failure of a rack hits
   // thousands of services, each of whose members must be re-solved.
-  if (!n.cyclic && n.out_size == 0)
+  if (!n.cyclic && n.out_size == 0) {
     leaves_.push_back(y);
-  else
+  } else {
     queue_.push(uint64_t{n.scc} << 32 | y);
+    __builtin_prefetch(n.out);  // send_deltas() reads it once y is solved
+  }
 }
 
 void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list,

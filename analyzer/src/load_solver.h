@@ -149,8 +149,10 @@ class LoadSolver {
   // and the loops that walk them (the down list, the leaves, restrict_to()'s queue, the
   // receivers of an element's arcs) would wait on one cache miss after another. Each such
   // loop knows what it reads next, so it asks for it (__builtin_prefetch) kAhead steps
-  // early and the misses overlap. The loads are the same; at 10^6 components the single
-  // failures got about 0.2 s faster (bench/RESULTS.md, fifth round), at 10^5 no slower.
+  // early and the misses overlap; and push() asks for the out-arcs of what it queues, which
+  // send_deltas() reads once that is solved. The loads are the same; at 10^6 components the
+  // single failures got about 0.2 s faster from the loops and 0.16 s more from push()
+  // (medians of 8 paired runs; bench/RESULTS.md, fifth round), at 10^5 no slower.
   std::span<const LoadNet::Arc> out(ElementId x) const { return {node_[x].out, node_[x].out_size}; }
   void begin();
   void push(ElementId y);
