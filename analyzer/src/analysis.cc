@@ -229,16 +229,15 @@ class Analyzer {
       helpers.emplace_back(net_);
     capacity_.begin_single_failures(threads, order_);
     std::vector<std::vector<Finding>> found(blocks);
-    detail::parallel_blocks(failable_.size(), kBlock, threads,
-                            [&](unsigned t, size_t b, size_t begin, size_t end) {
-                              Propagator& propagator = t == 0 ? propagator_ : helpers[t - 1];
-                              for (size_t i = begin; i < end; ++i) {
-                                if (t == 0) progress("single failures", i, failable_.size());
-                                for (unsigned a = 1; a <= Propagator::kPrefetchRuns; ++a)
-                                  if (i + a < end) propagator.prefetch_run(failable_[i + a], a);
-                                single_failure(t, propagator, failable_[i], found[b]);
-                              }
-                            });
+    detail::parallel_blocks(
+        failable_.size(), kBlock, threads, [&](unsigned t, size_t b, size_t begin, size_t end) {
+          Propagator& propagator = t == 0 ? propagator_ : helpers[t - 1];
+          for (size_t i = begin; i < end; ++i) {
+            if (t == 0) progress("single failures", i, failable_.size());
+            propagator.prefetch_runs(std::span(failable_).subspan(i + 1, end - i - 1));
+            single_failure(t, propagator, failable_[i], found[b]);
+          }
+        });
     capacity_.end_single_failures();
     for (auto& block : found)
       for (Finding& f : block)

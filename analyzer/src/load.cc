@@ -360,9 +360,10 @@ class detail::CapacityPass::Impl {
   bool may_overload(const detail::Propagator& propagator) const {
     constexpr double kLimit = 1.0 - 1e-6;
     double leaves = 0, others = 0, factor = 1;
-    // The services and their members are scattered over memory: each service is asked for
-    // (prefetched) a few steps before it is read, as in LoadSolver, and a member's bound
-    // while its state is read, since the second loop reads them all.
+    // The services and their members are scattered over memory (see prefetch.h): each
+    // service is asked for a few steps before it is read (few steps: a host's failure hits
+    // only a handful), and a member's bound while its state is read, since the second loop
+    // reads them all.
     constexpr size_t kAhead = 4;
     const std::vector<ElementId> hit = propagator.hit_services();
     for (size_t i = 0; i < hit.size(); ++i) {

@@ -1,5 +1,7 @@
 #include "load_solver.h"
 
+#include "prefetch.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -14,8 +16,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 /// Cycles up to this many elements are solved densely; larger ones by iteration.
 constexpr size_t kDenseLimit = 300;
 constexpr int kIterations = 4000;
-/// How many steps ahead of a walk its next elements are asked for (see LoadSolver).
-constexpr size_t kAhead = 8;
 
 }  // namespace
 
@@ -214,8 +214,9 @@ bool LoadSolver::restrict_to(const std::vector<ElementId>& roots, size_t cap) {
       restricted_ = false;
       return false;
     }
-    if (head + 2 * kAhead < queue.size()) net_.prefetch_in_offset(queue[head + 2 * kAhead]);
-    if (head + kAhead < queue.size()) net_.prefetch_in(queue[head + kAhead]);
+    prefetch_ahead(
+        queue, head, [&](ElementId y) { net_.prefetch_in_offset(y); },
+        [&](ElementId y) { net_.prefetch_in(y); });
     for (const LoadNet::Arc& a : net_.in(queue[head]))
       mark(a.other);
   }
@@ -245,7 +246,7 @@ void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list,
   begin();
   upper_bound_ = upper_bound;
   for (size_t i = 0; i < down_list.size(); ++i) {
-    if (i + kAhead < down_list.size()) __builtin_prefetch(&node_[down_list[i + kAhead]], 1);
+    prefetch_ahead(down_list, i, [&](ElementId d) { prefetch_node(d); });
     node_[down_list[i]].down = gen_;
   }
   // What is down only lowers loads, and is no survivor: upper bounds need not solve it.
@@ -269,7 +270,7 @@ void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list,
       send_deltas(c, y);
   }
   for (size_t i = 0; i < leaves_.size(); ++i) {
-    if (i + kAhead < leaves_.size()) __builtin_prefetch(&node_[leaves_[i + kAhead]], 1);
+    prefetch_ahead(leaves_, i, [&](ElementId y) { prefetch_node(y); });
     solve(node_[leaves_[i]].scc, leaves_[i]);
   }
   leaves_.clear();
@@ -278,11 +279,12 @@ void LoadSolver::solve_scenario(const std::vector<ElementId>& down_list,
 
 void LoadSolver::send_deltas(uint32_t c, ElementId x) {
   const double now = is_down(x) ? 0.0 : load(x), before = node_[x].base;
+  const auto arcs = out(x);
   // Every arc's receiver is read: ask for them all at once rather than one miss at a time
   // (push() between them keeps the core from running far ahead on its own).
-  for (const LoadNet::Arc& a : out(x).first(std::min<size_t>(out(x).size(), 2 * kAhead)))
-    __builtin_prefetch(&node_[a.other], 1);
-  for (const LoadNet::Arc& a : out(x)) {
+  for (const LoadNet::Arc& a : arcs.first(std::min(arcs.size(), 2 * kPrefetchAhead)))
+    prefetch_node(a.other);
+  for (const LoadNet::Arc& a : arcs) {
     Node& y = node_[a.other];
     if (y.scc == c) continue;
     double was = before == 0 ? 0.0 : before * base_gain(x, a);

@@ -43,7 +43,7 @@ class LoadNet {
     return {out_.data() + out_offset_[x], out_.data() + out_offset_[x + 1]};
   }
   /// Hints that in(y) will be read soon: where its row starts, then (once that is in the
-  /// cache) the row.
+  /// cache) the row (see prefetch.h).
   void prefetch_in_offset(ElementId y) const { __builtin_prefetch(&in_offset_[y]); }
   void prefetch_in(ElementId y) const { __builtin_prefetch(in_.data() + in_offset_[y]); }
   /// The same for out(x).
@@ -145,14 +145,10 @@ class LoadSolver {
     uint32_t stamp = 0;
   };
 
-  // Why prefetching: at 10^6 elements a scenario's records are scattered over some 100 MB,
-  // and the loops that walk them (the down list, the leaves, restrict_to()'s queue, the
-  // receivers of an element's arcs) would wait on one cache miss after another. Each such
-  // loop knows what it reads next, so it asks for it (__builtin_prefetch) kAhead steps
-  // early and the misses overlap; and push() asks for the out-arcs of what it queues, which
-  // send_deltas() reads once that is solved. The loads are the same; at 10^6 components the
-  // single failures got about 0.2 s faster from the loops and 0.16 s more from push()
-  // (medians of 8 paired runs; bench/RESULTS.md, fifth round), at 10^5 no slower.
+  // The loops over the down list, the leaves, restrict_to()'s queue and the receivers of an
+  // element's arcs prefetch ahead (prefetch.h); push() asks for the out-arcs of what it
+  // queues, which send_deltas() reads once that is solved.
+  void prefetch_node(ElementId x) const { __builtin_prefetch(&node_[x], 1); }
   std::span<const LoadNet::Arc> out(ElementId x) const { return {node_[x].out, node_[x].out_size}; }
   void begin();
   void push(ElementId y);

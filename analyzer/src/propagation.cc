@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "achilles/analyzer/diagnostic.h"
+#include "prefetch.h"
 
 namespace achilles::analyzer::detail {
 
@@ -64,41 +65,41 @@ Propagator::Propagator(const Net& net)
 // takes down a few components, which weaken a few services), so a run has no queue to look
 // ahead in; but the failures to come are known. Their first steps are scattered over memory
 // at 10^6 elements, so each is asked for in stages over the runs before it, one level of the
-// walk per run, at most kFan entries of each row. At 10^6 components the runs went from
-// 7.3% to 4.5% of the analysis's samples, for 1.3% spent here: the single failures are about
-// 0.07 s faster (the median of 16 paired runs).
-void Propagator::prefetch_run(ElementId x, unsigned ahead) const {
-  static constexpr size_t kFan = 8;
+// walk per run, at most kFan entries of each row (see prefetch.h; bench/RESULTS.md, sixth
+// round).
+void Propagator::prefetch_runs(std::span<const ElementId> next) const {
+  static constexpr size_t kFan = 8, kRuns = 5;
   auto first = [](std::span<const ElementId> row) { return row.first(std::min(row.size(), kFan)); };
-  switch (ahead) {
-    case 5:
-      net_.prefetch_offset(x);
-      __builtin_prefetch(&state_[x]);
-      net_.prefetch_element(x);
-      break;
-    case 4:
-      net_.prefetch_row(x);
-      break;
-    case 3:
-      for (ElementId y : first(net_.affected(x))) {
-        net_.prefetch_offset(y);
-        __builtin_prefetch(&state_[y]);
-        net_.prefetch_element(y);
-      }
-      break;
-    case 2:
-      for (ElementId y : first(net_.affected(x)))
-        net_.prefetch_row(y);
-      break;
-    case 1:
-      for (ElementId y : first(net_.affected(x)))
-        for (ElementId z : first(net_.affected(y))) {
-          __builtin_prefetch(&state_[z]);
-          net_.prefetch_element(z);
+  for (size_t i = 0; i < std::min(next.size(), kRuns); ++i) {
+    const ElementId x = next[i];
+    switch (i + 1) {  // how many runs from now
+      case 5:
+        net_.prefetch_offset(x);
+        __builtin_prefetch(&state_[x]);
+        net_.prefetch_element(x);
+        break;
+      case 4:
+        net_.prefetch_row(x);
+        break;
+      case 3:
+        for (ElementId y : first(net_.affected(x))) {
+          net_.prefetch_offset(y);
+          __builtin_prefetch(&state_[y]);
+          net_.prefetch_element(y);
         }
-      break;
-    default:
-      break;
+        break;
+      case 2:
+        for (ElementId y : first(net_.affected(x)))
+          net_.prefetch_row(y);
+        break;
+      case 1:
+        for (ElementId y : first(net_.affected(x)))
+          for (ElementId z : first(net_.affected(y))) {
+            __builtin_prefetch(&state_[z]);
+            net_.prefetch_element(z);
+          }
+        break;
+    }
   }
 }
 
@@ -110,8 +111,8 @@ Propagator::State& Propagator::touch(ElementId x) {
 
 void Propagator::fall(ElementId x, ElementId cause) {
   State& s = touch(x);
-  if (s.mark & 1) return;
-  s.mark |= 1;
+  if (s.mark & kDown) return;
+  s.mark |= kDown;
   s.word = cause;
   down_list_.push_back(x);
   ++counts_[static_cast<int>(net_.kind(x))];
@@ -148,7 +149,7 @@ void Propagator::run(std::span<const ElementId> failed) {
           break;
         case Link::kMember: {
           State& s = touch(x);
-          if (s.mark & 1) break;
+          if (s.mark & kDown) break;
           // The services that lose members, in the order they first do: only those can be
           // hit_services().
           if (s.word++ == 0) losing_services_.push_back(x);
@@ -179,9 +180,7 @@ std::vector<ElementId> Propagator::hit_services() const {
 // the ones it set, which costs what it visited, and there is no generation to wrap.
 //
 // What a large sweep waits on is reading the rows of what it visits, scattered over memory;
-// its queue says which rows come next, so each row is asked for (prefetched) a few steps
-// before it is read, its start a few steps before that. At 10^6 components this took the
-// sweeps from 4.4% to 2.9% of the analysis's samples.
+// its queue says which come next, so it prefetches them (prefetch.h).
 template <typename Visit>
 void Propagator::spread_degraded(Visit visit) {
   auto seen = [&](ElementId x) { return seen_[x >> 6] >> (x & 63) & 1; };
@@ -197,12 +196,12 @@ void Propagator::spread_degraded(Visit visit) {
     }
   } clear{*this};
   queue_.clear();
-  for (ElementId y : down_list_)
-    if (!seen(y)) see(y);
+  for (ElementId y : down_list_)  // each once: fall() lists an element once
+    see(y);
   for (size_t head = 0; head < queue_.size(); ++head) {
-    constexpr size_t kAhead = 8;
-    if (head + 2 * kAhead < queue_.size()) net_.prefetch_offset(queue_[head + 2 * kAhead]);
-    if (head + kAhead < queue_.size()) net_.prefetch_row(queue_[head + kAhead]);
+    prefetch_ahead(
+        queue_, head, [&](ElementId y) { net_.prefetch_offset(y); },
+        [&](ElementId y) { net_.prefetch_row(y); });
     for (ElementId x : net_.affected(queue_[head])) {
       if (seen(x)) continue;
       see(x);

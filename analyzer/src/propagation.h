@@ -3,7 +3,8 @@
 // Why this shape: the statuses of "What is up" are a greatest fixpoint, which is the same as
 // spreading "down" from the failed set along the edges that can carry it and stopping where
 // it stops. So a scenario costs only as much as its blast radius, not the size of the
-// topology; the scratch arrays are stamped with a generation number instead of being cleared.
+// topology; the scratch arrays are stamped with a generation number, or cleared by what the
+// run visited, instead of being cleared whole.
 #pragma once
 
 #include <cassert>
@@ -41,15 +42,15 @@ class Net {
   }
   ElementKind kind(ElementId x) const { return kind_[x]; }
   /// Hints that affected(y) will be read soon: where its row starts, and then (reading
-  /// that, so best once the first hint has landed) the row.
+  /// that, so best once the first hint has landed) the row (see prefetch.h).
   void prefetch_offset(ElementId y) const { __builtin_prefetch(&offset_[y]); }
+  void prefetch_row(ElementId y) const { __builtin_prefetch(to_.data() + offset_[y]); }
   /// Hints that kind(x), need(x) and members(x) will be read soon.
   void prefetch_element(ElementId x) const {
     __builtin_prefetch(&kind_[x]);
     __builtin_prefetch(&need_[x]);
     __builtin_prefetch(&members_[x]);
   }
-  void prefetch_row(ElementId y) const { __builtin_prefetch(to_.data() + offset_[y]); }
   /// Service: members that must stay not down.
   uint32_t need(ElementId x) const { return need_[x]; }
   /// Service: number of members.
@@ -70,17 +71,16 @@ class Propagator {
  public:
   explicit Propagator(const Net& net);
 
-  /// Hints that run({x}) will come `ahead` runs from now (1 to kPrefetchRuns): each run
-  /// asks for what x's run reads one level deeper than at the run before, so that when it
-  /// comes, x's state and row, what they reach and the rows and states one step further are
-  /// in the cache. Changes nothing but timing.
-  static constexpr unsigned kPrefetchRuns = 5;
-  void prefetch_run(ElementId x, unsigned ahead) const;
+  /// Hints that run({next[0]}), run({next[1]}), ... come next, in that order (only the
+  /// first few are read). Each call asks for what each of them reads one level deeper than
+  /// the call before, so that when a run comes, its state and row, what they reach and the
+  /// rows and states one step further are in the cache. Changes nothing but timing.
+  void prefetch_runs(std::span<const ElementId> next) const;
 
   /// Spreads the failure of `failed` (components and domains). Replaces the previous run.
   void run(std::span<const ElementId> failed);
 
-  bool down(ElementId x) const { return state_[x].mark == (gen_ << 1 | 1); }
+  bool down(ElementId x) const { return state_[x].mark == (gen_ << 1 | kDown); }
   /// Every element down in the last run, in the order they fell.
   const std::vector<ElementId>& down_list() const { return down_list_; }
   /// What made x, down in the last run, fall: the element whose failure reached it;
@@ -105,8 +105,9 @@ class Propagator {
   /// kept together: reaching an element costs one cache miss rather than one per array, and
   /// at 10^6 elements the states of a run are scattered over more memory than the caches and
   /// the TLB cover, so the smaller the record the more of them a page and a line hold.
+  static constexpr uint32_t kDown = 1;
   struct State {
-    /// The run's generation, shifted left by one, with the down bit below it.
+    /// The run's generation, shifted left by one, with the down bit (kDown) below it.
     uint32_t mark = 0;
     /// A service that is not down: its members down in this run. An element that is down:
     /// what made it fall (a service's count is no longer needed once it is down).
