@@ -17,6 +17,7 @@
 namespace achilles::analyzer {
 namespace {
 
+using detail::english_list;
 using detail::Link;
 using detail::Net;
 using detail::Propagator;
@@ -28,13 +29,6 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
     out += items[i];
   }
   return out;
-}
-
-/// "a", "a and b", "a, b and c".
-std::string english_list(const std::vector<std::string>& items) {
-  if (items.size() <= 1) return items.empty() ? "" : items[0];
-  std::vector<std::string> head(items.begin(), items.end() - 1);
-  return join(head, ", ") + " and " + items.back();
 }
 
 std::string quorum_note(const Element& service) {
@@ -200,8 +194,8 @@ class Analyzer {
     for (ElementId x : subject)
       f.subject.push_back(t_[x].id);
     std::sort(f.subject.begin(), f.subject.end());
-    f.impact.entrypoints_down = order_.ids(eps_down);
-    f.impact.entrypoints_degraded = order_.ids(degraded);
+    f.impact.entrypoints_down = order_.views(eps_down);
+    f.impact.entrypoints_degraded = order_.views(degraded);
     f.impact.components_down = propagator.count_down(ElementKind::kComponent);
     f.impact.services_down = propagator.count_down(ElementKind::kService);
     for (ElementId x = explain_from; x != kNoElement; x = propagator.cause(x)) {
@@ -521,7 +515,7 @@ class Analyzer {
     Finding f;
     f.kind = "cycle";
     f.subject = order_.ids(group);
-    f.impact.entrypoints_down = order_.ids(eps);
+    f.impact.entrypoints_down = order_.views(eps);
     f.impact.components_down = components;
     f.impact.services_down = services;
     f.severity = eps.empty() ? "low" : "high";

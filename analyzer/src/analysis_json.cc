@@ -88,7 +88,8 @@ class Out {
   }
 
   /// A list of strings at `depth` ("[]" when empty).
-  Out& strings(const std::vector<std::string>& items, int depth) {
+  template <typename String>
+  Out& strings(const std::vector<String>& items, int depth) {
     if (items.empty()) return raw("[]");
     raw("[");
     for (size_t i = 0; i < items.size(); ++i)

@@ -582,7 +582,7 @@ class Pass {
         std::sort(c.ids.begin(), c.ids.begin() + size);
         const uint32_t index = static_cast<uint32_t>(cut_sets_.size());
         bool stored = false;
-        for (const std::string& name : f->impact.entrypoints_down) {
+        for (std::string_view name : f->impact.entrypoints_down) {
           auto it = ep_pos.find(name);
           if (it == ep_pos.end()) continue;
           const uint64_t e = it->second;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <utility>
 
 #include "parallel.h"
 
@@ -42,13 +43,22 @@ IdOrder::IdOrder(const Topology& topology, unsigned threads) : topology_(topolog
   }
 }
 
-std::vector<std::string> IdOrder::ids(std::vector<ElementId> ids) const {
+template <typename String>
+std::vector<String> IdOrder::sorted_ids(std::vector<ElementId> ids) const {
   std::sort(ids.begin(), ids.end(), [&](ElementId a, ElementId b) { return before(a, b); });
-  std::vector<std::string> out;
+  std::vector<String> out;
   out.reserve(ids.size());
   for (ElementId x : ids)
-    out.push_back(topology_[x].id);
+    out.emplace_back(topology_[x].id);
   return out;
+}
+
+std::vector<std::string> IdOrder::ids(std::vector<ElementId> ids) const {
+  return sorted_ids<std::string>(std::move(ids));
+}
+
+std::vector<std::string_view> IdOrder::views(std::vector<ElementId> ids) const {
+  return sorted_ids<std::string_view>(std::move(ids));
 }
 
 }  // namespace achilles::analyzer::detail

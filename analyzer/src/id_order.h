@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "achilles/analyzer/model.h"
@@ -25,10 +26,15 @@ class IdOrder {
   const std::vector<ElementId>& sorted() const { return sorted_; }
   /// The ids of `ids`, sorted.
   std::vector<std::string> ids(std::vector<ElementId> ids) const;
+  /// The same as views of the topology's ids: no copies.
+  std::vector<std::string_view> views(std::vector<ElementId> ids) const;
   /// Whether a's id sorts before b's.
   bool before(ElementId a, ElementId b) const { return rank_[a] < rank_[b]; }
 
  private:
+  template <typename String>
+  std::vector<String> sorted_ids(std::vector<ElementId> ids) const;
+
   const Topology& topology_;
   std::vector<uint32_t> rank_;
   std::vector<ElementId> sorted_;

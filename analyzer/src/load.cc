@@ -18,6 +18,7 @@ namespace achilles::analyzer {
 
 namespace {
 
+using detail::english_list;
 using detail::LoadNet;
 using detail::LoadSolver;
 
@@ -37,15 +38,6 @@ std::string percent(double u) {
 
 nlohmann::json number_or_null(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
-
-std::string english_list(const std::vector<std::string>& items) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += i + 1 == items.size() ? " and " : ", ";
-    out += items[i];
-  }
-  return out;
 }
 
 /// The elements whose overload is a finding: components, and services with a capacity of
@@ -211,9 +203,9 @@ class Scenarios {
     std::vector<ElementId> eps_down;
     for (ElementId y : propagator.down_list())
       if (t_[y].kind == ElementKind::kEntrypoint) eps_down.push_back(y);
-    f.impact.entrypoints_down = order_->ids(eps_down);
+    f.impact.entrypoints_down = order_->views(eps_down);
     f.impact.entrypoints_degraded =
-        order_->ids(degraded ? *degraded : propagator.degraded_entrypoints());
+        order_->views(degraded ? *degraded : propagator.degraded_entrypoints());
     f.impact.components_down = propagator.count_down(ElementKind::kComponent);
     f.impact.services_down = propagator.count_down(ElementKind::kService);
     f.severity = f.impact.entrypoints_down.empty() ? "high" : "critical";

@@ -3,12 +3,24 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/model.h"
 
 namespace achilles::analyzer::detail {
+
+/// "a", "a and b", "a, b and c", of strings or views.
+template <typename Strings>
+std::string english_list(const Strings& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += i + 1 == items.size() ? " and " : ", ";
+    out += items[i];
+  }
+  return out;
+}
 
 class IdOrder;
 class Propagator;

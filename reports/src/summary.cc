@@ -20,7 +20,8 @@ namespace {
 
 const char* const kSeverities[] = {"critical", "high", "medium", "low"};
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
+template <typename Strings>
+std::string join(const Strings& items, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) out += sep;

@@ -163,7 +163,7 @@ TEST_CASE("With --cascade the overloaded survivors fail in turn", "[load]") {
   CHECK(f->details["cascade"]["failed"] == std::vector<std::string>{"w2"});
   CHECK(f->details["cascade"]["entrypoints_down"] == std::vector<std::string>{"www"});
   CHECK(f->details["cascade"]["down"] == std::vector<std::string>{"lb-1", "w1", "w2", "web"});
-  CHECK(f->impact.entrypoints_down == std::vector<std::string>{"www"});
+  CHECK(f->impact.entrypoints_down == std::vector<std::string_view>{"www"});
   CHECK(f->message == "losing w1 pushes w2 to 167% of its capacity; the cascade takes down www");
 }
 

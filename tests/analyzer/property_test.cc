@@ -35,10 +35,12 @@ const std::set<std::string> kCompared = {"spof", "domain_spof", "cut_set", "cycl
 constexpr unsigned kOrder = 3;
 constexpr int kScenariosPerTopology = 16;
 
-std::string join(const std::vector<std::string>& items, const char* sep) {
+template <typename Strings>
+std::string join(const Strings& items, const char* sep) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {
-    out += (i ? sep : "") + items[i];
+    if (i) out += sep;
+    out += items[i];
   }
   return out;
 }

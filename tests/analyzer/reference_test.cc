@@ -109,11 +109,13 @@ std::string describe(const std::vector<reference::Finding>& findings) {
   for (const auto& f : findings) {
     out += f.id() + " down=[";
     for (size_t i = 0; i < f.impact.entrypoints_down.size(); ++i) {
-      out += (i ? "," : "") + f.impact.entrypoints_down[i];
+      if (i) out += ",";
+      out += f.impact.entrypoints_down[i];
     }
     out += "] degraded=[";
     for (size_t i = 0; i < f.impact.entrypoints_degraded.size(); ++i) {
-      out += (i ? "," : "") + f.impact.entrypoints_degraded[i];
+      if (i) out += ",";
+      out += f.impact.entrypoints_degraded[i];
     }
     out += "] c=" + std::to_string(f.impact.components_down) +
            " s=" + std::to_string(f.impact.services_down) + "\n";

@@ -15,11 +15,16 @@
 namespace achilles::analyzer {
 
 /// What a finding does to the entrypoints and how much of the estate goes down with it.
+///
+/// The entrypoint lists are views of the ids of the Topology analyzed, valid while it lives
+/// unchanged. Why views: the same few entrypoints appear in a great many findings. At 10^6
+/// components the degraded lists hold 5.5 million names, 15 times as many as at 10^5; as
+/// strings of their own they took about 350 MB and a heap allocation each.
 struct Impact {
   /// Sorted ids of the entrypoints that go down.
-  std::vector<std::string> entrypoints_down;
+  std::vector<std::string_view> entrypoints_down;
   /// Sorted ids of the entrypoints that stay up but degraded.
-  std::vector<std::string> entrypoints_degraded;
+  std::vector<std::string_view> entrypoints_degraded;
   size_t components_down = 0;
   size_t services_down = 0;
 };
@@ -118,8 +123,11 @@ struct Analysis {
   std::vector<EntrypointAvailability> availability;
 };
 
-/// Runs every analysis on a loaded topology.
+/// Runs every analysis on a loaded topology, which must outlive the result, unchanged
+/// (Impact's lists are views of its ids).
 Analysis analyze(const Topology& topology, const AnalysisOptions& options);
+/// Not of a temporary, which would not outlive the result.
+Analysis analyze(const Topology&& topology, const AnalysisOptions& options) = delete;
 
 /// The document of analysis-json.md.
 nlohmann::json to_json(const Topology& topology, const Analysis& analysis);
