@@ -19,7 +19,7 @@ namespace achilles::analyzer {
 /// The entrypoint lists are views of the ids of the Topology analyzed, valid while it lives
 /// unchanged. Why views: the same few entrypoints appear in a great many findings. At 10^6
 /// components the degraded lists hold 5.5 million names, 15 times as many as at 10^5; as
-/// strings of their own they took about 350 MB and a heap allocation each.
+/// strings of their own they took about 270 MB and a heap allocation each.
 struct Impact {
   /// Sorted ids of the entrypoints that go down.
   std::vector<std::string_view> entrypoints_down;
