@@ -114,11 +114,21 @@ class Scenarios {
 
   /// The chain of the largest loads from an entrypoint down to x.
   std::vector<std::string> chain_to(ElementId x) const {
-    std::vector<std::string> out;
+    // A loop of main sources ends the chain. Chains are short, so a scan finds one; a set
+    // (an allocation per call, and there is a call per finding) only for a long chain.
+    std::vector<ElementId> chain;
     std::unordered_set<ElementId> seen;
-    for (ElementId y = x; y != kNoElement && seen.insert(y).second; y = solver_.main_source(y))
-      out.push_back(t_[y].id);
-    std::reverse(out.begin(), out.end());
+    auto again = [&](ElementId y) {
+      if (chain.size() < 16) return std::find(chain.begin(), chain.end(), y) != chain.end();
+      if (seen.empty()) seen.insert(chain.begin(), chain.end());
+      return !seen.insert(y).second;
+    };
+    for (ElementId y = x; y != kNoElement && !again(y); y = solver_.main_source(y))
+      chain.push_back(y);
+    std::vector<std::string> out;
+    out.reserve(chain.size());
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+      out.push_back(t_[*it].id);
     return out;
   }
 

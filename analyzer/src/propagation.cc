@@ -215,7 +215,6 @@ std::vector<ElementId> Propagator::degraded_entrypoints() {
   spread_degraded([&](ElementId x) {
     if (net_.kind(x) == ElementKind::kEntrypoint) out.push_back(x);
   });
-  std::sort(out.begin(), out.end());
   return out;
 }
 

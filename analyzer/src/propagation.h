@@ -94,7 +94,8 @@ class Propagator {
   /// Counts of down elements of a kind in the last run.
   size_t count_down(ElementKind kind) const { return counts_[static_cast<int>(kind)]; }
 
-  /// The entrypoints that are not down but degraded in the last run (sorted by index).
+  /// The entrypoints that are not down but degraded in the last run, in the order the sweep
+  /// met them (the same every time; callers sort them by id, IdOrder::views()).
   /// Costs as much as the part of the topology upstream of what fell.
   std::vector<ElementId> degraded_entrypoints();
   /// Every element's status in the last run.
