@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <utility>
 
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/status.h"
@@ -24,6 +25,18 @@ const Finding& finding(const Analysis& a, const std::string& id) {
   FAIL("no finding " << id);
   throw std::logic_error("unreachable");
 }
+
+// A finding's impact holds views of the topology's ids, so analyze() takes a topology that
+// outlives the result: a temporary must not compile.
+template <typename T>
+concept AnalyzesTemporary = requires(T&& t) {
+  analyze(std::move(t), AnalysisOptions{});
+};
+template <typename T>
+concept AnalyzesLvalue = requires(const T& t) {
+  analyze(t, AnalysisOptions{});
+};
+static_assert(AnalyzesLvalue<Topology> && !AnalyzesTemporary<Topology>);
 
 Status status_of(const Topology& t, const std::vector<Status>& s, const std::string& id) {
   return s[*t.find(id)];
