@@ -202,12 +202,13 @@ class Scenarios {
         if (kind == ElementKind::kEntrypoint) eps.push_back(y);
         if (kind == ElementKind::kComponent || kind == ElementKind::kService) down.push_back(y);
       }
+      const auto eps_ids = order_->views(eps);
       f.details["cascade"] = {{"failed", order_->ids(fallen)},
                               {"down", order_->ids(down)},
-                              {"entrypoints_down", order_->ids(eps)}};
+                              {"entrypoints_down", eps_ids}};
       f.message += eps.empty() ? "; the cascade ends with " + std::to_string(down.size()) +
                                      " components and services down and every entrypoint up"
-                               : "; the cascade takes down " + english_list(order_->ids(eps));
+                               : "; the cascade takes down " + english_list(eps_ids);
     }
     // Without a cascade the propagator still holds F = {x}.
     std::vector<ElementId> eps_down;
@@ -365,7 +366,8 @@ class detail::CapacityPass::Impl {
     // The services and their members are scattered over memory (see prefetch.h): each
     // service is asked for a few steps before it is read (few steps: a host's failure hits
     // only a handful), and a member's bound while its state is read, since the second loop
-    // reads them all.
+    // reads them all. Written out rather than through prefetch_ahead(): with these lambdas
+    // GCC 12 drops the service's hints (no prefetcht0 left in objdump -d).
     constexpr size_t kAhead = 4;
     const std::vector<ElementId> hit = propagator.hit_services();
     for (size_t i = 0; i < hit.size(); ++i) {
