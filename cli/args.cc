@@ -9,12 +9,12 @@
 #include <iostream>
 #include <sstream>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "command.h"
 
 namespace achilles::cli {
 
-using analyzer::UsageError;
+using common::UsageError;
 
 std::optional<std::string> Args::get(const std::string& name) const {
   auto it = values.find(name);

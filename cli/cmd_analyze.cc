@@ -1,6 +1,6 @@
 // achilles analyze FILE: every finding of topology.md.
 #include "achilles/analyzer/analysis.h"
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/reports/summary.h"
 #include "command.h"
@@ -12,12 +12,12 @@ namespace {
 int run_analyze(const Args& args) {
   std::string format = args.get("format").value_or("text");
   if (format != "text" && format != "json" && format != "md")
-    throw analyzer::UsageError("achilles analyze: error: --format must be text, json or md, not '" +
+    throw common::UsageError("achilles analyze: error: --format must be text, json or md, not '" +
                                format + "'");
   analyzer::AnalysisOptions options;
   options.order = static_cast<unsigned>(number_option(args, "order", 2, 1, 3));
   if (args.get("order") && *args.get("order") != std::to_string(options.order))
-    throw analyzer::UsageError("achilles: error: --order must be 1, 2 or 3");
+    throw common::UsageError("achilles: error: --order must be 1, 2 or 3");
   options.threshold = number_option(args, "threshold", 0.8, 0.0, 100.0);
   options.cascade = args.has("cascade");
 

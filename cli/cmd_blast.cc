@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/status.h"
 #include "achilles/reports/summary.h"
@@ -14,7 +14,7 @@ namespace {
 int run_blast(const Args& args) {
   std::string format = args.get("format").value_or("text");
   if (format != "text" && format != "json")
-    throw analyzer::UsageError("achilles blast: error: --format must be text or json, not '" +
+    throw common::UsageError("achilles blast: error: --format must be text or json, not '" +
                                format + "'");
   auto topology = analyzer::load_topology(args.positionals[0]);
   std::vector<analyzer::ElementId> failed;
@@ -22,7 +22,7 @@ int run_blast(const Args& args) {
     const std::string& id = args.positionals[i];
     auto x = topology.find(id);
     if (!x)
-      throw analyzer::UsageError("achilles blast: error: '" + id + "' is not an element of " +
+      throw common::UsageError("achilles blast: error: '" + id + "' is not an element of " +
                                  args.positionals[0]);
     failed.push_back(*x);
   }

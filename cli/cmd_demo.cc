@@ -22,15 +22,15 @@
 #include <thread>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
-#include "achilles/injector/drill_runner.h"
-#include "achilles/injector/schedule.h"
+#include "achilles/drill/runner.h"
+#include "achilles/drill/schedule.h"
 #include "achilles/reports/drill.h"
 #include "achilles/reports/html.h"
 #include "achilles/reports/render.h"
 #include "command.h"
-#include "drill_derive.h"
+#include "achilles/drill/derive.h"
 #include "service_py.h"
 
 namespace achilles::cli {
@@ -254,7 +254,7 @@ int run_demo(const Args& args) {
   std::error_code ec;
   fs::create_directories(fs::path(out_dir) / "logs", ec);
   if (ec)
-    throw analyzer::UsageError("achilles demo: error: cannot create " + out_dir + ": " +
+    throw common::UsageError("achilles demo: error: cannot create " + out_dir + ": " +
                                ec.message());
   const std::string dir = fs::canonical(out_dir).string();
   const std::string logs = dir + "/logs";
@@ -351,21 +351,21 @@ int run_demo(const Args& args) {
               << "; web-1 and web-2 are redundant (web needs 1 of 2)\n";
 
     // 2. The drill the analysis predicts, run against the live system.
-    DeriveOptions derive;
+    drill::DeriveOptions derive;
     derive.gap_ms = 8000;
     derive.recover_within_ms = 5000;
     derive.latency_ms =
         700;  // above the probe's p99 objective (500 ms), below the backends' 1 s store timeout
     derive.include_spofs = true;
     const std::string plan_path = dir + "/drill.yaml";
-    write_file(plan_path, derive_plan(topology, topo_path, plan_path, derive).yaml);
-    auto plan = load_resolved_plan(plan_path);
+    write_file(plan_path, drill::derive_plan(topology, topo_path, plan_path, derive).yaml);
+    auto plan = drill::load_resolved_plan(plan_path);
     std::cout << "drill: " << plan.steps.size() << " steps derived from the predictions ("
               << plan_path << "); it takes about "
               << (plan.hold_ms + plan.step_end_ms(plan.steps.size() - 1)) / 1000 << " s\n"
               << std::flush;
     check_interrupt();
-    injector::drill::RunOptions run_options;
+    drill::RunOptions run_options;
     run_options.log = [](const std::string& line) {
       std::cout << (stderr_is_terminal() ? "\r\033[K" : "") << "  " << line << "\n" << std::flush;
     };
@@ -373,19 +373,19 @@ int run_demo(const Args& args) {
       run_options.status = [](const std::string& line) {
         std::cerr << "\r\033[K" << line << std::flush;
       };
-    const json journal = injector::drill::run(plan, run_options);
+    const json journal = drill::run(plan, run_options);
     catch_interrupts();  // the runner's own handling of Ctrl-C has ended
     write_file(dir + "/journal.json", journal.dump(2) + "\n");
     write_file(dir + "/drill.html", reports::drill_html(journal));
     write_file(dir + "/drill.xml", reports::drill_junit(journal));
-    injector::append_history(dir + "/history.jsonl", journal);
-    std::cout << injector::drill::format_summary(journal);
+    drill::append_history(dir + "/history.jsonl", journal);
+    std::cout << drill::format_summary(journal);
     for (const auto& p : journal["predictions"])
       if (!p["agreed"].is_null())
         std::cout << "  prediction " << p.value("kind", "") << " " << p.value("subject", "") << ": "
                   << (p["agreed"].get<bool>() ? "confirmed" : "NOT confirmed")
                   << " by the live system\n";
-    code = injector::drill::exit_code(journal);
+    code = drill::exit_code(journal);
   } catch (const Interrupted&) {
     std::cout << "\ninterrupted: stopping everything the demo started\n";
     code = 1;

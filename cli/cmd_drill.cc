@@ -1,5 +1,5 @@
 // achilles drill run PLAN and achilles drill plan FILE: game-day drills (spec drill.md,
-// docs/drill.md). The runner itself is in the injector module; this file reads the inputs,
+// docs/drill.md). The runner itself is in the drill library (drill/); this file reads the inputs,
 // resolves targets through the topology, and writes the outputs.
 #include <unistd.h>
 
@@ -9,36 +9,36 @@
 #include <set>
 #include <sstream>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/status.h"
-#include "achilles/injector/drill.h"
-#include "achilles/injector/drill_runner.h"
-#include "achilles/injector/schedule.h"
+#include "achilles/drill/plan.h"
+#include "achilles/drill/runner.h"
+#include "achilles/drill/schedule.h"
 #include "achilles/reports/drill.h"
 #include "command.h"
-#include "drill_derive.h"
+#include "achilles/drill/derive.h"
 
 namespace achilles::cli {
 namespace {
 
-using injector::drill::Plan;
+using drill::Plan;
 using nlohmann::json;
 
 int run_drill_run(const Args& args) {
-  Plan plan = load_resolved_plan(args.positionals[0]);
+  Plan plan = drill::load_resolved_plan(args.positionals[0]);
   if (args.has("dry-run")) {
-    std::cout << injector::drill::format_dry_run(plan);
+    std::cout << drill::format_dry_run(plan);
     return 0;
   }
   json journal;
   bool outside = false;
   // The plan's loader has checked the window's time zone.
-  if (plan.window) outside = !injector::in_window(*plan.window, std::chrono::system_clock::now());
+  if (plan.window) outside = !drill::in_window(*plan.window, std::chrono::system_clock::now());
   if (outside) {
-    journal = injector::drill::skipped_journal(plan, "outside the drill's window");
+    journal = drill::skipped_journal(plan, "outside the drill's window");
   } else {
-    injector::drill::RunOptions options;
+    drill::RunOptions options;
     const bool tty = stderr_is_terminal();
     if (tty) {
       options.log = [](const std::string& line) { std::cerr << "\r\033[K" << line << "\n"; };
@@ -46,14 +46,14 @@ int run_drill_run(const Args& args) {
         std::cerr << "\r\033[K" << line << std::flush;
       };
     }
-    journal = injector::drill::run(plan, options);
-    injector::append_history(args.get("history").value_or("achilles-drill-history.jsonl"), journal);
+    journal = drill::run(plan, options);
+    drill::append_history(args.get("history").value_or("achilles-drill-history.jsonl"), journal);
   }
   if (auto j = args.get("journal")) write_output(*j, journal.dump(2) + "\n");
   if (auto r = args.get("report")) write_output(*r, reports::drill_html(journal));
   if (auto x = args.get("junit")) write_output(*x, reports::drill_junit(journal));
-  std::cout << injector::drill::format_summary(journal);
-  return injector::drill::exit_code(journal);
+  std::cout << drill::format_summary(journal);
+  return drill::exit_code(journal);
 }
 
 const Registrar run_registrar{Command{
@@ -101,7 +101,7 @@ const Registrar run_registrar{Command{
 int run_drill_plan(const Args& args) {
   const std::string topo_path = args.positionals[0];
   const std::string out_path = args.get("output").value_or("");
-  DeriveOptions options;
+  drill::DeriveOptions options;
   options.gap_ms = static_cast<std::int64_t>(number_option(args, "gap-ms", 12000, 1000, 3.6e6));
   options.recover_within_ms =
       static_cast<std::int64_t>(number_option(args, "recover-within-ms", 5000, 0, 3.6e6));
@@ -109,7 +109,7 @@ int run_drill_plan(const Args& args) {
   options.include_spofs = args.has("include-spofs");
   options.token_file = args.get("token-file");
   auto topology = analyzer::load_topology(topo_path);
-  DerivedPlan plan = derive_plan(topology, topo_path, out_path, options);
+  drill::DerivedPlan plan = drill::derive_plan(topology, topo_path, out_path, options);
   write_output(out_path, plan.yaml);
   if (!out_path.empty() && out_path != "-")
     std::cerr << "wrote " << out_path << ": " << plan.steps << " step(s), " << plan.probes

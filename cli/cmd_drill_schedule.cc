@@ -7,17 +7,17 @@
 #include <iostream>
 #include <string>
 
-#include "achilles/analyzer/diagnostic.h"
-#include "achilles/injector/schedule.h"
+#include "achilles/common/diagnostic.h"
+#include "achilles/drill/schedule.h"
 #include "command.h"
 
 namespace achilles::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using analyzer::Diagnostic;
-using analyzer::InputError;
-using analyzer::UsageError;
+using common::Diagnostic;
+using common::InputError;
+using common::UsageError;
 
 /// The plan's title, read without the full plan parser (the runner's): the plan only needs
 /// to be YAML with a string `title` here; `drill run` checks the rest.
@@ -36,12 +36,12 @@ std::string plan_title(const std::string& path) {
         "not YAML: " + e.msg}});
   }
   auto at = [&](const YAML::Node& n) {
-    return analyzer::SourcePos{static_cast<uint32_t>(n.Mark().line + 1),
+    return common::SourcePos{static_cast<uint32_t>(n.Mark().line + 1),
                                static_cast<uint32_t>(n.Mark().column + 1)};
   };
   if (!root.IsMap())
     throw InputError(
-        {Diagnostic{path, root.IsDefined() && !root.IsNull() ? at(root) : analyzer::SourcePos{}, "",
+        {Diagnostic{path, root.IsDefined() && !root.IsNull() ? at(root) : common::SourcePos{}, "",
                     "a drill plan must be a YAML mapping with version, title, "
                     "agents, probes and steps"}});
   YAML::Node title = root["title"];
@@ -57,13 +57,13 @@ int run_schedule(const Args& args) {
   if (!every) throw UsageError(kName + "--every CRON is required, such as --every '0 10 * * 2'");
   auto emit = args.get("emit");
   if (!emit) throw UsageError(kName + "--emit systemd|cron|k8s is required");
-  injector::ScheduleFormat format;
+  drill::ScheduleFormat format;
   if (*emit == "systemd")
-    format = injector::ScheduleFormat::kSystemd;
+    format = drill::ScheduleFormat::kSystemd;
   else if (*emit == "cron")
-    format = injector::ScheduleFormat::kCron;
+    format = drill::ScheduleFormat::kCron;
   else if (*emit == "k8s")
-    format = injector::ScheduleFormat::kK8s;
+    format = drill::ScheduleFormat::kK8s;
   else
     throw UsageError(kName + "--emit must be systemd, cron or k8s, not '" + *emit + "'");
 
@@ -79,11 +79,11 @@ int run_schedule(const Args& args) {
   std::string state_dir = state.string();
   if (state_dir.size() > 1 && state_dir.back() == '/') state_dir.pop_back();
 
-  injector::ScheduleRequest request{plan_path.string(), title,     *every,
+  drill::ScheduleRequest request{plan_path.string(), title,     *every,
                                     binary.string(),    state_dir, format};
-  std::vector<injector::EmittedFile> files;
+  std::vector<drill::EmittedFile> files;
   try {
-    files = injector::emit_schedule(request);
+    files = drill::emit_schedule(request);
   } catch (const UsageError& e) {
     // The schedule's own message, said as this command's.
     throw UsageError(kName + "--every: " + e.what());
@@ -91,7 +91,7 @@ int run_schedule(const Args& args) {
 
   auto out = args.get("output");
   if (!out) {
-    write_output("", injector::format_emitted(files));
+    write_output("", drill::format_emitted(files));
     return 0;
   }
   fs::create_directories(*out, ec);
@@ -107,10 +107,10 @@ int run_schedule(const Args& args) {
 int run_history(const Args& args) {
   std::string path =
       args.positionals.empty() ? "achilles-drill-history.jsonl" : args.positionals[0];
-  injector::History history = injector::read_history(path);
+  drill::History history = drill::read_history(path);
   // The runs that could be read are summarised even when some line is bad; the bad lines
   // are then errors, and the exit code is 2.
-  write_output("", injector::format_history(history));
+  write_output("", drill::format_history(history));
   if (!history.problems.empty()) throw InputError(history.problems);
   return 0;
 }

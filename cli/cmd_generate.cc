@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/generate.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/writer.h"
@@ -25,7 +25,7 @@
 namespace achilles::cli {
 namespace {
 
-using analyzer::UsageError;
+using common::UsageError;
 
 /// A whole number option within [lo, hi], or `fallback` when absent.
 uint64_t count_option(const Args& args, const std::string& name, uint64_t fallback, uint64_t lo,

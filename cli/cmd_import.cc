@@ -4,7 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/importers.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/writer.h"
@@ -23,7 +23,7 @@ int run_import(const Args& args) {
   std::vector<std::string> paths(args.positionals.begin() + 1, args.positionals.end());
   std::string out = args.get("output").value_or("");
   if (ends_with(out, ".dot") || ends_with(out, ".gv"))
-    throw analyzer::UsageError(
+    throw common::UsageError(
         "achilles import: error: -o names a YAML (.yaml, .yml) or JSON "
         "(.json) file, not '" +
         out + "'");
@@ -45,7 +45,7 @@ int run_import(const Args& args) {
   // What is written must load: an importer that produced anything else has a bug.
   try {
     analyzer::load_topology_text(text.str(), syntax, out.empty() ? "-" : out);
-  } catch (const analyzer::InputError& e) {
+  } catch (const common::InputError& e) {
     throw std::logic_error(
         "achilles import: internal error: the imported topology does not "
         "validate:\n" +

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/reports/render.h"
 #include "command.h"
@@ -14,20 +14,20 @@ namespace {
 
 int run_render(const Args& args) {
   auto out = args.get("output");
-  if (!out) throw analyzer::UsageError("achilles render: error: -o OUT is required");
+  if (!out) throw common::UsageError("achilles render: error: -o OUT is required");
   std::string format = reports::format_for_path(*out);
   reports::RenderOptions options;
   std::string level = args.get("level").value_or("service");
   if (level == "component")
     options.level = reports::Level::kComponent;
   else if (level != "service")
-    throw analyzer::UsageError(
+    throw common::UsageError(
         "achilles render: error: --level must be service or component, "
         "not '" +
         level + "'");
   options.layout = args.get("layout").value_or("");
   if (!options.layout.empty() && options.layout != "dot" && options.layout != "sfdp")
-    throw analyzer::UsageError("achilles render: error: --layout must be dot or sfdp, not '" +
+    throw common::UsageError("achilles render: error: --layout must be dot or sfdp, not '" +
                                options.layout + "'");
 
   Progress progress;
@@ -36,11 +36,11 @@ int run_render(const Args& args) {
   for (const auto& id : args.all("fail")) {
     auto x = topology.find(id);
     if (!x)
-      throw analyzer::UsageError("achilles render: error: '" + id + "' is not an element of " +
+      throw common::UsageError("achilles render: error: '" + id + "' is not an element of " +
                                  args.positionals[0]);
     auto kind = topology[*x].kind;
     if (kind != analyzer::ElementKind::kComponent && kind != analyzer::ElementKind::kDomain)
-      throw analyzer::UsageError("achilles render: error: --fail " + id +
+      throw common::UsageError("achilles render: error: --fail " + id +
                                  ": only components "
                                  "and failure domains fail, and this is a " +
                                  std::string(to_string(kind)));

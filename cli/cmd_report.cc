@@ -2,7 +2,7 @@
 #include <string>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/reports/html.h"
 #include "command.h"
@@ -13,20 +13,20 @@ namespace {
 
 int run_report(const Args& args) {
   auto out = args.get("output");
-  if (!out) throw analyzer::UsageError("achilles report: error: -o report.html is required");
+  if (!out) throw common::UsageError("achilles report: error: -o report.html is required");
   reports::HtmlOptions html;
   std::string level = args.get("level").value_or("service");
   if (level == "component")
     html.level = reports::Level::kComponent;
   else if (level != "service")
-    throw analyzer::UsageError(
+    throw common::UsageError(
         "achilles report: error: --level must be service or component, "
         "not '" +
         level + "'");
   analyzer::AnalysisOptions options;
   options.order = static_cast<unsigned>(number_option(args, "order", 2, 1, 3));
   if (args.get("order") && *args.get("order") != std::to_string(options.order))
-    throw analyzer::UsageError("achilles: error: --order must be 1, 2 or 3");
+    throw common::UsageError("achilles: error: --order must be 1, 2 or 3");
 
   Progress progress;
   options.progress = progress.callback();

@@ -43,7 +43,7 @@ struct Args {
   std::vector<std::string> all(const std::string& name) const;
 };
 
-/// Parses `argv` against `spec`; throws achilles::analyzer::UsageError on bad usage.
+/// Parses `argv` against `spec`; throws achilles::common::UsageError on bad usage.
 /// Returns nullopt after printing --help to stdout.
 std::optional<Args> parse_args(const CommandSpec& spec, const std::vector<std::string>& argv);
 

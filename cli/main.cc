@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "command.h"
 
 namespace {
@@ -95,11 +95,11 @@ int main(int argc, char** argv) {
         chosen->spec, std::vector<std::string>(args.begin() + used, args.end()));
     if (!parsed) return 0;
     return chosen->run(*parsed);
-  } catch (const achilles::analyzer::InputError& e) {
+  } catch (const achilles::common::InputError& e) {
     for (const auto& d : e.diagnostics())
       std::cerr << d.str() << "\n";
     return 2;
-  } catch (const achilles::analyzer::UsageError& e) {
+  } catch (const achilles::common::UsageError& e) {
     std::cerr << e.what() << "\n";
     return 2;
   } catch (const std::bad_alloc&) {

@@ -7,9 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PACKAGES=(
   cmake g++ make pkg-config ca-certificates
   libboost-graph-dev libgraphviz-dev graphviz nlohmann-json3-dev libasio-dev
-  libyaml-cpp-dev catch2 libssl-dev
+  libyaml-cpp-dev catch2 libssl-dev libhowardhinnant-date-dev tzdata
   clang-format python3 python3-networkx
-  socat nodejs chromium scram haproxy
+  socat nodejs chromium scram haproxy systemd
 )
 
 install_missing() {

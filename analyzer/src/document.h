@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/model.h"
 
 namespace achilles::analyzer::doc {

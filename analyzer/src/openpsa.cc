@@ -1,5 +1,5 @@
 #include "achilles/analyzer/openpsa.h"
-#include "achilles/analyzer/markup.h"
+#include "achilles/common/markup.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -13,7 +13,7 @@ namespace achilles::analyzer {
 
 namespace {
 
-using ::achilles::analyzer::markup_escape;
+using ::achilles::common::markup_escape;
 
 /// A formula as MEF XML, or empty for the constant false.
 using Formula = std::string;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "prefetch.h"
 
 namespace achilles::analyzer::detail {

@@ -1,5 +1,6 @@
 // The agent's event loop: one io_context thread runs the API, the proxies and the ticker.
 #include "achilles/injector/agent.h"
+#include "achilles/common/time.h"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -146,7 +147,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   asio::signal_set stop(io, SIGINT, SIGTERM);
   stop.async_wait([&](const std::error_code& ec, int signo) {
     if (ec) return;
-    audit.write({{"event", "shutdown"}, {"signal", signo}, {"time", format_time(clock->wall())}});
+    audit.write({{"event", "shutdown"}, {"signal", signo}, {"time", common::format_time(clock->wall())}});
     engine.revert_all("agent shutdown");
     proxies.close_all();
     server->close();
@@ -157,7 +158,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
                {"pid", ::getpid()},
                {"listen", config.listen},
                {"tls", tls.enabled()},
-               {"time", format_time(clock->wall())}});
+               {"time", common::format_time(clock->wall())}});
   const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   out << "achilles-agent listening on " << shown << ":" << server->port() << std::endl;
   io.run();

@@ -1,5 +1,6 @@
 // Routing, authentication and auditing of the agent's API.
 #include "achilles/injector/api.h"
+#include "achilles/common/time.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -74,14 +75,14 @@ HttpResponse Api::handle(const HttpRequest& req) noexcept {
     }
     if (req.method != "GET" && req.method != "HEAD" && resp.status != 401 && resp.status != 403) {
       json body = json::parse(req.body, nullptr, false);
-      audit_.write({{"time", format_time(clock_.wall())},
+      audit_.write({{"time", common::format_time(clock_.wall())},
                     {"remote", req.remote},
                     {"method", req.method},
                     {"path", req.path},
                     {"status", resp.status},
                     {"request", body.is_discarded() ? json(req.body.substr(0, 1024)) : body}});
     } else if (resp.status == 401 || resp.status == 403) {
-      audit_.write({{"time", format_time(clock_.wall())},
+      audit_.write({{"time", common::format_time(clock_.wall())},
                     {"remote", req.remote},
                     {"method", req.method},
                     {"path", req.path},

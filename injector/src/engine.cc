@@ -1,6 +1,7 @@
 // The fault engine. Every change to the set of active faults is written to the state file
 // first, so that an agent killed at any point leaves a record of what to revert.
 #include "achilles/injector/engine.h"
+#include "achilles/common/time.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -226,7 +227,7 @@ void FaultEngine::revert(Fault& f, const std::string& reason) {
             {"id", f.id},
             {"kind", kind_name(f.spec.kind)},
             {"reason", reason},
-            {"time", format_time(f.ended_wall)}});
+            {"time", common::format_time(f.ended_wall)}});
 }
 
 void FaultEngine::observe_kill(Fault& f, const std::vector<ProcessInfo>& procs) {
@@ -262,7 +263,7 @@ void FaultEngine::tick() {
     if (audit_)
       audit_({{"event", "lease expired"},
               {"ttl_ms", lease_ttl_ms_},
-              {"time", format_time(deps_.clock.wall())}});
+              {"time", common::format_time(deps_.clock.wall())}});
     revert_all("lease expired");
   }
   bool observing = false;
@@ -291,8 +292,8 @@ void FaultEngine::revert_all(const std::string& reason) {
 json FaultEngine::record(const Fault& f) const {
   json j = {{"id", f.id}, {"state", f.state}};
   j.update(to_json(f.spec));
-  j["started_at"] = format_time(f.started_wall);
-  j["expires_at"] = format_time(f.expires_wall);
+  j["started_at"] = common::format_time(f.started_wall);
+  j["expires_at"] = common::format_time(f.expires_wall);
   if (!f.targets.empty()) {
     json ts = json::array();
     for (const auto& t : f.targets)
@@ -304,7 +305,7 @@ json FaultEngine::record(const Fault& f) const {
   if (f.spec.kind == FaultKind::kKill) j["observed"] = f.observed;
   if (!f.toxic.empty()) j["toxic"] = f.toxic;
   if (f.ended) {
-    j["ended_at"] = format_time(f.ended_wall);
+    j["ended_at"] = common::format_time(f.ended_wall);
     j["reason"] = f.reason;
   }
   return j;
@@ -369,13 +370,13 @@ json FaultEngine::status() const {
     if (f->live())
       active.push_back({{"id", f->id},
                         {"kind", kind_name(f->spec.kind)},
-                        {"expires_at", format_time(f->expires_wall)}});
+                        {"expires_at", common::format_time(f->expires_wall)}});
   json lease = nullptr;
   if (lease_deadline_) {
     const auto left = *lease_deadline_ - deps_.clock.now();
     lease = {{"ttl_ms", lease_ttl_ms_},
              {"remaining_ms", std::chrono::duration_cast<std::chrono::milliseconds>(left).count()},
-             {"expires_at", format_time(deps_.clock.wall() + left)}};
+             {"expires_at", common::format_time(deps_.clock.wall() + left)}};
   }
   return {{"halted", halted_}, {"lease", lease}, {"active_faults", active}};
 }
@@ -390,7 +391,7 @@ void FaultEngine::persist() {
       targets.push_back({{"pid", t.pid}, {"start_time", t.start_time}, {"name", t.name}});
     json e = {{"id", f->id},
               {"kind", kind_name(f->spec.kind)},
-              {"expires_at", format_time(f->expires_wall)}};
+              {"expires_at", common::format_time(f->expires_wall)}};
     if (!targets.empty()) e["targets"] = targets;
     if (!f->toxic.empty()) e["proxy"] = f->spec.proxy, e["toxic"] = f->toxic;
     faults.push_back(e);

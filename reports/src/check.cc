@@ -9,7 +9,7 @@
 #include <map>
 #include <sstream>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 
 namespace achilles::reports {
 

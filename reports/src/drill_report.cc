@@ -7,12 +7,12 @@
 #include <sstream>
 #include <vector>
 
-#include "achilles/analyzer/markup.h"
+#include "achilles/common/markup.h"
 #include "achilles/reports/drill.h"
 
 namespace achilles::reports {
 
-using ::achilles::analyzer::markup_escape;
+using ::achilles::common::markup_escape;
 using nlohmann::json;
 
 namespace {

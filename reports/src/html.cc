@@ -1,5 +1,5 @@
 #include "achilles/reports/html.h"
-#include "achilles/analyzer/markup.h"
+#include "achilles/common/markup.h"
 
 #include <algorithm>
 #include <cmath>
@@ -24,7 +24,7 @@ using nlohmann::json;
 
 namespace {
 
-using ::achilles::analyzer::markup_escape;
+using ::achilles::common::markup_escape;
 
 std::string fmt(const char* format, double v) {
   char buf[64];

@@ -1,6 +1,6 @@
 // JUnit XML for `achilles check --junit`: CI systems show each rule as a test case.
 #include <sstream>
-#include "achilles/analyzer/markup.h"
+#include "achilles/common/markup.h"
 
 #include "achilles/reports/check.h"
 
@@ -8,7 +8,7 @@ namespace achilles::reports {
 
 namespace {
 
-using ::achilles::analyzer::markup_escape;
+using ::achilles::common::markup_escape;
 
 std::string join(const nlohmann::json& list, std::string_view sep) {
   std::string out;

@@ -1,5 +1,5 @@
 #include "achilles/reports/render.h"
-#include "achilles/analyzer/markup.h"
+#include "achilles/common/markup.h"
 
 #include <dlfcn.h>
 #include <graphviz/cgraph.h>
@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/status.h"
 #include "graph_style.h"
 
@@ -46,7 +46,7 @@ using analyzer::Topology;
 
 namespace {
 
-using ::achilles::analyzer::markup_escape;
+using ::achilles::common::markup_escape;
 
 /// A node as drawn: one element, or a service with the components folded into it.
 struct Node {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/generate.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/writer.h"

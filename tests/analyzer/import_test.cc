@@ -15,7 +15,7 @@
 #include "support/run.h"
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/importers.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/writer.h"

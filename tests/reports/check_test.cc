@@ -4,7 +4,7 @@
 #include <string>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/reports/check.h"
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/model.h"
 
 namespace achilles::analyzer {

@@ -10,18 +10,21 @@
 #include <utility>
 #include <vector>
 
+#include "achilles/common/diagnostic.h"
+
 namespace achilles::analyzer {
+
+// The analyzer reports bad input with common's types (the agent and the drill runner share
+// them); these declarations let the analyzer and its callers name them as its own.
+using common::Diagnostic;
+using common::InputError;
+using common::SourcePos;
+using common::UsageError;
 
 /// Index of an element in Topology::elements.
 using ElementId = uint32_t;
 /// Marks an absent reference (a domain without parent, a component without domain).
 inline constexpr ElementId kNoElement = std::numeric_limits<ElementId>::max();
-
-/// A place in the source file; 1-based, 0 when unknown (a topology built in memory).
-struct SourcePos {
-  uint32_t line = 0;
-  uint32_t column = 0;
-};
 
 /// The four kinds of element; all share one id namespace.
 enum class ElementKind : uint8_t { kDomain, kComponent, kService, kEntrypoint };

@@ -90,7 +90,4 @@ std::optional<int> signal_number(const std::string& name);
 std::int64_t elapsed_ms(std::chrono::steady_clock::time_point from,
                         std::chrono::steady_clock::time_point to);
 
-/// RFC 3339 UTC with milliseconds: "2024-05-01T12:00:00.123Z".
-std::string format_time(std::chrono::system_clock::time_point t);
-
 }  // namespace achilles::injector

@@ -1,13 +1,20 @@
-// Problems found in an input file, collected so that a user sees all of them at once.
+// Problems found in an input file, collected so that a user sees all of them at once, and the
+// two error types every part of Achilles throws for bad input and bad usage. Shared by the
+// analyzer, the drill runner, the reports and the agent (which must not link the analyzer).
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "achilles/analyzer/model.h"
+namespace achilles::common {
 
-namespace achilles::analyzer {
+/// A position in an input file, 1-based; line 0 means unknown.
+struct SourcePos {
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
 
 /// One problem in an input file.
 struct Diagnostic {
@@ -40,4 +47,4 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-}  // namespace achilles::analyzer
+}  // namespace achilles::common

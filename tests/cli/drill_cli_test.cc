@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "achilles/injector/schedule.h"
+#include "achilles/drill/schedule.h"
 #include "support.h"
 #include "support/run.h"
 
@@ -154,7 +154,7 @@ TEST_CASE("drill history summarises the good lines and reports each bad one", "[
        {{{"name", "kill web-1"},
          {"error", nullptr},
          {"expectations", {{{"probe", "www"}, {"recovery_ms", 1210}, {"passed", true}}}}}}}};
-  achilles::injector::append_history(tmp.file("achilles-drill-history.jsonl"), journal);
+  achilles::drill::append_history(tmp.file("achilles-drill-history.jsonl"), journal);
   auto good = run_achilles("drill history", tmp.path());
   CHECK(good.code == 0);
   CHECK(good.err == "");
@@ -164,7 +164,7 @@ TEST_CASE("drill history summarises the good lines and reports each bad one", "[
         "    www: last recovery 1210 ms; recent (oldest first, ms): 1210\n");
 
   std::ofstream(tmp.file("achilles-drill-history.jsonl"), std::ios::app) << "oops\n";
-  achilles::injector::append_history(tmp.file("achilles-drill-history.jsonl"), journal);
+  achilles::drill::append_history(tmp.file("achilles-drill-history.jsonl"), journal);
   auto bad = run_achilles("drill history achilles-drill-history.jsonl", tmp.path());
   CHECK(bad.code == 2);
   CHECK(bad.out.rfind("drill \"web\": 2 runs;", 0) == 0);

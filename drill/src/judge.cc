@@ -2,9 +2,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "achilles/injector/drill.h"
+#include "achilles/drill/plan.h"
 
-namespace achilles::injector::drill {
+namespace achilles::drill {
 
 namespace {
 
@@ -173,4 +173,4 @@ nlohmann::json summarize(const std::vector<Sample>& samples, std::int64_t from_m
   return j;
 }
 
-}  // namespace achilles::injector::drill
+}  // namespace achilles::drill

@@ -14,9 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "achilles/injector/schedule.h"
+#include "achilles/drill/schedule.h"
 
-namespace achilles::injector::drill {
+namespace achilles::drill {
 
 /// One problem in a plan, located in its file (line 0 when no position is known).
 struct PlanProblem {
@@ -176,4 +176,4 @@ Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recove
 nlohmann::json summarize(const std::vector<Sample>& samples, std::int64_t from_ms,
                          std::int64_t to_ms);
 
-}  // namespace achilles::injector::drill
+}  // namespace achilles::drill

@@ -1,8 +1,9 @@
-#include "achilles/analyzer/diagnostic.h"
+// Formatting of diagnostics (spec cli.md "Messages").
+#include "achilles/common/diagnostic.h"
 
 #include <utility>
 
-namespace achilles::analyzer {
+namespace achilles::common {
 
 std::string Diagnostic::str() const {
   std::string s = file;
@@ -37,4 +38,4 @@ std::string join(const std::vector<Diagnostic>& diagnostics) {
 InputError::InputError(std::vector<Diagnostic> diagnostics)
     : std::runtime_error(join(diagnostics)), diagnostics_(std::move(diagnostics)) {}
 
-}  // namespace achilles::analyzer
+}  // namespace achilles::common

@@ -1,11 +1,11 @@
-// Escaping text for XML and HTML, shared by every writer of markup (Open-PSA, SVG, JUnit,
-// SARIF's neighbours, the HTML report).
+// Escaping text for XML and HTML, shared by every writer of markup (Open-PSA, SVG, JUnit, the
+// HTML and drill reports).
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace achilles::analyzer {
+namespace achilles::common {
 
 /// `s` with & < > " ' replaced by entities: safe in XML and HTML text and attribute values.
 inline std::string markup_escape(std::string_view s) {
@@ -35,4 +35,4 @@ inline std::string markup_escape(std::string_view s) {
   return out;
 }
 
-}  // namespace achilles::analyzer
+}  // namespace achilles::common

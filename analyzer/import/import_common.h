@@ -12,7 +12,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/importers.h"
 #include "achilles/analyzer/model.h"
 

@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "achilles/injector/drill.h"
+#include "achilles/drill/plan.h"
 
-namespace achilles::injector::drill {
+namespace achilles::drill {
 
 /// A failure outside the plan before any fault was injected (an agent unreachable, a TLS file
 /// unusable): the CLI's exit code 3. Nothing was injected when this is thrown.
@@ -46,4 +46,4 @@ std::string format_summary(const nlohmann::json& journal);
 /// body, the schedule and the rollback.
 std::string format_dry_run(const Plan& plan);
 
-}  // namespace achilles::injector::drill
+}  // namespace achilles::drill

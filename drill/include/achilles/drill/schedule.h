@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 
-namespace achilles::injector {
+namespace achilles::drill {
 
 // ---- The drill window ---------------------------------------------------------------------
 
@@ -35,7 +35,7 @@ struct DrillWindow {
 bool known_time_zone(const std::string& tz);
 
 /// Whether `now` is inside the window, in the window's time zone (daylight saving included).
-/// Throws analyzer::UsageError for an unknown zone. Thread-safe.
+/// Throws common::UsageError for an unknown zone. Thread-safe.
 bool in_window(const DrillWindow& window, std::chrono::system_clock::time_point now);
 
 // ---- Cron -----------------------------------------------------------------------------------
@@ -61,12 +61,12 @@ struct CronSchedule {
 /// Parses a cron expression: five fields (minute, hour, day of month, month, day of week)
 /// of `*`, numbers, ranges `a-b`, steps `*/n`, `a-b/n`, `a/n`, lists, names `jan`..`dec` and
 /// `sun`..`sat`; or @hourly, @daily (@midnight), @weekly, @monthly, @yearly (@annually).
-/// Throws analyzer::UsageError with a message naming the field:
+/// Throws common::UsageError with a message naming the field:
 /// `cron expression '61 * * * *': minute: 61 is out of range 0-59`.
 CronSchedule parse_cron(const std::string& text);
 
 /// The systemd OnCalendar= expression that fires at exactly the same minutes:
-/// `[DOW ]*-MM-DD HH:MM:00`. Throws analyzer::UsageError when there is none: a schedule
+/// `[DOW ]*-MM-DD HH:MM:00`. Throws common::UsageError when there is none: a schedule
 /// that restricts both the day of the month and the day of the week (cron's "either",
 /// where systemd requires both).
 std::string to_on_calendar(const CronSchedule& schedule);
@@ -103,7 +103,7 @@ std::string drill_name(const std::string& plan_path);
 
 /// The files: systemd `achilles-drill-NAME.service` and `.timer`; cron
 /// `achilles-drill-NAME.cron` (one crontab line); k8s `achilles-drill-NAME.yaml` (a
-/// CronJob). Throws analyzer::UsageError for a bad cron expression or, for systemd, one
+/// CronJob). Throws common::UsageError for a bad cron expression or, for systemd, one
 /// OnCalendar cannot express.
 std::vector<EmittedFile> emit_schedule(const ScheduleRequest& request);
 
@@ -134,18 +134,18 @@ struct History {
   /// The valid lines, in file order (which is the order the runs ended).
   std::vector<nlohmann::json> runs;
   /// One per line that is not a valid history line, `FILE:LINE:COLUMN: error: ...`.
-  std::vector<analyzer::Diagnostic> problems;
+  std::vector<common::Diagnostic> problems;
 };
 
 /// Reads every line; a bad line becomes a problem and the others are kept. Blank lines are
-/// ignored. Throws analyzer::UsageError when the file cannot be read.
+/// ignored. Throws common::UsageError when the file cannot be read.
 History read_history(const std::string& path);
 
 /// The summary `achilles drill history` prints: per drill title, the runs, the last run and
 /// its verdict, the pass rate, and per step and probe the last recovery time and its trend.
 std::string format_history(const History& history);
 
-/// read_history and format_history; throws analyzer::InputError naming every bad line when
+/// read_history and format_history; throws common::InputError naming every bad line when
 /// there is one (use the two calls to print the good lines' summary anyway, as the CLI does).
 std::string format_history(const std::string& path);
 
@@ -154,4 +154,4 @@ std::string format_history(const std::string& path);
 /// "steady"; "" with fewer than four values.
 std::string recovery_trend(const std::vector<double>& oldest_first);
 
-}  // namespace achilles::injector
+}  // namespace achilles::drill

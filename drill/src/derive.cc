@@ -1,6 +1,6 @@
 // Deriving a drill plan from a topology's predictions (spec drill.md "Derived drills"), for
 // `achilles drill plan` and `achilles demo`.
-#include "drill_derive.h"
+#include "achilles/drill/derive.h"
 
 #include <unistd.h>
 
@@ -11,11 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/status.h"
 
-namespace achilles::cli {
+namespace achilles::drill {
 namespace {
 
 using nlohmann::json;
@@ -69,40 +69,40 @@ std::string path_from(const std::string& plan_path, const std::string& topo_path
 }
 
 /// A plan's problems as the CLI's input errors (exit 2, FILE:LINE:COLUMN).
-[[noreturn]] void throw_input_error(const injector::drill::PlanError& e) {
-  std::vector<analyzer::Diagnostic> ds;
+[[noreturn]] void throw_input_error(const drill::PlanError& e) {
+  std::vector<common::Diagnostic> ds;
   for (const auto& p : e.problems()) {
-    analyzer::Diagnostic d;
+    common::Diagnostic d;
     d.file = p.file;
     d.pos = {static_cast<uint32_t>(p.line), static_cast<uint32_t>(p.column)};
     d.message = p.message;
     ds.push_back(std::move(d));
   }
-  throw analyzer::InputError(std::move(ds));
+  throw common::InputError(std::move(ds));
 }
 
 }  // namespace
 
 /// Loads the plan and resolves its targets through its topology, if it names one.
-injector::drill::Plan load_resolved_plan(const std::string& path) {
+drill::Plan load_resolved_plan(const std::string& path) {
   try {
-    injector::drill::Plan plan = injector::drill::load_plan(path);
-    injector::drill::TargetLookup lookup;
+    drill::Plan plan = drill::load_plan(path);
+    drill::TargetLookup lookup;
     std::optional<analyzer::Topology> topology;
     if (!plan.topology.empty()) {
       topology = analyzer::load_topology(plan.topology);
-      lookup = [&](const std::string& id) -> std::optional<injector::drill::TargetBlock> {
+      lookup = [&](const std::string& id) -> std::optional<drill::TargetBlock> {
         auto x = topology->find(id);
         if (!x || (*topology)[*x].inject_target.empty()) return std::nullopt;
-        injector::drill::TargetBlock block;
+        drill::TargetBlock block;
         for (const auto& [k, v] : (*topology)[*x].inject_target)
           block[k] = v;
         return block;
       };
     }
-    injector::drill::resolve_targets(plan, lookup);
+    drill::resolve_targets(plan, lookup);
     return plan;
-  } catch (const injector::drill::PlanError& e) {
+  } catch (const drill::PlanError& e) {
     throw_input_error(e);
   }
 }
@@ -130,7 +130,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
       if (std::find(agents.begin(), agents.end(), agent_of(e)) == agents.end())
         agents.push_back(agent_of(e));
   if (agents.empty())
-    throw analyzer::UsageError(topo_path +
+    throw common::UsageError(topo_path +
                                ": error: no component has a target block with an agent, so "
                                "there is nothing a drill could act on (see docs/drill.md)");
 
@@ -161,7 +161,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
            << "    healthy_when: {success_ratio: 0.9, p99_ms: 500}\n";
   }
   if (watched.empty())
-    throw analyzer::UsageError(
+    throw common::UsageError(
         topo_path +
         ": error: no entrypoint can be watched: give one a `url` label, or a target component "
         "whose target block has a `port`");
@@ -228,7 +228,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     if (include_spofs) steps.push_back(d);
   }
   if (steps.empty())
-    throw analyzer::UsageError(topo_path +
+    throw common::UsageError(topo_path +
                                ": error: nothing to drill: no service has a member "
                                "to spare with a target, no proxied dependency" +
                                std::string(spofs && !include_spofs
@@ -296,4 +296,4 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
   return {out.str(), steps.size(), watched.size()};
 }
 
-}  // namespace achilles::cli
+}  // namespace achilles::drill

@@ -8,9 +8,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "achilles/injector/drill.h"
+#include "achilles/drill/plan.h"
 
-namespace achilles::injector::drill {
+namespace achilles::drill {
 
 std::string PlanProblem::str() const {
   if (line > 0)
@@ -769,4 +769,4 @@ void resolve_targets(Plan& plan, const TargetLookup& lookup) {
   if (!problems.empty()) throw PlanError(std::move(problems));
 }
 
-}  // namespace achilles::injector::drill
+}  // namespace achilles::drill

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/analyzer/load.h"
+#include "achilles/analyzer/capacity.h"
 #include "reference/random_topology.h"
 #include "reference/reference.h"
 #include "support/builder.h"

@@ -6,9 +6,9 @@
 #include <string>
 
 #include "achilles/analyzer/model.h"
-#include "achilles/injector/drill.h"
+#include "achilles/drill/plan.h"
 
-namespace achilles::cli {
+namespace achilles::drill {
 
 struct DeriveOptions {
   /// Time between steps.
@@ -32,12 +32,12 @@ struct DerivedPlan {
 
 /// The plan for `topology` (loaded from `topo_path`), to be written at `out_path` (empty or
 /// "-" for stdout), which decides how the plan refers to the topology. Throws
-/// analyzer::UsageError when nothing can be drilled or watched.
+/// common::UsageError when nothing can be drilled or watched.
 DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& topo_path,
                         const std::string& out_path, const DeriveOptions& options);
 
 /// Loads a drill plan and resolves its targets through its topology, if it names one; a bad
-/// plan is an analyzer::InputError (exit 2, every problem located).
-injector::drill::Plan load_resolved_plan(const std::string& path);
+/// plan is an common::InputError (exit 2, every problem located).
+drill::Plan load_resolved_plan(const std::string& path);
 
-}  // namespace achilles::cli
+}  // namespace achilles::drill

@@ -7,11 +7,11 @@
 #include <fstream>
 #include <thread>
 
-#include "achilles/injector/drill.h"
-#include "achilles/injector/drill_runner.h"
+#include "achilles/drill/plan.h"
+#include "achilles/drill/runner.h"
 #include "support.h"
 
-using namespace achilles::injector::drill;
+using namespace achilles::drill;
 using namespace achilles::injector::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;

@@ -1,5 +1,5 @@
 // Load and capacity: the utilization table, `overload` and `capacity_spof` (topology.md).
-#include "achilles/analyzer/load.h"
+#include "achilles/analyzer/capacity.h"
 
 #include <algorithm>
 #include <cmath>

@@ -16,7 +16,7 @@
 #include <string>
 #include <utility>
 
-#include "achilles/analyzer/diagnostic.h"
+#include "achilles/common/diagnostic.h"
 
 namespace achilles::analyzer {
 

@@ -2,13 +2,14 @@
 // signals. Whatever happens (the stop condition, Ctrl-C, an agent refusing, a bug), the
 // rollback runs before run() returns: every fault this drill created and that is still active
 // is deleted on its agent, and each lease is released.
-#include "achilles/injector/drill_runner.h"
+//
+// The Run class is one state machine, about 580 lines: the probes' samples, the steps' faults,
+// the leases and the rollback share its state, and the guarantee that the rollback sees every
+// fault rests on that state living in one place. The HTTP client (http_client.cc), the probes
+// (probe.cc) and the journal's summaries (journal.cc) are apart.
+#include "achilles/drill/runner.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,345 +25,19 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ssl.hpp>
 
-#include "achilles/injector/os.h"
+#include "achilles/common/time.h"
+#include "http_client.h"
+#include "probe.h"
 
-extern char** environ;
-
-namespace achilles::injector::drill {
+namespace achilles::drill {
 
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 using namespace asio::experimental::awaitable_operators;
 
 namespace {
-
-// ---------------------------------------------------------------- URLs and HTTP
-
-struct Url {
-  bool tls = false;
-  std::string host, port, target = "/";
-};
-
-/// http(s)://HOST[:PORT][/PATH]; HOST may be [v6].
-Url parse_url(const std::string& url) {
-  Url u;
-  std::string rest;
-  if (url.rfind("https://", 0) == 0) {
-    u.tls = true;
-    rest = url.substr(8);
-  } else {
-    rest = url.substr(7);
-  }
-  const auto slash = rest.find('/');
-  std::string hp = rest.substr(0, slash);
-  if (slash != std::string::npos) u.target = rest.substr(slash);
-  u.port = u.tls ? "443" : "80";
-  if (!hp.empty() && hp[0] == '[') {
-    const auto close = hp.find(']');
-    u.host = hp.substr(1, close - 1);
-    if (close + 1 < hp.size() && hp[close + 1] == ':') u.port = hp.substr(close + 2);
-  } else if (const auto colon = hp.rfind(':'); colon != std::string::npos) {
-    u.host = hp.substr(0, colon);
-    u.port = hp.substr(colon + 1);
-  } else {
-    u.host = hp;
-  }
-  return u;
-}
-
-/// HOST:PORT, HOST may be [v6].
-std::pair<std::string, std::string> split_address(const std::string& a) {
-  const auto colon = a.rfind(':');
-  std::string host = a.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  return {host, a.substr(colon + 1)};
-}
-
-struct HttpResult {
-  /// Empty when a response came; else what went wrong (refused, timed out, ...).
-  std::string error;
-  int status = 0;
-  std::string body;
-  double ms = 0;
-};
-
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-/// Decodes a chunked body; nothing when it is malformed.
-std::optional<std::string> dechunk(const std::string& in) {
-  std::string out;
-  std::size_t p = 0;
-  while (true) {
-    const auto eol = in.find("\r\n", p);
-    if (eol == std::string::npos) return std::nullopt;
-    std::size_t size = 0;
-    try {
-      size = std::stoul(in.substr(p, eol - p), nullptr, 16);
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-    p = eol + 2;
-    if (size == 0) return out;
-    if (p + size > in.size()) return std::nullopt;
-    out.append(in, p, size);
-    p += size + 2;
-  }
-}
-
-/// Parses a whole response read until the peer closed.
-void parse_response(const std::string& raw, HttpResult& r) {
-  const auto head_end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos || raw.size() < 12) {
-    r.error = raw.empty() ? "the connection closed without a response" : "malformed response";
-    return;
-  }
-  try {
-    r.status = std::stoi(raw.substr(9, 3));
-  } catch (const std::exception&) {
-    r.error = "malformed status line";
-    return;
-  }
-  std::string head = raw.substr(0, head_end);
-  std::transform(head.begin(), head.end(), head.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  r.body = raw.substr(head_end + 4);
-  if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
-    auto body = dechunk(r.body);
-    if (!body) {
-      r.error = "malformed chunked body";
-      return;
-    }
-    r.body = std::move(*body);
-  } else if (auto cl = head.find("\r\ncontent-length:"); cl != std::string::npos) {
-    try {
-      const auto n = std::stoul(head.substr(cl + 17));
-      if (r.body.size() < n) {
-        r.error = "the response body was cut short";
-        return;
-      }
-      r.body.resize(n);
-    } catch (const std::exception&) {
-    }
-  }
-}
-
-constexpr std::size_t kMaxResponse = 4 << 20;
-
-template <typename Stream>
-awaitable<std::string> read_all(Stream& s) {
-  std::string raw;
-  char buf[16384];
-  while (raw.size() < kMaxResponse) {
-    std::error_code ec;
-    const std::size_t n =
-        co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
-    raw.append(buf, n);
-    if (ec) break;  // EOF (or a TLS stream truncated: the response is judged as it is)
-  }
-  co_return raw;
-}
-
-awaitable<tcp::socket> connect(const std::string& host, const std::string& port) {
-  auto ex = co_await asio::this_coro::executor;
-  tcp::resolver resolver(ex);
-  auto endpoints = co_await resolver.async_resolve(host, port, use_awaitable);
-  tcp::socket socket(ex);
-  co_await asio::async_connect(socket, endpoints, use_awaitable);
-  socket.set_option(tcp::no_delay(true));
-  co_return socket;
-}
-
-/// One request on a fresh connection (`Connection: close`), the response read to the end.
-awaitable<HttpResult> http_once(Url url, std::string method, std::string body,
-                                std::vector<std::pair<std::string, std::string>> headers,
-                                asio::ssl::context* tls) {
-  HttpResult r;
-  const auto start = Clock::now();
-  std::string req = method + " " + url.target + " HTTP/1.1\r\nHost: " + url.host + ":" + url.port +
-                    "\r\nUser-Agent: achilles-drill\r\nConnection: close\r\n";
-  for (const auto& [k, v] : headers)
-    req += k + ": " + v + "\r\n";
-  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
-    req +=
-        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  req += "\r\n" + body;
-  try {
-    tcp::socket socket = co_await connect(url.host, url.port);
-    std::string raw;
-    if (url.tls) {
-      if (!tls) throw std::runtime_error("https needs a TLS context");
-      asio::ssl::stream<tcp::socket&> stream(socket, *tls);
-      SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
-      stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
-      co_await stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);
-      co_await asio::async_write(stream, asio::buffer(req), use_awaitable);
-      raw = co_await read_all(stream);
-    } else {
-      co_await asio::async_write(socket, asio::buffer(req), use_awaitable);
-      raw = co_await read_all(socket);
-    }
-    parse_response(raw, r);
-  } catch (const std::system_error& e) {
-    r.error = e.code().message();
-  } catch (const std::exception& e) {
-    r.error = e.what();
-  }
-  r.ms = ms_since(start);
-  co_return r;
-}
-
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(use_awaitable);
-}
-
-/// http_once bounded by `timeout_ms`.
-awaitable<HttpResult> http_call(Url url, std::string method, std::string body,
-                                std::vector<std::pair<std::string, std::string>> headers,
-                                asio::ssl::context* tls, std::int64_t timeout_ms) {
-  const auto start = Clock::now();
-  auto request =
-      http_once(std::move(url), std::move(method), std::move(body), std::move(headers), tls);
-  auto timeout = sleep_for(std::chrono::milliseconds(timeout_ms));
-  auto v = co_await (std::move(request) || std::move(timeout));
-  if (v.index() == 0) co_return std::get<0>(v);
-  HttpResult r;
-  r.error = "timed out after " + std::to_string(timeout_ms) + " ms";
-  r.ms = ms_since(start);
-  co_return r;
-}
-
-std::unique_ptr<asio::ssl::context> client_tls(const AgentRef& a) {
-  if (a.url.rfind("https://", 0) != 0) return nullptr;
-  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-  std::error_code ec;
-  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-  ctx->set_verify_mode(asio::ssl::verify_peer, ec);
-  if (!a.ca_file.empty())
-    ctx->load_verify_file(a.ca_file, ec);
-  else
-    ctx->set_default_verify_paths(ec);
-  if (ec) throw RunError(a.ca_file + ": error: cannot load the agent's CA: " + ec.message());
-  if (!a.key_file.empty()) {
-    ctx->use_private_key_file(a.key_file, asio::ssl::context::pem, ec);
-    if (ec) throw RunError(a.key_file + ": error: cannot load the client key: " + ec.message());
-    ctx->use_certificate_chain_file(a.cert_file, ec);
-    if (ec)
-      throw RunError(a.cert_file + ": error: cannot load the client certificate: " + ec.message());
-  }
-  return ctx;
-}
-
-// ---------------------------------------------------------------- probes
-
-struct RawSample {
-  Clock::time_point start;
-  bool ok = false;
-  double ms = 0;
-};
-
-struct ProbeState {
-  const ProbeSpec* spec = nullptr;
-  Url url;                         // http
-  std::vector<RawSample> samples;  // in order of start
-  int in_flight = 0;
-  Health current = Health::kHealthy;
-  bool any = false;
-  /// Since when the current health holds (the start of the sample where it began).
-  Clock::time_point since{};
-  std::string last_error;
-};
-
-/// One exec sample: spawn without a shell, poll for the exit, kill at the timeout.
-awaitable<std::pair<bool, std::string>> exec_once(const ProbeSpec& p) {
-  std::vector<char*> argv;
-  for (const auto& a : p.command)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) co_return std::pair{false, "cannot run '" + p.command[0] + "': " + strerror(rc)};
-  const auto deadline = Clock::now() + std::chrono::milliseconds(p.timeout_ms);
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  while (true) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) co_return std::pair{true, std::string()};
-      co_return std::pair{false, WIFEXITED(status)
-                                     ? "exit code " + std::to_string(WEXITSTATUS(status))
-                                     : "killed by signal " + std::to_string(WTERMSIG(status))};
-    }
-    if (Clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      co_return std::pair{false, "timed out after " + std::to_string(p.timeout_ms) + " ms"};
-    }
-    t.expires_after(std::chrono::milliseconds(5));
-    std::error_code ec;
-    co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
-  }
-}
-
-/// A TCP connect; the error's message, or "" on success. It never throws: `||` below would
-/// otherwise wait for the timeout after a connection refused at once.
-awaitable<std::string> tcp_once(std::string host, std::string port) {
-  try {
-    tcp::socket s = co_await connect(host, port);
-  } catch (const std::system_error& e) {
-    co_return e.code().message();
-  }
-  co_return std::string();
-}
-
-/// Takes one sample of `p`: success and latency (for a failure, the time it took to fail).
-awaitable<std::pair<bool, std::string>> sample_once(ProbeState& p) {
-  const ProbeSpec& spec = *p.spec;
-  switch (spec.kind) {
-    case ProbeKind::kHttp: {
-      HttpResult r =
-          co_await http_call(p.url, spec.method, std::string(), {}, nullptr, spec.timeout_ms);
-      if (!r.error.empty()) co_return std::pair{false, r.error};
-      const bool status_ok = spec.statuses.empty()
-                                 ? (r.status >= 200 && r.status < 400)
-                                 : std::find(spec.statuses.begin(), spec.statuses.end(),
-                                             r.status) != spec.statuses.end();
-      if (!status_ok) co_return std::pair{false, "status " + std::to_string(r.status)};
-      if (!spec.body_contains.empty() && r.body.find(spec.body_contains) == std::string::npos)
-        co_return std::pair{false, "the body lacks '" + spec.body_contains + "'"};
-      co_return std::pair{true, std::string()};
-    }
-    case ProbeKind::kTcp: {
-      auto [host, port] = split_address(spec.address);
-      try {
-        auto connecting = tcp_once(host, port);
-        auto timeout = sleep_for(std::chrono::milliseconds(spec.timeout_ms));
-        auto v = co_await (std::move(connecting) || std::move(timeout));
-        if (v.index() == 1)
-          co_return std::pair{false,
-                              "connect timed out after " + std::to_string(spec.timeout_ms) + " ms"};
-        const std::string error = std::get<0>(v);
-        co_return std::pair{error.empty(), error};
-      } catch (const std::system_error& e) {
-        co_return std::pair{false, e.code().message()};
-      }
-    }
-    case ProbeKind::kExec:
-      co_return co_await exec_once(spec);
-  }
-  co_return std::pair{false, std::string("unknown probe kind")};
-}
 
 // ---------------------------------------------------------------- the run
 
@@ -459,15 +134,26 @@ class Run {
     co_return r;
   }
 
+  /// An agent's JSON answer, or a discarded value (is_discarded()) when it is not JSON: the
+  /// callers say so in the journal rather than treating it as an empty answer.
+  static json parse_answer(const std::string& body) {
+    return json::parse(body, nullptr, /*allow_exceptions=*/false);
+  }
+
+  /// The start of an answer that is not JSON, for a message.
+  static std::string excerpt(const std::string& body) {
+    return body.size() > 80 ? body.substr(0, 80) + "..." : body;
+  }
+
   static std::string describe_failure(const HttpResult& r) {
     if (!r.error.empty()) return r.error;
-    try {
-      auto j = json::parse(r.body);
-      if (j.contains("error"))
-        return "HTTP " + std::to_string(r.status) + ": " + j["error"].get<std::string>();
-    } catch (const std::exception&) {
-    }
-    return "HTTP " + std::to_string(r.status);
+    const std::string status = "HTTP " + std::to_string(r.status);
+    if (r.body.empty()) return status;
+    const json j = parse_answer(r.body);
+    if (j.is_discarded()) return status + " (the answer is not JSON: " + excerpt(r.body) + ")";
+    if (j.is_object() && j.contains("error") && j["error"].is_string())
+      return status + ": " + j["error"].get<std::string>();
+    return status;
   }
 
   /// Waits until `t` or until woken by an abort; whether the time came (not woken).
@@ -563,20 +249,24 @@ class Run {
       run.at = Clock::now();
       Agent& a = agents_.at(s.agent);
       auto r = co_await agent_call(a, "POST", "/v1/faults", s.fault);
-      json body = nullptr;
-      try {
-        if (!r.body.empty()) body = json::parse(r.body);
-      } catch (const std::exception&) {
-      }
+      json body = r.body.empty() ? json() : parse_answer(r.body);
+      const bool not_json = body.is_discarded();
+      if (not_json) body = excerpt(r.body);
       run.response = {{"status", r.status}, {"body", body}};
-      if (r.error.empty() && r.status == 201 && body.is_object() && body.contains("id")) {
+      if (r.error.empty() && r.status == 201 && body.is_object() && body.contains("id") &&
+          body["id"].is_string()) {
         run.fault_id = body["id"].get<std::string>();
         faults_.push_back({i, s.agent, run.fault_id});
         log("step '" + s.name + "': " + s.fault.value("kind", "?") + " injected on agent '" +
             s.agent + "' (fault " + run.fault_id + ")");
       } else {
         run.error = describe_failure(r);
-        if (r.error.empty()) run.response = {{"status", r.status}, {"body", body}};
+        // A 201 without a fault id: the agent may hold a fault this drill cannot name; the
+        // lease (released at the end) is what reverts it.
+        if (r.error.empty() && r.status == 201)
+          run.error = "the agent answered 201 without a fault id" +
+                      std::string(not_json ? " (the answer is not JSON)" : "") +
+                      "; the lease reverts whatever it started";
         log("step '" + s.name + "': the fault was not injected: " + run.error);
       }
     }
@@ -592,9 +282,12 @@ class Run {
       const std::string path = "/v1/faults/" + f.id;
       auto g = co_await agent_call(a, "GET", path);
       json record = nullptr;
-      try {
-        if (g.error.empty() && g.status == 200) record = json::parse(g.body);
-      } catch (const std::exception&) {
+      if (g.error.empty() && g.status == 200) {
+        record = parse_answer(g.body);
+        if (record.is_discarded()) {
+          log("fault " + f.id + ": the agent's record is not JSON; deleting it to be sure");
+          record = nullptr;
+        }
       }
       const bool live = record.is_object() && (record.value("state", "") == "active" ||
                                                record.value("state", "") == "starting");
@@ -605,9 +298,10 @@ class Run {
         // Live, or unknown (the GET failed): delete it to be sure.
         auto d = co_await agent_call(a, "DELETE", path);
         if (d.error.empty() && d.status == 200) {
-          try {
-            run.final_record = json::parse(d.body);
-          } catch (const std::exception&) {
+          run.final_record = parse_answer(d.body);
+          if (run.final_record.is_discarded()) {
+            log("fault " + f.id + ": reverted, but the agent's final record is not JSON");
+            run.final_record = nullptr;
           }
           entry["result"] =
               run.final_record.is_object() && run.final_record.value("kind", "") == "kill"
@@ -767,11 +461,11 @@ class Run {
               {"title", plan_.title},
               {"plan_file", plan_.file},
               {"plan", plan_.to_json()},
-              {"started_at", format_time(started_wall_)}};
+              {"started_at", common::format_time(started_wall_)}};
     const auto end_wall =
         started_wall_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(
                             (end_ ? *end_ : Clock::now()) - started_);
-    j["ended_at"] = format_time(end_wall);
+    j["ended_at"] = common::format_time(end_wall);
     if (skipped_) {
       j["verdict"] = "skipped";
       j["reason"] = *skipped_;
@@ -930,9 +624,6 @@ class Run {
 
   const Plan& plan_;
   RunOptions options_;
-  asio::io_context io_;
-  asio::steady_timer wake_;
-  asio::signal_set signals_;
   std::map<std::string, Agent> agents_;
   std::vector<ProbeState> probes_;
   std::vector<StepRun> steps_;
@@ -946,6 +637,12 @@ class Run {
   std::optional<std::string> skipped_, abort_reason_;
   bool interrupted_ = false;
   bool stopping_ = false;
+  // Last, so destroyed first: destroying the io_context destroys the coroutines still
+  // suspended on it (probe loops, samples in flight), and their frames hold references to the
+  // probes, agents and steps above, which must still exist while the frames unwind.
+  asio::io_context io_;
+  asio::steady_timer wake_;
+  asio::signal_set signals_;
 };
 
 }  // namespace
@@ -958,7 +655,7 @@ json run(const Plan& plan, const RunOptions& options) {
 }
 
 json skipped_journal(const Plan& plan, const std::string& reason) {
-  const auto now = format_time(std::chrono::system_clock::now());
+  const auto now = common::format_time(std::chrono::system_clock::now());
   return {
       {"achilles_drill_journal", 1}, {"title", plan.title},
       {"plan_file", plan.file},      {"plan", plan.to_json()},
@@ -969,87 +666,4 @@ json skipped_journal(const Plan& plan, const std::string& reason) {
       {"rollback", json::array()},   {"predictions", json::array()}};
 }
 
-int exit_code(const json& journal) {
-  const std::string v = journal.value("verdict", "");
-  if (v == "passed") return 0;
-  if (v == "skipped") return journal.value("outside_window", false) ? 0 : 1;
-  return 1;
-}
-
-std::string format_summary(const json& j) {
-  std::ostringstream out;
-  out << "drill '" << j.value("title", "") << "': " << j.value("verdict", "") << " ("
-      << j.value("reason", "") << ")\n";
-  for (const auto& s : j["steps"]) {
-    out << "  step '" << s["name"].get<std::string>() << "'";
-    if (!s["error"].is_null()) out << ": not injected: " << s["error"].get<std::string>();
-    if (s["final"].is_object() && s["final"].contains("observed")) {
-      const auto& o = s["final"]["observed"];
-      if (o.value("restarted", false))
-        out << " (the process came back as pid " << o.value("new_pid", 0) << " after "
-            << o.value("restarted_after_ms", 0) << " ms)";
-      else if (o.value("exited", false))
-        out << " (the process did not come back)";
-    }
-    out << "\n";
-    for (const auto& e : s["expectations"])
-      out << "    " << (e["passed"].get<bool>() ? "ok  " : "FAIL") << " "
-          << e["probe"].get<std::string>() << " expected " << e["expected"].get<std::string>()
-          << ": " << e["message"].get<std::string>() << "\n";
-    // A step without expectations (latency, derived): what it did to each probe.
-    if (s["expectations"].empty() && s.contains("summary"))
-      for (const auto& [probe, sum] : s["summary"].items()) {
-        const auto& d = sum["during"];
-        if (d.is_null()) continue;
-        out << "    " << probe;
-        if (s.contains("observed") && s["observed"].contains(probe))
-          out << " " << s["observed"][probe].get<std::string>();
-        out << " during the fault: success "
-            << std::round(d["success_ratio"].get<double>() * 1000) / 10 << "%";
-        if (!d["p99_ms"].is_null())
-          out << ", p99 " << std::lround(d["p99_ms"].get<double>()) << " ms";
-        const auto& b = sum["before"];
-        if (!b.is_null() && !b["p99_ms"].is_null())
-          out << " (before: p99 " << std::lround(b["p99_ms"].get<double>()) << " ms)";
-        out << "\n";
-      }
-  }
-  for (const auto& r : j["rollback"])
-    out << "  rollback: fault " << r["fault_id"].get<std::string>() << " of step '"
-        << r["step"].get<std::string>() << "': " << r["result"].get<std::string>() << "\n";
-  return out.str();
-}
-
-std::string format_dry_run(const Plan& plan) {
-  std::ostringstream out;
-  out << "dry run of '" << plan.title << "' (" << plan.file << "): nothing is touched\n";
-  out << "agents:\n";
-  for (const auto& [name, a] : plan.agents)
-    out << "  " << name << ": " << a.url
-        << (a.token.empty() ? " (no token)" : " (token from " + a.token_file + ")") << "\n";
-  out << "probes:\n";
-  for (const auto& p : plan.probes) {
-    out << "  " << p.name << ": " << probe_kind_name(p.kind) << " " << p.describe() << " every "
-        << p.every_ms << " ms, healthy when success >= " << p.success_ratio;
-    if (p.p99_ms) out << " and p99 <= " << *p.p99_ms << " ms";
-    out << " over " << p.window_ms << " ms\n";
-  }
-  out << "steady state: every probe healthy for " << plan.hold_ms << " ms (waiting at most "
-      << plan.steady_timeout_ms << " ms)\n";
-  out << "steps (ms after the steady state):\n";
-  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
-    const auto& s = plan.steps[i];
-    out << "  " << s.at_ms << ".." << plan.step_end_ms(i) << " '" << s.name << "': POST "
-        << plan.agents.at(s.agent).url << "/v1/faults " << s.fault.dump() << "\n";
-    for (const auto& e : s.expect)
-      out << "      expect " << e.probe << " " << health_name(e.expected) << "\n";
-    if (s.recover_within_ms) out << "      recover within " << *s.recover_within_ms << " ms\n";
-  }
-  if (plan.abort_when)
-    out << "abort when " << plan.abort_when->probe << " is not healthy for "
-        << plan.abort_when->unhealthy_for_ms << " ms\n";
-  out << "rollback: always; lease " << plan.lease_ms << " ms on every agent\n";
-  return out.str();
-}
-
-}  // namespace achilles::injector::drill
+}  // namespace achilles::drill

@@ -1,0 +1,39 @@
+// Small string helpers that every part of Achilles needs: joining, splitting, case and
+// whitespace, and printf-style formatting (GCC 12 has no std::format). One copy each.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace achilles::common {
+
+/// The items with `sep` between them.
+std::string join(const std::vector<std::string>& items, std::string_view sep);
+
+/// The items, each turned into text by `text(item)`, with `sep` between them.
+template <typename Range, typename Text>
+std::string join(const Range& items, std::string_view sep, Text text) {
+  std::string out;
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first) out += sep;
+    first = false;
+    out += text(item);
+  }
+  return out;
+}
+
+/// `s` cut at every `sep`; empty parts are kept ("a,,b" gives "a", "", "b").
+std::vector<std::string> split(std::string_view s, char sep);
+
+/// `s` in ASCII lower case.
+std::string lower(std::string_view s);
+
+/// `s` without leading and trailing white space (spaces, tabs, CR, LF).
+std::string_view trim(std::string_view s);
+
+/// printf into a string; the compiler checks the arguments against the format.
+[[gnu::format(printf, 1, 2)]] std::string format(const char* fmt, ...);
+
+}  // namespace achilles::common

@@ -1,0 +1,95 @@
+// What a journal says to a person: the exit code of a run, its summary on the terminal, and
+// the dry run's account of a plan.
+#include <cmath>
+#include <sstream>
+
+#include "achilles/drill/runner.h"
+
+namespace achilles::drill {
+
+using nlohmann::json;
+
+int exit_code(const json& journal) {
+  const std::string v = journal.value("verdict", "");
+  if (v == "passed") return 0;
+  if (v == "skipped") return journal.value("outside_window", false) ? 0 : 1;
+  return 1;
+}
+
+std::string format_summary(const json& j) {
+  std::ostringstream out;
+  out << "drill '" << j.value("title", "") << "': " << j.value("verdict", "") << " ("
+      << j.value("reason", "") << ")\n";
+  for (const auto& s : j["steps"]) {
+    out << "  step '" << s["name"].get<std::string>() << "'";
+    if (!s["error"].is_null()) out << ": not injected: " << s["error"].get<std::string>();
+    if (s["final"].is_object() && s["final"].contains("observed")) {
+      const auto& o = s["final"]["observed"];
+      if (o.value("restarted", false))
+        out << " (the process came back as pid " << o.value("new_pid", 0) << " after "
+            << o.value("restarted_after_ms", 0) << " ms)";
+      else if (o.value("exited", false))
+        out << " (the process did not come back)";
+    }
+    out << "\n";
+    for (const auto& e : s["expectations"])
+      out << "    " << (e["passed"].get<bool>() ? "ok  " : "FAIL") << " "
+          << e["probe"].get<std::string>() << " expected " << e["expected"].get<std::string>()
+          << ": " << e["message"].get<std::string>() << "\n";
+    // A step without expectations (latency, derived): what it did to each probe.
+    if (s["expectations"].empty() && s.contains("summary"))
+      for (const auto& [probe, sum] : s["summary"].items()) {
+        const auto& d = sum["during"];
+        if (d.is_null()) continue;
+        out << "    " << probe;
+        if (s.contains("observed") && s["observed"].contains(probe))
+          out << " " << s["observed"][probe].get<std::string>();
+        out << " during the fault: success "
+            << std::round(d["success_ratio"].get<double>() * 1000) / 10 << "%";
+        if (!d["p99_ms"].is_null())
+          out << ", p99 " << std::lround(d["p99_ms"].get<double>()) << " ms";
+        const auto& b = sum["before"];
+        if (!b.is_null() && !b["p99_ms"].is_null())
+          out << " (before: p99 " << std::lround(b["p99_ms"].get<double>()) << " ms)";
+        out << "\n";
+      }
+  }
+  for (const auto& r : j["rollback"])
+    out << "  rollback: fault " << r["fault_id"].get<std::string>() << " of step '"
+        << r["step"].get<std::string>() << "': " << r["result"].get<std::string>() << "\n";
+  return out.str();
+}
+
+std::string format_dry_run(const Plan& plan) {
+  std::ostringstream out;
+  out << "dry run of '" << plan.title << "' (" << plan.file << "): nothing is touched\n";
+  out << "agents:\n";
+  for (const auto& [name, a] : plan.agents)
+    out << "  " << name << ": " << a.url
+        << (a.token.empty() ? " (no token)" : " (token from " + a.token_file + ")") << "\n";
+  out << "probes:\n";
+  for (const auto& p : plan.probes) {
+    out << "  " << p.name << ": " << probe_kind_name(p.kind) << " " << p.describe() << " every "
+        << p.every_ms << " ms, healthy when success >= " << p.success_ratio;
+    if (p.p99_ms) out << " and p99 <= " << *p.p99_ms << " ms";
+    out << " over " << p.window_ms << " ms\n";
+  }
+  out << "steady state: every probe healthy for " << plan.hold_ms << " ms (waiting at most "
+      << plan.steady_timeout_ms << " ms)\n";
+  out << "steps (ms after the steady state):\n";
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    const auto& s = plan.steps[i];
+    out << "  " << s.at_ms << ".." << plan.step_end_ms(i) << " '" << s.name << "': POST "
+        << plan.agents.at(s.agent).url << "/v1/faults " << s.fault.dump() << "\n";
+    for (const auto& e : s.expect)
+      out << "      expect " << e.probe << " " << health_name(e.expected) << "\n";
+    if (s.recover_within_ms) out << "      recover within " << *s.recover_within_ms << " ms\n";
+  }
+  if (plan.abort_when)
+    out << "abort when " << plan.abort_when->probe << " is not healthy for "
+        << plan.abort_when->unhealthy_for_ms << " ms\n";
+  out << "rollback: always; lease " << plan.lease_ms << " ms on every agent\n";
+  return out.str();
+}
+
+}  // namespace achilles::drill
