@@ -44,10 +44,21 @@
 #include "parallel.h"
 #include "passes.h"
 #include "propagation.h"
+#include "scc.h"
 
 namespace achilles::analyzer {
 
 namespace {
+
+/// A draw in [0, 1) from the generator's own bits. std::uniform_real_distribution's output is
+/// the standard library's choice (libstdc++ and libc++ differ), and the docs promise the same
+/// estimates on any machine; mt19937_64 itself is fully specified. The value is the one
+/// libstdc++ 12 gives, so estimates made before this change are unchanged: 64 bits over
+/// 2^64, rounded to double, and kept below 1.
+double unit(std::mt19937_64& rng) {
+  const double u = static_cast<double>(rng()) * 0x1.0p-64;
+  return u < 1.0 ? u : std::nextafter(1.0, 0.0);
+}
 
 using detail::Bdd;
 
@@ -505,7 +516,6 @@ class Pass {
       propagator_ = std::make_unique<detail::Propagator>(*net_);
     }
     std::mt19937_64 rng(options_.seed + ep);
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
     std::vector<ElementId> failed;
     const size_t limit = std::max<size_t>(options_.samples, 1);
     size_t n = 0, downs = 0;
@@ -681,53 +691,17 @@ std::vector<std::vector<ElementId>> down_inputs(const Topology& t) {
   return in;
 }
 
-// Tarjan's algorithm, iteratively: it completes a component only after every component it
-// reaches, which is the order wanted.
+// Tarjan's completion order is the order wanted: a component after every component it reaches.
 std::vector<std::vector<ElementId>> components_dependencies_first(
     const std::vector<std::vector<ElementId>>& succ, std::span<const ElementId> roots) {
-  const size_t n = succ.size();
-  std::vector<uint32_t> index(n, UINT32_MAX), low(n, 0);
-  std::vector<uint8_t> on_stack(n, 0);
-  std::vector<ElementId> stack;
-  std::vector<std::pair<ElementId, size_t>> call;
   std::vector<std::vector<ElementId>> out;
-  uint32_t counter = 0;
-  for (ElementId root : roots) {
-    if (index[root] != UINT32_MAX) continue;
-    index[root] = low[root] = counter++;
-    stack.push_back(root);
-    on_stack[root] = 1;
-    call.push_back({root, 0});
-    while (!call.empty()) {
-      auto& [x, i] = call.back();
-      if (i < succ[x].size()) {
-        ElementId y = succ[x][i++];
-        if (index[y] == UINT32_MAX) {
-          index[y] = low[y] = counter++;
-          stack.push_back(y);
-          on_stack[y] = 1;
-          call.push_back({y, 0});
-        } else if (on_stack[y]) {
-          low[x] = std::min(low[x], index[y]);
-        }
-        continue;
-      }
-      ElementId done = x;
-      call.pop_back();
-      if (!call.empty()) low[call.back().first] = std::min(low[call.back().first], low[done]);
-      if (low[done] != index[done]) continue;
-      std::vector<ElementId> group;
-      ElementId y;
-      do {
-        y = stack.back();
-        stack.pop_back();
-        on_stack[y] = 0;
-        group.push_back(y);
-      } while (y != done);
-      std::sort(group.begin(), group.end());
-      out.push_back(std::move(group));
-    }
-  }
+  strong_components(
+      succ.size(), roots, [&](ElementId x) { return succ[x].size(); },
+      [&](ElementId x, std::size_t i) { return succ[x][i]; },
+      [&](std::span<const ElementId> group) {
+        std::vector<ElementId>& sorted = out.emplace_back(group.begin(), group.end());
+        std::sort(sorted.begin(), sorted.end());
+      });
   return out;
 }
 

@@ -1,12 +1,14 @@
 #include "load_solver.h"
 
 #include "prefetch.h"
+#include "scc.h"
 
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <ranges>
 
 namespace achilles::analyzer::detail {
 
@@ -81,53 +83,20 @@ LoadNet::LoadNet(const Topology& t) : topology_(t) {
   in_offset_.pop_back();
   out_offset_.pop_back();
 
-  // Tarjan's strongly connected components, iteratively. It completes them sinks first, so
-  // the ranks are assigned in reverse at the end.
-  std::vector<uint32_t> index(n, UINT32_MAX), low(n, 0);
-  std::vector<uint8_t> on_stack(n, 0);
-  std::vector<ElementId> stack;
-  std::vector<std::pair<ElementId, uint32_t>> call;  // element, next out-arc position
-  // The groups in the order they complete, flat: group g is completed[starts[g] ..
-  // starts[g + 1]).
+  // The strongly connected components complete sinks first, so the ranks are assigned in
+  // reverse at the end. The groups in the order they complete, flat: group g is
+  // completed[starts[g] .. starts[g + 1]).
   std::vector<ElementId> completed;
   std::vector<uint32_t> starts{0};
   completed.reserve(n);
-  uint32_t counter = 0;
-  for (ElementId root = 0; root < n; ++root) {
-    if (index[root] != UINT32_MAX) continue;
-    call.push_back({root, out_offset_[root]});
-    index[root] = low[root] = counter++;
-    stack.push_back(root);
-    on_stack[root] = 1;
-    while (!call.empty()) {
-      auto& [x, pos] = call.back();
-      if (pos < out_offset_[x + 1]) {
-        ElementId y = out_[pos++].other;
-        if (index[y] == UINT32_MAX) {
-          index[y] = low[y] = counter++;
-          stack.push_back(y);
-          on_stack[y] = 1;
-          call.push_back({y, out_offset_[y]});
-        } else if (on_stack[y]) {
-          low[x] = std::min(low[x], index[y]);
-        }
-        continue;
-      }
-      ElementId done_x = x;
-      call.pop_back();
-      if (!call.empty()) low[call.back().first] = std::min(low[call.back().first], low[done_x]);
-      if (low[done_x] == index[done_x]) {
-        ElementId y;
-        do {
-          y = stack.back();
-          stack.pop_back();
-          on_stack[y] = 0;
-          completed.push_back(y);
-        } while (y != done_x);
+  strong_components(
+      n, std::views::iota(ElementId{0}, static_cast<ElementId>(n)),
+      [&](ElementId x) { return out_offset_[x + 1] - out_offset_[x]; },
+      [&](ElementId x, std::size_t i) { return out_[out_offset_[x] + i].other; },
+      [&](std::span<const ElementId> group) {
+        completed.insert(completed.end(), group.begin(), group.end());
         starts.push_back(static_cast<uint32_t>(completed.size()));
-      }
-    }
-  }
+      });
   // Rank c is the group completed (count - 1 - c)th; its elements keep their order.
   const size_t count = starts.size() - 1;
   scc_.assign(n, 0);
