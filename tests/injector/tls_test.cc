@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -85,6 +86,7 @@ Identity make_identity(const TempDir& dir, const std::string& name, Role role,
   FILE* f = std::fopen(id.key_file.c_str(), "w");
   PEM_write_PrivateKey(f, id.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
   std::fclose(f);
+  ::chmod(id.key_file.c_str(), 0600);  // the agent refuses a key others may read
   f = std::fopen(id.cert_file.c_str(), "w");
   PEM_write_X509(f, x);
   std::fclose(f);
@@ -101,7 +103,7 @@ struct Pki {
         other_ca(make_identity(dir, "other-ca", Role::kCa, nullptr)),
         stranger(make_identity(dir, "stranger", Role::kClient, &other_ca)),
         token_file(dir.file("token")) {
-    std::ofstream(token_file) << "s3cret\n";
+    write_private_file(token_file, "s3cret-0123456789\n");
   }
   std::vector<std::string> agent_args() const {
     return {"--token-file", token_file,      "--tls-cert",      server.cert_file,
@@ -160,7 +162,7 @@ TlsReply tls_request(int port, const Identity& ca, const Identity* client,
 }
 
 const std::string kStatus =
-    "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer s3cret\r\n"
+    "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer s3cret-0123456789\r\n"
     "Connection: close\r\n\r\n";
 const std::string kStatusNoToken =
     "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
