@@ -211,8 +211,9 @@ TEST_CASE("Bad input gets a 400 naming what is wrong, and nothing is done", "[ag
   CHECK(http(port, "GET", "/v1/status").status == 200);
 }
 
-TEST_CASE("A process whose name is not UTF-8 is killed and the fault list stays readable",
-          "[agent][attack]") {
+TEST_CASE(
+    "A process whose name is not UTF-8 is killed or paused, and the fault list stays readable",
+    "[agent][attack]") {
   TempDir dir;
   const std::string odd = dir.file("sl\xffp");
   std::filesystem::create_symlink("/bin/sleep", odd);
@@ -226,6 +227,17 @@ TEST_CASE("A process whose name is not UTF-8 is killed and the fault list stays 
   auto list = http(agent.port(), "GET", "/v1/faults");
   CHECK(list.status == 200);
   CHECK(list.json()["faults"].size() == 1);
+  // A pause is written to the state file first: the name must not stop that either.
+  Child paused({odd, unique_sleep()});
+  REQUIRE(wait_until([&] { return proc_state(paused.pid()) == 'S'; }));
+  auto p =
+      http(agent.port(), "POST", "/v1/faults",
+           json({{"kind", "pause"}, {"target", {{"pid", paused.pid()}}}, {"duration_ms", 60000}})
+               .dump());
+  CHECK(p.status == 201);
+  CHECK(proc_state(paused.pid()) == 'T');
+  CHECK(http(agent.port(), "DELETE", "/v1/faults/" + p.json().value("id", "")).status == 200);
+  CHECK(wait_until([&] { return proc_state(paused.pid()) != 'T'; }));
 }
 
 TEST_CASE("The agent refuses token and key files others may read, and short tokens",
