@@ -4,7 +4,10 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <fstream>
 #include <iostream>
@@ -24,13 +27,32 @@ namespace {
 
 constexpr auto kTick = std::chrono::milliseconds(20);
 
+constexpr std::size_t kMinTokenBytes = 16;
+
+// A secret that others may read is no secret, and one they may write lets them in: refuse a
+// token or key file open to its group or to others, and say how to close it.
+void check_private_file(const std::string& path, const std::string& what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;  // reading it says what is wrong
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  throw ConfigError(path + ": error: the " + what + " may be read or written by its group or " +
+                    "by others (mode " + mode + "): run 'chmod 600 " + path + "'");
+}
+
 std::string read_token(const std::string& path) {
+  check_private_file(path, "token file (token_file, --token-file)");
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": error: cannot read the token file");
   std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
     token.pop_back();
   if (token.empty()) throw ConfigError(path + ": error: the token file is empty");
+  if (token.size() < kMinTokenBytes)
+    throw ConfigError(path + ": error: the token is " + std::to_string(token.size()) +
+                      " bytes long, fewer than " + std::to_string(kMinTokenBytes) +
+                      ": make a longer one, e.g. 'openssl rand -hex 32 > " + path + "'");
   return token;
 }
 
@@ -71,6 +93,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
     throw ConfigError(
         "TLS needs all of tls.cert, tls.key and tls.client_ca (--tls-cert, --tls-key, "
         "--tls-client-ca): a listener with TLS always requires client certificates");
+  if (tls_given == 3) check_private_file(tls.key, "TLS key (tls.key, --tls-key)");
   HttpServer::check_tls(tls);
   for (const auto& p : config.proxies) {
     split_host_port(p.listen, "proxy '" + p.name + "' listen");
@@ -88,13 +111,16 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
                                     static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)) / 2;
 
   ::signal(SIGPIPE, SIG_IGN);
+  // A file size limit makes a write fail (and the audit log refuse what it cannot record)
+  // instead of killing the agent with its faults in place.
+  ::signal(SIGXFSZ, SIG_IGN);
   // Each proxied connection holds two descriptors: allow as many as the hard limit does.
   if (rlimit nofile{};
       getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
-  AuditLog audit(config.audit_log);
+  AuditLog audit(config.audit_log, static_cast<std::uint64_t>(config.audit_max_bytes));
   auto procs = make_proc_table();
   auto signals = make_kill_signaller();
   auto clock = make_system_clock();
@@ -137,7 +163,11 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
     asio::ip::tcp::resolver resolver(io);
     auto ep = resolver.resolve(host, std::to_string(port)).begin()->endpoint();
     server = std::make_unique<HttpServer>(
-        io, ep, [&](const HttpRequest& r) { return api.handle(r); }, limits, tls);
+        io, ep, [&](const HttpRequest& r) { return api.handle(r); }, limits, tls,
+        HttpServer::Hooks{[&](const HttpRequest& r) { return api.admit(r); },
+                          [&](const HttpRequest& r, int status, const std::string& message) {
+                            api.rejected(r, status, message);
+                          }});
   } catch (const std::system_error& e) {
     throw std::runtime_error("cannot listen on " + config.listen + ": " + e.code().message());
   }
@@ -147,20 +177,25 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   asio::signal_set stop(io, SIGINT, SIGTERM);
   stop.async_wait([&](const std::error_code& ec, int signo) {
     if (ec) return;
-    audit.write({{"event", "shutdown"}, {"signal", signo}, {"time", common::format_time(clock->wall())}});
+    audit.write(
+        {{"event", "shutdown"}, {"signal", signo}, {"time", common::format_time(clock->wall())}});
     engine.revert_all("agent shutdown");
     proxies.close_all();
     server->close();
     ticker.cancel();
     io.stop();
   });
-  audit.write({{"event", "start"},
-               {"pid", ::getpid()},
-               {"listen", config.listen},
-               {"tls", tls.enabled()},
-               {"time", common::format_time(clock->wall())}});
   const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  out << "achilles-agent listening on " << shown << ":" << server->port() << std::endl;
+  const std::string bound = shown + ":" + std::to_string(server->port());
+  // Fail closed: an agent that cannot record what it is asked to do does not serve.
+  if (!audit.write({{"event", "start"},
+                    {"pid", ::getpid()},
+                    {"listen", bound},
+                    {"tls", tls.enabled()},
+                    {"time", common::format_time(clock->wall())}}))
+    throw std::runtime_error("cannot write the audit log '" + config.audit_log +
+                             "': " + audit.error());
+  out << "achilles-agent listening on " << bound << std::endl;
   io.run();
   engine.revert_all("agent shutdown");
   return 0;

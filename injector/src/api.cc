@@ -2,8 +2,10 @@
 #include "achilles/injector/api.h"
 #include "achilles/common/time.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,27 +16,80 @@ namespace achilles::injector {
 
 using nlohmann::json;
 
-AuditLog::AuditLog(const std::string& path) {
+AuditLog::AuditLog(const std::string& path, std::uint64_t max_bytes)
+    : path_(path), max_bytes_(max_bytes) {
   if (path.empty()) return;
   if (path == "-") {
     file_ = stderr;
     return;
   }
-  file_ = std::fopen(path.c_str(), "ae");
-  if (!file_)
-    throw std::runtime_error("cannot open the audit log '" + path + "': " + std::strerror(errno));
+  open();
+  if (!file_) throw std::runtime_error("cannot open the audit log '" + path + "': " + error_);
+}
+
+// 0600: the log says who did what, with token fingerprints; it is nobody else's business.
+void AuditLog::open() {
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !(file_ = ::fdopen(fd, "a"))) {
+    error_ = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    file_ = nullptr;
+    return;
+  }
   owned_ = true;
+  size_ = static_cast<std::uint64_t>(st.st_size);
 }
 
 AuditLog::~AuditLog() {
-  if (owned_) std::fclose(file_);
+  if (owned_ && file_) std::fclose(file_);
 }
 
-void AuditLog::write(const json& entry) {
-  if (!file_) return;
+bool AuditLog::write(const json& entry) {
+  if (path_.empty()) return true;
   const std::string line = entry.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-  std::fwrite(line.data(), 1, line.size(), file_);
-  std::fflush(file_);
+  if (owned_ && max_bytes_ > 0 && size_ > 0 && size_ + line.size() > max_bytes_) {
+    std::fclose(file_);
+    file_ = nullptr;
+    owned_ = false;
+    if (std::rename(path_.c_str(), (path_ + ".1").c_str()) != 0) {
+      error_ = std::string("cannot rotate it to ") + path_ + ".1: " + std::strerror(errno);
+    }
+    open();
+  }
+  if (!file_) {
+    if (error_.empty()) error_ = "it is not open";
+    return false;
+  }
+  errno = 0;
+  const std::size_t n = std::fwrite(line.data(), 1, line.size(), file_);
+  const bool flushed = std::fflush(file_) == 0;
+  size_ += n;
+  if (n != line.size() || !flushed) {
+    error_ = errno ? std::strerror(errno) : "a short write";
+    std::clearerr(file_);
+    return false;
+  }
+  return true;
+}
+
+std::string requester(const HttpRequest& req) {
+  std::string who;
+  if (!req.client_subject.empty()) who = "cert " + req.client_subject;
+  const std::string h = req.header("authorization");
+  if (h.rfind("Bearer ", 0) == 0) {
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    const std::string token = h.substr(7);
+    if (EVP_Digest(token.data(), token.size(), d, &n, EVP_sha256(), nullptr) && n >= 4) {
+      static const char kHex[] = "0123456789abcdef";
+      std::string hex;
+      for (int i = 0; i < 4; ++i)
+        hex += {kHex[d[i] >> 4], kHex[d[i] & 15]};
+      who += (who.empty() ? "" : ", ") + std::string("token sha256:") + hex;
+    }
+  }
+  return who.empty() ? "anonymous" : who;
 }
 
 bool secrets_equal(const std::string& a, const std::string& b) {
@@ -63,32 +118,117 @@ bool Api::authorized(const HttpRequest& req) const {
   return secrets_equal(h.substr(prefix.size()), options_.token);
 }
 
+json Api::entry(const HttpRequest& req) const {
+  return {{"time", common::format_time(clock_.wall())},
+          {"remote", req.remote},
+          {"who", requester(req)},
+          {"method", req.method},
+          {"path", req.path.empty() ? req.target : req.path}};
+}
+
+namespace {
+
+// What a request asked for, for the audit log: its JSON body when short, else its size and
+// kind; a body that is not JSON, by its first bytes.
+json request_summary(const HttpRequest& req) {
+  if (req.body.empty()) return nullptr;
+  json body;
+  try {
+    body = parse_json_body(req.body, "");
+  } catch (const ApiError&) {
+    return req.body.substr(0, 256);
+  }
+  if (body.dump(-1, ' ', false, json::error_handler_t::replace).size() <= 2048) return body;
+  json out = {{"bytes", req.body.size()}};
+  if (body.is_object() && body.contains("kind")) out["kind"] = body["kind"];
+  return out;
+}
+
+// Requests that only undo harm: carried out even when the audit log cannot be written.
+bool undoes_harm(const HttpRequest& req) {
+  return req.method == "DELETE" || req.path == "/v1/halt" || req.path == "/reset";
+}
+
+}  // namespace
+
+std::optional<HttpResponse> Api::admit(const HttpRequest& req) noexcept {
+  try {
+    std::optional<HttpResponse> refusal;
+    // Toxiproxy's CSRF guard: a browser must not drive a fault injector.
+    if (req.header("user-agent").rfind("Mozilla/", 0) == 0) {
+      refusal = HttpResponse::error(403, "User agent not allowed");
+    } else if (!authorized(req)) {
+      refusal = HttpResponse::error(401, "missing or invalid bearer token");
+      refusal->headers.emplace_back("WWW-Authenticate", "Bearer");
+    }
+    if (!refusal) return std::nullopt;
+    json e = entry(req);
+    e["status"] = refusal->status;
+    e["refused"] = true;
+    e["error"] = json::parse(refusal->body)["error"];
+    if (req.content_length > 0) e["request_bytes"] = req.content_length;
+    if (!audit_.write(e))
+      std::fprintf(stderr, "achilles-agent: error: cannot write the audit log: %s\n",
+                   audit_.error().c_str());
+    return refusal;
+  } catch (...) {
+    return HttpResponse::error(500, "internal error");
+  }
+}
+
+void Api::rejected(const HttpRequest& req, int status, const std::string& message) noexcept {
+  try {
+    json e = entry(req);
+    if (status == 0) {
+      e = {{"time", e["time"]}, {"remote", req.remote}, {"event", "tls_failure"}};
+    } else {
+      e["status"] = status;
+      e["refused"] = true;
+    }
+    e["error"] = message;
+    if (!audit_.write(e))
+      std::fprintf(stderr, "achilles-agent: error: cannot write the audit log: %s\n",
+                   audit_.error().c_str());
+  } catch (...) {
+  }
+}
+
 HttpResponse Api::handle(const HttpRequest& req) noexcept {
+  if (auto refusal = admit(req)) return *refusal;
   HttpResponse resp;
   try {
-    try {
-      resp = route(req);
-    } catch (const ApiError& e) {
-      resp = HttpResponse::error(e.status(), e.what());
-    } catch (const std::exception& e) {
-      resp = HttpResponse::error(500, std::string("internal error: ") + e.what());
+    json e = entry(req);
+    const bool changes = req.method != "GET" && req.method != "HEAD";
+    if (changes) e["request"] = request_summary(req);
+    // Fail closed: what would change the host is written down before it is done, or not done.
+    if (changes && !undoes_harm(req)) {
+      json intent = e;
+      intent["event"] = "intent";
+      if (!audit_.write(intent)) {
+        resp = HttpResponse::error(
+            503, "the audit log cannot be written (" + audit_.error() + "): nothing was done");
+      }
     }
-    if (req.method != "GET" && req.method != "HEAD" && resp.status != 401 && resp.status != 403) {
-      json body = json::parse(req.body, nullptr, false);
-      audit_.write({{"time", common::format_time(clock_.wall())},
-                    {"remote", req.remote},
-                    {"method", req.method},
-                    {"path", req.path},
-                    {"status", resp.status},
-                    {"request", body.is_discarded() ? json(req.body.substr(0, 1024)) : body}});
-    } else if (resp.status == 401 || resp.status == 403) {
-      audit_.write({{"time", common::format_time(clock_.wall())},
-                    {"remote", req.remote},
-                    {"method", req.method},
-                    {"path", req.path},
-                    {"status", resp.status},
-                    {"refused", true}});
+    if (resp.status != 503) {
+      try {
+        resp = route(req);
+      } catch (const ApiError& err) {
+        resp = HttpResponse::error(err.status(), err.what());
+      } catch (const std::exception& err) {
+        resp = HttpResponse::error(500, std::string("internal error: ") + err.what());
+      }
     }
+    e["status"] = resp.status;
+    if (resp.status >= 400) {
+      json b = json::parse(resp.body, nullptr, false);
+      if (b.is_object() && b.contains("error")) e["error"] = b["error"];
+    } else if (req.method == "POST" && req.path == "/v1/faults") {
+      json b = json::parse(resp.body, nullptr, false);
+      if (b.is_object() && b.contains("id")) e["fault"] = b["id"];
+    }
+    if (!audit_.write(e))
+      std::fprintf(stderr, "achilles-agent: error: cannot write the audit log: %s\n",
+                   audit_.error().c_str());
   } catch (...) {
     resp = HttpResponse::error(500, "internal error");
   }
@@ -109,17 +249,8 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
-// The body as JSON; an empty body is `{}` (halt, resume, reset carry none).
 json body_json(const HttpRequest& req, const std::string& prefix) {
-  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  try {
-    return json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    // "[json.exception.parse_error.101] parse error at line 1, column 5: ..." -> from "parse".
-    if (auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
-    throw ApiError(400, prefix + what);
-  }
+  return parse_json_body(req.body, prefix);
 }
 
 HttpResponse method_not_allowed(const std::string& allow) {
@@ -131,14 +262,6 @@ HttpResponse method_not_allowed(const std::string& allow) {
 }  // namespace
 
 HttpResponse Api::route(const HttpRequest& req) {
-  // Toxiproxy's CSRF guard: a browser must not drive a fault injector.
-  if (req.header("user-agent").rfind("Mozilla/", 0) == 0)
-    return HttpResponse::error(403, "User agent not allowed");
-  if (!authorized(req)) {
-    auto r = HttpResponse::error(401, "missing or invalid bearer token");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return r;
-  }
   auto parts = split_path(req.path);
   if (!parts.empty() && parts[0] == "v1") return route_v1(req, parts);
   return route_toxiproxy(req, parts);

@@ -63,6 +63,7 @@ const IntKey kIntKeys[] = {
     {"max_header_bytes", &AgentConfig::max_header_bytes, 256, 1 << 20},
     {"max_body_bytes", &AgentConfig::max_body_bytes, 1, 64 << 20},
     {"max_connections", &AgentConfig::max_connections, 1, 1 << 20},
+    {"audit_max_bytes", &AgentConfig::audit_max_bytes, 0, 1LL << 50},
 };
 
 struct StringKey {
@@ -253,8 +254,10 @@ options (each is also a key of the YAML configuration, with '_' for '-'):
   --insecure-loopback         no token, allowed only when listening on loopback
   --state-file FILE           active faults, reverted by the next agent after a crash
                               (default /var/lib/achilles/state.json)
-  --audit-log FILE            one JSON line per change, '-' for stderr
+  --audit-log FILE            one JSON line per request, '-' for stderr
                               (default /var/log/achilles/audit.jsonl)
+  --audit-max-bytes N         rotate the audit log to FILE.1 beyond N bytes (0: never, the
+                              default)
   --max-duration-ms N         cap of every fault's duration (default 900000)
   --allow-process GLOB        process names that may be signalled (repeatable; none by default)
   --allow-user NAME           only processes of these users (repeatable; any by default)

@@ -397,7 +397,10 @@ void FaultEngine::persist() {
     faults.push_back(e);
   }
   json doc = {{"agent_pid", options_.guard.self_pid}, {"faults", faults}};
-  write_file_atomically(options_.state_file, doc.dump(2) + "\n");
+  // A process name need not be UTF-8; recovery matches pid and start time only, so a
+  // replaced byte in the name loses nothing (a throw here refused the fault with a 500).
+  write_file_atomically(options_.state_file,
+                        doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 void write_file_atomically(const std::string& path, const std::string& content) {

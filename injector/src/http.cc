@@ -1,5 +1,8 @@
-// HTTP/1.1 parsing and serialising, kept apart from sockets so that tests can feed it bytes.
+// HTTP/1.1 parsing and serialising, and the parsing of JSON bodies, kept apart from sockets so
+// that tests and fuzzers can feed them bytes.
 #include "achilles/injector/http.h"
+
+#include "achilles/injector/fault.h"
 
 #include <algorithm>
 #include <cctype>
@@ -55,7 +58,9 @@ bool HttpRequest::keep_alive() const {
 HttpResponse HttpResponse::json(int status, const nlohmann::json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump() + "\n";
+  // Bytes that are not UTF-8 (a process name read from /proc, a path sent by a client) are
+  // replaced, not thrown on: an answer must always be writable.
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return r;
 }
 
@@ -123,7 +128,31 @@ std::string serialize(const HttpResponse& r, bool keep_alive) {
   return out;
 }
 
+std::size_t request_head_end(std::string_view data, std::size_t from) {
+  for (std::size_t i = data.find('\n', from); i != std::string_view::npos;
+       i = data.find('\n', i + 1)) {
+    if (i == 0 || data[i - 1] != '\r') return i + 1;  // a bare LF: refused by the parser
+    if (i >= 3 && data.compare(i - 3, 4, "\r\n\r\n") == 0) return i + 1;
+  }
+  return 0;
+}
+
+namespace {
+
+// RFC 9110's token characters, the only ones allowed in a header name.
+bool is_tchar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
 int parse_request_head(std::string_view head, HttpRequest& out, std::string& message) {
+  for (std::size_t i = head.find('\n'); i != std::string_view::npos; i = head.find('\n', i + 1))
+    if (i == 0 || head[i - 1] != '\r') {
+      message = "malformed request head: every line must end in CRLF, not a bare LF";
+      return 400;
+    }
   auto eol = head.find("\r\n");
   if (eol == std::string_view::npos) {
     message = "malformed request line";
@@ -143,7 +172,8 @@ int parse_request_head(std::string_view head, HttpRequest& out, std::string& mes
     message = "only HTTP/1.1 and HTTP/1.0 are served";
     return 505;
   }
-  if (out.method.empty() || out.target.empty() || out.target[0] != '/') {
+  if (out.method.empty() || out.target.empty() || out.target[0] != '/' ||
+      !std::all_of(out.method.begin(), out.method.end(), is_tchar)) {
     message = "malformed request line";
     return 400;
   }
@@ -160,7 +190,8 @@ int parse_request_head(std::string_view head, HttpRequest& out, std::string& mes
     pos = next + 2;
     if (h.empty()) break;
     auto colon = h.find(':');
-    if (colon == std::string_view::npos || colon == 0 || h[0] == ' ' || h[0] == '\t') {
+    if (colon == std::string_view::npos || colon == 0 ||
+        !std::all_of(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(colon), is_tchar)) {
       message = "malformed header line";
       return 400;
     }
@@ -170,7 +201,59 @@ int parse_request_head(std::string_view head, HttpRequest& out, std::string& mes
     message = "chunked request bodies are not supported: send Content-Length";
     return 501;
   }
+  int lengths = 0;
+  for (const auto& [name, value] : out.headers) {
+    if (name != "content-length") continue;
+    if (++lengths > 1) {
+      message = "header 'Content-Length' is given more than once";
+      return 400;
+    }
+    if (value.empty() || value.size() > 15 ||
+        !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      message = "header 'Content-Length' must be a decimal number of bytes";
+      return 400;
+    }
+    out.content_length = static_cast<std::size_t>(std::stoull(value));
+  }
   return 0;
+}
+
+bool json_too_deep(std::string_view body, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;  // the escaped character, whatever it is
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+nlohmann::json parse_json_body(std::string_view body, const std::string& prefix) {
+  using nlohmann::json;
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return json::object();
+  if (json_too_deep(body, kMaxJsonDepth))
+    throw ApiError(400, prefix + "the body nests arrays and objects deeper than " +
+                            std::to_string(kMaxJsonDepth) + " levels");
+  try {
+    return json::parse(body);
+  } catch (const json::exception& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 5: ..." -> from "parse";
+    // out_of_range.406 is a number too large for a double ("1e400").
+    std::string what = e.what();
+    if (auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
+    throw ApiError(400, prefix + what);
+  }
 }
 
 }  // namespace achilles::injector

@@ -1,9 +1,13 @@
 // The HTTP server: one coroutine per connection, plus a watchdog that closes the socket when
 // the current deadline passes (the request's, or the idle wait's between requests). With TLS,
-// the same session runs over an asio::ssl::stream layered on the connection's socket.
+// the same session runs over an asio::ssl::stream layered on the connection's socket. The
+// head is read and admitted (authenticated) before any of the body is; at the connection
+// limit, the connection that has waited longest on its client makes room for a new one.
 #include "http_server.h"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <list>
 #include <optional>
@@ -29,12 +33,32 @@ struct Conn {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   /// The TLS layer over `socket`, when the server speaks TLS.
   std::optional<TlsStream> tls;
+  /// "ADDRESS:PORT" of the peer.
+  std::string remote;
+  /// The subject of the client's certificate (TLS only).
+  std::string subject;
+  /// Whether the connection waits on its client (for a request, or the rest of one), and
+  /// since when: such a connection may be evicted to make room.
+  bool waiting = true;
+  std::chrono::steady_clock::time_point waiting_since = std::chrono::steady_clock::now();
+  bool evicted = false;
 };
 
-std::size_t parse_length(const std::string& text, bool& ok) {
-  ok = !text.empty() && text.size() <= 15 &&
-       std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-  return ok ? static_cast<std::size_t>(std::stoull(text)) : 0;
+// The subject of the peer's certificate in RFC 2253 form, or "".
+std::string peer_subject(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return "";
+  std::string out;
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+      char* data = nullptr;
+      const long n = BIO_get_mem_data(bio, &data);
+      if (n > 0) out.assign(data, static_cast<std::size_t>(n));
+    }
+    BIO_free(bio);
+  }
+  X509_free(cert);
+  return out;
 }
 
 // TLS 1.2 or later, the server's certificate and key, and a client certificate required and
@@ -75,12 +99,13 @@ std::unique_ptr<asio::ssl::context> make_tls_context(const TlsFiles& files) {
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io, Handler h, ServerLimits l)
-      : acceptor(io), handler(std::move(h)), limits(l) {}
+  Impl(asio::io_context& io, Handler h, ServerLimits l, Hooks k)
+      : acceptor(io), handler(std::move(h)), limits(l), hooks(std::move(k)) {}
 
   tcp::acceptor acceptor;
   Handler handler;
   ServerLimits limits;
+  Hooks hooks;
   /// Set when the server speaks TLS.
   std::unique_ptr<asio::ssl::context> tls;
   std::list<std::weak_ptr<Conn>> conns;
@@ -93,12 +118,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       tcp::socket s = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
       if (ec) {
         if (!acceptor.is_open()) co_return;
-        // Out of descriptors or similar: back off briefly instead of spinning.
+        // Out of descriptors or similar: free one, and back off briefly instead of spinning.
+        evict_one();
         asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
         co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
         continue;
       }
-      if (open >= limits.max_connections) {
+      if (open >= limits.max_connections && !evict_one()) {
         s.close(ec);
         continue;
       }
@@ -106,6 +132,28 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       asio::co_spawn(acceptor.get_executor(), serve(c), asio::detached);
       asio::co_spawn(acceptor.get_executor(), watchdog(c), asio::detached);
     }
+  }
+
+  // Closes the connection that has waited longest on its client; false when every connection
+  // is being answered. Connections being evicted already count as room made.
+  bool evict_one() {
+    std::shared_ptr<Conn> oldest;
+    std::size_t evicting = 0;
+    for (auto& w : conns) {
+      auto c = w.lock();
+      if (!c) continue;
+      if (c->evicted)
+        ++evicting;
+      else if (c->waiting && (!oldest || c->waiting_since < oldest->waiting_since))
+        oldest = c;
+    }
+    if (open - evicting < limits.max_connections) return true;
+    if (!oldest) return false;
+    std::error_code ec;
+    oldest->evicted = true;
+    oldest->socket.close(ec);
+    oldest->timer.cancel();
+    return true;
   }
 
   awaitable<void> watchdog(std::shared_ptr<Conn> c) {
@@ -142,6 +190,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     conns.push_back(c);
     auto it = std::prev(conns.end());
     try {
+      std::error_code rec;
+      auto remote = c->socket.remote_endpoint(rec);
+      if (!rec) c->remote = remote.address().to_string() + ":" + std::to_string(remote.port());
       if (tls) {
         // The handshake counts against the read timeout, as a request would.
         c->tls.emplace(c->socket, *tls);
@@ -149,7 +200,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         std::error_code ec;
         co_await c->tls->async_handshake(asio::ssl::stream_base::server,
                                          asio::redirect_error(use_awaitable, ec));
-        if (!ec) co_await session(*c, *c->tls);
+        if (ec) {
+          HttpRequest partial;
+          partial.remote = c->remote;
+          std::string why = ec.message();
+          if (ec.category() == asio::error::get_ssl_category()) {
+            char text[256];
+            ERR_error_string_n(static_cast<unsigned long>(ec.value()), text, sizeof text);
+            why = text;
+          }
+          if (hooks.rejected) hooks.rejected(partial, 0, "TLS handshake failed: " + why);
+        } else {
+          c->subject = peer_subject(c->tls->native_handle());
+          co_await session(*c, *c->tls);
+        }
       } else {
         co_await session(*c, c->socket);
       }
@@ -167,10 +231,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   template <class Stream>
+  awaitable<void> refuse(Conn& c, Stream& stream, const HttpRequest& partial, int status,
+                         const std::string& message) {
+    if (hooks.rejected) hooks.rejected(partial, status, message);
+    co_await reply(c, stream, HttpResponse::error(status, message), false);
+  }
+
+  template <class Stream>
   awaitable<void> session(Conn& c, Stream& stream) {
     std::string buf;
     for (bool first = true;; first = false) {
       std::error_code ec;
+      c.waiting = true;
+      c.waiting_since = std::chrono::steady_clock::now();
       if (!first && buf.empty()) {
         // Between requests a kept-alive client may stay silent for the idle timeout; the
         // read timeout starts with the next request's first byte.
@@ -182,41 +255,46 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         buf.append(head, got);
       }
       arm(c, limits.read_timeout);
-      const std::size_t n = co_await asio::async_read_until(
-          stream, asio::dynamic_buffer(buf, limits.max_header_bytes), "\r\n\r\n",
-          asio::redirect_error(use_awaitable, ec));
-      if (ec == asio::error::not_found) {
-        co_await reply(
-            c, stream,
-            HttpResponse::error(431, "the request head is larger than " +
-                                         std::to_string(limits.max_header_bytes) + " bytes"),
-            false);
+      HttpRequest req;
+      req.remote = c.remote;
+      req.client_subject = c.subject;
+      std::size_t n = 0;
+      for (std::size_t scanned = 0;
+           (n = request_head_end(buf, scanned)) == 0 && buf.size() <= limits.max_header_bytes;) {
+        scanned = buf.size();
+        char chunk[4096];
+        const std::size_t got = co_await stream.async_read_some(
+            asio::buffer(chunk), asio::redirect_error(use_awaitable, ec));
+        if (ec) break;  // closed, reset, or the deadline passed
+        buf.append(chunk, got);
+      }
+      if (ec) break;
+      if (n == 0 || n > limits.max_header_bytes) {
+        co_await refuse(c, stream, req, 431,
+                        "the request head is larger than " +
+                            std::to_string(limits.max_header_bytes) + " bytes");
         break;
       }
-      if (ec) break;  // closed, reset, or the deadline passed
-      HttpRequest req;
       std::string message;
       const int bad = parse_request_head(std::string_view(buf).substr(0, n), req, message);
       buf.erase(0, n);
       if (bad) {
-        co_await reply(c, stream, HttpResponse::error(bad, message), false);
+        co_await refuse(c, stream, req, bad, message);
         break;
       }
-      std::size_t length = 0;
-      if (auto cl = req.header("content-length"); !cl.empty()) {
-        bool ok;
-        length = parse_length(cl, ok);
-        if (!ok) {
-          co_await reply(c, stream, HttpResponse::error(400, "malformed Content-Length"), false);
+      // Authentication on the head alone: a client without the token sends no body we read.
+      if (hooks.admit) {
+        if (auto refusal = hooks.admit(req)) {
+          c.waiting = false;
+          co_await reply(c, stream, *refusal, false);
           break;
         }
       }
+      const std::size_t length = req.content_length;
       if (length > limits.max_body_bytes) {
-        co_await reply(
-            c, stream,
-            HttpResponse::error(
-                413, "the body is larger than " + std::to_string(limits.max_body_bytes) + " bytes"),
-            false);
+        co_await refuse(
+            c, stream, req, 413,
+            "the body is larger than " + std::to_string(limits.max_body_bytes) + " bytes");
         break;
       }
       if (buf.size() < length) {
@@ -227,9 +305,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       }
       req.body = buf.substr(0, length);
       buf.erase(0, length);
-      std::error_code rec;
-      auto remote = c.socket.remote_endpoint(rec);
-      if (!rec) req.remote = remote.address().to_string() + ":" + std::to_string(remote.port());
+      c.waiting = false;
       disarm(c);
       HttpResponse resp;
       try {
@@ -245,8 +321,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 };
 
 HttpServer::HttpServer(asio::io_context& io, const tcp::endpoint& endpoint, Handler handler,
-                       ServerLimits limits, const TlsFiles& tls)
-    : impl_(std::make_shared<Impl>(io, std::move(handler), limits)) {
+                       ServerLimits limits, const TlsFiles& tls, Hooks hooks)
+    : impl_(std::make_shared<Impl>(io, std::move(handler), limits, std::move(hooks))) {
   if (tls.enabled()) impl_->tls = make_tls_context(tls);
   impl_->acceptor.open(endpoint.protocol());
   impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <asio.hpp>
@@ -18,6 +19,9 @@ namespace achilles::injector {
 struct ServerLimits {
   std::size_t max_header_bytes = 16384;
   std::size_t max_body_bytes = 1 << 20;
+  /// Connections open at once. A new connection beyond it evicts the one that has waited
+  /// longest on its client (idle, or sending slowly), so that a flood of idle connections
+  /// cannot lock out a halt; a connection whose request is being answered is never evicted.
   std::size_t max_connections = 4096;
   /// From the connection's start (TLS handshake included) or a request's first byte to its
   /// last byte: against slow clients.
@@ -42,12 +46,24 @@ class HttpServer {
   /// Called on the io_context's thread; must not throw (a throw is answered with 500).
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
+  /// What the server calls besides the handler, all optional and on the io_context's thread.
+  struct Hooks {
+    /// After the head, before the body is read: a response refuses the request unread (and
+    /// closes the connection); nothing lets it go on. For authentication.
+    std::function<std::optional<HttpResponse>(const HttpRequest&)> admit;
+    /// A request the server itself refused (malformed head, body too large: `status` and the
+    /// message sent) or a failed TLS handshake (`status` 0). `partial` holds what was parsed,
+    /// at least the remote address.
+    std::function<void(const HttpRequest& partial, int status, const std::string& message)>
+        rejected;
+  };
+
   /// Binds and starts accepting; throws std::system_error when the address cannot be bound and
   /// ConfigError when a TLS file cannot be used. With `tls` enabled it speaks TLS 1.2 or later
   /// only and refuses, during the handshake, a client without a certificate signed by
   /// `tls.client_ca`.
   HttpServer(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint, Handler handler,
-             ServerLimits limits, const TlsFiles& tls = {});
+             ServerLimits limits, const TlsFiles& tls = {}, Hooks hooks = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

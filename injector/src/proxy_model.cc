@@ -1,4 +1,6 @@
 // Toxiproxy 2.x's values: JSON shapes, defaults and validation, with its error messages.
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "achilles/injector/fault.h"
@@ -25,6 +27,25 @@ const std::map<std::string, std::vector<std::string>>& toxic_types() {
   return kTypes;
 }
 
+// Attributes are milliseconds, bytes or KB/s; beyond this they overflow the arithmetic on
+// them (a timeout of 2^63-1 ms wrapped and closed at once) and mean nothing anyway.
+constexpr std::int64_t kMaxAttribute = 2147483647;
+
+// A proxy or toxic name is a segment of the URLs that address it: one that holds '/' (or
+// '%', '?', a space...) could be created but never reached again.
+void check_name(const std::string& name, const std::string& field) {
+  const bool ok = !name.empty() && name.size() <= 128 &&
+                  std::all_of(name.begin(), name.end(),
+                              [](char c) {
+                                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                                       c == '_' || c == '.';
+                              }) &&
+                  name != "." && name != "..";
+  if (!ok)
+    bad("bad request body: field '" + field +
+        "' must be 1 to 128 letters, digits, '-', '_' or '.'");
+}
+
 void apply_fields(Toxic& t, const json& body, bool creating) {
   if (!body.is_object()) bad("bad request body: the body must be a JSON object");
   static const std::set<std::string> kKnown = {"name", "type", "stream", "toxicity", "attributes"};
@@ -48,6 +69,7 @@ void apply_fields(Toxic& t, const json& body, bool creating) {
     if (!body["name"].is_string()) bad("bad request body: field 'name' must be a string");
     if (!creating && body["name"] != t.name) bad("bad request body: a toxic's name cannot change");
     t.name = body["name"];
+    check_name(t.name, "name");
   }
   if (t.name.empty()) t.name = t.type + "_" + t.stream;
   if (body.contains("toxicity")) {
@@ -67,8 +89,12 @@ void apply_fields(Toxic& t, const json& body, bool creating) {
       if (std::find(names.begin(), names.end(), key) == names.end())
         bad("bad request body: unknown attribute 'attributes." + key + "' for a " + t.type +
             " toxic");
-      if (!value.is_number_integer() || value.get<std::int64_t>() < 0)
-        bad("bad request body: attribute 'attributes." + key + "' must be a non-negative integer");
+      if (!value.is_number_integer() ||
+          (value.is_number_unsigned() &&
+           value.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxAttribute)) ||
+          value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > kMaxAttribute)
+        bad("bad request body: attribute 'attributes." + key + "' must be an integer from 0 to " +
+            std::to_string(kMaxAttribute));
       t.attributes[key] = value;
     }
   }
@@ -120,6 +146,7 @@ ProxyInfo parse_proxy(const json& body) {
     }
   }
   if (p.name.empty()) bad("missing required field: name");
+  check_name(p.name, "name");
   if (p.upstream.empty()) bad("missing required field: upstream");
   if (p.listen.empty()) p.listen = "127.0.0.1:0";
   return p;

@@ -184,15 +184,16 @@ TEST_CASE("An agent started after a SIGKILL continues what the state file lists"
 
 TEST_CASE("Every request needs the bearer token unless on insecure loopback", "[agent]") {
   TempDir dir;
-  std::ofstream(dir.file("token")) << "s3cret-token\n";
+  write_private_file(dir.file("token"), "s3cret-token-0123456789\n");
   Agent agent(dir, {"--token-file", dir.file("token")});
   auto none = http(agent.port(), "GET", "/v1/status");
   CHECK(none.status == 401);
   CHECK(none.body == "{\"error\":\"missing or invalid bearer token\",\"status\":401}\n");
   CHECK(http(agent.port(), "GET", "/v1/status", "", {"Authorization: Bearer wrong"}).status == 401);
-  CHECK(http(agent.port(), "GET", "/proxies", "", {"Authorization: Bearer s3cret-token"}).status ==
-        200);
-  auto ok = http(agent.port(), "GET", "/v1/status", "", {"Authorization: Bearer s3cret-token"});
+  CHECK(http(agent.port(), "GET", "/proxies", "", {"Authorization: Bearer s3cret-token-0123456789"})
+            .status == 200);
+  auto ok = http(agent.port(), "GET", "/v1/status", "",
+                 {"Authorization: Bearer s3cret-token-0123456789"});
   CHECK(ok.status == 200);
   CHECK(ok.json()["pid"] == agent.process().pid());
 }

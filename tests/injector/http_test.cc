@@ -60,3 +60,49 @@ TEST_CASE("Secrets compare equal only when identical, whatever their lengths", "
   CHECK_FALSE(secrets_equal("s3cret", "s3creT"));
   CHECK_FALSE(secrets_equal("", "x"));
 }
+
+TEST_CASE("A request head must end its lines in CRLF and name its Content-Length once", "[agent]") {
+  std::string m;
+  CHECK(request_head_end("GET / HTTP/1.1\r\nHost: a\r\n") == 0);
+  CHECK(request_head_end("GET / HTTP/1.1\r\nHost: a\r\n\r\nbody") == 27);
+  // A bare LF ends the head at once, for the parser to refuse: no wait for a CRLF never sent.
+  CHECK(request_head_end("GET / HTTP/1.1\nHost: a\n\n") == 15);
+  CHECK(refuse("GET / HTTP/1.1\nHost: a\n\n", &m) == 400);
+  CHECK(m == "malformed request head: every line must end in CRLF, not a bare LF");
+  CHECK(refuse("POST / HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\n", &m) == 400);
+  CHECK(m == "header 'Content-Length' is given more than once");
+  CHECK(refuse("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", &m) == 400);
+  CHECK(m == "header 'Content-Length' must be a decimal number of bytes");
+  // A space before the colon hides a header from some parsers and not others: refused.
+  CHECK(refuse("POST / HTTP/1.1\r\nContent-Length : 2\r\n\r\n", &m) == 400);
+  CHECK(m == "malformed header line");
+  HttpRequest r;
+  REQUIRE(parse_request_head("POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n", r, m) == 0);
+  CHECK(r.content_length == 12);
+}
+
+TEST_CASE("A JSON body nested too deep is refused before it is parsed", "[agent]") {
+  CHECK_FALSE(json_too_deep("[[[]]]", 3));
+  CHECK(json_too_deep("[[[[]]]]", 3));
+  CHECK_FALSE(json_too_deep(R"({"a": "[[[[\"[[[["})", 1));
+  CHECK(json_too_deep(std::string(100000, '{'), kMaxJsonDepth));
+  CHECK_THROWS_WITH(parse_json_body(std::string(100000, '['), "malformed JSON: "),
+                    "malformed JSON: the body nests arrays and objects deeper than 32 levels");
+  CHECK_THROWS_WITH(parse_json_body("[1e400]", "bad: "), "bad: number overflow parsing '1e400'");
+  CHECK(parse_json_body(" \r\n", "") == nlohmann::json::object());
+}
+
+TEST_CASE("Answers replace bytes that are not UTF-8 instead of failing", "[agent]") {
+  CHECK(HttpResponse::error(404, "no such thing: '\xff'").body ==
+        "{\"error\":\"no such thing: '\xef\xbf\xbd'\",\"status\":404}\n");
+}
+
+TEST_CASE("The audit log names who asked by certificate subject and token fingerprint", "[agent]") {
+  HttpRequest r;
+  CHECK(requester(r) == "anonymous");
+  r.headers = {{"authorization", "Bearer s3cret"}};
+  // sha256("s3cret") = 1ec1c26b...
+  CHECK(requester(r) == "token sha256:1ec1c26b");
+  r.client_subject = "CN=drill";
+  CHECK(requester(r) == "cert CN=drill, token sha256:1ec1c26b");
+}

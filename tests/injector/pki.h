@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -84,6 +85,7 @@ inline Identity make_identity(const TempDir& dir, const std::string& name, Role 
   FILE* f = std::fopen(id.key_file.c_str(), "w");
   PEM_write_PrivateKey(f, id.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
   std::fclose(f);
+  ::chmod(id.key_file.c_str(), 0600);  // the agent refuses a key others may read
   f = std::fopen(id.cert_file.c_str(), "w");
   PEM_write_X509(f, x);
   std::fclose(f);
@@ -100,7 +102,7 @@ struct Pki {
         other_ca(make_identity(dir, "other-ca", Role::kCa, nullptr)),
         stranger(make_identity(dir, "stranger", Role::kClient, &other_ca)),
         token_file(dir.file("token")) {
-    std::ofstream(token_file) << "s3cret\n";
+    write_private_file(token_file, "s3cret-0123456789\n");
   }
   std::vector<std::string> agent_args() const {
     return {"--token-file", token_file,      "--tls-cert",      server.cert_file,

@@ -106,11 +106,24 @@ TEST_CASE("A toxic body is validated with Toxiproxy's messages and defaults", "[
   CHECK_THROWS_WITH(parse_toxic({{"type", "timeout"}, {"stream", "sideways"}}),
                     "stream was invalid, can be either upstream or downstream");
   CHECK_THROWS_WITH(parse_toxic({{"type", "bandwidth"}, {"attributes", {{"rate", -1}}}}),
-                    "bad request body: attribute 'attributes.rate' must be a non-negative "
-                    "integer");
+                    "bad request body: attribute 'attributes.rate' must be an integer from 0 to "
+                    "2147483647");
   CHECK_THROWS_WITH(parse_toxic({{"type", "slicer"}, {"toxicity", 2}}),
                     "bad request body: field 'toxicity' must be between 0 and 1");
   CHECK_THROWS_WITH(parse_proxy({{"name", "x"}}), "missing required field: upstream");
+  // A name is a URL segment: one that no URL could address is refused.
+  for (const char* name : {"a/b", "..", "a b", "a%2fb", "a?b"})
+    CHECK_THROWS_WITH(parse_proxy({{"name", name}, {"upstream", "127.0.0.1:1"}}),
+                      "bad request body: field 'name' must be 1 to 128 letters, digits, '-', '_' "
+                      "or '.'");
+  CHECK_THROWS_WITH(parse_toxic({{"type", "timeout"}, {"name", "t/1"}}),
+                    "bad request body: field 'name' must be 1 to 128 letters, digits, '-', '_' "
+                    "or '.'");
+  CHECK_THROWS_WITH(
+      parse_toxic({{"type", "timeout"}, {"attributes", {{"timeout", 2147483648LL}}}}),
+      "bad request body: attribute 'attributes.timeout' must be an integer from 0 to 2147483647");
+  CHECK(parse_toxic({{"type", "timeout"}, {"attributes", {{"timeout", 2147483647}}}})
+            .attributes["timeout"] == 2147483647);
 }
 
 TEST_CASE("The Toxiproxy API answers with Toxiproxy's shapes and status codes", "[proxy]") {

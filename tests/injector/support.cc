@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -158,6 +159,14 @@ Agent::Agent(const TempDir& dir, std::vector<std::string> args) {
   if (line.rfind("achilles-agent listening on ", 0) != 0 || colon == std::string::npos)
     throw std::runtime_error("the agent did not start: '" + line + "' " + child_->stderr_text());
   port_ = std::stoi(line.substr(colon + 1));
+}
+
+void write_private_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0 ||
+      ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    throw std::runtime_error("cannot write " + path);
+  ::close(fd);
 }
 
 int unused_loopback_port() {

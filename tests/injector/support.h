@@ -49,6 +49,9 @@ char proc_state(pid_t pid);
 /// /proc/PID/stat's name (comm), or "" when the process is gone.
 std::string proc_name(pid_t pid);
 
+/// Writes `text` to a new file of mode 0600 (a token or a key: the agent refuses others).
+void write_private_file(const std::string& path, const std::string& text);
+
 /// A fresh directory under /tmp, removed with its files on destruction.
 class TempDir {
  public:

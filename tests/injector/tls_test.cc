@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kStatus =
-    "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer s3cret\r\n"
+    "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer s3cret-0123456789\r\n"
     "Connection: close\r\n\r\n";
 const std::string kStatusNoToken =
     "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
@@ -67,6 +67,23 @@ TEST_CASE("Over TLS, a client certificate from the CA and the token are both req
   // The agent still serves after all this.
   CHECK(starts_with(tls_request(agent.port(), pki.ca, &pki.client, kStatus).response,
                     "HTTP/1.1 200 "));
+
+  // The audit log names the client by its certificate and token, and records the refused
+  // handshakes.
+  std::ifstream audit(dir.file("audit.jsonl"));
+  bool by_cert = false;
+  int tls_failures = 0;
+  for (std::string line; std::getline(audit, line);) {
+    const auto e = nlohmann::json::parse(line);
+    if (e.value("path", "") == "/v1/status" && e.value("status", 0) == 200)
+      by_cert = e["who"].get<std::string>().rfind("cert CN=client, token sha256:", 0) == 0;
+    if (e.value("event", "") == "tls_failure") {
+      ++tls_failures;
+      CHECK(e["error"].get<std::string>().rfind("TLS handshake failed: ", 0) == 0);
+    }
+  }
+  CHECK(by_cert);
+  CHECK(tls_failures >= 4);  // no certificate, a stranger's, a server's, TLS 1.1 (and plain HTTP)
 
   // The same from a configuration file's `tls:` mapping.
   std::ofstream(dir.file("agent.yaml"))

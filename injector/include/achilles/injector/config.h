@@ -31,6 +31,8 @@ struct AgentConfig {
   std::string state_file = "/var/lib/achilles/state.json";
   /// One JSON line per change; "-" for stderr.
   std::string audit_log = "/var/log/achilles/audit.jsonl";
+  /// Beyond this size the audit log is renamed to AUDIT_LOG.1 and started anew; 0: never.
+  std::int64_t audit_max_bytes = 0;
   /// Cap of every fault's duration.
   std::int64_t max_duration_ms = 900000;
   /// Globs on process names that may be signalled; empty: none may.
