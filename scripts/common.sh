@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PACKAGES=(
   cmake g++ make pkg-config ca-certificates
   libboost-graph-dev libgraphviz-dev graphviz nlohmann-json3-dev libasio-dev
-  libyaml-cpp-dev catch2 libssl-dev
+  libyaml-cpp-dev catch2 libssl-dev libre2-dev
   clang-format python3 python3-networkx
   socat nodejs chromium scram haproxy
 )
