@@ -86,13 +86,13 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   options.limits.max_duration_ms = config.max_duration_ms;
   const int cpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   options.limits.max_cores =
-      config.max_cpu_cores > 0 ? static_cast<int>(std::min<std::int64_t>(config.max_cpu_cores, cpus))
-                               : cpus;
-  options.limits.max_memory_bytes =
-      config.max_memory_bytes > 0
-          ? static_cast<std::uint64_t>(config.max_memory_bytes)
-          : static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
-                static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)) / 2;
+      config.max_cpu_cores > 0
+          ? static_cast<int>(std::min<std::int64_t>(config.max_cpu_cores, cpus))
+          : cpus;
+  options.limits.max_memory_bytes = config.max_memory_bytes > 0
+                                        ? static_cast<std::uint64_t>(config.max_memory_bytes)
+                                        : static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                              static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)) / 2;
   options.max_total_memory_bytes = options.limits.max_memory_bytes;
 
   // One agent per state file: a second one would revert the first one's faults.

@@ -587,8 +587,7 @@ StateLock::StateLock(const std::string& state_file) {
           (holder.empty() || holder.find_first_not_of("0123456789") != std::string::npos
                ? std::string()
                : " (pid " + holder + ")") +
-          ", which holds '" + path +
-          "': each agent needs a state file of its own (--state-file)");
+          ", which holds '" + path + "': each agent needs a state file of its own (--state-file)");
     throw std::runtime_error("cannot lock '" + path + "': " + std::strerror(err));
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
@@ -628,8 +627,8 @@ std::optional<std::string> read_state_file(const std::string& path) {
 }
 
 // Continues the targets of one recorded pause fault that may be continued.
-void recover_fault(const json& f, const ProcessTable& procs, Signaller& signals,
-                   const Guard& guard, const std::set<int>& ancestors, json& actions) {
+void recover_fault(const json& f, const ProcessTable& procs, Signaller& signals, const Guard& guard,
+                   const std::set<int>& ancestors, json& actions) {
   const std::string kind = f.at("kind").get<std::string>();
   const std::string id = f.at("id").get<std::string>();
   if (kind != "pause" || !f.contains("targets")) {
@@ -710,8 +709,9 @@ Recovery recover_state(const std::string& path, const ProcessTable& procs, Signa
         // Whether the earlier agent was halted is unknown: stay on the safe side.
         out.halted = "state file damaged";
         out.actions.push_back({{"event", "recover"},
-                               {"action", "halted: the state file's header could not be read, "
-                                          "so new faults are refused until POST /v1/resume"}});
+                               {"action",
+                                "halted: the state file's header could not be read, "
+                                "so new faults are refused until POST /v1/resume"}});
       }
     }
     for (const auto& [line, f] : records) {

@@ -324,9 +324,8 @@ int read_pidfile(const std::string& given, const Guard& guard) {
     dirs += (dirs.empty() ? "" : ", ") + d;
   if (guard.pidfile_dirs.empty())
     throw ApiError(403, "pidfile targets are refused: allow.pidfile_dirs is empty");
-  const std::string outside = "pidfile '" + given +
-                              "' is not in a directory that allow.pidfile_dirs names (" + dirs +
-                              ")";
+  const std::string outside =
+      "pidfile '" + given + "' is not in a directory that allow.pidfile_dirs names (" + dirs + ")";
   const fs::path path = fs::path(given).lexically_normal();
   const std::string name = path.filename().string();
   // The directory, resolved; whether it exists or not, anything outside gets one answer.
@@ -424,17 +423,18 @@ Selection select_targets(const Target& target, const ProcessTable& table, const 
   if (!re && !target.cmdline.empty()) {
     re = compile_cmdline(target.cmdline);
     if (!re->ok())
-      throw ApiError(400, "field 'target.cmdline' is not a valid regular expression: " +
-                              re->error());
+      throw ApiError(400,
+                     "field 'target.cmdline' is not a valid regular expression: " + re->error());
   }
   size_t matched = 0;
   std::string first_reason;
   for (auto& p : table.list()) {
-    const bool match =
-        re ? !p.cmdline.empty() && re2::RE2::PartialMatch(p.cmdline, *re) : p.name == target.process;
+    const bool match = re ? !p.cmdline.empty() && re2::RE2::PartialMatch(p.cmdline, *re)
+                          : p.name == target.process;
     if (!match) continue;
     ++matched;
-    if (auto why = refusal(p, guard, ancestors); !why.empty()) {      if (first_reason.empty()) first_reason = why;
+    if (auto why = refusal(p, guard, ancestors); !why.empty()) {
+      if (first_reason.empty()) first_reason = why;
       sel.skipped.push_back({{"pid", p.pid}, {"name", p.name}, {"reason", why}});
       continue;
     }

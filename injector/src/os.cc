@@ -51,7 +51,8 @@ bool read_file(const std::string& path, std::string& out, std::size_t max = 6553
 }
 
 // The first number of a "Key:\tN\tN..." line of /proc/PID/status, or the `index`th.
-bool status_number(const std::string& text, const char* key, std::size_t index, unsigned long& out) {
+bool status_number(const std::string& text, const char* key, std::size_t index,
+                   unsigned long& out) {
   const std::string k = std::string("\n") + key + ":";
   auto at = text.rfind(key, 0) == 0 ? 0 : text.find(k);
   if (at == std::string::npos) return false;

@@ -59,9 +59,7 @@ json state_faults(const std::string& path) {
 
 }  // namespace achilles::injector::testing
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("A fault body is refused with a message naming the wrong field", "[agent]") {
   CHECK(refusal_of(json::array()) == "400 the body must be a JSON object");
@@ -443,8 +441,7 @@ TEST_CASE("The agent's ancestors and its own stress processes are never targets"
                     "pid 600 may not be signalled: it is one of the agent's own stress processes");
 }
 
-TEST_CASE("allow.users matches the effective uid and allow.executables the executable",
-          "[agent]") {
+TEST_CASE("allow.users matches the effective uid and allow.executables the executable", "[agent]") {
   Rig rig;
   auto guard = rig.options().guard;
   guard.allow.uids = {1000};
@@ -544,11 +541,13 @@ TEST_CASE("A pidfile is read only as a regular file under allow.pidfile_dirs", "
   CHECK(refused(run + "/fifo.pid") ==
         "403 pidfile '" + run +
             "/fifo.pid' is not a regular file (a symbolic link, FIFO or device is refused)");
-  CHECK(refused(run + "/none.pid") == "404 cannot read pidfile '" + run + "/none.pid': no such file");
+  CHECK(refused(run + "/none.pid") ==
+        "404 cannot read pidfile '" + run + "/none.pid': no such file");
   std::ofstream(run + "/big.pid") << std::string(100, '7');
   CHECK(refused(run + "/big.pid") == "400 pidfile '" + run + "/big.pid' does not hold a pid");
   guard.pidfile_dirs.clear();
-  CHECK(refused(run + "/redis.pid") == "403 pidfile targets are refused: allow.pidfile_dirs is empty");
+  CHECK(refused(run + "/redis.pid") ==
+        "403 pidfile targets are refused: allow.pidfile_dirs is empty");
   std::filesystem::remove_all(root);
 }
 
@@ -589,8 +588,7 @@ TEST_CASE("cpu and memory faults are capped by what the host has", "[agent]") {
   CHECK(rig.loads.running == 0);
 }
 
-TEST_CASE("Stress loads run in child processes that the load's end kills and reaps",
-          "[agent]") {
+TEST_CASE("Stress loads run in child processes that the load's end kills and reaps", "[agent]") {
   auto runner = make_process_load_runner();
   const auto host = runner->capacity();
   CHECK(host.cpus >= 1);
@@ -685,18 +683,21 @@ TEST_CASE("A halt and a lapsed lease are kept in the state file until resume", "
   std::remove(options.state_file.c_str());
 }
 
-TEST_CASE("Recovery reads a damaged state file record by record and says what it lost",
-          "[agent]") {
+TEST_CASE("Recovery reads a damaged state file record by record and says what it lost", "[agent]") {
   Rig rig;
   rig.procs.add(42, "redis-server").state = 'T';
   rig.procs.add(43, "postgres").state = 'T';  // not in the allowlist
   const auto path = temp_path("state-damaged.json");
   std::ofstream(path)
-      << R"({"achilles_state": 1, "agent_pid": 9, "halted": null})" "\n"
-      << R"({"id": "a-1", "kind": "pause", "targets": [{"pid": 42, "start_time": 1042, "name": "redis-server"}]})" "\n"
+      << R"({"achilles_state": 1, "agent_pid": 9, "halted": null})"
+         "\n"
+      << R"({"id": "a-1", "kind": "pause", "targets": [{"pid": 42, "start_time": 1042, "name": "redis-server"}]})"
+         "\n"
       << std::string("{\"id\": \"a-2\", \"kind\": \"pau\xff\0garbage\n", 36)
-      << R"({"id": "a-3", "kind": "pause", "targets": [{"pid": "x"}]})" "\n"
-      << R"({"id": "a-4", "kind": "pause", "targets": [{"pid": 43, "start_time": 1043, "name": "postgres"}]})" "\n";
+      << R"({"id": "a-3", "kind": "pause", "targets": [{"pid": "x"}]})"
+         "\n"
+      << R"({"id": "a-4", "kind": "pause", "targets": [{"pid": 43, "start_time": 1043, "name": "postgres"}]})"
+         "\n";
   auto recovery = recover_state(path, rig.procs, rig.signals, rig.options().guard);
   CHECK(rig.signals.sent == std::vector<std::pair<int, int>>{{42, SIGCONT}});
   REQUIRE(recovery.actions.size() == 4);
