@@ -36,6 +36,15 @@ bool asleep(Child& c) {
   return wait_until([&] { return proc_name(c.pid()) == "sleep" && proc_state(c.pid()) == 'S'; });
 }
 
+// Continued: no longer stopped (T). On a loaded machine it may still be runnable (R) rather
+// than back asleep (S), so that is all a test may expect.
+bool continued(pid_t pid) {
+  return wait_until([&] {
+    const char s = proc_state(pid);
+    return s != 0 && s != 'T';
+  });
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -95,7 +104,7 @@ TEST_CASE("A paused process is continued when the fault's time runs out", "[agen
                 {{"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 1500}});
   REQUIRE(r.status == 201);
   CHECK(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
-  REQUIRE(wait_until([&] { return proc_state(victim.pid()) == 'S'; }));
+  REQUIRE(continued(victim.pid()));
   CHECK(http(agent.port(), "GET", "/v1/faults/" + r.json()["id"].get<std::string>())
             .json()["reason"] == "expired");
 }
@@ -112,7 +121,7 @@ TEST_CASE("Deleting a fault reverts it at once and answers its final record", "[
   CHECK(d.status == 200);
   CHECK(d.json()["state"] == "reverted");
   CHECK(d.json()["reason"] == "deleted");
-  CHECK(proc_state(victim.pid()) == 'S');
+  CHECK(continued(victim.pid()));
   CHECK(http(agent.port(), "GET", "/v1/faults/nope").body ==
         "{\"error\":\"fault not found: 'nope'\",\"status\":404}\n");
 }
@@ -127,7 +136,7 @@ TEST_CASE("An expired lease continues a paused process", "[agent]") {
                {{"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 60000}})
               .status == 201);
   CHECK(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
-  REQUIRE(wait_until([&] { return proc_state(victim.pid()) == 'S'; }));
+  REQUIRE(continued(victim.pid()));
   auto status = http(agent.port(), "GET", "/v1/status").json();
   CHECK(status["lease"].is_null());
   CHECK(status["active_faults"].empty());
@@ -142,7 +151,7 @@ TEST_CASE("Halt reverts faults and refuses new ones until resume", "[agent]") {
       {"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 60000}};
   REQUIRE(post(agent.port(), "/v1/faults", pause).status == 201);
   CHECK(http(agent.port(), "POST", "/v1/halt").json()["halted"] == true);
-  CHECK(proc_state(victim.pid()) == 'S');
+  CHECK(continued(victim.pid()));
   auto refused = post(agent.port(), "/v1/faults", pause);
   CHECK(refused.status == 409);
   CHECK(refused.json()["error"] == "the agent is halted: POST /v1/resume first");
@@ -161,7 +170,7 @@ TEST_CASE("SIGTERM makes the agent revert every fault before it exits", "[agent]
   CHECK(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
   ::kill(agent.process().pid(), SIGTERM);
   CHECK(agent.process().wait() == 0);
-  CHECK(proc_state(victim.pid()) == 'S');
+  CHECK(continued(victim.pid()));
 }
 
 TEST_CASE("An agent started after a SIGKILL continues what the state file lists", "[agent]") {
@@ -179,7 +188,7 @@ TEST_CASE("An agent started after a SIGKILL continues what the state file lists"
   CHECK(wait_until(
       [&] { return proc_state(victim.pid()) == 'T'; }));  // left behind by the killed agent
   Agent second(dir, kLoopback);                           // returns once the agent serves
-  CHECK(proc_state(victim.pid()) == 'S');
+  CHECK(continued(victim.pid()));
   // Only the header is left.
   CHECK(read_file(dir.file("state.json")).find("\"id\"") == std::string::npos);
 }
