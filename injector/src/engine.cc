@@ -1,5 +1,8 @@
 // The fault engine. Every change to the set of active faults is written to the state file
-// first, so that an agent killed at any point leaves a record of what to revert.
+// first, so that an agent killed at any point leaves a record of what to revert. The state
+// file's writing (persist), its lock and its reading after a crash (recover_state) stay in
+// this one file, past 500 lines, so that the format written and the format read cannot drift
+// apart.
 #include "achilles/injector/engine.h"
 
 #include <fcntl.h>
@@ -266,7 +269,7 @@ void FaultEngine::revert(Fault& f, const std::string& reason) {
       // already stopped before the first of them.
       for (std::size_t i = 0; i < f.targets.size(); ++i) {
         const auto& t = f.targets[i];
-        if (f.found_stopped[i] || pause_holding(t, &f)) continue;
+        if ((i < f.found_stopped.size() && f.found_stopped[i]) || pause_holding(t, &f)) continue;
         if (same_process(deps_.procs, t)) deps_.signals.send(t.pid, SIGCONT);
       }
       break;

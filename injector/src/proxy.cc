@@ -1,5 +1,7 @@
-// The TCP proxies. Each connection is two directions (client to server is "upstream", server
-// to client "downstream"), and each direction runs on one of two paths:
+// The TCP proxies (one file past 500 lines: a connection's paths, its toxics' timers and the
+// manager share the Link and ProxyState types, which nothing else needs). Each connection is
+// two directions (client to server is "upstream", server to client "downstream"), and each
+// direction runs on one of two paths:
 //
 // - While no toxic applies to it, a plain relay moves the bytes: non-blocking read(2) and
 //   send(2) on the sockets through a buffer that exists from the first data on (64 KiB, grown

@@ -1,4 +1,6 @@
-// Validation of fault bodies, target selection and the fault engine, on fake OS mechanisms.
+// Validation of fault bodies, target selection and the fault engine, on fake OS mechanisms
+// (and, where the point is the real one, on /proc, files and child processes of the test's
+// own). One file past 500 lines: its tests share the rig of fakes.h and these helpers.
 #include <sys/stat.h>
 #include <unistd.h>
 
