@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PACKAGES=(
   cmake g++ make pkg-config ca-certificates
   libboost-graph-dev libgraphviz-dev graphviz nlohmann-json3-dev libasio-dev
-  libyaml-cpp-dev catch2 libssl-dev libhowardhinnant-date-dev tzdata
+  libyaml-cpp-dev catch2 libssl-dev libhowardhinnant-date-dev tzdata libre2-dev
   clang-format clang-14 libfuzzer-14-dev python3 python3-networkx
   socat nodejs chromium scram haproxy systemd
 )

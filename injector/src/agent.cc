@@ -101,14 +101,27 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   }
   EngineOptions options;
   options.guard.allow.processes = config.allow_processes;
+  options.guard.allow.executables = config.allow_executables;
+  options.guard.pidfile_dirs = config.allow_pidfile_dirs;
   options.guard.allow.uids = resolve_users(config.allow_users);
   options.guard.self_pid = ::getpid();
   options.guard.parent_pid = ::getppid();
   options.state_file = config.state_file;
   options.limits.max_duration_ms = config.max_duration_ms;
-  options.limits.max_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  options.limits.max_memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
-                                    static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)) / 2;
+  const int cpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  options.limits.max_cores =
+      config.max_cpu_cores > 0
+          ? static_cast<int>(std::min<std::int64_t>(config.max_cpu_cores, cpus))
+          : cpus;
+  options.limits.max_memory_bytes = config.max_memory_bytes > 0
+                                        ? static_cast<std::uint64_t>(config.max_memory_bytes)
+                                        : static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                              static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)) / 2;
+  options.max_total_memory_bytes = options.limits.max_memory_bytes;
+
+  // One agent per state file: a second one would revert the first one's faults.
+  std::unique_ptr<StateLock> state_lock;
+  if (!config.state_file.empty()) state_lock = std::make_unique<StateLock>(config.state_file);
 
   ::signal(SIGPIPE, SIG_IGN);
   // A file size limit makes a write fail (and the audit log refuse what it cannot record)
@@ -124,22 +137,15 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   auto procs = make_proc_table();
   auto signals = make_kill_signaller();
   auto clock = make_system_clock();
-  auto loads = make_thread_load_runner();
-
-  // Revert what a killed predecessor left behind, before serving anything.
-  if (!config.state_file.empty()) {
-    for (const auto& action : recover_state(config.state_file, *procs, *signals)) {
-      audit.write(action);
-      std::cerr << "achilles-agent: recovered: " << action.dump() << "\n";
-    }
-    // Fails now, not at the first fault, when the state file cannot be written.
-    write_file_atomically(config.state_file, "{\"faults\": []}\n");
-  }
+  auto loads = make_process_load_runner();
 
   asio::io_context io(1);
   ProxyManager proxies(io, *clock, config.max_duration_ms);
   FaultEngine engine({*procs, *signals, *clock, *loads, &proxies}, options);
   engine.set_audit([&](const nlohmann::json& e) { audit.write(e); });
+  proxies.set_harm_gate([&] {
+    if (engine.halted()) throw ApiError(409, "the agent is halted: POST /v1/resume first");
+  });
   for (const auto& p : config.proxies) {
     try {
       proxies.create({p.name, p.listen, p.upstream, true, {}});
@@ -170,6 +176,22 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
                           }});
   } catch (const std::system_error& e) {
     throw std::runtime_error("cannot listen on " + config.listen + ": " + e.code().message());
+  }
+
+  // Revert what a killed predecessor left behind: after the port is bound (an agent that
+  // cannot serve touches nothing) and before anything is served (the loop has not run yet).
+  // Fails now, not at the first fault, when the state file cannot be written.
+  if (!config.state_file.empty()) {
+    const Recovery recovery = recover_state(config.state_file, *procs, *signals, options.guard);
+    for (const auto& action : recovery.actions) {
+      audit.write(action);
+      std::cerr << "achilles-agent: recovered: " << action.dump() << "\n";
+    }
+    if (!recovery.halted.empty()) {
+      engine.restore_halt(recovery.halted);
+      std::cerr << "achilles-agent: halted (" << recovery.halted
+                << " before the restart): new faults are refused until POST /v1/resume\n";
+    }
   }
 
   asio::steady_timer ticker(io);

@@ -64,6 +64,8 @@ const IntKey kIntKeys[] = {
     {"max_body_bytes", &AgentConfig::max_body_bytes, 1, 64 << 20},
     {"max_connections", &AgentConfig::max_connections, 1, 1 << 20},
     {"audit_max_bytes", &AgentConfig::audit_max_bytes, 0, 1LL << 50},
+    {"max_cpu_cores", &AgentConfig::max_cpu_cores, 0, 65536},
+    {"max_memory_bytes", &AgentConfig::max_memory_bytes, 0, 1LL << 50},
 };
 
 struct StringKey {
@@ -130,6 +132,10 @@ AgentConfig load_config(const std::string& path) {
           const std::string sub = a.first.as<std::string>();
           if (sub == "processes")
             c.allow_processes = strings(a.second, "allow.processes");
+          else if (sub == "executables")
+            c.allow_executables = strings(a.second, "allow.executables");
+          else if (sub == "pidfile_dirs")
+            c.allow_pidfile_dirs = strings(a.second, "allow.pidfile_dirs");
           else if (sub == "users")
             c.allow_users = strings(a.second, "allow.users");
           else
@@ -202,6 +208,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   for (const auto& [f, v] : flags)
     if (f == "--config") cl.config = load_config(v);
   bool processes_reset = false, users_reset = false, proxies_reset = false;
+  bool executables_reset = false, pidfile_dirs_reset = false;
   for (const auto& [f, v] : flags) {
     if (f == "--config") continue;
     if (f == "--help" || f == "-h") {
@@ -228,6 +235,12 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     if (f == "--allow-process") {
       if (!std::exchange(processes_reset, true)) cl.config.allow_processes.clear();
       cl.config.allow_processes.push_back(v);
+    } else if (f == "--allow-executable") {
+      if (!std::exchange(executables_reset, true)) cl.config.allow_executables.clear();
+      cl.config.allow_executables.push_back(v);
+    } else if (f == "--allow-pidfile-dir") {
+      if (!std::exchange(pidfile_dirs_reset, true)) cl.config.allow_pidfile_dirs.clear();
+      cl.config.allow_pidfile_dirs.push_back(v);
     } else if (f == "--allow-user") {
       if (!std::exchange(users_reset, true)) cl.config.allow_users.clear();
       cl.config.allow_users.push_back(v);
@@ -238,6 +251,13 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       throw ConfigError("unknown option '" + f + "' (see --help)");
     }
   }
+  for (const auto& e : cl.config.allow_executables)
+    if (e.empty() || e[0] != '/')
+      throw ConfigError("allow.executables must be absolute paths (globs allowed), got '" + e +
+                        "'");
+  for (const auto& d : cl.config.allow_pidfile_dirs)
+    if (d.empty() || d[0] != '/')
+      throw ConfigError("allow.pidfile_dirs must be absolute paths, got '" + d + "'");
   return cl;
 }
 
@@ -259,8 +279,16 @@ options (each is also a key of the YAML configuration, with '_' for '-'):
   --audit-max-bytes N         rotate the audit log to FILE.1 beyond N bytes (0: never, the
                               default)
   --max-duration-ms N         cap of every fault's duration (default 900000)
-  --allow-process GLOB        process names that may be signalled (repeatable; none by default)
-  --allow-user NAME           only processes of these users (repeatable; any by default)
+  --allow-process GLOB        process names (comm) that may be signalled (repeatable; none by
+                              default); a name is only as strong as comm, which any process sets
+  --allow-executable GLOB     executables (/proc/PID/exe, resolved) that may be signalled
+                              (repeatable; none by default)
+  --allow-user NAME           only processes of these users, by effective uid (repeatable; any
+                              by default)
+  --allow-pidfile-dir DIR     directories a pidfile target may be in (repeatable; default /run
+                              and /var/run)
+  --max-cpu-cores N           cores all cpu faults together may load (default: the online CPUs)
+  --max-memory-bytes N        bytes all memory faults together may hold (default: half the RAM)
   --proxy NAME,LISTEN,UPSTREAM  a TCP proxy declared at start (repeatable)
   --tls-cert FILE             serve the API over TLS 1.2+ with this PEM certificate chain;
   --tls-key FILE              its private key;

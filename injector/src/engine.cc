@@ -1,17 +1,22 @@
 // The fault engine. Every change to the set of active faults is written to the state file
-// first, so that an agent killed at any point leaves a record of what to revert.
+// first, so that an agent killed at any point leaves a record of what to revert. The state
+// file's writing (persist), its lock and its reading after a crash (recover_state) stay in
+// this one file, past 500 lines, so that the format written and the format read cannot drift
+// apart.
 #include "achilles/injector/engine.h"
 #include "achilles/common/time.h"
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <filesystem>
 #include <random>
+#include <sstream>
 
 namespace achilles::injector {
 
@@ -32,6 +37,9 @@ struct FaultEngine::Fault {
   std::string reason;
   /// The processes acted on, as they were when the fault started.
   std::vector<ProcessInfo> targets;
+  /// pause: per target, whether it was already stopped (by someone else) when the fault
+  /// started; such a process is left stopped when the fault ends.
+  std::vector<bool> found_stopped;
   json skipped = json::array();
   json errors = json::array();
   /// kill: what happened afterwards.
@@ -54,9 +62,19 @@ FaultEngine::FaultEngine(EngineDeps deps, EngineOptions options)
 }
 
 FaultEngine::~FaultEngine() {
-  // Loads are threads of this process: stop them even if nobody called revert_all.
+  // Loads are child processes: stop them even if nobody called revert_all.
   for (auto& f : faults_)
     f->load.reset();
+}
+
+const FaultEngine::Fault* FaultEngine::pause_holding(const ProcessInfo& p,
+                                                     const Fault* self) const {
+  for (const auto& f : faults_) {
+    if (f.get() == self || !f->live() || f->spec.kind != FaultKind::kPause) continue;
+    for (const auto& t : f->targets)
+      if (t.pid == p.pid && t.start_time == p.start_time) return f.get();
+  }
+  return nullptr;
 }
 
 std::string FaultEngine::new_id() {
@@ -93,8 +111,41 @@ bool same_program(const ProcessInfo& a, const ProcessInfo& b) {
 }  // namespace
 
 json FaultEngine::create(const json& body) {
-  if (halted_) throw ApiError(409, "the agent is halted: POST /v1/resume first");
+  if (halted_ == "lease expired")
+    throw ApiError(409, "the lease lapsed, so the agent is halted: POST /v1/resume first");
+  if (!halted_.empty()) throw ApiError(409, "the agent is halted: POST /v1/resume first");
   FaultSpec spec = parse_fault(body, options_.limits);
+  // Stress loads are capped by the configuration and by what the host has.
+  if (spec.kind == FaultKind::kCpu || spec.kind == FaultKind::kMemory) {
+    const HostCapacity host = deps_.loads.capacity();
+    std::int64_t cores = 0;
+    std::uint64_t bytes = 0;
+    for (const auto& f : faults_) {
+      if (!f->live()) continue;
+      if (f->spec.kind == FaultKind::kCpu) cores += f->spec.cores;
+      if (f->spec.kind == FaultKind::kMemory) bytes += f->spec.bytes;
+    }
+    const std::int64_t max_cores = std::min<std::int64_t>(options_.limits.max_cores, host.cpus);
+    if (spec.kind == FaultKind::kCpu && cores + spec.cores > max_cores)
+      throw ApiError(409, "cpu faults may load at most " + std::to_string(max_cores) +
+                              " cores at once (the host's online CPUs, and max_cpu_cores): " +
+                              std::to_string(cores) + " already loaded, " +
+                              std::to_string(spec.cores) + " more asked");
+    if (spec.kind == FaultKind::kMemory) {
+      const auto max_bytes = options_.max_total_memory_bytes;
+      if (bytes + spec.bytes > max_bytes)
+        throw ApiError(409, "memory faults may hold at most " + std::to_string(max_bytes) +
+                                " bytes at once (max_memory_bytes): " + std::to_string(bytes) +
+                                " already held, " + std::to_string(spec.bytes) + " more asked");
+      if (host.memory_available && spec.bytes > *host.memory_available)
+        throw ApiError(409, "field 'bytes': " + std::to_string(spec.bytes) +
+                                " is more than the host can give now: " +
+                                std::to_string(*host.memory_available) +
+                                " bytes (MemAvailable, or what the agent's cgroup allows, less "
+                                "a safety margin of " +
+                                std::to_string(host.memory_margin) + " bytes)");
+    }
+  }
   auto owned = std::make_unique<Fault>();
   Fault& f = *owned;
   f.id = new_id();
@@ -106,9 +157,26 @@ json FaultEngine::create(const json& body) {
   f.expires_wall = f.started_wall + std::chrono::milliseconds(span);
 
   if (spec.kind == FaultKind::kKill || spec.kind == FaultKind::kPause) {
-    Selection sel = select_targets(spec.target, deps_.procs, options_.guard);
+    Guard guard = options_.guard;
+    for (const auto& other : faults_)
+      if (other->load)
+        for (int pid : other->load->pids())
+          guard.helpers.insert(pid);
+    Selection sel = select_targets(spec.target, deps_.procs, guard);
     f.targets = std::move(sel.targets);
     f.skipped = std::move(sel.skipped);
+  }
+  if (spec.kind == FaultKind::kPause) {
+    // Stopped already: by another pause of ours (which decides), or by someone else (left so).
+    for (const auto& t : f.targets) {
+      bool stopped = t.state == 'T' || t.state == 't';
+      if (const Fault* holder = pause_holding(t, nullptr)) {
+        stopped = false;
+        for (std::size_t i = 0; i < holder->targets.size(); ++i)
+          if (holder->targets[i].pid == t.pid) stopped = holder->found_stopped[i];
+      }
+      f.found_stopped.push_back(stopped);
+    }
   }
   if (spec.kind == FaultKind::kLatency) {
     if (!deps_.toxics) throw ApiError(404, "proxy not found: '" + spec.proxy + "'");
@@ -149,14 +217,16 @@ json FaultEngine::create(const json& body) {
       }
       case FaultKind::kPause: {
         std::vector<const ProcessInfo*> stopped;
-        for (const auto& t : f.targets) {
+        for (std::size_t i = 0; i < f.targets.size(); ++i) {
+          const auto& t = f.targets[i];
           int err = same_process(deps_.procs, t) ? deps_.signals.send(t.pid, SIGSTOP) : ESRCH;
           if (err) {
             for (auto* s : stopped)
               deps_.signals.send(s->pid, SIGCONT);
             signal_failed(err, t.pid, "SIGSTOP");
           }
-          stopped.push_back(&t);
+          // Undone on a failure only when this fault is what stopped it.
+          if (!f.found_stopped[i] && !pause_holding(t, &f)) stopped.push_back(&t);
         }
         break;
       }
@@ -196,8 +266,13 @@ void FaultEngine::revert(Fault& f, const std::string& reason) {
     case FaultKind::kKill:
       break;
     case FaultKind::kPause:
-      for (const auto& t : f.targets)
+      // Continued only when no other pause of ours still holds it, and only when it was not
+      // already stopped before the first of them.
+      for (std::size_t i = 0; i < f.targets.size(); ++i) {
+        const auto& t = f.targets[i];
+        if ((i < f.found_stopped.size() && f.found_stopped[i]) || pause_holding(t, &f)) continue;
         if (same_process(deps_.procs, t)) deps_.signals.send(t.pid, SIGCONT);
+      }
       break;
     case FaultKind::kLatency:
       if (deps_.toxics) {
@@ -265,6 +340,14 @@ void FaultEngine::tick() {
               {"ttl_ms", lease_ttl_ms_},
               {"time", common::format_time(deps_.clock.wall())}});
     revert_all("lease expired");
+    // Once a lease has lapsed, nothing new starts until someone resumes (it survives a
+    // restart, through the state file).
+    halted_ = "lease expired";
+    try {
+      persist();
+    } catch (const std::exception&) {
+      // Reverted anyway; the halt holds in this process.
+    }
   }
   bool observing = false;
   for (const auto& f : faults_)
@@ -285,8 +368,8 @@ void FaultEngine::tick() {
 void FaultEngine::revert_all(const std::string& reason) {
   for (auto& f : faults_)
     revert(*f, reason);
-  // Toxics added through Toxiproxy's API are faults too.
-  if (deps_.toxics) deps_.toxics->remove_all_toxics();
+  // Toxics added and proxies disabled through Toxiproxy's API are faults too.
+  if (deps_.toxics) deps_.toxics->revert_all();
 }
 
 json FaultEngine::record(const Fault& f) const {
@@ -296,8 +379,12 @@ json FaultEngine::record(const Fault& f) const {
   j["expires_at"] = common::format_time(f.expires_wall);
   if (!f.targets.empty()) {
     json ts = json::array();
-    for (const auto& t : f.targets)
-      ts.push_back({{"pid", t.pid}, {"name", t.name}, {"cmdline", t.cmdline}});
+    for (std::size_t i = 0; i < f.targets.size(); ++i) {
+      const auto& t = f.targets[i];
+      json e = {{"pid", t.pid}, {"name", t.name}, {"cmdline", t.cmdline}};
+      if (i < f.found_stopped.size() && f.found_stopped[i]) e["found_stopped"] = true;
+      ts.push_back(e);
+    }
     j["targets"] = ts;
   }
   if (!f.skipped.empty()) j["skipped"] = f.skipped;
@@ -315,6 +402,9 @@ json FaultEngine::list() const {
   json out = json::array();
   for (const auto& f : faults_)
     out.push_back(record(*f));
+  if (deps_.toxics)
+    for (const auto& e : deps_.toxics->external_faults())
+      out.push_back(e);
   return out;
 }
 
@@ -335,13 +425,27 @@ json FaultEngine::remove(const std::string& id) {
 
 json FaultEngine::halt() {
   revert_all("halt");
-  halted_ = true;
+  halted_ = "halt";
+  try {
+    persist();  // a halt survives a restart
+  } catch (const std::exception&) {
+    // Halted anyway, in this process.
+  }
   return status();
 }
 
 json FaultEngine::resume() {
-  halted_ = false;
+  halted_.clear();
+  try {
+    persist();
+  } catch (const std::exception&) {
+    // The file still says halted: a restart would refuse faults, the safe side.
+  }
   return status();
+}
+
+void FaultEngine::restore_halt(const std::string& reason) {
+  halted_ = reason;
 }
 
 json FaultEngine::lease(const json& body) {
@@ -371,6 +475,11 @@ json FaultEngine::status() const {
       active.push_back({{"id", f->id},
                         {"kind", kind_name(f->spec.kind)},
                         {"expires_at", common::format_time(f->expires_wall)}});
+  if (deps_.toxics)
+    for (const auto& e : deps_.toxics->external_faults())
+      active.push_back({{"id", e.value("id", "")},
+                        {"kind", e.value("kind", "")},
+                        {"expires_at", e.value("expires_at", "")}});
   json lease = nullptr;
   if (lease_deadline_) {
     const auto left = *lease_deadline_ - deps_.clock.now();
@@ -378,29 +487,43 @@ json FaultEngine::status() const {
              {"remaining_ms", std::chrono::duration_cast<std::chrono::milliseconds>(left).count()},
              {"expires_at", common::format_time(deps_.clock.wall() + left)}};
   }
-  return {{"halted", halted_}, {"lease", lease}, {"active_faults", active}};
+  json out = {{"halted", !halted_.empty()}, {"lease", lease}, {"active_faults", active}};
+  if (!halted_.empty()) out["halted_by"] = halted_;
+  return out;
 }
+
+namespace {
+
+// The state file: one JSON object per line, so that a damaged line costs only its record.
+// The first line is the header; each further line one active fault.
+std::string state_header(int agent_pid, const std::string& halted) {
+  json h = {{"achilles_state", 1}, {"agent_pid", agent_pid}};
+  h["halted"] = halted.empty() ? json(nullptr) : json(halted);
+  return h.dump() + "\n";
+}
+
+}  // namespace
 
 void FaultEngine::persist() {
   if (options_.state_file.empty()) return;
-  json faults = json::array();
+  std::string text = state_header(options_.guard.self_pid, halted_);
   for (const auto& f : faults_) {
     if (!f->live() || f->spec.kind == FaultKind::kKill) continue;
     json targets = json::array();
-    for (const auto& t : f->targets)
-      targets.push_back({{"pid", t.pid}, {"start_time", t.start_time}, {"name", t.name}});
+    for (std::size_t i = 0; i < f->targets.size(); ++i) {
+      const auto& t = f->targets[i];
+      json e = {{"pid", t.pid}, {"start_time", t.start_time}, {"name", t.name}};
+      if (i < f->found_stopped.size() && f->found_stopped[i]) e["found_stopped"] = true;
+      targets.push_back(e);
+    }
     json e = {{"id", f->id},
               {"kind", kind_name(f->spec.kind)},
               {"expires_at", common::format_time(f->expires_wall)}};
     if (!targets.empty()) e["targets"] = targets;
     if (!f->toxic.empty()) e["proxy"] = f->spec.proxy, e["toxic"] = f->toxic;
-    faults.push_back(e);
+    text += e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   }
-  json doc = {{"agent_pid", options_.guard.self_pid}, {"faults", faults}};
-  // A process name need not be UTF-8; recovery matches pid and start time only, so a
-  // replaced byte in the name loses nothing (a throw here refused the fault with a 500).
-  write_file_atomically(options_.state_file,
-                        doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+  write_file_atomically(options_.state_file, text);
 }
 
 void write_file_atomically(const std::string& path, const std::string& content) {
@@ -410,64 +533,205 @@ void write_file_atomically(const std::string& path, const std::string& content) 
     throw std::runtime_error("cannot write the state file '" + path + "': " + what + ": " +
                              std::strerror(err));
   };
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A stale temporary file (or a link planted in its place) is removed, never written through.
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) fail("unlink " + tmp);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) fail("open " + tmp);
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
+      const int err = errno;
       ::close(fd);
+      ::unlink(tmp.c_str());
+      errno = err;
       fail("write");
     }
     done += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0) {
+    const int err = errno;
     ::close(fd);
+    ::unlink(tmp.c_str());
+    errno = err;
     fail("fsync");
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename");
+  // The rename itself is durable once the directory is.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
 }
 
-json recover_state(const std::string& path, const ProcessTable& procs, Signaller& signals) {
-  json actions = json::array();
-  std::ifstream in(path);
-  if (!in) return actions;  // no file: nothing was left behind
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("faults") ||
-      !doc["faults"].is_array())
-    throw std::runtime_error("the state file '" + path + "' is not a state file");
-  for (const auto& f : doc["faults"]) {
-    const std::string kind = f.value("kind", "");
-    const std::string id = f.value("id", "");
-    if (kind == "pause" && f.contains("targets")) {
-      for (const auto& t : f["targets"]) {
-        const int pid = t.value("pid", 0);
-        const std::uint64_t start = t.value("start_time", std::uint64_t{0});
-        auto p = procs.get(pid);
-        json a = {{"event", "recover"}, {"id", id}, {"kind", kind}, {"pid", pid}};
-        if (!p) {
-          a["action"] = "none: the process is gone";
-        } else if (p->start_time != start) {
-          a["action"] = "none: the pid now belongs to another process";
-        } else {
-          int err = signals.send(pid, SIGCONT);
-          a["action"] = err ? std::string("SIGCONT failed: ") + std::strerror(err) : "SIGCONT";
-        }
-        actions.push_back(a);
-      }
-    } else {
-      // Proxies, toxics and loads lived in the dead agent's process: gone with it.
-      actions.push_back({{"event", "recover"},
-                         {"id", id},
-                         {"kind", kind},
-                         {"action", "none: ended with the agent"}});
-    }
+StateLock::StateLock(const std::string& state_file) {
+  const std::string path = state_file + ".lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd_ < 0)
+    throw std::runtime_error("cannot write the state file '" + state_file +
+                             "': cannot open its lock '" + path + "': " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    std::string holder;
+    char buf[32];
+    const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
+    if (n > 0) holder.assign(buf, static_cast<std::size_t>(n));
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' '))
+      holder.pop_back();
+    ::close(fd_);
+    fd_ = -1;
+    if (err == EWOULDBLOCK)
+      throw std::runtime_error(
+          "the state file '" + state_file + "' is in use by another agent" +
+          (holder.empty() || holder.find_first_not_of("0123456789") != std::string::npos
+               ? std::string()
+               : " (pid " + holder + ")") +
+          ", which holds '" + path + "': each agent needs a state file of its own (--state-file)");
+    throw std::runtime_error("cannot lock '" + path + "': " + std::strerror(err));
   }
-  write_file_atomically(path, json({{"faults", json::array()}}).dump(2) + "\n");
-  return actions;
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, pid.data(), pid.size(), 0);
+}
+
+StateLock::~StateLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
+namespace {
+
+// The state file's text, refusing anything but a regular file, at most 16 MiB; nothing when
+// there is no file.
+std::optional<std::string> read_state_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw std::runtime_error("cannot read the state file '" + path + "': " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw std::runtime_error("the state file '" + path + "' is not a regular file");
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > (16u << 20)) break;
+  }
+  ::close(fd);
+  return text;
+}
+
+// Continues the targets of one recorded pause fault that may be continued.
+void recover_fault(const json& f, const ProcessTable& procs, Signaller& signals, const Guard& guard,
+                   const std::set<int>& ancestors, json& actions) {
+  const std::string kind = f.at("kind").get<std::string>();
+  const std::string id = f.at("id").get<std::string>();
+  if (kind != "pause" || !f.contains("targets")) {
+    // Proxies, toxics and loads lived in the dead agent's process (loads die with it).
+    actions.push_back({{"event", "recover"},
+                       {"id", id},
+                       {"kind", kind},
+                       {"action", "none: ended with the agent"}});
+    return;
+  }
+  for (const auto& t : f.at("targets")) {
+    const int pid = t.at("pid").get<int>();
+    const std::uint64_t start = t.at("start_time").get<std::uint64_t>();
+    auto p = procs.get(pid);
+    json a = {{"event", "recover"}, {"id", id}, {"kind", kind}, {"pid", pid}};
+    if (!p) {
+      a["action"] = "none: the process is gone";
+    } else if (p->start_time != start) {
+      a["action"] = "none: the pid now belongs to another process";
+    } else if (t.value("found_stopped", false)) {
+      a["action"] = "none: it was already stopped before the fault, and is left so";
+    } else if (auto why = refusal(*p, guard, ancestors); !why.empty()) {
+      a["action"] = "none: it may not be signalled: " + why;
+    } else {
+      int err = signals.send(pid, SIGCONT);
+      a["action"] = err ? std::string("SIGCONT failed: ") + std::strerror(err) : "SIGCONT";
+    }
+    actions.push_back(a);
+  }
+}
+
+}  // namespace
+
+Recovery recover_state(const std::string& path, const ProcessTable& procs, Signaller& signals,
+                       const Guard& guard) {
+  Recovery out;
+  const auto text = read_state_file(path);
+  const std::set<int> ancestors = ancestors_of(guard.self_pid, procs);
+  if (text) {
+    std::vector<std::pair<std::size_t, json>> records;  // line, fault
+    bool header = false;
+    std::size_t unreadable = 0;
+    auto damaged = [&](std::size_t line, const std::string& why) {
+      ++unreadable;
+      if (unreadable <= 20)
+        out.actions.push_back({{"event", "recover"},
+                               {"line", line},
+                               {"action", "none: line " + std::to_string(line) +
+                                              " of the state file could not be read (" + why +
+                                              "); whatever it recorded is not reverted"}});
+    };
+    // The format of earlier versions: one JSON document {"faults": [...]}.
+    json whole = json::parse(*text, nullptr, false);
+    if (!whole.is_discarded() && whole.is_object() && whole.contains("faults") &&
+        whole["faults"].is_array()) {
+      header = true;
+      std::size_t n = 0;
+      for (const auto& f : whole["faults"])
+        records.emplace_back(++n, f);
+    } else {
+      std::istringstream lines(*text);
+      std::size_t n = 0;
+      for (std::string line; std::getline(lines, line);) {
+        ++n;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        json j = json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+          damaged(n, "not a JSON object");
+        } else if (j.contains("achilles_state")) {
+          header = true;
+          if (j.contains("halted") && j["halted"].is_string())
+            out.halted = j["halted"].get<std::string>();
+        } else {
+          records.emplace_back(n, j);
+        }
+      }
+      if (!header && text->find_first_not_of(" \t\r\n") != std::string::npos) {
+        // Whether the earlier agent was halted is unknown: stay on the safe side.
+        out.halted = "state file damaged";
+        out.actions.push_back({{"event", "recover"},
+                               {"action",
+                                "halted: the state file's header could not be read, "
+                                "so new faults are refused until POST /v1/resume"}});
+      }
+    }
+    for (const auto& [line, f] : records) {
+      try {
+        recover_fault(f, procs, signals, guard, ancestors, out.actions);
+      } catch (const json::exception& e) {
+        damaged(line, std::string("a fault record with a missing or wrong field: ") + e.what());
+      }
+    }
+    if (unreadable > 20)
+      out.actions.push_back({{"event", "recover"},
+                             {"action", std::to_string(unreadable - 20) +
+                                            " more lines of the state file could not be read"}});
+  }
+  write_file_atomically(path, state_header(guard.self_pid, out.halted));
+  return out;
 }
 
 }  // namespace achilles::injector

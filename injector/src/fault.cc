@@ -1,12 +1,20 @@
-// Validation of fault bodies and selection of target processes.
+// Validation of fault bodies and selection of target processes. Command-line patterns are
+// RE2 (Debian's libre2): matching is linear in the input, so no pattern can hold up the
+// event loop the way a backtracking engine (std::regex) does on `(a+)+$`.
 #include "achilles/injector/fault.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <re2/re2.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
 #include <limits>
-#include <regex>
 #include <set>
 
 namespace achilles::injector {
@@ -107,6 +115,13 @@ class Fields {
   std::set<std::string> seen_;
 };
 
+std::shared_ptr<const re2::RE2> compile_cmdline(const std::string& pattern) {
+  re2::RE2::Options o;
+  o.set_log_errors(false);
+  o.set_max_mem(8 << 20);
+  return std::make_shared<const re2::RE2>(pattern, o);
+}
+
 Target parse_target(const json& v) {
   if (!v.is_object()) bad("field 'target' must be an object");
   Fields f(v, "target.", "");
@@ -123,15 +138,15 @@ Target parse_target(const json& v) {
   if (f.has("cmdline")) {
     t.cmdline = f.string("cmdline", true);
     if (t.cmdline.size() > 1024) bad("field 'target.cmdline' must be at most 1024 characters");
-    try {
-      std::regex re(t.cmdline);
-    } catch (const std::regex_error& e) {
-      bad("field 'target.cmdline' is not a valid regular expression: " + std::string(e.what()));
-    }
+    t.regex = compile_cmdline(t.cmdline);
+    if (!t.regex->ok())
+      bad("field 'target.cmdline' is not a valid regular expression: " + t.regex->error());
     ++given;
   }
   if (f.has("pidfile")) {
     t.pidfile = f.string("pidfile", true);
+    if (t.pidfile.front() != '/') bad("field 'target.pidfile' must be an absolute path");
+    if (t.pidfile.size() > 4096) bad("field 'target.pidfile' must be at most 4096 characters");
     ++given;
   }
   if (f.has("count")) {
@@ -247,30 +262,151 @@ json to_json(const FaultSpec& s) {
   return j;
 }
 
-std::string refusal(const ProcessInfo& p, const Guard& guard) {
-  if (p.pid == 1) return "pid 1 is never signalled";
-  if (p.pid == guard.self_pid) return "the agent never signals itself";
-  if (p.pid == guard.parent_pid) return "the agent never signals its parent";
+std::set<int> ancestors_of(int pid, const ProcessTable& table) {
+  std::set<int> out;
+  auto me = table.get(pid);
+  int cur = me ? me->ppid : 0;
+  // Bounded: a pid table that loops (pid reuse while walking) cannot hold us.
+  for (int steps = 0; cur > 1 && steps < 4096 && out.insert(cur).second; ++steps) {
+    auto p = table.get(cur);
+    cur = p ? p->ppid : 0;
+  }
+  return out;
+}
+
+std::string refusal(const ProcessInfo& p, const Guard& guard, const std::set<int>& ancestors) {
+  const int group = p.tgid > 0 ? p.tgid : p.pid;
+  auto is = [&](int pid) { return pid > 0 && (p.pid == pid || group == pid); };
+  if (is(1)) return "pid 1 is never signalled";
+  if (is(guard.self_pid))
+    return p.pid == guard.self_pid ? "the agent never signals itself"
+                                   : "it is a thread of the agent, which never signals itself";
+  if (is(guard.parent_pid)) return "the agent never signals its parent";
+  for (int a : ancestors)
+    if (is(a)) return "the agent never signals its ancestors";
+  for (int h : guard.helpers)
+    if (is(h)) return "it is one of the agent's own stress processes";
   if (p.kernel_thread) return "kernel threads are never signalled";
   if (p.state == 'Z') return "the process is a zombie";
-  bool named = false;
-  for (const auto& glob : guard.allow.processes)
-    if (fnmatch(glob.c_str(), p.name.c_str(), 0) == 0) named = true;
-  if (guard.allow.processes.empty())
-    return "no process may be signalled: the allowlist (allow.processes) is empty";
-  if (!named) return "process name '" + p.name + "' is not in the allowlist (allow.processes)";
-  if (!guard.allow.uids.empty() &&
-      std::find(guard.allow.uids.begin(), guard.allow.uids.end(), p.uid) == guard.allow.uids.end())
-    return "uid " + std::to_string(p.uid) + " is not in the allowlist (allow.users)";
+  const auto& allow = guard.allow;
+  if (allow.processes.empty() && allow.executables.empty())
+    return "no process may be signalled: the allowlist (allow.processes, allow.executables) is "
+           "empty";
+  bool allowed = false;
+  for (const auto& glob : allow.processes)
+    if (fnmatch(glob.c_str(), p.name.c_str(), 0) == 0) allowed = true;
+  if (!p.exe.empty())
+    for (const auto& glob : allow.executables)
+      if (fnmatch(glob.c_str(), p.exe.c_str(), FNM_PATHNAME) == 0) allowed = true;
+  if (!allowed) {
+    const std::string exe = p.exe.empty() ? "(unreadable)" : "'" + p.exe + "'";
+    if (allow.executables.empty())
+      return "process name '" + p.name + "' is not in the allowlist (allow.processes)";
+    if (allow.processes.empty())
+      return "executable " + exe + " is not in the allowlist (allow.executables)";
+    return "neither process name '" + p.name + "' nor executable " + exe +
+           " is in the allowlist (allow.processes, allow.executables)";
+  }
+  if (!allow.uids.empty() &&
+      std::find(allow.uids.begin(), allow.uids.end(), p.euid) == allow.uids.end())
+    return "effective uid " + std::to_string(p.euid) + " is not in the allowlist (allow.users)";
   return "";
 }
 
+namespace {
+
+// The pid a pidfile holds, read without following a symbolic link, without blocking on a
+// FIFO and without showing a byte of it in any message; only under guard.pidfile_dirs.
+int read_pidfile(const std::string& given, const Guard& guard) {
+  namespace fs = std::filesystem;
+  std::string dirs;
+  for (const auto& d : guard.pidfile_dirs)
+    dirs += (dirs.empty() ? "" : ", ") + d;
+  if (guard.pidfile_dirs.empty())
+    throw ApiError(403, "pidfile targets are refused: allow.pidfile_dirs is empty");
+  const std::string outside =
+      "pidfile '" + given + "' is not in a directory that allow.pidfile_dirs names (" + dirs + ")";
+  const fs::path path = fs::path(given).lexically_normal();
+  const std::string name = path.filename().string();
+  // The directory, resolved; whether it exists or not, anything outside gets one answer.
+  char buf[PATH_MAX];
+  if (!::realpath(path.parent_path().c_str(), buf)) throw ApiError(403, outside);
+  const std::string dir = buf;
+  bool inside = false;
+  for (const auto& d : guard.pidfile_dirs) {
+    if (!::realpath(d.c_str(), buf)) continue;
+    const std::string allowed = buf;
+    if (allowed == "/" || dir == allowed || dir.rfind(allowed + "/", 0) == 0) inside = true;
+  }
+  if (!inside) throw ApiError(403, outside);
+  const std::string not_regular =
+      "pidfile '" + given + "' is not a regular file (a symbolic link, FIFO or device is refused)";
+  if (name.empty() || name == "." || name == "..") throw ApiError(403, not_regular);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dfd < 0) throw ApiError(403, outside);
+  // The directory opened is the one checked (no component swapped for a link meanwhile).
+  const ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(dfd)).c_str(), buf, sizeof buf);
+  if (n <= 0 || std::string(buf, static_cast<std::size_t>(n)) != dir) {
+    ::close(dfd);
+    throw ApiError(403, outside);
+  }
+  struct stat st {};
+  if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int err = errno;
+    ::close(dfd);
+    if (err == ENOENT) throw ApiError(404, "cannot read pidfile '" + given + "': no such file");
+    throw ApiError(403, "cannot read pidfile '" + given + "': " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(dfd);
+    throw ApiError(403, not_regular);
+  }
+  const int fd =
+      ::openat(dfd, name.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+  const int open_err = errno;
+  ::close(dfd);
+  if (fd < 0) {
+    if (open_err == ELOOP) throw ApiError(403, not_regular);
+    throw ApiError(403, "cannot read pidfile '" + given + "': " + std::strerror(open_err));
+  }
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw ApiError(403, not_regular);
+  }
+  char text[65];
+  ssize_t got = 0;
+  for (;;) {
+    const ssize_t r = ::read(fd, text + got, sizeof text - 1 - static_cast<std::size_t>(got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += r;
+    if (got == static_cast<ssize_t>(sizeof text - 1)) break;
+  }
+  ::close(fd);
+  const std::string no_pid = "pidfile '" + given + "' does not hold a pid";
+  // Digits, with white space around them, and nothing else, in at most 64 bytes.
+  if (got <= 0 || got >= static_cast<ssize_t>(sizeof text - 1)) throw ApiError(400, no_pid);
+  const std::string_view v(text, static_cast<std::size_t>(got));
+  const auto first = v.find_first_not_of(" \t\r\n");
+  const auto last = v.find_last_not_of(" \t\r\n");
+  if (first == std::string_view::npos) throw ApiError(400, no_pid);
+  const auto digits = v.substr(first, last - first + 1);
+  if (digits.size() > 10 || digits.find_first_not_of("0123456789") != std::string_view::npos)
+    throw ApiError(400, no_pid);
+  const long long pid = std::stoll(std::string(digits));
+  if (pid <= 0 || pid > std::numeric_limits<int>::max()) throw ApiError(400, no_pid);
+  return static_cast<int>(pid);
+}
+
+}  // namespace
+
 Selection select_targets(const Target& target, const ProcessTable& table, const Guard& guard) {
   Selection sel;
+  const std::set<int> ancestors = ancestors_of(guard.self_pid, table);
   auto explicit_pid = [&](int pid, const std::string& origin) {
     auto p = table.get(pid);
     if (!p) throw ApiError(404, "no process with pid " + std::to_string(pid) + origin);
-    if (auto why = refusal(*p, guard); !why.empty())
+    if (auto why = refusal(*p, guard, ancestors); !why.empty())
       throw ApiError(403, "pid " + std::to_string(pid) + " may not be signalled: " + why);
     sel.targets.push_back(*p);
   };
@@ -279,36 +415,25 @@ Selection select_targets(const Target& target, const ProcessTable& table, const 
     return sel;
   }
   if (!target.pidfile.empty()) {
-    std::ifstream in(target.pidfile);
-    long pid = 0;
-    if (!in) throw ApiError(404, "cannot read pidfile '" + target.pidfile + "'");
-    if (!(in >> pid) || pid <= 0 || pid > std::numeric_limits<int>::max())
-      throw ApiError(400, "pidfile '" + target.pidfile + "' does not hold a pid");
-    explicit_pid(static_cast<int>(pid), " (from pidfile '" + target.pidfile + "')");
+    const int pid = read_pidfile(target.pidfile, guard);
+    explicit_pid(pid, " (from pidfile '" + target.pidfile + "')");
     return sel;
   }
-  std::optional<std::regex> re;
-  if (!target.cmdline.empty()) re.emplace(target.cmdline);
+  std::shared_ptr<const re2::RE2> re = target.regex;
+  if (!re && !target.cmdline.empty()) {
+    re = compile_cmdline(target.cmdline);
+    if (!re->ok())
+      throw ApiError(400,
+                     "field 'target.cmdline' is not a valid regular expression: " + re->error());
+  }
   size_t matched = 0;
   std::string first_reason;
-  // libstdc++'s regex recurses per character: match on a bounded prefix of each command
-  // line, and treat a match that fails inside the library as no match.
-  constexpr std::size_t kMatchedPrefix = 4096;
-  auto cmdline_matches = [&](const std::string& cmdline) {
-    if (cmdline.empty()) return false;
-    const auto end =
-        cmdline.begin() + static_cast<std::ptrdiff_t>(std::min(cmdline.size(), kMatchedPrefix));
-    try {
-      return std::regex_search(cmdline.begin(), end, *re);
-    } catch (const std::regex_error&) {
-      return false;
-    }
-  };
   for (auto& p : table.list()) {
-    const bool match = re ? cmdline_matches(p.cmdline) : p.name == target.process;
+    const bool match = re ? !p.cmdline.empty() && re2::RE2::PartialMatch(p.cmdline, *re)
+                          : p.name == target.process;
     if (!match) continue;
     ++matched;
-    if (auto why = refusal(p, guard); !why.empty()) {
+    if (auto why = refusal(p, guard, ancestors); !why.empty()) {
       if (first_reason.empty()) first_reason = why;
       sel.skipped.push_back({{"pid", p.pid}, {"name", p.name}, {"reason", why}});
       continue;

@@ -1,20 +1,27 @@
-// The real operating-system mechanisms behind the interfaces of os.h.
+// The real operating-system mechanisms behind the interfaces of os.h: /proc, kill(2), the
+// clocks, and stress loads in child processes.
 #include "achilles/injector/os.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iterator>
 #include <sstream>
-#include <thread>
+#include <stdexcept>
 
 namespace achilles::injector {
 
@@ -23,11 +30,39 @@ namespace {
 // PF_KTHREAD in the flags field of /proc/PID/stat (include/linux/sched.h).
 constexpr unsigned long kPfKthread = 0x00200000;
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return !in.bad();
+// At most `max` bytes of a file (of /proc: no FIFO there, and reads are cheap).
+bool read_file(const std::string& path, std::string& out, std::size_t max = 65536) {
+  out.clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return false;
+  char buf[4096];
+  while (out.size() < max) {
+    const ssize_t n = ::read(fd, buf, std::min(sizeof buf, max - out.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+// The first number of a "Key:\tN\tN..." line of /proc/PID/status, or the `index`th.
+bool status_number(const std::string& text, const char* key, std::size_t index,
+                   unsigned long& out) {
+  const std::string k = std::string("\n") + key + ":";
+  auto at = text.rfind(key, 0) == 0 ? 0 : text.find(k);
+  if (at == std::string::npos) return false;
+  if (at != 0) ++at;
+  std::istringstream in(text.substr(at + std::strlen(key) + 1, 128));
+  unsigned long v = 0;
+  for (std::size_t i = 0; i <= index; ++i)
+    if (!(in >> v)) return false;
+  out = v;
+  return true;
 }
 
 class ProcTable final : public ProcessTable {
@@ -56,23 +91,24 @@ class ProcTable final : public ProcessTable {
     if (!read_file(base + "/stat", text)) return std::nullopt;
     auto info = parse_proc_stat(text);
     if (!info || info->pid != pid) return std::nullopt;
-    if (read_file(base + "/cmdline", text)) {
+    if (read_file(base + "/cmdline", text, kMaxCmdline)) {
       while (!text.empty() && text.back() == '\0')
         text.pop_back();
       std::replace(text.begin(), text.end(), '\0', ' ');
       info->cmdline = text;
     }
-    if (read_file(base + "/status", text)) {
-      std::istringstream lines(text);
-      for (std::string line; std::getline(lines, line);) {
-        if (line.rfind("Uid:", 0) == 0) {
-          info->uid = static_cast<unsigned>(std::strtoul(line.c_str() + 4, nullptr, 10));
-          break;
-        }
-      }
-    } else {
+    if (!read_file(base + "/status", text)) return std::nullopt;
+    unsigned long tgid = 0, uid = 0, euid = 0;
+    // Without Tgid and both uids the process cannot be judged: treat it as gone.
+    if (!status_number(text, "Tgid", 0, tgid) || !status_number(text, "Uid", 0, uid) ||
+        !status_number(text, "Uid", 1, euid))
       return std::nullopt;
-    }
+    info->tgid = static_cast<int>(tgid);
+    info->uid = static_cast<unsigned>(uid);
+    info->euid = static_cast<unsigned>(euid);
+    char exe[PATH_MAX];
+    const ssize_t n = ::readlink((base + "/exe").c_str(), exe, sizeof exe - 1);
+    if (n > 0) info->exe.assign(exe, static_cast<std::size_t>(n));
     return info;
   }
 
@@ -95,74 +131,217 @@ class SystemClock final : public Clock {
   }
 };
 
-// Busy for `load` of each 100 ms period, asleep for the rest, until stopped.
-class CpuLoad final : public Load {
- public:
-  CpuLoad(int cores, double load) {
-    for (int i = 0; i < cores; ++i) {
-      threads_.emplace_back([this, load] {
-        using namespace std::chrono;
-        const auto period = milliseconds(100);
-        const auto busy = duration_cast<steady_clock::duration>(period * load);
-        while (!stop_.load(std::memory_order_relaxed)) {
-          const auto start = steady_clock::now();
-          volatile std::uint64_t sink = 0;
-          while (steady_clock::now() - start < busy)
-            sink = sink + 1;
-          const auto rest = period - (steady_clock::now() - start);
-          if (rest > steady_clock::duration::zero()) std::this_thread::sleep_for(rest);
-        }
-      });
+// ---- Stress loads in child processes ----
+//
+// The agent forks (no exec) and the child runs only async-signal-safe calls (the agent may
+// have other threads, whose locks a forked child must not touch): a busy loop on
+// clock_gettime and nanosleep, or mmap and a page-touching loop, then pause. A child waits
+// on a pipe until the parent has placed it (in its cgroup), so that no load runs before it
+// is contained.
+
+void child_prepare(pid_t parent, int go_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) _exit(0);  // the agent died before the line above
+  prctl(PR_SET_NAME, "achilles-stress", 0, 0, 0);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < 32; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  const int oom = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (oom >= 0) {
+    (void)!::write(oom, "1000", 4);
+    ::close(oom);
+  }
+  char go = 0;
+  while (::read(go_fd, &go, 1) < 0 && errno == EINTR) {
+  }
+  if (go != 'g') _exit(0);
+  // Nothing of the agent's (sockets, the state file's lock) stays open in the child.
+  if (::syscall(SYS_close_range, 3u, ~0u, 0u) != 0)
+    for (int fd = 3; fd < 65536; ++fd)
+      ::close(fd);
+}
+
+std::int64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+[[noreturn]] void cpu_child(double load) {
+  const std::int64_t period = 100000000;  // 100 ms
+  const auto busy = static_cast<std::int64_t>(static_cast<double>(period) * load);
+  for (;;) {
+    const std::int64_t start = now_ns();
+    volatile std::uint64_t sink = 0;
+    while (now_ns() - start < busy)
+      sink = sink + 1;
+    const std::int64_t rest = period - (now_ns() - start);
+    if (rest > 0) {
+      timespec ts{static_cast<time_t>(rest / 1000000000), static_cast<long>(rest % 1000000000)};
+      nanosleep(&ts, nullptr);
     }
   }
-  ~CpuLoad() override {
-    stop_ = true;
-    for (auto& t : threads_)
-      t.join();
-  }
+}
 
- private:
-  std::atomic<bool> stop_{false};
-  std::vector<std::thread> threads_;
-};
+[[noreturn]] void memory_child(std::uint64_t bytes, long page) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) _exit(1);
+  char* base = static_cast<char*>(p);
+  for (std::uint64_t off = 0; off < bytes; off += static_cast<std::uint64_t>(page))
+    base[off] = 1;
+  for (;;)
+    pause();
+}
 
-// Touches every page in a thread of its own, so that a large allocation does not hold up
-// the caller; stopping interrupts the touching and unmaps.
-class MemoryLoad final : public Load {
+// "0::/PATH" of /proc/self/cgroup on a cgroup v2 host; nothing elsewhere.
+std::optional<std::string> cgroup2_dir() {
+  struct stat st {};
+  if (::stat("/sys/fs/cgroup/cgroup.controllers", &st) != 0) return {};
+  std::string text;
+  if (!read_file("/proc/self/cgroup", text)) return {};
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("0::", 0) == 0) {
+      std::string dir = "/sys/fs/cgroup" + line.substr(3);
+      while (dir.size() > 1 && dir.back() == '/')
+        dir.pop_back();
+      if (::access(dir.c_str(), W_OK) == 0) return dir;
+      return {};
+    }
+  return {};
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok;
+}
+
+class ProcessLoad final : public Load {
  public:
-  explicit MemoryLoad(std::uint64_t bytes) : size_(bytes) {
-    void* p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-      throw std::runtime_error("cannot map " + std::to_string(bytes) +
-                               " bytes: " + std::strerror(errno));
-    base_ = static_cast<char*>(p);
-    toucher_ = std::thread([this] {
-      const std::uint64_t page = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-      for (std::uint64_t off = 0; off < size_ && !stop_.load(std::memory_order_relaxed);
-           off += page)
-        base_[off] = 1;
-    });
+  ~ProcessLoad() override {
+    for (pid_t pid : pids_) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+    for (const auto& dir : cgroups_)
+      ::rmdir(dir.c_str());
   }
-  ~MemoryLoad() override {
-    stop_ = true;
-    toucher_.join();
-    munmap(base_, size_);
+  std::vector<int> pids() const override { return {pids_.begin(), pids_.end()}; }
+
+  // Forks one child that runs `work` once placed; throws when it cannot.
+  template <typename Work>
+  void spawn(Work work, std::optional<std::uint64_t> memory_max) {
+    int go[2];
+    if (::pipe2(go, O_CLOEXEC) != 0)
+      throw std::runtime_error(std::string("cannot start a stress process: pipe: ") +
+                               std::strerror(errno));
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      const int err = errno;
+      ::close(go[0]);
+      ::close(go[1]);
+      throw std::runtime_error(std::string("cannot start a stress process: fork: ") +
+                               std::strerror(err));
+    }
+    if (pid == 0) {
+      child_prepare(parent, go[0]);
+      work();
+    }
+    ::close(go[0]);
+    pids_.push_back(pid);
+    place(pid, memory_max);
+    (void)!::write(go[1], "g", 1);
+    ::close(go[1]);
   }
 
  private:
-  std::uint64_t size_;
-  char* base_ = nullptr;
-  std::atomic<bool> stop_{false};
-  std::thread toucher_;
+  // Its own cgroup where the host has a writable cgroup v2 hierarchy; else it stays where
+  // the agent is (oom_score_adj still makes it the OOM killer's choice).
+  void place(pid_t pid, std::optional<std::uint64_t> memory_max) {
+    static const std::optional<std::string> base = cgroup2_dir();
+    if (!base) return;
+    const std::string dir = *base + "/achilles-stress-" + std::to_string(pid);
+    if (::mkdir(dir.c_str(), 0755) != 0) return;
+    // Headroom for the child's own pages on top of the load.
+    if (memory_max) write_text(dir + "/memory.max", std::to_string(*memory_max + (16u << 20)));
+    if (!write_text(dir + "/cgroup.procs", std::to_string(pid))) {
+      ::rmdir(dir.c_str());
+      return;
+    }
+    cgroups_.push_back(dir);
+  }
+
+  std::vector<pid_t> pids_;
+  std::vector<std::string> cgroups_;
 };
 
-class ThreadLoadRunner final : public LoadRunner {
+class ProcessLoadRunner final : public LoadRunner {
  public:
   std::unique_ptr<Load> cpu(int cores, double load) override {
-    return std::make_unique<CpuLoad>(cores, load);
+    auto l = std::make_unique<ProcessLoad>();
+    for (int i = 0; i < cores; ++i)
+      l->spawn([load] { cpu_child(load); }, std::nullopt);
+    return l;
   }
   std::unique_ptr<Load> memory(std::uint64_t bytes) override {
-    return std::make_unique<MemoryLoad>(bytes);
+    auto l = std::make_unique<ProcessLoad>();
+    const long page = sysconf(_SC_PAGESIZE);
+    l->spawn([bytes, page] { memory_child(bytes, page); }, bytes);
+    return l;
+  }
+  HostCapacity capacity() const override {
+    HostCapacity c;
+    c.cpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    std::string text;
+    unsigned long total_kb = 0, avail_kb = 0;
+    if (!read_file("/proc/meminfo", text) || !status_number(text, "MemTotal", 0, total_kb) ||
+        !status_number(text, "MemAvailable", 0, avail_kb))
+      return c;
+    std::uint64_t avail = static_cast<std::uint64_t>(avail_kb) * 1024;
+    if (auto room = cgroup_room()) avail = std::min(avail, *room);
+    // 5% of the RAM, at least 128 MiB: the host's own work keeps that much.
+    c.memory_margin = std::max<std::uint64_t>(128ull << 20, total_kb * 1024ull / 20);
+    c.memory_available = avail > c.memory_margin ? avail - c.memory_margin : 0;
+    return c;
+  }
+
+ private:
+  // What the agent's memory cgroup still allows (v2 memory.max, v1 limit_in_bytes), if any.
+  static std::optional<std::uint64_t> cgroup_room() {
+    std::string text;
+    if (!read_file("/proc/self/cgroup", text)) return {};
+    std::istringstream lines(text);
+    std::vector<std::pair<std::string, std::string>> candidates;  // limit, usage
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("0::", 0) == 0) {
+        const std::string d = "/sys/fs/cgroup" + line.substr(3);
+        candidates.emplace_back(d + "/memory.max", d + "/memory.current");
+      } else if (auto at = line.find(":memory:"); at != std::string::npos) {
+        const std::string d = "/sys/fs/cgroup/memory" + line.substr(at + 8);
+        candidates.emplace_back(d + "/memory.limit_in_bytes", d + "/memory.usage_in_bytes");
+        // In a cgroup namespace the agent's own cgroup is the mount's root.
+        candidates.emplace_back("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                "/sys/fs/cgroup/memory/memory.usage_in_bytes");
+      }
+    }
+    for (const auto& [limit_file, usage_file] : candidates) {
+      std::string limit, usage;
+      if (!read_file(limit_file, limit, 64) || !read_file(usage_file, usage, 64)) continue;
+      if (limit.rfind("max", 0) == 0) return {};
+      const auto l = std::strtoull(limit.c_str(), nullptr, 10);
+      const auto u = std::strtoull(usage.c_str(), nullptr, 10);
+      return l > u ? l - u : 0;
+    }
+    return {};
   }
 };
 
@@ -177,8 +356,8 @@ std::unique_ptr<Signaller> make_kill_signaller() {
 std::unique_ptr<Clock> make_system_clock() {
   return std::make_unique<SystemClock>();
 }
-std::unique_ptr<LoadRunner> make_thread_load_runner() {
-  return std::make_unique<ThreadLoadRunner>();
+std::unique_ptr<LoadRunner> make_process_load_runner() {
+  return std::make_unique<ProcessLoadRunner>();
 }
 
 std::optional<ProcessInfo> parse_proc_stat(const std::string& text) {

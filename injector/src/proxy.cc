@@ -1,5 +1,7 @@
-// The TCP proxies. Each connection is two directions (client to server is "upstream", server
-// to client "downstream"), and each direction runs on one of two paths:
+// The TCP proxies (one file past 500 lines: a connection's paths, its toxics' timers and the
+// manager share the Link and ProxyState types, which nothing else needs). Each connection is
+// two directions (client to server is "upstream", server to client "downstream"), and each
+// direction runs on one of two paths:
 //
 // - While no toxic applies to it, a plain relay moves the bytes: non-blocking read(2) and
 //   send(2) on the sockets through a buffer that exists from the first data on (64 KiB, grown
@@ -32,6 +34,7 @@
 
 #include <asio.hpp>
 
+#include "achilles/common/time.h"
 #include "achilles/injector/config.h"
 #include "achilles/injector/proxy.h"
 
@@ -143,6 +146,9 @@ struct ProxyState : std::enable_shared_from_this<ProxyState> {
   tcp::acceptor acceptor;
   std::map<Link*, std::weak_ptr<Link>> links;
   std::mt19937 rng;
+  /// While disabled: when it is enabled again (the agent's time bound), and since when.
+  steady::time_point disabled_until{};
+  std::chrono::system_clock::time_point disabled_wall{};
 
   void start_listening() {
     auto [host, port] = split_host_port(info.listen, "listen");
@@ -293,6 +299,21 @@ void Link::refresh() {
     } else {
       if (it->second.timer) it->second.timer->cancel();
       it = toxic_timers.erase(it);
+    }
+  }
+  // A toxic that is gone holds nothing back: what it queued leaves now, as Toxiproxy flushes
+  // a removed toxic's buffer (rather than keeping it for the full latency).
+  bool removed = false;
+  for (const auto& [name, on] : draws)
+    removed |= on && !present.count(name);
+  if (removed) {
+    const auto now = steady::now();
+    for (Pipe* p : {&up, &down}) {
+      for (auto& c : p->queue)
+        c.release = std::min(c.release, now);
+      p->last_release = std::min(p->last_release, now);
+      p->bandwidth_free = std::min(p->bandwidth_free, now);
+      p->wake_writer.cancel();
     }
   }
   for (auto it = draws.begin(); it != draws.end();)
@@ -550,6 +571,14 @@ struct ProxyManager::Impl {
   const Clock& clock;
   std::int64_t max_ms;
   std::map<std::string, std::shared_ptr<ProxyState>> proxies;
+  std::function<void()> gate;
+
+  // A proxy is being disabled: refused by the gate (halted), else bounded in time.
+  void disabling(ProxyState& p) {
+    if (gate) gate();
+    p.disabled_until = clock.now() + std::chrono::milliseconds(max_ms);
+    p.disabled_wall = clock.wall();
+  }
 
   ProxyState& find(const std::string& name) const {
     auto it = proxies.find(name);
@@ -592,6 +621,7 @@ ProxyInfo ProxyManager::create(ProxyInfo info) {
   }
   info.toxics.clear();
   auto p = std::make_shared<ProxyState>(impl_->io, info);
+  if (!p->info.enabled) impl_->disabling(*p);
   if (p->info.enabled) p->start_listening();
   impl_->proxies[info.name] = p;
   return p->info;
@@ -619,6 +649,7 @@ ProxyInfo ProxyManager::update(const std::string& name, const json& patch) {
       throw ApiError(400, "bad request body: unknown field '" + key + "'");
     }
   }
+  if (p.info.enabled && !next.enabled) impl_->disabling(p);
   const bool restart = next.listen != p.info.listen || next.upstream != p.info.upstream;
   if (p.info.enabled && (!next.enabled || restart)) p.stop_listening();
   const bool was_listening = p.acceptor.is_open();
@@ -639,6 +670,8 @@ std::vector<ProxyInfo> ProxyManager::populate(const json& list) {
   std::vector<ProxyInfo> parsed;
   for (const auto& item : list)
     parsed.push_back(parse_proxy(item));
+  for (const auto& info : parsed)
+    if (!info.enabled && impl_->gate) impl_->gate();
   std::vector<ProxyInfo> out;
   for (auto& info : parsed) {
     auto it = impl_->proxies.find(info.name);
@@ -661,6 +694,8 @@ Toxic ProxyManager::add_toxic(const std::string& proxy, Toxic toxic) {
   for (const auto& t : p.info.toxics)
     if (t.name == toxic.name) throw ApiError(409, "toxic already exists");
   toxic.expires = impl_->clock.now() + std::chrono::milliseconds(impl_->max_ms);
+  toxic.added_wall = impl_->clock.wall();
+  toxic.expires_wall = toxic.added_wall + std::chrono::milliseconds(impl_->max_ms);
   p.info.toxics.push_back(toxic);
   p.refresh_links();
   return toxic;
@@ -708,8 +743,20 @@ std::size_t ProxyManager::expire() {
       removed += before - p->info.toxics.size();
       p->refresh_links();
     }
+    if (!p->info.enabled && p->disabled_until <= now) {
+      try {
+        p->start_listening();
+        p->info.enabled = true;
+      } catch (const ApiError&) {
+        // The port is taken meanwhile: tried again at the next tick.
+      }
+    }
   }
   return removed;
+}
+
+void ProxyManager::set_harm_gate(std::function<void()> gate) {
+  impl_->gate = std::move(gate);
 }
 
 void ProxyManager::close_all() {
@@ -723,6 +770,7 @@ void ProxyManager::add_latency(const std::string& proxy, const std::string& toxi
   t.name = toxic;
   t.type = "latency";
   t.attributes = {{"latency", latency_ms}, {"jitter", jitter_ms}};
+  t.engine_owned = true;
   try {
     add_toxic(proxy, t);
   } catch (const ApiError& e) {
@@ -738,11 +786,49 @@ void ProxyManager::remove_toxic(const std::string& proxy, const std::string& tox
   it->second->refresh_links();
 }
 
-void ProxyManager::remove_all_toxics() {
+void ProxyManager::revert_all() {
   for (auto& [name, p] : impl_->proxies) {
     p->info.toxics.clear();
     p->refresh_links();
+    if (!p->info.enabled) {
+      try {
+        p->start_listening();
+        p->info.enabled = true;
+      } catch (const ApiError&) {
+        // The port is taken meanwhile: expire() tries again at the next tick.
+        p->disabled_until = impl_->clock.now();
+      }
+    }
   }
+}
+
+json ProxyManager::external_faults() const {
+  json out = json::array();
+  for (const auto& [name, p] : impl_->proxies) {
+    if (!p->info.enabled) {
+      const auto until = p->disabled_wall + std::chrono::milliseconds(impl_->max_ms);
+      out.push_back({{"id", "toxiproxy:" + name},
+                     {"kind", "proxy_disabled"},
+                     {"state", "active"},
+                     {"proxy", name},
+                     {"started_at", common::format_time(p->disabled_wall)},
+                     {"expires_at", common::format_time(until)}});
+    }
+    for (const auto& t : p->info.toxics) {
+      if (t.engine_owned) continue;
+      json e = {{"id", "toxiproxy:" + name + "/" + t.name},
+                {"kind", "toxic"},
+                {"state", "active"},
+                {"proxy", name}};
+      e.update(to_json(t));
+      e["toxic"] = t.name;
+      e.erase("name");
+      e["started_at"] = common::format_time(t.added_wall);
+      e["expires_at"] = common::format_time(t.expires_wall);
+      out.push_back(e);
+    }
+  }
+  return out;
 }
 
 }  // namespace achilles::injector

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <thread>
 
+#include "achilles/injector/os.h"
 #include "support.h"
 
 using namespace achilles::injector::testing;
@@ -33,6 +34,15 @@ Reply post(int port, const std::string& path, const json& body) {
 // which the allowlist refuses).
 bool asleep(Child& c) {
   return wait_until([&] { return proc_name(c.pid()) == "sleep" && proc_state(c.pid()) == 'S'; });
+}
+
+// Continued: no longer stopped (T). On a loaded machine it may still be runnable (R) rather
+// than back asleep (S), so that is all a test may expect.
+bool continued(pid_t pid) {
+  return wait_until([&] {
+    const char s = proc_state(pid);
+    return s != 0 && s != 'T';
+  });
 }
 
 std::string read_file(const std::string& path) {
@@ -94,7 +104,7 @@ TEST_CASE("A paused process is continued when the fault's time runs out", "[agen
                 {{"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 1500}});
   REQUIRE(r.status == 201);
   CHECK(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
-  REQUIRE(wait_until([&] { return proc_state(victim.pid()) == 'S'; }));
+  REQUIRE(continued(victim.pid()));
   CHECK(http(agent.port(), "GET", "/v1/faults/" + r.json()["id"].get<std::string>())
             .json()["reason"] == "expired");
 }
@@ -111,7 +121,7 @@ TEST_CASE("Deleting a fault reverts it at once and answers its final record", "[
   CHECK(d.status == 200);
   CHECK(d.json()["state"] == "reverted");
   CHECK(d.json()["reason"] == "deleted");
-  CHECK(proc_state(victim.pid()) == 'S');
+  CHECK(continued(victim.pid()));
   CHECK(http(agent.port(), "GET", "/v1/faults/nope").body ==
         "{\"error\":\"fault not found: 'nope'\",\"status\":404}\n");
 }
@@ -126,7 +136,7 @@ TEST_CASE("An expired lease continues a paused process", "[agent]") {
                {{"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 60000}})
               .status == 201);
   CHECK(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
-  REQUIRE(wait_until([&] { return proc_state(victim.pid()) == 'S'; }));
+  REQUIRE(continued(victim.pid()));
   auto status = http(agent.port(), "GET", "/v1/status").json();
   CHECK(status["lease"].is_null());
   CHECK(status["active_faults"].empty());
@@ -141,7 +151,7 @@ TEST_CASE("Halt reverts faults and refuses new ones until resume", "[agent]") {
       {"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 60000}};
   REQUIRE(post(agent.port(), "/v1/faults", pause).status == 201);
   CHECK(http(agent.port(), "POST", "/v1/halt").json()["halted"] == true);
-  CHECK(proc_state(victim.pid()) == 'S');
+  CHECK(continued(victim.pid()));
   auto refused = post(agent.port(), "/v1/faults", pause);
   CHECK(refused.status == 409);
   CHECK(refused.json()["error"] == "the agent is halted: POST /v1/resume first");
@@ -160,7 +170,7 @@ TEST_CASE("SIGTERM makes the agent revert every fault before it exits", "[agent]
   CHECK(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
   ::kill(agent.process().pid(), SIGTERM);
   CHECK(agent.process().wait() == 0);
-  CHECK(proc_state(victim.pid()) == 'S');
+  CHECK(continued(victim.pid()));
 }
 
 TEST_CASE("An agent started after a SIGKILL continues what the state file lists", "[agent]") {
@@ -178,8 +188,9 @@ TEST_CASE("An agent started after a SIGKILL continues what the state file lists"
   CHECK(wait_until(
       [&] { return proc_state(victim.pid()) == 'T'; }));  // left behind by the killed agent
   Agent second(dir, kLoopback);                           // returns once the agent serves
-  CHECK(proc_state(victim.pid()) == 'S');
-  CHECK(json::parse(read_file(dir.file("state.json")))["faults"].empty());
+  CHECK(continued(victim.pid()));
+  // Only the header is left.
+  CHECK(read_file(dir.file("state.json")).find("\"id\"") == std::string::npos);
 }
 
 TEST_CASE("Every request needs the bearer token unless on insecure loopback", "[agent]") {
@@ -346,27 +357,48 @@ long status_field(pid_t pid, const std::string& field) {
   return -1;
 }
 
+// The agent's stress processes: its children (zombies included).
+std::vector<int> stress_children(pid_t agent) {
+  std::vector<int> out;
+  auto procs = achilles::injector::make_proc_table()->list();
+  for (const auto& p : procs)
+    if (p.ppid == agent) out.push_back(p.pid);
+  return out;
+}
+
 }  // namespace
 
-TEST_CASE("cpu and memory loads run in the agent and stop when their time runs out", "[agent]") {
+TEST_CASE("cpu and memory loads run in child processes and stop when their time runs out",
+          "[agent]") {
   TempDir dir;
   Agent agent(dir, {"--insecure-loopback"});
   const pid_t pid = agent.process().pid();
   const long threads = status_field(pid, "Threads");
   auto cpu = post(agent.port(), "/v1/faults",
-                  {{"kind", "cpu"}, {"cores", 1}, {"load", 0.2}, {"duration_ms", 400}});
+                  {{"kind", "cpu"}, {"cores", 1}, {"load", 0.2}, {"duration_ms", 2000}});
   REQUIRE(cpu.status == 201);
   auto mem = post(agent.port(), "/v1/faults",
-                  {{"kind", "memory"}, {"bytes", 32 << 20}, {"duration_ms", 400}});
+                  {{"kind", "memory"}, {"bytes", 32 << 20}, {"duration_ms", 2000}});
   REQUIRE(mem.status == 201);
-  CHECK(status_field(pid, "Threads") > threads);
-  CHECK(wait_until([&] { return status_field(pid, "VmRSS") > (32 << 10); }));
+  // Two stress processes, children of the agent; the agent itself holds neither.
+  const auto kids = stress_children(pid);
+  CHECK(kids.size() == 2);
+  CHECK(status_field(pid, "Threads") == threads);
+  CHECK(status_field(pid, "VmRSS") < (32 << 10));
+  CHECK(wait_until([&] {
+    for (int k : stress_children(pid))
+      if (status_field(k, "VmRSS") > (32 << 10)) return true;
+    return false;
+  }));
   auto state = [&](const Reply& r) {
     return http(agent.port(), "GET", "/v1/faults/" + r.json()["id"].get<std::string>())
         .json()["state"];
   };
   REQUIRE(wait_until([&] { return state(cpu) == "reverted" && state(mem) == "reverted"; }));
-  CHECK(status_field(pid, "Threads") == threads);
+  // Killed and reaped: not even a zombie is left.
+  CHECK(stress_children(pid).empty());
+  for (int k : kids)
+    CHECK(proc_state(k) == 0);
 }
 
 TEST_CASE("A toxic added through the Toxiproxy API gets the agent's time bound", "[agent]") {

@@ -23,7 +23,9 @@ class FakeProcs : public ProcessTable {
     p.ppid = 1;
     p.name = name;
     p.cmdline = cmdline.empty() ? name : cmdline;
+    p.tgid = pid;
     p.uid = uid;
+    p.euid = uid;
     p.start_time = 1000 + static_cast<std::uint64_t>(pid);
     p.state = 'S';
     return procs[pid] = p;
@@ -81,6 +83,8 @@ class FakeLoads : public LoadRunner {
   std::unique_ptr<Load> memory(std::uint64_t) override {
     return std::make_unique<Counted>(running);
   }
+  HostCapacity host{4, std::uint64_t{1} << 40, 0};
+  HostCapacity capacity() const override { return host; }
 };
 
 class FakeToxics : public ToxicSink {
@@ -92,7 +96,7 @@ class FakeToxics : public ToxicSink {
     toxics[toxic] = proxy;
   }
   void remove_toxic(const std::string&, const std::string& toxic) override { toxics.erase(toxic); }
-  void remove_all_toxics() override { toxics.clear(); }
+  void revert_all() override { toxics.clear(); }
 };
 
 /// Everything an engine needs, faked, with an allowlist of "redis-server" and "web-*".

@@ -1,9 +1,15 @@
-// Validation of fault bodies, target selection and the fault engine, on fake OS mechanisms.
+// Validation of fault bodies, target selection and the fault engine, on fake OS mechanisms
+// (and, where the point is the real one, on /proc, files and child processes of the test's
+// own). One file past 500 lines: its tests share the rig of fakes.h and these helpers.
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "achilles/injector/engine.h"
 #include "achilles/injector/fault.h"
@@ -24,11 +30,38 @@ std::string refusal_of(const json& body, Limits limits = {}) {
   return "accepted";
 }
 
+// Waits until `pid` carries `name` (a forked child renames itself shortly after the fork).
+bool wait_until_named(const ProcessTable& procs, int pid, const std::string& name) {
+  for (int i = 0; i < 2000; ++i) {
+    auto p = procs.get(pid);
+    if (p && p->name == name) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
 std::string temp_path(const std::string& name) {
   return "/tmp/achilles-test-" + std::to_string(::getpid()) + "-" + name;
 }
 
 }  // namespace
+
+namespace achilles::injector::testing {
+
+// The fault records of a state file (one JSON object a line, after the header).
+json state_faults(const std::string& path) {
+  json out = json::array();
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    auto j = json::parse(line);
+    if (!j.contains("achilles_state")) out.push_back(j);
+  }
+  return out;
+}
+
+}  // namespace achilles::injector::testing
+
+namespace {}  // namespace
 
 TEST_CASE("A fault body is refused with a message naming the wrong field", "[agent]") {
   CHECK(refusal_of(json::array()) == "400 the body must be a JSON object");
@@ -99,7 +132,7 @@ TEST_CASE("Nothing may be signalled without an allowlist", "[agent]") {
   t.pid = 42;
   REQUIRE_THROWS_WITH(select_targets(t, rig.procs, guard),
                       "pid 42 may not be signalled: no process may be signalled: the allowlist "
-                      "(allow.processes) is empty");
+                      "(allow.processes, allow.executables) is empty");
 }
 
 TEST_CASE("pid 1, the agent, its parent and kernel threads are never targets", "[agent]") {
@@ -150,10 +183,11 @@ TEST_CASE("Allowlist refusals name the process and the rule", "[agent]") {
   REQUIRE(sel.targets.size() == 1);
   CHECK(sel.targets[0].pid == 44);
   REQUIRE(sel.skipped.size() == 1);
-  CHECK(sel.skipped[0]["reason"] == "uid 33 is not in the allowlist (allow.users)");
+  CHECK(sel.skipped[0]["reason"] == "effective uid 33 is not in the allowlist (allow.users)");
   t.pid = 43;
-  CHECK_THROWS_WITH(select_targets(t, rig.procs, guard),
-                    "pid 43 may not be signalled: uid 33 is not in the allowlist (allow.users)");
+  CHECK_THROWS_WITH(
+      select_targets(t, rig.procs, guard),
+      "pid 43 may not be signalled: effective uid 33 is not in the allowlist (allow.users)");
 }
 
 TEST_CASE("A cmdline target with count one picks the oldest match", "[agent]") {
@@ -178,11 +212,13 @@ TEST_CASE("A pidfile target reads the pid from the file", "[agent]") {
   std::ofstream(path) << "77\n";
   Target t;
   t.pidfile = path;
-  auto sel = select_targets(t, rig.procs, rig.options().guard);
+  auto guard = rig.options().guard;
+  guard.pidfile_dirs = {"/tmp"};
+  auto sel = select_targets(t, rig.procs, guard);
   REQUIRE(sel.targets.size() == 1);
   CHECK(sel.targets[0].pid == 77);
   std::ofstream(path) << "seventy-seven\n";
-  CHECK_THROWS_WITH(select_targets(t, rig.procs, rig.options().guard),
+  CHECK_THROWS_WITH(select_targets(t, rig.procs, guard),
                     "pidfile '" + path + "' does not hold a pid");
   std::remove(path.c_str());
 }
@@ -310,18 +346,19 @@ TEST_CASE("Active faults are in the state file before they start", "[agent]") {
   options.state_file = temp_path("state.json");
   FaultEngine engine(rig.deps(), options);
   auto rec = engine.create({{"kind", "pause"}, {"target", {{"pid", 42}}}, {"duration_ms", 100}});
-  auto doc = json::parse(std::ifstream(options.state_file));
-  REQUIRE(doc["faults"].size() == 1);
-  CHECK(doc["faults"][0]["id"] == rec["id"]);
-  CHECK(doc["faults"][0]["targets"][0]["pid"] == 42);
-  CHECK(doc["faults"][0]["targets"][0]["start_time"] == 1042);
+  auto faults = state_faults(options.state_file);
+  REQUIRE(faults.size() == 1);
+  CHECK(faults[0]["id"] == rec["id"]);
+  CHECK(faults[0]["targets"][0]["pid"] == 42);
+  CHECK(faults[0]["targets"][0]["start_time"] == 1042);
 
   // A new agent reverts it: continues the paused process.
   rig.signals.sent.clear();
-  auto actions = recover_state(options.state_file, rig.procs, rig.signals);
+  auto recovery = recover_state(options.state_file, rig.procs, rig.signals, options.guard);
   CHECK(rig.signals.sent == std::vector<std::pair<int, int>>{{42, SIGCONT}});
-  CHECK(actions[0]["action"] == "SIGCONT");
-  CHECK(json::parse(std::ifstream(options.state_file))["faults"].empty());
+  CHECK(recovery.actions[0]["action"] == "SIGCONT");
+  CHECK(recovery.halted.empty());
+  CHECK(state_faults(options.state_file).empty());
   std::remove(options.state_file.c_str());
 }
 
@@ -331,9 +368,9 @@ TEST_CASE("Recovery leaves alone a pid that now belongs to another process", "[a
   const auto path = temp_path("state-reused.json");
   std::ofstream(path) << R"({"faults": [{"id": "a-1", "kind": "pause",
       "targets": [{"pid": 42, "start_time": 6, "name": "redis-server"}]}]})";
-  auto actions = recover_state(path, rig.procs, rig.signals);
+  auto recovery = recover_state(path, rig.procs, rig.signals, rig.options().guard);
   CHECK(rig.signals.sent.empty());
-  CHECK(actions[0]["action"] == "none: the pid now belongs to another process");
+  CHECK(recovery.actions[0]["action"] == "none: the pid now belongs to another process");
   std::remove(path.c_str());
 }
 
@@ -352,4 +389,368 @@ TEST_CASE("A malformed line of /proc/PID/stat is rejected and names with spaces 
   REQUIRE(self);
   CHECK(self->uid == ::getuid());
   CHECK(self->ppid == ::getppid());
+}
+
+// ---- Issue 18: the agent under attack (engine and OS layer) ----
+
+TEST_CASE("A thread of the agent is refused like the agent itself", "[agent]") {
+  // The test process stands for the agent: one of its threads is a target by tid.
+  auto procs = make_proc_table();
+  Guard guard;
+  guard.allow.processes = {"*"};
+  guard.self_pid = ::getpid();
+  guard.parent_pid = ::getppid();
+  std::atomic<pid_t> tid{0};
+  std::atomic<bool> stop{false};
+  std::thread thread([&] {
+    tid = ::gettid();
+    while (!stop)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  });
+  while (tid == 0)
+    std::this_thread::yield();
+  Target t;
+  t.pid = tid;
+  CHECK_THROWS_WITH(select_targets(t, *procs, guard),
+                    "pid " + std::to_string(tid.load()) +
+                        " may not be signalled: it is a thread of the agent, which never "
+                        "signals itself");
+  stop = true;
+  thread.join();
+}
+
+TEST_CASE("The agent's ancestors and its own stress processes are never targets", "[agent]") {
+  auto procs = make_proc_table();
+  Guard guard;
+  guard.allow.processes = {"*"};
+  guard.self_pid = ::getpid();
+  guard.parent_pid = ::getppid();
+  const auto parent = procs->get(::getppid());
+  REQUIRE(parent);
+  Target t;
+  if (parent->ppid > 1) {
+    t.pid = parent->ppid;
+    CHECK_THROWS_WITH(select_targets(t, *procs, guard),
+                      "pid " + std::to_string(parent->ppid) +
+                          " may not be signalled: the agent never signals its ancestors");
+  }
+  Rig rig;
+  rig.procs.add(600, "web-stress");
+  auto g = rig.options().guard;
+  g.helpers = {600};
+  t.pid = 600;
+  CHECK_THROWS_WITH(select_targets(t, rig.procs, g),
+                    "pid 600 may not be signalled: it is one of the agent's own stress processes");
+}
+
+TEST_CASE("allow.users matches the effective uid and allow.executables the executable", "[agent]") {
+  Rig rig;
+  auto guard = rig.options().guard;
+  guard.allow.uids = {1000};
+  auto& setuid = rig.procs.add(42, "redis-server", "", 1000);
+  setuid.euid = 0;  // a setuid-root program started by uid 1000
+  Target t;
+  t.pid = 42;
+  CHECK_THROWS_WITH(
+      select_targets(t, rig.procs, guard),
+      "pid 42 may not be signalled: effective uid 0 is not in the allowlist (allow.users)");
+
+  guard.allow.uids.clear();
+  guard.allow.processes.clear();
+  guard.allow.executables = {"/usr/bin/redis-*"};
+  rig.procs.add(43, "renamed").exe = "/usr/bin/redis-server";
+  rig.procs.add(44, "redis-server").exe = "/tmp/impostor";
+  t.pid = 43;
+  CHECK(select_targets(t, rig.procs, guard).targets.size() == 1);
+  t.pid = 44;
+  CHECK_THROWS_WITH(select_targets(t, rig.procs, guard),
+                    "pid 44 may not be signalled: executable '/tmp/impostor' is not in the "
+                    "allowlist (allow.executables)");
+  // The glob does not cross directories.
+  rig.procs.add(45, "x").exe = "/usr/bin/redis-x/evil";
+  t.pid = 45;
+  CHECK_THROWS(select_targets(t, rig.procs, guard));
+  guard.allow.processes = {"web-*"};
+  CHECK_THROWS_WITH(select_targets(t, rig.procs, guard),
+                    "pid 45 may not be signalled: neither process name 'x' nor executable "
+                    "'/usr/bin/redis-x/evil' is in the allowlist (allow.processes, "
+                    "allow.executables)");
+}
+
+TEST_CASE("The process table reads the thread group, the effective uid and the executable",
+          "[agent]") {
+  auto self = make_proc_table()->get(::getpid());
+  REQUIRE(self);
+  CHECK(self->tgid == ::getpid());
+  CHECK(self->euid == ::geteuid());
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe);
+  REQUIRE(n > 0);
+  CHECK(self->exe == std::string(exe, static_cast<std::size_t>(n)));
+}
+
+TEST_CASE("A cmdline pattern is RE2, compiled once, and a bad one names the field", "[agent]") {
+  CHECK(refusal_of({{"kind", "kill"}, {"target", {{"cmdline", "(unclosed"}}}}) ==
+        "400 field 'target.cmdline' is not a valid regular expression: missing ): (unclosed");
+  // Backreferences would need backtracking: RE2 has none.
+  CHECK(refusal_of({{"kind", "kill"}, {"target", {{"cmdline", "(a)\\1"}}}}) ==
+        "400 field 'target.cmdline' is not a valid regular expression: invalid escape sequence: "
+        "\\1");
+  auto spec = parse_fault({{"kind", "kill"}, {"target", {{"cmdline", "(a+)+$"}}}}, Limits{});
+  REQUIRE(spec.target.regex);
+  Rig rig;
+  rig.procs.add(70, "web-a", "web-a " + std::string(5000, 'a') + "!");
+  rig.procs.add(71, "web-b", "web-b aaa");
+  auto sel = select_targets(spec.target, rig.procs, rig.options().guard);
+  REQUIRE(sel.targets.size() == 1);
+  CHECK(sel.targets[0].pid == 71);
+}
+
+TEST_CASE("A pidfile is read only as a regular file under allow.pidfile_dirs", "[agent]") {
+  Rig rig;
+  rig.procs.add(77, "redis-server");
+  char tmpl[] = "/tmp/achilles-pidfile-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  const std::string root = tmpl;
+  const std::string run = root + "/run", outside = root + "/secret";
+  REQUIRE(::mkdir(run.c_str(), 0700) == 0);
+  std::ofstream(run + "/redis.pid") << "77\n";
+  std::ofstream(outside) << "4242 root-only\n";
+  REQUIRE(::symlink(outside.c_str(), (run + "/link.pid").c_str()) == 0);
+  REQUIRE(::mkfifo((run + "/fifo.pid").c_str(), 0600) == 0);
+  auto guard = rig.options().guard;
+  guard.pidfile_dirs = {run};
+  auto refused = [&](const std::string& path) {
+    Target t;
+    t.pidfile = path;
+    try {
+      select_targets(t, rig.procs, guard);
+    } catch (const ApiError& e) {
+      return std::to_string(e.status()) + " " + e.what();
+    }
+    return std::string("accepted");
+  };
+  CHECK(refused(run + "/redis.pid") == "accepted");
+  // Outside: one answer whether the file exists or not, and nothing of its contents.
+  const std::string where = " is not in a directory that allow.pidfile_dirs names (" + run + ")";
+  CHECK(refused(outside) == "403 pidfile '" + outside + "'" + where);
+  CHECK(refused(root + "/missing") == "403 pidfile '" + root + "/missing'" + where);
+  CHECK(refused(run + "/../secret") == "403 pidfile '" + run + "/../secret'" + where);
+  CHECK(refused(run + "/link.pid") ==
+        "403 pidfile '" + run +
+            "/link.pid' is not a regular file (a symbolic link, FIFO or device is refused)");
+  // A FIFO is refused without blocking on it.
+  CHECK(refused(run + "/fifo.pid") ==
+        "403 pidfile '" + run +
+            "/fifo.pid' is not a regular file (a symbolic link, FIFO or device is refused)");
+  CHECK(refused(run + "/none.pid") ==
+        "404 cannot read pidfile '" + run + "/none.pid': no such file");
+  std::ofstream(run + "/big.pid") << std::string(100, '7');
+  CHECK(refused(run + "/big.pid") == "400 pidfile '" + run + "/big.pid' does not hold a pid");
+  guard.pidfile_dirs.clear();
+  CHECK(refused(run + "/redis.pid") ==
+        "403 pidfile targets are refused: allow.pidfile_dirs is empty");
+  std::filesystem::remove_all(root);
+}
+
+TEST_CASE("cpu and memory faults are capped by what the host has", "[agent]") {
+  Rig rig;
+  rig.loads.host = {2, std::uint64_t{1} << 20, 64};
+  auto options = rig.options();
+  options.max_total_memory_bytes = 3 << 20;
+  options.limits.max_memory_bytes = 3 << 20;
+  FaultEngine engine(rig.deps(), options);
+  const json two = {{"kind", "cpu"}, {"cores", 2}, {"load", 0.1}, {"duration_ms", 60000}};
+  CHECK(engine.create(two)["state"] == "active");
+  int refused = 0;
+  for (int i = 0; i < 30; ++i) {
+    try {
+      engine.create(two);
+    } catch (const ApiError& e) {
+      ++refused;
+      CHECK(e.status() == 409);
+      CHECK(std::string(e.what()) ==
+            "cpu faults may load at most 2 cores at once (the host's online CPUs, and "
+            "max_cpu_cores): 2 already loaded, 2 more asked");
+    }
+  }
+  CHECK(refused == 30);
+  CHECK_THROWS_WITH(
+      engine.create({{"kind", "memory"}, {"bytes", 2 << 20}, {"duration_ms", 60000}}),
+      "field 'bytes': 2097152 is more than the host can give now: 1048576 bytes (MemAvailable, "
+      "or what the agent's cgroup allows, less a safety margin of 64 bytes)");
+  rig.loads.host.memory_available = std::uint64_t{1} << 30;
+  CHECK(engine.create({{"kind", "memory"}, {"bytes", 2 << 20}, {"duration_ms", 60000}})["state"] ==
+        "active");
+  CHECK_THROWS_WITH(
+      engine.create({{"kind", "memory"}, {"bytes", 2 << 20}, {"duration_ms", 60000}}),
+      "memory faults may hold at most 3145728 bytes at once (max_memory_bytes): 2097152 already "
+      "held, 2097152 more asked");
+  engine.halt();
+  CHECK(rig.loads.running == 0);
+}
+
+TEST_CASE("Stress loads run in child processes that the load's end kills and reaps", "[agent]") {
+  auto runner = make_process_load_runner();
+  const auto host = runner->capacity();
+  CHECK(host.cpus >= 1);
+  REQUIRE(host.memory_available);
+  auto cpu = runner->cpu(1, 0.05);
+  auto mem = runner->memory(8 << 20);
+  auto pids = cpu->pids();
+  for (int p : mem->pids())
+    pids.push_back(p);
+  REQUIRE(pids.size() == 2);
+  auto procs = make_proc_table();
+  for (int p : pids) {
+    auto info = procs->get(p);
+    REQUIRE(info);
+    CHECK(info->ppid == ::getpid());
+    CHECK(wait_until_named(*procs, p, "achilles-stress"));
+    std::ifstream adj("/proc/" + std::to_string(p) + "/oom_score_adj");
+    int score = 0;
+    adj >> score;
+    CHECK(score == 1000);
+  }
+  cpu.reset();
+  mem.reset();
+  for (int p : pids)
+    CHECK_FALSE(procs->get(p));  // not even a zombie
+}
+
+TEST_CASE("Two pauses of one process: it stays stopped until the last one ends", "[agent]") {
+  Rig rig;
+  rig.procs.add(42, "redis-server");
+  FaultEngine engine(rig.deps(), rig.options());
+  engine.create({{"kind", "pause"}, {"target", {{"pid", 42}}}, {"duration_ms", 1000}});
+  auto second =
+      engine.create({{"kind", "pause"}, {"target", {{"pid", 42}}}, {"duration_ms", 10000}});
+  rig.clock.advance(1000);
+  engine.tick();
+  CHECK(engine.active() == 1);
+  CHECK(rig.procs.procs[42].state == 'T');
+  rig.clock.advance(9000);
+  engine.tick();
+  CHECK(rig.procs.procs[42].state == 'S');
+  CHECK(engine.get(second["id"])["reason"] == "expired");
+}
+
+TEST_CASE("A process that was already stopped is left stopped when the pause ends", "[agent]") {
+  Rig rig;
+  rig.procs.add(42, "redis-server").state = 'T';  // stopped by someone else
+  auto options = rig.options();
+  options.state_file = temp_path("state-stopped.json");
+  FaultEngine engine(rig.deps(), options);
+  auto rec = engine.create({{"kind", "pause"}, {"target", {{"pid", 42}}}, {"duration_ms", 1000}});
+  CHECK(rec["targets"][0]["found_stopped"] == true);
+  // Recorded for a restarted agent too.
+  CHECK(state_faults(options.state_file)[0]["targets"][0]["found_stopped"] == true);
+  auto recovery = recover_state(options.state_file, rig.procs, rig.signals, options.guard);
+  CHECK(recovery.actions[0]["action"] ==
+        "none: it was already stopped before the fault, and is left so");
+  rig.signals.sent.clear();
+  engine.remove(rec["id"]);
+  CHECK(rig.signals.sent.empty());
+  CHECK(rig.procs.procs[42].state == 'T');
+  std::remove(options.state_file.c_str());
+}
+
+TEST_CASE("A halt and a lapsed lease are kept in the state file until resume", "[agent]") {
+  Rig rig;
+  auto options = rig.options();
+  options.state_file = temp_path("state-halt.json");
+  {
+    FaultEngine engine(rig.deps(), options);
+    engine.halt();
+  }
+  auto recovery = recover_state(options.state_file, rig.procs, rig.signals, options.guard);
+  CHECK(recovery.halted == "halt");
+  FaultEngine engine(rig.deps(), options);
+  engine.restore_halt(recovery.halted);
+  CHECK(engine.status()["halted"] == true);
+  CHECK_THROWS_WITH(engine.create({{"kind", "cpu"}, {"duration_ms", 10}}),
+                    "the agent is halted: POST /v1/resume first");
+  engine.resume();
+  CHECK(recover_state(options.state_file, rig.procs, rig.signals, options.guard).halted.empty());
+
+  // A lapsed lease halts too, and says so.
+  engine.lease({{"ttl_ms", 100}});
+  rig.clock.advance(100);
+  engine.tick();
+  CHECK(engine.status()["halted_by"] == "lease expired");
+  CHECK_THROWS_WITH(engine.create({{"kind", "cpu"}, {"duration_ms", 10}}),
+                    "the lease lapsed, so the agent is halted: POST /v1/resume first");
+  CHECK(recover_state(options.state_file, rig.procs, rig.signals, options.guard).halted ==
+        "lease expired");
+  std::remove(options.state_file.c_str());
+}
+
+TEST_CASE("Recovery reads a damaged state file record by record and says what it lost", "[agent]") {
+  Rig rig;
+  rig.procs.add(42, "redis-server").state = 'T';
+  rig.procs.add(43, "postgres").state = 'T';  // not in the allowlist
+  const auto path = temp_path("state-damaged.json");
+  std::ofstream(path)
+      << R"({"achilles_state": 1, "agent_pid": 9, "halted": null})"
+         "\n"
+      << R"({"id": "a-1", "kind": "pause", "targets": [{"pid": 42, "start_time": 1042, "name": "redis-server"}]})"
+         "\n"
+      << std::string("{\"id\": \"a-2\", \"kind\": \"pau\xff\0garbage\n", 36)
+      << R"({"id": "a-3", "kind": "pause", "targets": [{"pid": "x"}]})"
+         "\n"
+      << R"({"id": "a-4", "kind": "pause", "targets": [{"pid": 43, "start_time": 1043, "name": "postgres"}]})"
+         "\n";
+  auto recovery = recover_state(path, rig.procs, rig.signals, rig.options().guard);
+  CHECK(rig.signals.sent == std::vector<std::pair<int, int>>{{42, SIGCONT}});
+  REQUIRE(recovery.actions.size() == 4);
+  CHECK(recovery.actions[0]["action"] ==
+        "none: line 3 of the state file could not be read (not a JSON object); whatever it "
+        "recorded is not reverted");
+  CHECK(recovery.actions[1]["action"] == "SIGCONT");
+  CHECK(recovery.actions[2]["line"] == 4);
+  CHECK(recovery.actions[3]["action"] ==
+        "none: it may not be signalled: process name 'postgres' is not in the allowlist "
+        "(allow.processes)");
+  CHECK(recovery.halted.empty());
+  // A file whose header is lost: halted, to be safe.
+  std::ofstream(path) << "garbage\n";
+  CHECK(recover_state(path, rig.procs, rig.signals, rig.options().guard).halted ==
+        "state file damaged");
+  std::remove(path.c_str());
+}
+
+TEST_CASE("The state file is never written through a link planted as its temporary file",
+          "[agent]") {
+  char tmpl[] = "/tmp/achilles-state-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  const std::string dir = tmpl;
+  std::ofstream(dir + "/victim") << "precious\n";
+  REQUIRE(::symlink((dir + "/victim").c_str(), (dir + "/state.json.tmp").c_str()) == 0);
+  write_file_atomically(dir + "/state.json", "new\n");
+  std::ifstream victim(dir + "/victim"), state(dir + "/state.json");
+  std::string v, s;
+  std::getline(victim, v);
+  std::getline(state, s);
+  CHECK(v == "precious");
+  CHECK(s == "new");
+  struct stat st {};
+  REQUIRE(::stat((dir + "/state.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("A second lock on one state file is refused, naming the holder", "[agent]") {
+  char tmpl[] = "/tmp/achilles-lock-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  const std::string path = std::string(tmpl) + "/state.json";
+  {
+    StateLock first(path);
+    CHECK_THROWS_WITH(StateLock(path), "the state file '" + path +
+                                           "' is in use by another agent (pid " +
+                                           std::to_string(::getpid()) + "), which holds '" + path +
+                                           ".lock': each agent needs a state file of its own "
+                                           "(--state-file)");
+  }
+  CHECK_NOTHROW(StateLock(path));  // released with the first
+  std::filesystem::remove_all(tmpl);
 }

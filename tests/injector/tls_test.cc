@@ -89,7 +89,9 @@ TEST_CASE("Over TLS, a client certificate from the CA and the token are both req
   std::ofstream(dir.file("agent.yaml"))
       << "token_file: " << pki.token_file << "\ntls:\n  cert: " << pki.server.cert_file
       << "\n  key: " << pki.server.key_file << "\n  client_ca: " << pki.ca.cert_file << "\n";
-  Agent configured(dir, {"--config", dir.file("agent.yaml")});
+  // A state file of its own: two agents may not share one.
+  Agent configured(dir,
+                   {"--config", dir.file("agent.yaml"), "--state-file", dir.file("state2.json")});
   CHECK(starts_with(tls_request(configured.port(), pki.ca, &pki.client, kStatus).response,
                     "HTTP/1.1 200 "));
   CHECK(tls_request(configured.port(), pki.ca, &pki.stranger, kStatus).response.empty());

@@ -35,10 +35,21 @@ struct AgentConfig {
   std::int64_t audit_max_bytes = 0;
   /// Cap of every fault's duration.
   std::int64_t max_duration_ms = 900000;
-  /// Globs on process names that may be signalled; empty: none may.
+  /// Globs on process names (comm) that may be signalled; with allow_executables empty too,
+  /// none may.
   std::vector<std::string> allow_processes;
-  /// User names (or numeric uids) whose processes may be signalled; empty: any user.
+  /// Globs on the resolved paths of executables (/proc/PID/exe) that may be signalled.
+  std::vector<std::string> allow_executables;
+  /// User names (or numeric uids) whose processes (by effective uid) may be signalled; empty:
+  /// any user.
   std::vector<std::string> allow_users;
+  /// Directories a pidfile target may be in.
+  std::vector<std::string> allow_pidfile_dirs = {"/run", "/var/run"};
+  /// Most cores all cpu faults together may load; 0: the host's online CPUs (never more).
+  std::int64_t max_cpu_cores = 0;
+  /// Most bytes all memory faults together may hold; 0: half of the RAM. Each is also capped
+  /// by what the host has available when it starts.
+  std::int64_t max_memory_bytes = 0;
   std::vector<ProxyDecl> proxies;
   /// No token on a loopback-only listener.
   bool insecure_loopback = false;

@@ -28,10 +28,14 @@ class ToxicSink {
   /// Adds a downstream latency toxic named `toxic`; throws ApiError(404) for an unknown proxy.
   virtual void add_latency(const std::string& proxy, const std::string& toxic,
                            std::int64_t latency_ms, std::int64_t jitter_ms) = 0;
-  /// Removes it; no error when it is already gone.
+  /// Removes it, and sends on at once what it held back; no error when it is already gone.
   virtual void remove_toxic(const std::string& proxy, const std::string& toxic) = 0;
-  /// Removes every toxic of every proxy (halt, lease expiry, shutdown).
-  virtual void remove_all_toxics() = 0;
+  /// Undoes all harm done through the proxies (halt, lease expiry, shutdown): removes every
+  /// toxic of every proxy and enables every disabled proxy.
+  virtual void revert_all() = 0;
+  /// Harm done through Toxiproxy's API (toxics not added by the engine, disabled proxies),
+  /// as fault records for /v1/faults and /v1/status (`id`, `kind`, `state`, `expires_at`...).
+  virtual nlohmann::json external_faults() const { return nlohmann::json::array(); }
 };
 
 /// The mechanisms the engine acts through.
@@ -51,6 +55,9 @@ struct EngineOptions {
   std::string state_file;
   /// How long reverted faults stay listed.
   std::int64_t retention_ms = 3600000;
+  /// Most bytes all memory faults together may hold (each is also capped by what the host
+  /// has available when it starts).
+  std::uint64_t max_total_memory_bytes = 1ull << 30;
 };
 
 /// Runs faults. Not thread-safe: one thread calls everything.
@@ -77,6 +84,9 @@ class FaultEngine {
   /// Reverts everything and refuses new faults until resume().
   nlohmann::json halt();
   nlohmann::json resume();
+  /// Starts halted, as a halt or lapsed lease that the state file recorded (`reason`:
+  /// "halt", "lease expired"): new faults are refused until resume().
+  void restore_halt(const std::string& reason);
   /// `{"ttl_ms": N}`: every fault is reverted unless renewed within N ms; 0 ends the lease.
   nlohmann::json lease(const nlohmann::json& body);
   /// halted, lease and the active faults, for GET /v1/status.
@@ -88,7 +98,7 @@ class FaultEngine {
   /// Reverts every active fault, with `reason` in their records.
   void revert_all(const std::string& reason);
 
-  bool halted() const { return halted_; }
+  bool halted() const { return !halted_.empty(); }
   /// Number of faults still active (a kill counts while it is being observed).
   std::size_t active() const;
 
@@ -99,12 +109,15 @@ class FaultEngine {
   nlohmann::json record(const Fault& f) const;
   void persist();
   std::string new_id();
+  /// A live pause fault other than `self` that holds process `p` stopped.
+  const Fault* pause_holding(const ProcessInfo& p, const Fault* self) const;
 
   EngineDeps deps_;
   EngineOptions options_;
   AuditSink audit_;
   std::vector<std::unique_ptr<Fault>> faults_;
-  bool halted_ = false;
+  /// Why new faults are refused ("halt", "lease expired"); empty when they are not.
+  std::string halted_;
   std::optional<std::chrono::steady_clock::time_point> lease_deadline_;
   std::int64_t lease_ttl_ms_ = 0;
   std::uint64_t counter_ = 0;
@@ -112,13 +125,41 @@ class FaultEngine {
 };
 
 /// Writes `content` to `path` through a temporary file and rename, so that a reader sees the
-/// old or the new file, never a torn one. Throws std::runtime_error naming the path.
+/// old or the new file, never a torn one: `PATH.tmp` (a stale one removed first) is created
+/// with O_EXCL | O_NOFOLLOW (never written through a link someone left there), fsynced, renamed,
+/// and the directory fsynced. Throws std::runtime_error naming the path.
 void write_file_atomically(const std::string& path, const std::string& content);
 
+/// An exclusive lock on a state file (flock on `PATH.lock`, which holds the owner's pid), held
+/// while the object lives: two agents on one state file would revert each other's faults.
+class StateLock {
+ public:
+  /// Throws std::runtime_error when another process holds it, naming that process.
+  explicit StateLock(const std::string& state_file);
+  ~StateLock();
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+/// What recover_state found and did.
+struct Recovery {
+  /// One JSON object per action or per record that could not be read, for the audit log.
+  nlohmann::json actions = nlohmann::json::array();
+  /// The earlier agent was halted (or its lease had lapsed): "halt", "lease expired" or
+  /// "state file damaged" (when the file's header could not be read); empty when not.
+  std::string halted;
+};
+
 /// Reverts what a state file left by an earlier agent still lists: continues each paused
-/// process that still exists with the recorded start time (a reused pid is left alone).
-/// Then empties the file. Returns one JSON object per action, for the audit log.
-nlohmann::json recover_state(const std::string& path, const ProcessTable& procs,
-                             Signaller& signals);
+/// process that still exists with the recorded start time (a reused pid is left alone), that
+/// the guard allows, and that was not already stopped before the fault. The file is one JSON
+/// record per line, so a damaged line costs only its record; every line that could not be
+/// read is reported. Then rewrites the file with no faults and the halt it recorded (creating
+/// it when missing: a state file that cannot be written fails here).
+Recovery recover_state(const std::string& path, const ProcessTable& procs, Signaller& signals,
+                       const Guard& guard);
 
 }  // namespace achilles::injector

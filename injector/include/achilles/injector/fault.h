@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -11,6 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "achilles/injector/os.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace achilles::injector {
 
@@ -36,9 +42,12 @@ struct Target {
   int pid = 0;
   /// A process name (comm), matched exactly.
   std::string process;
-  /// A regular expression (ECMAScript) searched for in the command line.
+  /// A regular expression (RE2 syntax: linear time, no backreferences) searched for in the
+  /// command line.
   std::string cmdline;
-  /// A file holding a pid.
+  /// `cmdline`, compiled once when the request is validated.
+  std::shared_ptr<const re2::RE2> regex;
+  /// A file holding a pid: an absolute path under one of Guard::pidfile_dirs.
   std::string pidfile;
   /// `"count": "all"` (the default) or `"one"` (the oldest match).
   bool all = true;
@@ -84,24 +93,37 @@ FaultSpec parse_fault(const nlohmann::json& body, const Limits& limits);
 /// The spec as the API shows it (the request's fields, with defaults filled in).
 nlohmann::json to_json(const FaultSpec& spec);
 
-/// Who may be signalled. Empty `processes` means nobody; empty `uids` means any user.
+/// Who may be signalled: a process whose name matches `processes` or whose executable
+/// matches `executables`; with both empty, nobody. Empty `uids` means any user.
 struct Allowlist {
-  /// Globs (fnmatch) on the process name.
+  /// Globs (fnmatch) on the process name (`comm`, which any process may set for itself).
   std::vector<std::string> processes;
-  /// Real uids allowed; empty for any.
+  /// Globs (fnmatch, FNM_PATHNAME) on the resolved path of /proc/PID/exe, which a process
+  /// cannot forge.
+  std::vector<std::string> executables;
+  /// Effective uids allowed; empty for any.
   std::vector<unsigned> uids;
 };
 
 /// Everything that decides whether a process may be signalled.
 struct Guard {
   Allowlist allow;
-  /// The agent itself and its parent, never targets.
+  /// The agent itself (every thread of it) and its parent, never targets; nor are the
+  /// agent's other ancestors (walked through the process table up to pid 1).
   int self_pid = 0;
   int parent_pid = 0;
+  /// The agent's own helper processes (stress loads), never targets.
+  std::set<int> helpers;
+  /// Directories a pidfile target must be in (resolved with realpath); empty: no pidfile.
+  std::vector<std::string> pidfile_dirs = {"/run", "/var/run"};
 };
 
-/// Why `p` may not be signalled, or an empty string when it may.
-std::string refusal(const ProcessInfo& p, const Guard& guard);
+/// Why `p` may not be signalled, or an empty string when it may. `ancestors` are the
+/// agent's (pids from its grandparent up), which are never signalled either.
+std::string refusal(const ProcessInfo& p, const Guard& guard, const std::set<int>& ancestors = {});
+
+/// The agent's ancestors above its parent, up to (not including) pid 1, from `table`.
+std::set<int> ancestors_of(int pid, const ProcessTable& table);
 
 /// The processes a target selects.
 struct Selection {
@@ -112,7 +134,9 @@ struct Selection {
 
 /// Resolves a target. An explicit pid or pidfile naming a process that may not be signalled
 /// is refused (403); name and cmdline matches that may not be signalled are skipped, and
-/// when none is left the request is refused (403), or 404 when nothing matched at all.
+/// when none is left the request is refused (403), or 404 when nothing matched at all. A
+/// pidfile is read only when it is a regular file (not a FIFO, device or symbolic link)
+/// under Guard::pidfile_dirs, at most 64 bytes of it, and no message shows its contents.
 Selection select_targets(const Target& target, const ProcessTable& table, const Guard& guard);
 
 }  // namespace achilles::injector

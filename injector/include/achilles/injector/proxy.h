@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ struct Toxic {
   nlohmann::json attributes = nlohmann::json::object();
   /// The agent's time bound: the toxic is removed after this.
   std::chrono::steady_clock::time_point expires = std::chrono::steady_clock::time_point::max();
+  /// When it was added, and its time bound, on the wall clock (for /v1/faults).
+  std::chrono::system_clock::time_point added_wall{};
+  std::chrono::system_clock::time_point expires_wall{};
+  /// Added by the fault engine (a latency fault), which lists it itself.
+  bool engine_owned = false;
 };
 
 /// One proxy, as Toxiproxy shows it.
@@ -58,7 +64,7 @@ ProxyInfo parse_proxy(const nlohmann::json& body);
 /// The running proxies. Not thread-safe: call it on the io_context's thread.
 class ProxyManager final : public ToxicSink {
  public:
-  /// Toxics get `max_toxic_ms` as their time bound.
+  /// Toxics, and disabled proxies, get `max_toxic_ms` as their time bound.
   ProxyManager(asio::io_context& io, const Clock& clock, std::int64_t max_toxic_ms);
   ~ProxyManager() override;
   ProxyManager(const ProxyManager&) = delete;
@@ -69,7 +75,8 @@ class ProxyManager final : public ToxicSink {
   ProxyInfo get(const std::string& name) const;
   /// Starts listening; 409 when the name exists, 500 when the address cannot be bound.
   ProxyInfo create(ProxyInfo proxy);
-  /// `enabled`, `listen`, `upstream`; disabling closes every connection.
+  /// `enabled`, `listen`, `upstream`; disabling closes every connection. A disabled proxy is
+  /// harm like a toxic: it is enabled again after the time bound, on halt and lease expiry.
   ProxyInfo update(const std::string& name, const nlohmann::json& patch);
   /// Stops it and closes its connections.
   void remove(const std::string& name);
@@ -84,8 +91,12 @@ class ProxyManager final : public ToxicSink {
   void delete_toxic(const std::string& proxy, const std::string& name);
   /// Every proxy enabled, every toxic removed.
   void reset();
-  /// Removes toxics past their time bound; the number removed.
+  /// Removes toxics past their time bound, and enables proxies disabled longer than it; the
+  /// number of toxics removed.
   std::size_t expire();
+  /// Called before a proxy is disabled (or created disabled); throws (ApiError 409) to refuse,
+  /// as while the agent is halted.
+  void set_harm_gate(std::function<void()> gate);
   /// Closes every proxy (on shutdown).
   void close_all();
 
@@ -93,7 +104,8 @@ class ProxyManager final : public ToxicSink {
   void add_latency(const std::string& proxy, const std::string& toxic, std::int64_t latency_ms,
                    std::int64_t jitter_ms) override;
   void remove_toxic(const std::string& proxy, const std::string& toxic) override;
-  void remove_all_toxics() override;
+  void revert_all() override;
+  nlohmann::json external_faults() const override;
 
  private:
   struct Impl;
