@@ -10,11 +10,22 @@ PACKAGES=(
   libyaml-cpp-dev catch2 libssl-dev
   clang-format python3 python3-networkx
   socat nodejs chromium scram haproxy
+  help2man bash-completion
 )
 
+# What building alone needs (./scripts/package), and what packaging adds: man pages, the .debs'
+# dependencies (dpkg-shlibdeps in dpkg-dev), their check, and the completion test's helpers.
+PACKAGES_BUILD=(
+  cmake g++ make pkg-config
+  libboost-graph-dev libgraphviz-dev nlohmann-json3-dev libasio-dev libyaml-cpp-dev libssl-dev
+)
+PACKAGES_PACKAGING=(help2man dpkg-dev lintian bash-completion)
+
+# install_missing [PACKAGE...]: installs those (default: PACKAGES) that are not installed.
 install_missing() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do
+  local wanted=("$@") missing=()
+  ((${#wanted[@]})) || wanted=("${PACKAGES[@]}")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if ((${#missing[@]})); then
