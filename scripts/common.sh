@@ -10,11 +10,23 @@ PACKAGES=(
   libyaml-cpp-dev catch2 libssl-dev libhowardhinnant-date-dev tzdata libre2-dev
   clang-format clang-14 libfuzzer-14-dev python3 python3-networkx
   socat nodejs chromium scram haproxy systemd
+  help2man bash-completion dpkg-dev lintian debootstrap
 )
 
+# What building alone needs (./scripts/package), and what packaging adds: man pages, the .debs'
+# dependencies (dpkg-shlibdeps in dpkg-dev), their check, and the completion test's helpers.
+PACKAGES_BUILD=(
+  cmake g++ make pkg-config
+  libboost-graph-dev libgraphviz-dev nlohmann-json3-dev libasio-dev libyaml-cpp-dev libssl-dev
+  libhowardhinnant-date-dev libre2-dev
+)
+PACKAGES_PACKAGING=(help2man dpkg-dev lintian bash-completion)
+
+# install_missing [PACKAGE...]: installs those (default: PACKAGES) that are not installed.
 install_missing() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do
+  local wanted=("$@") missing=()
+  ((${#wanted[@]})) || wanted=("${PACKAGES[@]}")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if ((${#missing[@]})); then

@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 
 #include <fstream>
 #include <iostream>
@@ -68,6 +71,32 @@ void schedule_tick(asio::steady_timer& timer, FaultEngine& engine, ProxyManager&
     }
     schedule_tick(timer, engine, proxies);
   });
+}
+
+// The directories of the state file and the audit log must exist: an agent started by hand
+// on a fresh host would otherwise stop at its first write with a bare "cannot open". As root
+// with a default path, the agent makes the directory itself, mode 0700 (what the
+// achilles-agent package's postinst makes too); otherwise the message names the flag.
+void ensure_directory(const std::string& file, const std::string& default_file,
+                      const std::string& what, const std::string& flag,
+                      const std::string& alternative) {
+  if (file.empty() || file == "-") return;
+  const std::filesystem::path dir = std::filesystem::path(file).parent_path();
+  if (dir.empty()) return;
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) return;
+  if (::geteuid() == 0 && file == default_file && dir.parent_path() != dir) {
+    const auto parent_mask = ::umask(022);
+    std::filesystem::create_directories(dir.parent_path(), ec);
+    ::umask(parent_mask);
+    if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return;
+    throw std::runtime_error("cannot create the " + what + " directory '" + dir.string() +
+                             "': " + std::strerror(errno));
+  }
+  throw std::runtime_error("the " + what + " directory '" + dir.string() +
+                           "' does not exist: create it (mode 0700), or choose another file "
+                           "with " +
+                           flag + alternative);
 }
 
 }  // namespace
@@ -133,6 +162,10 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
+  const AgentConfig defaults;
+  ensure_directory(config.state_file, defaults.state_file, "state", "--state-file", "");
+  ensure_directory(config.audit_log, defaults.audit_log, "audit log", "--audit-log",
+                   " ('-' for stderr)");
   AuditLog audit(config.audit_log, static_cast<std::uint64_t>(config.audit_max_bytes));
   auto procs = make_proc_table();
   auto signals = make_kill_signaller();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -423,5 +424,25 @@ TEST_CASE("The agent refuses to start when its state file cannot be written", "[
                "--state-file", dir.file("missing/state.json"), "--audit-log", ""},
               true);
   CHECK(agent.wait() == 3);
-  CHECK(agent.stderr_text().find("cannot write the state file") != std::string::npos);
+  CHECK(agent.stderr_text() == "achilles-agent: error: the state directory '" +
+                                   dir.file("missing") +
+                                   "' does not exist: create it (mode 0700), or choose another "
+                                   "file with --state-file\n");
+}
+
+TEST_CASE("A missing state or audit directory is named with the flag that chooses another",
+          "[agent]") {
+  TempDir dir;
+  // Not the default paths: even as root the agent creates nothing here.
+  Child no_audit_dir(
+      {ACHILLES_AGENT_BINARY, "--listen", "127.0.0.1:0", "--insecure-loopback", "--state-file",
+       dir.file("state.json"), "--audit-log", dir.file("log/audit.jsonl")},
+      true);
+  CHECK(no_audit_dir.wait() == 3);
+  CHECK(no_audit_dir.stderr_text() ==
+        "achilles-agent: error: the audit log directory '" + dir.file("log") +
+            "' does not exist: create it (mode 0700), or choose another file with --audit-log "
+            "('-' for stderr)\n");
+  CHECK(!std::filesystem::exists(dir.file("log")));
+  CHECK(!std::filesystem::exists(dir.file("state.json")));
 }
