@@ -148,6 +148,10 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
                                               static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)) / 2;
   options.max_total_memory_bytes = options.limits.max_memory_bytes;
 
+  const AgentConfig defaults;
+  ensure_directory(config.state_file, defaults.state_file, "state", "--state-file", "");
+  ensure_directory(config.audit_log, defaults.audit_log, "audit log", "--audit-log",
+                   " ('-' for stderr)");
   // One agent per state file: a second one would revert the first one's faults.
   std::unique_ptr<StateLock> state_lock;
   if (!config.state_file.empty()) state_lock = std::make_unique<StateLock>(config.state_file);
@@ -162,10 +166,6 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
-  const AgentConfig defaults;
-  ensure_directory(config.state_file, defaults.state_file, "state", "--state-file", "");
-  ensure_directory(config.audit_log, defaults.audit_log, "audit log", "--audit-log",
-                   " ('-' for stderr)");
   AuditLog audit(config.audit_log, static_cast<std::uint64_t>(config.audit_max_bytes));
   auto procs = make_proc_table();
   auto signals = make_kill_signaller();
