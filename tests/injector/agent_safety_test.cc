@@ -67,7 +67,7 @@ std::vector<int> agent_tasks(pid_t agent) {
 
 }  // namespace
 
-TEST_CASE("A pathological cmdline pattern does not hold up the agent", "[agent][slow]") {
+TEST_CASE("A pathological cmdline pattern does not hold up the agent", "[agent]") {
   TempDir dir;
   Agent agent(dir, {"--insecure-loopback", "--allow-process", "sleep"});
   // A command line of many a's and a '!': `(a+)+$` backtracks exponentially on it. The shell
