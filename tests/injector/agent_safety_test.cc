@@ -11,7 +11,6 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include "achilles/injector/os.h"
 #include "support.h"
@@ -44,11 +43,6 @@ bool continued(pid_t pid) {
 
 std::string fault_state(int port, const Reply& created) {
   return http(port, "GET", "/v1/faults/" + created.json()["id"].get<std::string>()).json()["state"];
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // The agent's threads (other than its main one) and children.
