@@ -179,6 +179,24 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   proxies.set_harm_gate([&] {
     if (engine.halted()) throw ApiError(409, "the agent is halted: POST /v1/resume first");
   });
+
+  // Revert what a killed predecessor left behind, before anything is served, and before the
+  // port is bound too: an agent that cannot listen still leaves no harm behind. The lock
+  // above keeps a second agent on the same state file from getting here at all.
+  // Fails now, not at the first fault, when the state file cannot be written.
+  if (!config.state_file.empty()) {
+    const Recovery recovery = recover_state(config.state_file, *procs, *signals, options.guard);
+    for (const auto& action : recovery.actions) {
+      audit.write(action);
+      std::cerr << "achilles-agent: recovered: " << action.dump() << "\n";
+    }
+    if (!recovery.halted.empty()) {
+      engine.restore_halt(recovery.halted);
+      std::cerr << "achilles-agent: halted (" << recovery.halted
+                << " before the restart): new faults are refused until POST /v1/resume\n";
+    }
+  }
+
   for (const auto& p : config.proxies) {
     try {
       proxies.create({p.name, p.listen, p.upstream, true, {}});
@@ -209,22 +227,6 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
                           }});
   } catch (const std::system_error& e) {
     throw std::runtime_error("cannot listen on " + config.listen + ": " + e.code().message());
-  }
-
-  // Revert what a killed predecessor left behind: after the port is bound (an agent that
-  // cannot serve touches nothing) and before anything is served (the loop has not run yet).
-  // Fails now, not at the first fault, when the state file cannot be written.
-  if (!config.state_file.empty()) {
-    const Recovery recovery = recover_state(config.state_file, *procs, *signals, options.guard);
-    for (const auto& action : recovery.actions) {
-      audit.write(action);
-      std::cerr << "achilles-agent: recovered: " << action.dump() << "\n";
-    }
-    if (!recovery.halted.empty()) {
-      engine.restore_halt(recovery.halted);
-      std::cerr << "achilles-agent: halted (" << recovery.halted
-                << " before the restart): new faults are refused until POST /v1/resume\n";
-    }
   }
 
   asio::steady_timer ticker(io);

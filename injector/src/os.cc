@@ -286,6 +286,18 @@ class ProcessLoad final : public Load {
 
 class ProcessLoadRunner final : public LoadRunner {
  public:
+  // Cgroups of stress workers that a killed agent left (its workers died with it, so they are
+  // empty): removed. rmdir refuses a cgroup that still has a process.
+  ProcessLoadRunner() {
+    const auto base = cgroup2_dir();
+    if (!base) return;
+    if (DIR* d = opendir(base->c_str())) {
+      while (dirent* e = readdir(d))
+        if (std::strncmp(e->d_name, "achilles-stress-", 16) == 0)
+          ::rmdir((*base + "/" + e->d_name).c_str());
+      closedir(d);
+    }
+  }
   std::unique_ptr<Load> cpu(int cores, double load) override {
     auto l = std::make_unique<ProcessLoad>();
     for (int i = 0; i < cores; ++i)

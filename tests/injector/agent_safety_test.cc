@@ -2,7 +2,9 @@
 // and pidfiles that would freeze it, targets that are the agent itself, stress loads, the
 // allowlist, the state file, and reverts that must leave nothing behind. Every process here
 // is one the test started; every socket is on loopback.
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,7 +13,6 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include "achilles/injector/os.h"
 #include "support.h"
@@ -46,11 +47,6 @@ std::string fault_state(int port, const Reply& created) {
   return http(port, "GET", "/v1/faults/" + created.json()["id"].get<std::string>()).json()["state"];
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 // The agent's threads (other than its main one) and children.
 std::vector<int> agent_tasks(pid_t agent) {
   std::vector<int> out;
@@ -67,7 +63,7 @@ std::vector<int> agent_tasks(pid_t agent) {
 
 }  // namespace
 
-TEST_CASE("A pathological cmdline pattern does not hold up the agent", "[agent][slow]") {
+TEST_CASE("A pathological cmdline pattern does not hold up the agent", "[agent]") {
   TempDir dir;
   Agent agent(dir, {"--insecure-loopback", "--allow-process", "sleep"});
   // A command line of many a's and a '!': `(a+)+$` backtracks exponentially on it. The shell
@@ -263,6 +259,40 @@ TEST_CASE("A restarted agent recovers what it can from a damaged state file", "[
                  "(allow.processes)") != std::string::npos);
   ::kill(victim.pid(), SIGCONT);
   ::kill(stranger.pid(), SIGCONT);
+}
+
+TEST_CASE("An agent that cannot listen still continues what its state file lists", "[agent]") {
+  TempDir dir;
+  Child victim({"sleep", unique_sleep()});
+  REQUIRE(asleep(victim));
+  const auto start = achilles::injector::make_proc_table()->get(victim.pid())->start_time;
+  ::kill(victim.pid(), SIGSTOP);
+  REQUIRE(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
+  std::ofstream(dir.file("state.json"))
+      << R"({"achilles_state": 1, "agent_pid": 1, "halted": null})"
+      << "\n"
+      << json({{"id", "y-1"},
+               {"kind", "pause"},
+               {"targets", {{{"pid", victim.pid()}, {"start_time", start}, {"name", "sleep"}}}}})
+             .dump()
+      << "\n";
+  // The port is taken (by a listener of the test's own).
+  const int taken = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(taken, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(taken, 1) == 0);
+  REQUIRE(::getsockname(taken, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  Child agent({ACHILLES_AGENT_BINARY, "--listen", "127.0.0.1:" + std::to_string(ntohs(a.sin_port)),
+               "--insecure-loopback", "--allow-process", "sleep", "--state-file",
+               dir.file("state.json"), "--audit-log", ""},
+              true);
+  CHECK(agent.wait() == 3);
+  CHECK(agent.stderr_text().find("cannot listen on 127.0.0.1:") != std::string::npos);
+  CHECK(wait_until([&] { return continued(victim.pid()); }));
+  ::close(taken);
 }
 
 TEST_CASE("Two pauses of one process end with the last, and a stopped process stays stopped",

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "achilles/injector/config.h"
 #include "achilles/injector/engine.h"
 #include "achilles/injector/fault.h"
 #include "fakes.h"
@@ -752,5 +753,31 @@ TEST_CASE("A second lock on one state file is refused, naming the holder", "[age
                                            "(--state-file)");
   }
   CHECK_NOTHROW(StateLock(path));  // released with the first
+  std::filesystem::remove_all(tmpl);
+}
+
+TEST_CASE(
+    "The allowlist's executables and pidfile directories and the stress caps are "
+    "configured by file and flag",
+    "[agent]") {
+  char tmpl[] = "/tmp/achilles-config-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  const std::string path = std::string(tmpl) + "/agent.yaml";
+  std::ofstream(path) << "allow:\n  executables: [/usr/bin/redis-*]\n  pidfile_dirs: [/srv/run]\n"
+                         "max_cpu_cores: 1\nmax_memory_bytes: 1048576\n";
+  auto c = parse_command_line({"--config", path}).config;
+  CHECK(c.allow_executables == std::vector<std::string>{"/usr/bin/redis-*"});
+  CHECK(c.allow_pidfile_dirs == std::vector<std::string>{"/srv/run"});
+  CHECK(c.max_cpu_cores == 1);
+  CHECK(c.max_memory_bytes == 1048576);
+  c = parse_command_line({"--config", path, "--allow-pidfile-dir", "/a", "--allow-pidfile-dir",
+                          "/b", "--allow-executable", "/bin/sleep"})
+          .config;
+  CHECK(c.allow_pidfile_dirs == std::vector<std::string>{"/a", "/b"});
+  CHECK(c.allow_executables == std::vector<std::string>{"/bin/sleep"});
+  CHECK(parse_command_line({}).config.allow_pidfile_dirs ==
+        std::vector<std::string>{"/run", "/var/run"});
+  CHECK_THROWS_WITH(parse_command_line({"--allow-pidfile-dir", "run"}),
+                    "allow.pidfile_dirs must be absolute paths, got 'run'");
   std::filesystem::remove_all(tmpl);
 }
