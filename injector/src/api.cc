@@ -20,21 +20,21 @@ AuditLog::AuditLog(const std::string& path, std::uint64_t max_bytes)
     : path_(path), max_bytes_(max_bytes) {
   if (path.empty()) return;
   if (path == "-") {
-    file_ = stderr;
+    fd_ = STDERR_FILENO;
     return;
   }
   open();
-  if (!file_) throw std::runtime_error("cannot open the audit log '" + path + "': " + error_);
+  if (fd_ < 0) throw std::runtime_error("cannot open the audit log '" + path + "': " + error_);
 }
 
 // 0600: the log says who did what, with token fingerprints; it is nobody else's business.
 void AuditLog::open() {
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0 || !(file_ = ::fdopen(fd, "a"))) {
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
     error_ = std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    file_ = nullptr;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
     return;
   }
   owned_ = true;
@@ -42,35 +42,42 @@ void AuditLog::open() {
 }
 
 AuditLog::~AuditLog() {
-  if (owned_ && file_) std::fclose(file_);
+  if (owned_ && fd_ >= 0) ::close(fd_);
 }
 
+// Plain write(2), no stdio buffer: a failure is seen by the write that failed, and nothing
+// half-written waits in a buffer to be appended later.
 bool AuditLog::write(const json& entry) {
   if (path_.empty()) return true;
-  const std::string line = entry.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::string line = entry.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   if (owned_ && max_bytes_ > 0 && size_ > 0 && size_ + line.size() > max_bytes_) {
-    std::fclose(file_);
-    file_ = nullptr;
+    ::close(fd_);
+    fd_ = -1;
     owned_ = false;
-    if (std::rename(path_.c_str(), (path_ + ".1").c_str()) != 0) {
+    broken_line_ = false;
+    if (std::rename(path_.c_str(), (path_ + ".1").c_str()) != 0)
       error_ = std::string("cannot rotate it to ") + path_ + ".1: " + std::strerror(errno);
-    }
     open();
   }
-  if (!file_) {
+  if (fd_ < 0) {
     if (error_.empty()) error_ = "it is not open";
     return false;
   }
-  errno = 0;
-  const std::size_t n = std::fwrite(line.data(), 1, line.size(), file_);
-  const bool flushed = std::fflush(file_) == 0;
-  size_ += n;
-  if (n != line.size() || !flushed) {
-    error_ = errno ? std::strerror(errno) : "a short write";
-    std::clearerr(file_);
-    return false;
+  // After a write cut short (a full disk), the next line starts on a line of its own.
+  if (broken_line_) line.insert(0, "\n");
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error_ = n < 0 ? std::strerror(errno) : "nothing was written";
+      break;
+    }
+    done += static_cast<std::size_t>(n);
   }
-  return true;
+  size_ += done;
+  if (done > 0) broken_line_ = done < line.size();
+  return done == line.size();
 }
 
 std::string requester(const HttpRequest& req) {

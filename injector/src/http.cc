@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 namespace achilles::injector {
 
@@ -245,13 +246,27 @@ nlohmann::json parse_json_body(std::string_view body, const std::string& prefix)
   if (json_too_deep(body, kMaxJsonDepth))
     throw ApiError(400, prefix + "the body nests arrays and objects deeper than " +
                             std::to_string(kMaxJsonDepth) + " levels");
+  // The keys leading to the value being parsed, to name the field of a number out of range,
+  // which the parser reports with no position ("1e400").
+  std::vector<std::string> keys;
+  auto track = [&keys](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) keys.emplace_back();
+    if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+    if (event == json::parse_event_t::key && !keys.empty() && parsed.is_string())
+      keys.back() = parsed.get<std::string>();
+    return true;
+  };
   try {
-    return json::parse(body);
+    return json::parse(body, track);
   } catch (const json::exception& e) {
     // "[json.exception.parse_error.101] parse error at line 1, column 5: ..." -> from "parse";
     // out_of_range.406 is a number too large for a double ("1e400").
     std::string what = e.what();
     if (auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
+    std::string field;
+    for (const auto& k : keys)
+      if (!k.empty()) field += (field.empty() ? "" : ".") + k;
+    if (e.id == 406 && !field.empty()) what = "field '" + field + "': " + what;
     throw ApiError(400, prefix + what);
   }
 }

@@ -169,7 +169,8 @@ TEST_CASE("Bad input gets a 400 naming what is wrong, and nothing is done", "[ag
                   "{\"kind\": \"pause\", \"target\": {\"pid\": " + std::to_string(victim.pid()) +
                       "}, \"duration_ms\": 1e400}");
     CHECK(r.status == 400);
-    CHECK(r.json()["error"] == "malformed JSON: number overflow parsing '1e400'");
+    CHECK(r.json()["error"] ==
+          "malformed JSON: field 'duration_ms': number overflow parsing '1e400'");
   }
   SECTION("a toxic attribute past its bound") {
     REQUIRE(http(port, "POST", "/proxies", R"({"name": "p", "upstream": "127.0.0.1:1"})").status ==

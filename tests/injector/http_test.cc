@@ -89,6 +89,11 @@ TEST_CASE("A JSON body nested too deep is refused before it is parsed", "[agent]
   CHECK_THROWS_WITH(parse_json_body(std::string(100000, '['), "malformed JSON: "),
                     "malformed JSON: the body nests arrays and objects deeper than 32 levels");
   CHECK_THROWS_WITH(parse_json_body("[1e400]", "bad: "), "bad: number overflow parsing '1e400'");
+  // A number out of range is named by its field.
+  CHECK_THROWS_WITH(parse_json_body(R"({"kind": "pause", "target": {"pid": 1e400}})", "bad: "),
+                    "bad: field 'target.pid': number overflow parsing '1e400'");
+  CHECK_THROWS_WITH(parse_json_body(R"({"a": {"b": 1}, "to": [1, -1e999]})", "bad: "),
+                    "bad: field 'to': number overflow parsing '-1e999'");
   CHECK(parse_json_body(" \r\n", "") == nlohmann::json::object());
 }
 

@@ -37,8 +37,10 @@ class AuditLog {
   std::string path_;
   std::uint64_t max_bytes_ = 0;
   std::uint64_t size_ = 0;
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;
   bool owned_ = false;
+  /// The last write was cut short: its line has no end.
+  bool broken_line_ = false;
   std::string error_;
 };
 
