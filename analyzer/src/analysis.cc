@@ -1,3 +1,10 @@
+// analyze(): the Analyzer that runs the passes of topology.md "What the analyzer reports" in
+// turn. The failure passes live here (single failures; cut sets, with the grouped pairs of a
+// k-of-n group and the interval search of the pairs that weaken a service; cold-start
+// cycles); load, availability and structure live in their own files (passes.h). Past 500
+// lines because the cut-set search reads the single-failure pass's state (the propagator,
+// what each failure takes down, who weakens which service) as members of one class;
+// splitting it would pass all of that around.
 #include "achilles/analyzer/analysis.h"
 
 #include <algorithm>
