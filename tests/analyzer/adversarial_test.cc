@@ -239,3 +239,25 @@ TEST_CASE("The pairs of a deep failure-domain tree are found however its members
     CHECK(cut_sets(a).size() == kDepth / 2);  // d12 with each host above it
   }
 }
+
+TEST_CASE("The rare-event availability counts every pair of a grouped cut set, however many",
+          "[analysis][availability]") {
+  // Members that fail with probability q: any two of n take www down, so the rare-event sum
+  // is n(n-1)/2 q^2. Up to 65,536 pairs they are taken one by one, beyond in closed form.
+  for (int n : {300, 400}) {
+    auto t = quorum(n).build();
+    for (auto& e : t.elements)
+      if (e.kind == ElementKind::kComponent) e.availability = 0.9999;
+    AnalysisOptions options;
+    options.bdd_node_budget = 1;  // no exact diagram: the cut sets' approximation
+    auto a = analyze(t, options);
+    REQUIRE(a.availability.size() == 1);
+    INFO("n = " << n);
+    const double pairs = n * (n - 1) / 2.0, q = 1 - 0.9999;
+    CHECK(a.availability[0].method == "rare-event");
+    CHECK(a.availability[0].availability == Approx(1 - pairs * q * q).epsilon(1e-9));
+    CHECK(a.availability[0].error["cut_sets"] == n * (n - 1) / 2);
+    REQUIRE_FALSE(a.availability[0].importance.empty());
+    CHECK(a.availability[0].importance[0].birnbaum == Approx((n - 1) * q).epsilon(1e-9));
+  }
+}
