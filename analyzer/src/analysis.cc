@@ -71,7 +71,8 @@ std::vector<ElementId> combo_ids(const Combo& k) {
   return ids;
 }
 
-/// The members of a service that a scenario took down, as positions in its member list.
+/// The members of a service that a scenario took down, as their ranks in the service's
+/// members ordered by domain (Analyzer::rank_members()).
 struct Hit {
   ElementId service;
   std::vector<uint32_t> lost;
@@ -233,7 +234,10 @@ class Analyzer {
   // kept apart and appended in block order, so findings_ gets them in the order one thread
   // would have found them. Each failure writes only its own entries in singles_.
   void single_failures() {
-    if (options_.order >= 2) singles_.resize(t_.size());
+    if (options_.order >= 2) {
+      singles_.resize(t_.size());
+      rank_members();
+    }
     constexpr size_t kBlock = 256;
     const size_t blocks = detail::block_count(failable_.size(), kBlock);
     const unsigned threads = detail::thread_count(blocks, 4, options_.threads);
@@ -283,16 +287,60 @@ class Analyzer {
       Single& s = singles_[x];
       s.eps_down = std::move(eps);
       for (ElementId svc : propagator.hit_services()) {
-        Hit hit{svc, {}};
-        const auto& members = t_[svc].members;
-        for (uint32_t i = 0; i < members.size(); ++i)
-          if (propagator.down(members[i])) hit.lost.push_back(i);
+        Hit hit{svc, lost_members(propagator, svc)};
         s.hits.push_back(std::move(hit));
       }
     }
     // Last, since with --cascade it leaves the propagator holding another scenario.
     if (auto f = capacity_.single_failure(thread, x, propagator, degraded ? &*degraded : nullptr))
       out.push_back(std::move(*f));
+  }
+
+  // Each service's members in the preorder of their domains (members without one last, the
+  // list's order among equals), so that what a domain's failure takes down of a service is
+  // one run of ranks whatever order the members are listed in: find_killing_pairs() handles
+  // runs as intervals, and anything else pair by pair.
+  void rank_members() {
+    std::vector<uint32_t> pre(t_.size(), UINT32_MAX);
+    std::vector<std::vector<ElementId>> children(t_.size());
+    std::vector<ElementId> stack;
+    for (ElementId x = 0; x < t_.size(); ++x) {
+      if (t_[x].kind != ElementKind::kDomain) continue;
+      if (t_[x].parent == kNoElement)
+        stack.push_back(x);
+      else
+        children[t_[x].parent].push_back(x);
+    }
+    std::reverse(stack.begin(), stack.end());
+    uint32_t next = 0;
+    while (!stack.empty()) {
+      ElementId d = stack.back();
+      stack.pop_back();
+      pre[d] = next++;
+      stack.insert(stack.end(), children[d].rbegin(), children[d].rend());
+    }
+    ranked_.resize(t_.size());
+    for (ElementId x = 0; x < t_.size(); ++x) {
+      const Element& e = t_[x];
+      if (e.kind != ElementKind::kService) continue;
+      ranked_[x] = e.members;
+      auto key = [&](ElementId m) {
+        return t_[m].kind == ElementKind::kComponent && t_[m].domain != kNoElement
+                   ? pre[t_[m].domain]
+                   : UINT32_MAX;
+      };
+      std::stable_sort(ranked_[x].begin(), ranked_[x].end(),
+                       [&](ElementId a, ElementId b) { return key(a) < key(b); });
+    }
+  }
+
+  /// The ranks of the members of `svc` down in `propagator`'s last run, ascending.
+  std::vector<uint32_t> lost_members(const Propagator& propagator, ElementId svc) const {
+    std::vector<uint32_t> lost;
+    const auto& members = ranked_[svc];
+    for (uint32_t i = 0; i < members.size(); ++i)
+      if (propagator.down(members[i])) lost.push_back(i);
+    return lost;
   }
 
   // Why only pairs that weaken a common service: the union U of what a and b take down on
@@ -340,9 +388,7 @@ class Analyzer {
         auto it = weakened_.find(svc);
         if (it == weakened_.end()) continue;
         const Element& service = t_[svc];
-        std::vector<uint32_t> lost;
-        for (uint32_t i = 0; i < service.members.size(); ++i)
-          if (propagator_.down(service.members[i])) lost.push_back(i);
+        std::vector<uint32_t> lost = lost_members(propagator_, svc);
         for (const auto& [c, hit] : it->second) {
           if (c == p.a || c == p.b) continue;
           if (union_kills(service, lost, hit->lost)) triples.insert(make_combo({p.a, p.b, c}));
@@ -449,9 +495,7 @@ class Analyzer {
       auto it = weakened_.find(svc);
       if (it == weakened_.end()) continue;
       const Element& service = t_[svc];
-      std::vector<uint32_t> lost;
-      for (uint32_t i = 0; i < service.members.size(); ++i)
-        if (propagator_.down(service.members[i])) lost.push_back(i);
+      std::vector<uint32_t> lost = lost_members(propagator_, svc);
       for (const auto& [c, hit] : it->second)
         if (c != pair[0] && c != pair[1] && union_kills(service, lost, hit->lost)) return true;
     }
@@ -861,6 +905,8 @@ class Analyzer {
   detail::IdOrder order_;
   std::vector<ElementId> failable_;
   std::vector<Single> singles_;
+  /// Service -> its members in the order of rank_members() (for --order 2 and 3).
+  std::vector<std::vector<ElementId>> ranked_;
   std::unordered_map<Combo, std::vector<ElementId>, ComboHash> combo_eps_;
   /// The scenario propagator_ holds, when it is one of eps_down_of()'s (else empty).
   Combo held_;

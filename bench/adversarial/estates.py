@@ -10,9 +10,12 @@ analysis to its limits (bench/adversarial/run.sh times them):
             domain, one service over all the hosts that needs half of them, an entrypoint
             on it: every domain weakens the service, and the deep ones are nested in one
             another.
+  shuffled N  the same tree with the service's members listed in a random order (seed 1),
+            so that what a domain takes down of them is not a run of the list.
 
-usage: estates.py chain|quorum|tree N > FILE.yaml
+usage: estates.py chain|quorum|tree|shuffled N > FILE.yaml
 """
+import random
 import sys
 
 
@@ -33,21 +36,25 @@ def quorum(n, out):
     out.write("entrypoints:\n  - {id: www, target: q}\n")
 
 
-def tree(n, out):
-    out.write("version: 1\nname: tree-%d\ndomains:\n" % n)
+def tree(n, out, shuffle=False):
+    out.write("version: 1\nname: %s-%d\ndomains:\n" % ("shuffled" if shuffle else "tree", n))
     for i in range(n):
         parent = ", parent: d%d" % (i - 1) if i else ""
         out.write("  - {id: d%d, kind: zone%s}\n" % (i, parent))
     out.write("components:\n")
     for i in range(n):
         out.write("  - {id: h%d, kind: host, domain: d%d}\n" % (i, i))
+    hosts = ["h%d" % i for i in range(n)]
+    if shuffle:
+        random.Random(1).shuffle(hosts)
     out.write("services:\n  - {id: pool, members: [%s], min_healthy: %d}\n"
-              % (", ".join("h%d" % i for i in range(n)), max(1, n // 2)))
+              % (", ".join(hosts), max(1, n // 2)))
     out.write("entrypoints:\n  - {id: www, target: pool}\n")
 
 
 def main():
-    kinds = {"chain": chain, "quorum": quorum, "tree": tree}
+    kinds = {"chain": chain, "quorum": quorum, "tree": tree,
+             "shuffled": lambda n, out: tree(n, out, shuffle=True)}
     if len(sys.argv) != 3 or sys.argv[1] not in kinds or not sys.argv[2].isdigit():
         sys.exit(__doc__.strip().splitlines()[-1])
     kinds[sys.argv[1]](int(sys.argv[2]), sys.stdout)

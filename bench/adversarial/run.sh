@@ -5,7 +5,8 @@
 #   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && bench/adversarial/run.sh > adversarial.md
 #
 # Writes markdown to stdout (progress to stderr): the machine, then for each estate of
-# estates.py (a dependency chain, a quorum that needs all but one, a failure-domain tree;
+# estates.py (a dependency chain, a quorum that needs all but one, a failure-domain tree,
+# the same tree with its service's members shuffled;
 # SIZE each, default 10^4) the input's size and `achilles analyze FILE --order 2 --format
 # FORMAT -o OUT` in every format: wall time and peak resident memory from /usr/bin/time -v
 # (the slowest of REPEAT runs, default 3), the output's size, and whether it stays under
@@ -39,7 +40,7 @@ echo "| estate | input | format | wall (s) | peak RSS (MiB) | output | findings 
 echo "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"
 
 failed=0
-for kind in chain quorum tree; do
+for kind in chain quorum tree shuffled; do
   file=$WORK/$kind.yaml
   /usr/bin/python3 "$HERE/estates.py" "$kind" "$SIZE" >"$file"
   input=$(du -k "$file" | cut -f1)
