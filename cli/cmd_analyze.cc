@@ -20,6 +20,7 @@ int run_analyze(const Args& args) {
     throw common::UsageError("achilles: error: --order must be 1, 2 or 3");
   options.threshold = number_option(args, "threshold", 0.8, 0.0, 100.0);
   options.cascade = args.has("cascade");
+  options.full_explanations = args.has("full-explanations");
 
   Progress progress(args.has("timings"));
   options.progress = progress.callback();
@@ -48,7 +49,8 @@ int run_analyze(const Args& args) {
 const Registrar registrar{Command{
     CommandSpec{
         .name = "analyze",
-        .usage = "FILE [--order K] [--threshold U] [--cascade] [--format text|json|md] [-o OUT]",
+        .usage = "FILE [--order K] [--threshold U] [--cascade] [--full-explanations] [--format "
+                 "text|json|md] [-o OUT]",
         .summary = "find the single points of failure, domain failures and cut sets",
         .description =
             "Loads a topology (YAML or JSON, see docs/topology.md) and reports:\n"
@@ -63,7 +65,10 @@ const Registrar registrar{Command{
             "else the rare-event approximation from the cut sets, or a Monte Carlo estimate\n"
             "with a 95% interval when none is known) and what to fix first.\n"
             "Each finding names its impact (entrypoints down and degraded, components and\n"
-            "services down) and one chain from an entrypoint down to the cause.\n"
+            "services down) and one chain from an entrypoint down to the cause; a chain\n"
+            "longer than 32 keeps its first and last 16 links (--full-explanations: all).\n"
+            "The cut sets of one k-of-n group that yields more of them than it has\n"
+            "members are one finding: any k of its members, with their count.\n"
             "The text output is for a terminal, json is the stable format of\n"
             "spec analysis-json.md, md a summary for a pull-request comment.",
         .options =
@@ -79,6 +84,11 @@ const Registrar registrar{Command{
                  .value_name = "",
                  .help = "let overloaded survivors fail in turn after each failure and report "
                          "what is down at the end"},
+                {.name = "full-explanations",
+                 .takes_value = false,
+                 .value_name = "",
+                 .help = "write every explanation whole, however long (default: a chain "
+                         "longer than 32 keeps its first and last 16 links)"},
                 {.name = "format", .value_name = "FMT", .help = "text (default), json or md"},
                 {.name = "output",
                  .short_name = 'o',

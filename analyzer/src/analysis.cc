@@ -1,3 +1,10 @@
+// analyze(): the Analyzer that runs the passes of topology.md "What the analyzer reports" in
+// turn. The failure passes live here (single failures; cut sets, with the grouped pairs of a
+// k-of-n group and the interval search of the pairs that weaken a service; cold-start
+// cycles); load, availability and structure live in their own files (passes.h). Past 500
+// lines because the cut-set search reads the single-failure pass's state (the propagator,
+// what each failure takes down, who weakens which service) as members of one class;
+// splitting it would pass all of that around.
 #include "achilles/analyzer/analysis.h"
 
 #include <algorithm>
@@ -64,7 +71,8 @@ std::vector<ElementId> combo_ids(const Combo& k) {
   return ids;
 }
 
-/// The members of a service that a scenario took down, as positions in its member list.
+/// The members of a service that a scenario took down, as their ranks in the service's
+/// members ordered by domain (Analyzer::rank_members()).
 struct Hit {
   ElementId service;
   std::vector<uint32_t> lost;
@@ -121,6 +129,9 @@ class Analyzer {
     if (options_.progress) options_.progress("structure", -1);
     detail::structure_pass(t_, findings_);
 
+    // The chains of the other passes, built whole (and short, but for deep estates).
+    for (Finding& f : findings_)
+      detail::elide_explanation(f, options_);
     if (options_.progress) options_.progress("sorting", -1);
     sort_findings();
     analysis.findings = std::move(findings_);
@@ -198,14 +209,23 @@ class Analyzer {
     f.impact.entrypoints_degraded = order_.views(degraded);
     f.impact.components_down = propagator.count_down(ElementKind::kComponent);
     f.impact.services_down = propagator.count_down(ElementKind::kService);
-    for (ElementId x = explain_from; x != kNoElement; x = propagator.cause(x)) {
-      const Element& e = t_[x];
+    // The chain's ids first, and names only for those kept: on a chain of N components
+    // each of the N spofs is explained by a chain as long as its depth.
+    std::vector<ElementId> chain;
+    for (ElementId x = explain_from; x != kNoElement; x = propagator.cause(x))
+      chain.push_back(x);
+    const size_t half = kExplanationMax / 2;
+    const bool elide = !options_.full_explanations && chain.size() > kExplanationMax;
+    for (size_t i = 0; i < chain.size(); ++i) {
+      if (elide && i >= half && i < chain.size() - half) continue;
+      const Element& e = t_[chain[i]];
       f.explanation.push_back(e.id);
-      ElementId cause = propagator.cause(x);
+      ElementId cause = propagator.cause(chain[i]);
       bool by_member = e.kind == ElementKind::kService && cause != kNoElement &&
                        std::find(e.members.begin(), e.members.end(), cause) != e.members.end();
       f.explanation_notes.push_back(by_member ? quorum_note(e) : "");
     }
+    if (elide) f.details["explanation_elided"] = chain.size() - kExplanationMax;
     return f;
   }
 
@@ -214,7 +234,10 @@ class Analyzer {
   // kept apart and appended in block order, so findings_ gets them in the order one thread
   // would have found them. Each failure writes only its own entries in singles_.
   void single_failures() {
-    if (options_.order >= 2) singles_.resize(t_.size());
+    if (options_.order >= 2) {
+      singles_.resize(t_.size());
+      rank_members();
+    }
     constexpr size_t kBlock = 256;
     const size_t blocks = detail::block_count(failable_.size(), kBlock);
     const unsigned threads = detail::thread_count(blocks, 4, options_.threads);
@@ -264,16 +287,60 @@ class Analyzer {
       Single& s = singles_[x];
       s.eps_down = std::move(eps);
       for (ElementId svc : propagator.hit_services()) {
-        Hit hit{svc, {}};
-        const auto& members = t_[svc].members;
-        for (uint32_t i = 0; i < members.size(); ++i)
-          if (propagator.down(members[i])) hit.lost.push_back(i);
+        Hit hit{svc, lost_members(propagator, svc)};
         s.hits.push_back(std::move(hit));
       }
     }
     // Last, since with --cascade it leaves the propagator holding another scenario.
     if (auto f = capacity_.single_failure(thread, x, propagator, degraded ? &*degraded : nullptr))
       out.push_back(std::move(*f));
+  }
+
+  // Each service's members in the preorder of their domains (members without one last, the
+  // list's order among equals), so that what a domain's failure takes down of a service is
+  // one run of ranks whatever order the members are listed in: find_killing_pairs() handles
+  // runs as intervals, and anything else pair by pair.
+  void rank_members() {
+    std::vector<uint32_t> pre(t_.size(), UINT32_MAX);
+    std::vector<std::vector<ElementId>> children(t_.size());
+    std::vector<ElementId> stack;
+    for (ElementId x = 0; x < t_.size(); ++x) {
+      if (t_[x].kind != ElementKind::kDomain) continue;
+      if (t_[x].parent == kNoElement)
+        stack.push_back(x);
+      else
+        children[t_[x].parent].push_back(x);
+    }
+    std::reverse(stack.begin(), stack.end());
+    uint32_t next = 0;
+    while (!stack.empty()) {
+      ElementId d = stack.back();
+      stack.pop_back();
+      pre[d] = next++;
+      stack.insert(stack.end(), children[d].rbegin(), children[d].rend());
+    }
+    ranked_.resize(t_.size());
+    for (ElementId x = 0; x < t_.size(); ++x) {
+      const Element& e = t_[x];
+      if (e.kind != ElementKind::kService) continue;
+      ranked_[x] = e.members;
+      auto key = [&](ElementId m) {
+        return t_[m].kind == ElementKind::kComponent && t_[m].domain != kNoElement
+                   ? pre[t_[m].domain]
+                   : UINT32_MAX;
+      };
+      std::stable_sort(ranked_[x].begin(), ranked_[x].end(),
+                       [&](ElementId a, ElementId b) { return key(a) < key(b); });
+    }
+  }
+
+  /// The ranks of the members of `svc` down in `propagator`'s last run, ascending.
+  std::vector<uint32_t> lost_members(const Propagator& propagator, ElementId svc) const {
+    std::vector<uint32_t> lost;
+    const auto& members = ranked_[svc];
+    for (uint32_t i = 0; i < members.size(); ++i)
+      if (propagator.down(members[i])) lost.push_back(i);
+    return lost;
   }
 
   // Why only pairs that weaken a common service: the union U of what a and b take down on
@@ -296,13 +363,9 @@ class Analyzer {
       for (const Hit& h : singles_[x].hits)
         weakened_[h.service].push_back({x, &h});
 
-    for (const auto& [svc, list] : weakened_) {
-      const Element& service = t_[svc];
-      for (size_t i = 0; i < list.size(); ++i)
-        for (size_t j = i + 1; j < list.size(); ++j)
-          if (union_kills(service, list[i].second->lost, list[j].second->lost))
-            killing_pairs_.insert(make_combo({list[i].first, list[j].first}));
-    }
+    find_groups();
+    for (const auto& [svc, list] : weakened_)
+      find_killing_pairs(svc, list);
     std::vector<Combo> ordered(killing_pairs_.begin(), killing_pairs_.end());
     sort_combos(ordered);
     size_t done = 0;
@@ -310,6 +373,8 @@ class Analyzer {
       progress("cut sets of 2", done++, ordered.size());
       check_cut_set(k);
     }
+    for (const Group& g : groups_)
+      if (!g.dissolved) group_finding(g);
     if (options_.order < 3) return;
 
     std::unordered_set<Combo, ComboHash> triples;
@@ -318,13 +383,12 @@ class Analyzer {
     for (const Combo& p : ordered) {
       progress("cut sets of 3", done++, ordered.size());
       propagator_.run(combo_ids(p));
+      held_ = {};
       for (ElementId svc : propagator_.hit_services()) {
         auto it = weakened_.find(svc);
         if (it == weakened_.end()) continue;
         const Element& service = t_[svc];
-        std::vector<uint32_t> lost;
-        for (uint32_t i = 0; i < service.members.size(); ++i)
-          if (propagator_.down(service.members[i])) lost.push_back(i);
+        std::vector<uint32_t> lost = lost_members(propagator_, svc);
         for (const auto& [c, hit] : it->second) {
           if (c == p.a || c == p.b) continue;
           if (union_kills(service, lost, hit->lost)) triples.insert(make_combo({p.a, p.b, c}));
@@ -361,6 +425,226 @@ class Analyzer {
     }
   }
 
+  // A k-of-n group (analysis-json.md, `any`): members of one service that can lose one
+  // member more than it can spare (k = 2), each of which, failing, takes down nothing but
+  // itself and touches nothing but that service (its only edge in the net is its
+  // membership). Any two of them then break the service, no one of them does anything, and
+  // every two take down the same: themselves and what falls with the service. So their
+  // pairs are one finding, not n(n-1)/2 of them, and are not searched one by one. (Members
+  // that fall with the service, depending on it, are left out: see find_groups().)
+  //
+  // Only where that is more sets than members (n > 3), so that small estates read as before.
+  // With --order 3 a group is dissolved into its pairs when some third failure would break a
+  // further quorum together with what a pair takes down (the triples would differ by pair).
+  struct Group {
+    ElementId service = kNoElement;
+    std::vector<ElementId> members;  // sorted by index
+    bool dissolved = false;
+  };
+
+  void find_groups() {
+    for (const auto& [svc, list] : weakened_) {
+      const Element& service = t_[svc];
+      if (service.members.size() - service.min_healthy != 1) continue;
+      Group g;
+      g.service = svc;
+      for (const auto& [x, hit] : list) {
+        if (t_[x].kind != ElementKind::kComponent || hit->lost.size() != 1) continue;
+        auto to = net_.affected(x);
+        if (to.size() == 1 && to[0] == svc && net_.links(x)[0] == Link::kMember)
+          g.members.push_back(x);
+      }
+      if (g.members.size() < 4) continue;
+      std::sort(g.members.begin(), g.members.end());
+      // A member that falls with the service (it depends on it) makes the pairs without it
+      // take down one more: it is paired one by one. Two disjoint pairs find them all, as
+      // each takes down the other's.
+      std::vector<ElementId> falls;
+      for (size_t first : {0, 2}) {
+        const ElementId pair[2] = {g.members[first], g.members[first + 1]};
+        propagator_.run(pair);
+        for (ElementId x : g.members)
+          if (x != pair[0] && x != pair[1] && propagator_.down(x)) falls.push_back(x);
+      }
+      held_ = {};
+      std::erase_if(g.members, [&](ElementId x) {
+        return std::find(falls.begin(), falls.end(), x) != falls.end();
+      });
+      if (g.members.size() < 4) continue;
+      if (options_.order >= 3) g.dissolved = further_quorum_broken(g);
+      groups_.push_back(std::move(g));
+    }
+    // Deterministic order of the findings' creation; the findings are sorted anyway.
+    std::sort(groups_.begin(), groups_.end(),
+              [](const Group& a, const Group& b) { return a.service < b.service; });
+    group_of_.assign(t_.size(), kNoGroup);
+    for (uint32_t i = 0; i < groups_.size(); ++i)
+      if (!groups_[i].dissolved)
+        for (ElementId x : groups_[i].members)
+          group_of_[x] = i;
+  }
+
+  /// Whether some third failure breaks a quorum together with what a pair of `g` takes down
+  /// (the same for every pair: the pair and what falls with the service, of which no member
+  /// of the group is part).
+  bool further_quorum_broken(const Group& g) {
+    const ElementId pair[2] = {g.members[0], g.members[1]};
+    propagator_.run(pair);
+    held_ = {};
+    for (ElementId svc : propagator_.hit_services()) {
+      auto it = weakened_.find(svc);
+      if (it == weakened_.end()) continue;
+      const Element& service = t_[svc];
+      std::vector<uint32_t> lost = lost_members(propagator_, svc);
+      for (const auto& [c, hit] : it->second)
+        if (c != pair[0] && c != pair[1] && union_kills(service, lost, hit->lost)) return true;
+    }
+    return false;
+  }
+
+  bool grouped_pair(ElementId a, ElementId b) const {
+    return !group_of_.empty() && group_of_[a] != kNoGroup && group_of_[a] == group_of_[b];
+  }
+
+  /// The grouped cut_set of `g`, if its pairs take down an entrypoint.
+  void group_finding(const Group& g) {
+    const ElementId pair[2] = {g.members[0], g.members[1]};
+    propagator_.run(pair);
+    held_ = {};
+    auto eps = entrypoints_down();
+    if (eps.empty()) return;
+    ElementId from = *std::min_element(
+        eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return order_.before(a, b); });
+    Finding f = failure_finding("cut_set", g.members, eps, from);
+    f.severity = "high";
+    const uint64_t n = g.members.size(), count = n * (n - 1) / 2;
+    f.details["any"] = size_t{2};
+    f.details["count"] = count;
+    f.message = "losing any 2 of these " + std::to_string(n) + " members of " + t_[g.service].id +
+                " together takes down " + english_list(f.impact.entrypoints_down) + " (" +
+                std::to_string(count) + " cut sets)";
+    findings_.push_back(std::move(f));
+  }
+
+  // The killing pairs of one service: pairs in `list` whose losses together are more than
+  // it can spare. Checking every pair cost the square of the list times the losses' length
+  // (cubic on a failure-domain tree N deep, where every domain weakens a service of N
+  // hosts). Here a loss that is one run of member positions is an interval, and the pairs of
+  // intervals that kill are reported from sparse tables (range maxima) in time linear in
+  // the pairs found, times a log: a pair of intervals a, b with a starting first (same
+  // start: one holds the other, and neither kills alone) kills iff b starts at or after a's
+  // end and their lengths add up to more than the spare members, or b starts inside a and
+  // ends more than `spare` after a's start. Other losses are paired with everything as
+  // before, bounded by size. Pairs within a group are the group's finding.
+  void find_killing_pairs(ElementId svc,
+                          const std::vector<std::pair<ElementId, const Hit*>>& list) {
+    const Element& service = t_[svc];
+    const size_t spare = service.members.size() - service.min_healthy;
+    struct Interval {
+      uint32_t lo, hi;  // member positions [lo, hi)
+      size_t at;        // in `list`
+    };
+    std::vector<Interval> runs;
+    std::vector<size_t> scattered, grouped;  // positions in `list`
+    for (size_t i = 0; i < list.size(); ++i) {
+      const auto& lost = list[i].second->lost;
+      if (!group_of_.empty() && group_of_[list[i].first] != kNoGroup &&
+          groups_[group_of_[list[i].first]].service == svc)
+        grouped.push_back(i);
+      else if (lost.back() - lost.front() + 1 == lost.size())
+        runs.push_back({lost.front(), lost.back() + 1, i});
+      else
+        scattered.push_back(i);
+    }
+    auto add = [&](ElementId a, ElementId b) { killing_pairs_.insert(make_combo({a, b})); };
+
+    std::sort(runs.begin(), runs.end(),
+              [](const Interval& a, const Interval& b) { return a.lo < b.lo; });
+    const size_t n = runs.size();
+    if (n > 1) {
+      // Sparse tables of the position of the largest length and of the largest end.
+      auto len = [&](size_t i) { return runs[i].hi - runs[i].lo; };
+      auto end = [&](size_t i) { return runs[i].hi; };
+      size_t levels = 1;
+      while ((size_t{1} << levels) <= n)
+        ++levels;
+      std::vector<std::vector<uint32_t>> by_len(levels), by_end(levels);
+      by_len[0].resize(n);
+      for (size_t i = 0; i < n; ++i)
+        by_len[0][i] = static_cast<uint32_t>(i);
+      by_end[0] = by_len[0];
+      for (size_t l = 1; l < levels; ++l) {
+        const size_t span = size_t{1} << l, half = span / 2;
+        by_len[l].resize(n - span + 1);
+        by_end[l].resize(n - span + 1);
+        for (size_t i = 0; i + span <= n; ++i) {
+          uint32_t a = by_len[l - 1][i], b = by_len[l - 1][i + half];
+          by_len[l][i] = len(a) >= len(b) ? a : b;
+          a = by_end[l - 1][i], b = by_end[l - 1][i + half];
+          by_end[l][i] = end(a) >= end(b) ? a : b;
+        }
+      }
+      // Every i in [lo, hi) with value(i) > bound, by the table `table` of `value`, paired
+      // with the loss at `a` (a stack of ranges, not recursion: it may go deep).
+      std::vector<std::pair<size_t, size_t>> ranges;
+      auto report = [&](const std::vector<std::vector<uint32_t>>& table, auto value, size_t lo,
+                        size_t hi, size_t bound, size_t a) {
+        ranges.assign(1, {lo, hi});
+        while (!ranges.empty()) {
+          auto [from, to] = ranges.back();
+          ranges.pop_back();
+          if (from >= to) continue;
+          size_t l = 0;
+          while ((size_t{2} << l) <= to - from)
+            ++l;
+          uint32_t p = table[l][from], q = table[l][to - (size_t{1} << l)];
+          uint32_t m = value(p) >= value(q) ? p : q;
+          if (value(m) <= bound) continue;
+          add(list[a].first, list[runs[m].at].first);
+          ranges.push_back({from, m});
+          ranges.push_back({m + 1, to});
+        }
+      };
+      auto first_from = [&](uint32_t pos) {
+        return static_cast<size_t>(
+            std::partition_point(runs.begin(), runs.end(),
+                                 [&](const Interval& r) { return r.lo < pos; }) -
+            runs.begin());
+      };
+      for (size_t i = 0; i < n; ++i) {
+        const Interval& a = runs[i];
+        const size_t length = a.hi - a.lo;
+        // After a's end, longer than what a leaves of the spare members.
+        if (length < spare)
+          report(by_len, len, first_from(a.hi), n, spare - length, a.at);
+        else
+          report(by_len, len, first_from(a.hi), n, 0, a.at);
+        // Starting inside a, after its start, and ending more than `spare` after it.
+        report(by_end, end, first_from(a.lo + 1), first_from(a.hi), a.lo + spare, a.at);
+      }
+    }
+    // Scattered losses with every other loss (not twice among themselves), and group
+    // members with the intervals (among themselves they are the group's finding), bounded
+    // by size.
+    auto pair_up = [&](size_t i, size_t j) {
+      const auto& [x, a] = list[i];
+      const auto& [y, b] = list[j];
+      if (a->lost.size() + b->lost.size() > spare && union_kills(service, a->lost, b->lost))
+        add(x, y);
+    };
+    for (size_t s = 0; s < scattered.size(); ++s) {
+      for (size_t t = s + 1; t < scattered.size(); ++t)
+        pair_up(scattered[s], scattered[t]);
+      for (size_t g : grouped)
+        pair_up(scattered[s], g);
+      for (const Interval& r : runs)
+        pair_up(scattered[s], r.at);
+    }
+    for (size_t g : grouped)
+      for (const Interval& r : runs)
+        pair_up(g, r.at);
+  }
+
   void sort_combos(std::vector<Combo>& combos) const {
     std::sort(combos.begin(), combos.end(), [](const Combo& x, const Combo& y) {
       return std::tie(x.a, x.b, x.c) < std::tie(y.a, y.b, y.c);
@@ -374,12 +658,13 @@ class Analyzer {
     auto it = combo_eps_.find(k);
     if (it != combo_eps_.end()) return it->second;
     auto& eps = combo_eps_[k];
-    if (k.c == kNoElement && !killing_pairs_.count(k)) {
+    if (k.c == kNoElement && !killing_pairs_.count(k) && !grouped_pair(k.a, k.b)) {
       const auto& a = singles_[k.a].eps_down;
       const auto& b = singles_[k.b].eps_down;
       std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(eps));
     } else {
       propagator_.run(combo_ids(k));
+      held_ = k;
       eps = entrypoints_down();
     }
     return eps;
@@ -404,7 +689,9 @@ class Analyzer {
       drop(make_combo({k.b, k.c}));
     }
     if (minimal_for.empty()) return;
-    propagator_.run(ids);  // the memo may have left another scenario in the propagator
+    // The memo may have left another scenario in the propagator (not when it just ran k).
+    if (!(held_ == k)) propagator_.run(ids);
+    held_ = k;
     ElementId from =
         *std::min_element(minimal_for.begin(), minimal_for.end(),
                           [&](ElementId a, ElementId b) { return order_.before(a, b); });
@@ -618,15 +905,35 @@ class Analyzer {
   detail::IdOrder order_;
   std::vector<ElementId> failable_;
   std::vector<Single> singles_;
+  /// Service -> its members in the order of rank_members() (for --order 2 and 3).
+  std::vector<std::vector<ElementId>> ranked_;
   std::unordered_map<Combo, std::vector<ElementId>, ComboHash> combo_eps_;
+  /// The scenario propagator_ holds, when it is one of eps_down_of()'s (else empty).
+  Combo held_;
   /// Service -> the failures that weaken it without killing it, with their losses.
   std::unordered_map<ElementId, std::vector<std::pair<ElementId, const Hit*>>> weakened_;
-  /// Pairs whose losses together break some service's quorum.
+  /// Pairs whose losses together break some service's quorum (not those within a group).
   std::unordered_set<Combo, ComboHash> killing_pairs_;
+  static constexpr uint32_t kNoGroup = UINT32_MAX;
+  std::vector<Group> groups_;
+  /// Element -> its group in groups_ (not dissolved), or kNoGroup; empty before cut_sets().
+  std::vector<uint32_t> group_of_;
   std::vector<Finding> findings_;
 };
 
 }  // namespace
+
+namespace detail {
+void elide_explanation(Finding& f, const AnalysisOptions& options) {
+  if (options.full_explanations || f.explanation.size() <= kExplanationMax) return;
+  const size_t half = kExplanationMax / 2, n = f.explanation.size();
+  f.explanation_notes.resize(n);
+  f.explanation.erase(f.explanation.begin() + half, f.explanation.end() - half);
+  f.explanation_notes.erase(f.explanation_notes.begin() + half, f.explanation_notes.end() - half);
+  if (!f.details.is_object()) f.details = nlohmann::json::object();
+  f.details["explanation_elided"] = n - kExplanationMax;
+}
+}  // namespace detail
 
 std::string Finding::id() const {
   return kind + ":" + join(subject, "+");

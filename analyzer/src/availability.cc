@@ -63,6 +63,9 @@ double unit(std::mt19937_64& rng) {
 using detail::Bdd;
 
 constexpr size_t kTopImportance = 10;
+/// The most pairs of a grouped cut set taken one by one by the rare-event approximation;
+/// beyond, they are summed in closed form (Pass::large_group()).
+constexpr size_t kGroupExpandMax = size_t{1} << 16;
 /// Cone size beyond which neither the BDD nor sampling is tried for an entrypoint.
 constexpr size_t kConeLimit = size_t{1} << 16;
 /// Cone elements visited over the whole pass; once spent, the rest go straight to rare-event.
@@ -211,7 +214,7 @@ class Pass {
         const bool try_exact = have_cone && bdd_ops_ < options_.bdd_pass_budget;
         // Without the analysis' cut sets, or with none that fail for this entrypoint, sample
         // (always, when nothing else could estimate it).
-        const bool known = findings_ && !terms_[i].empty();
+        const bool known = findings_ && (!terms_[i].empty() || !large_terms_[i].empty());
         if (try_exact || (have_cone && !known)) build_cone(ep, cone);
         if (try_exact && exact(cone, a)) continue;
         if (!known) {
@@ -558,14 +561,53 @@ class Pass {
   /// with an element that never fails are dropped (probability 0).
   void collect_cut_sets() {
     terms_.assign(eps_.size(), {});
+    large_terms_.assign(eps_.size(), {});
     std::unordered_map<std::string_view, uint32_t> ep_pos;
     for (uint32_t i = 0; i < eps_.size(); ++i)
       ep_pos.emplace(t_[eps_[i]].id, i);
-    std::vector<const Finding*> by_size[4];
-    for (const Finding& f : *findings_)
-      if ((f.kind == "spof" || f.kind == "domain_spof" || f.kind == "cut_set") &&
-          !f.subject.empty() && f.subject.size() <= 3)
-        by_size[f.subject.size()].push_back(&f);
+    // A finding and the names of one of its cut sets: a grouped cut set (analysis-json.md,
+    // `any`) stands for every pair of its subject. Pairs are taken in the order of their
+    // elements, the order the pair pass finds them in, so that the sums below add the same
+    // terms in the same order whether or not pairs are grouped.
+    struct Set {
+      const Finding* f;
+      std::array<std::string_view, 3> names;
+      std::array<ElementId, 2> order{kNoElement, kNoElement};
+    };
+    std::vector<Set> by_size[4];
+    bool expanded = false;
+    for (const Finding& f : *findings_) {
+      if (f.kind != "spof" && f.kind != "domain_spof" && f.kind != "cut_set") continue;
+      const auto any = f.details.is_object() ? f.details.find("any") : f.details.end();
+      if (any != f.details.end()) {
+        if (*any != 2) continue;
+        if (f.subject.size() * (f.subject.size() - 1) / 2 > kGroupExpandMax) {
+          large_group(f, ep_pos);
+          continue;
+        }
+        expanded = true;
+        for (size_t i = 0; i < f.subject.size(); ++i)
+          for (size_t j = i + 1; j < f.subject.size(); ++j) {
+            auto a = t_.find(f.subject[i]), b = t_.find(f.subject[j]);
+            if (!a || !b) continue;
+            by_size[2].push_back(
+                {&f, {f.subject[i], f.subject[j], {}}, {std::min(*a, *b), std::max(*a, *b)}});
+          }
+        continue;
+      }
+      if (f.subject.empty() || f.subject.size() > 3) continue;
+      Set set{&f, {}, {}};
+      for (size_t j = 0; j < f.subject.size(); ++j)
+        set.names[j] = f.subject[j];
+      if (f.subject.size() == 2) {
+        auto a = t_.find(f.subject[0]), b = t_.find(f.subject[1]);
+        if (a && b) set.order = {std::min(*a, *b), std::max(*a, *b)};
+      }
+      by_size[f.subject.size()].push_back(set);
+    }
+    if (expanded)
+      std::stable_sort(by_size[2].begin(), by_size[2].end(),
+                       [](const Set& x, const Set& y) { return x.order < y.order; });
     auto key = [](uint64_t e, uint64_t a, uint64_t b) {
       return (e * 0x9E3779B97F4A7C15ULL) ^ (a * 0xC2B2AE3D27D4EB4FULL) ^
              (b * 0x165667B19E3779F9ULL) ^ (a << 32) ^ b;
@@ -573,13 +615,14 @@ class Pass {
     // (entrypoint, element) and (entrypoint, pair) that take the entrypoint down.
     std::unordered_set<uint64_t> singles, pairs;
     for (size_t size = 1; size <= 3; ++size)
-      for (const Finding* f : by_size[size]) {
+      for (const Set& set : by_size[size]) {
+        const Finding* f = set.f;
         CutSet c;
         c.size = static_cast<uint32_t>(size);
         c.p = 1;
         bool ok = true;
         for (size_t j = 0; j < size; ++j) {
-          auto x = t_.find(f->subject[j]);
+          auto x = t_.find(set.names[j]);
           if (!x) {
             ok = false;
             break;
@@ -616,6 +659,33 @@ class Pass {
       }
   }
 
+  /// A grouped cut set of more pairs than kGroupExpandMax: its pairs are summed in closed
+  /// form (the sum over pairs of q_a q_b is ((sum q)^2 - sum q^2) / 2, and a member's part of
+  /// it is the sum of the others' q), not one by one. Left out of the upper bound, which
+  /// stays an upper bound without them.
+  void large_group(const Finding& f, const std::unordered_map<std::string_view, uint32_t>& ep_pos) {
+    LargeGroup g;
+    for (const std::string& name : f.subject) {
+      auto x = t_.find(name);
+      if (!x) return;
+      const Element& e = t_[*x];
+      const double q = failable(e) ? 1 - *e.availability : 0;
+      g.ids.push_back(*x);
+      g.q.push_back(q);
+      g.sum += q;
+      g.sum_squares += q * q;
+    }
+    g.count = g.ids.size() * (g.ids.size() - 1) / 2;
+    const uint32_t index = static_cast<uint32_t>(large_.size());
+    bool stored = false;
+    for (std::string_view name : f.impact.entrypoints_down)
+      if (auto it = ep_pos.find(name); it != ep_pos.end() && g.sum > 0) {
+        large_terms_[it->second].push_back(index);
+        stored = true;
+      }
+    if (stored) large_.push_back(std::move(g));
+  }
+
   /// The rare-event approximation: unavailability is the sum, over the entrypoint's minimal
   /// cut sets of up to options.order elements, of the probability that all of one fail.
   void rare_event(size_t i, EntrypointAvailability& a) {
@@ -639,11 +709,19 @@ class Pass {
       used.insert(s.ids.begin(), s.ids.begin() + s.size);
       none *= 1 - s.p;
     }
+    size_t count = terms.size();
+    const std::vector<uint32_t> none_large;
+    const auto& large = findings_ ? large_terms_[i] : none_large;
+    for (uint32_t g : large) {
+      const LargeGroup& group = large_[g];
+      sum += (group.sum * group.sum - group.sum_squares) / 2;
+      count += group.count;
+    }
     a.availability = std::max(0.0, 1 - sum);
     a.method = "rare-event";
     const std::string order = std::to_string(options_.order);
     a.error = {{"upper_bound", none},
-               {"cut_sets", terms.size()},
+               {"cut_sets", count},
                {"order", options_.order},
                {"neglects", "minimal cut sets of more than " + order +
                                 " element(s), which would lower the availability, and the "
@@ -660,6 +738,11 @@ class Pass {
           if (l != j) rest *= 1 - *t_[s.ids[l]].availability;
         birnbaum[s.ids[j]] += rest;
       }
+    }
+    for (uint32_t g : large) {
+      const LargeGroup& group = large_[g];
+      for (size_t j = 0; j < group.ids.size(); ++j)
+        birnbaum[group.ids[j]] += group.sum - group.q[j];
     }
     for (auto [x, ib] : birnbaum) {
       double gain = ib * (1 - *t_[x].availability);
@@ -680,6 +763,14 @@ class Pass {
   std::vector<ConeCounter> counters_;  // one per thread counting cones
   std::vector<CutSet> cut_sets_;
   std::vector<std::vector<uint32_t>> terms_;  // per entrypoint, its cut sets
+  struct LargeGroup {
+    std::vector<ElementId> ids;
+    std::vector<double> q;  // each one's probability of failing
+    double sum = 0, sum_squares = 0;
+    size_t count = 0;
+  };
+  std::vector<LargeGroup> large_;
+  std::vector<std::vector<uint32_t>> large_terms_;  // per entrypoint, its large groups
 };
 
 }  // namespace

@@ -156,6 +156,7 @@ class Scenarios {
                  {"capacity", cap},
                  {"utilization", number_or_null(u)},
                  {"unbounded", std::isinf(u)}};
+    detail::elide_explanation(f, options_);
     return f;
   }
 
@@ -176,6 +177,7 @@ class Scenarios {
       all.push_back({{"id", t_[s].id}, {"utilization", number_or_null(utilization(s))}});
     f.details = {
         {"survivor", t_[worst].id}, {"utilization", number_or_null(worst_u)}, {"survivors", all}};
+    detail::elide_explanation(f, options_);
     const Element& e = t_[x];
     f.message =
         (e.kind == ElementKind::kDomain ? "losing " + e.type + " " + e.id : "losing " + e.id) +

@@ -25,6 +25,11 @@ std::string english_list(const Strings& items) {
 class IdOrder;
 class Propagator;
 
+/// Shortens f's explanation (and its notes) to its first and last kExplanationMax / 2 ids
+/// when it is longer than kExplanationMax, and records how many were left out in
+/// f.details["explanation_elided"]; does nothing with options.full_explanations.
+void elide_explanation(Finding& f, const AnalysisOptions& options);
+
 /// Load (topology.md "Load"): the utilization table and the `overload` and `capacity_spof`
 /// findings. Built before the single failures, each of which it is given while the
 /// single-failure pass has it in its propagator (single_failure()): it screens it from

@@ -12,6 +12,7 @@
 
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/reports/summary.h"
 #include "graph_style.h"
 
 namespace achilles::reports {
@@ -394,13 +395,13 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
         << "\"><td data-sort=\"" << analyzer::severity_rank(severity)
         << "\"><span class=\"badges\"><span class=\"sev-" << markup_escape(severity) << "\">"
         << markup_escape(severity) << "</span></span></td><td>"
-        << markup_escape(f.value("kind", "")) << "</td><td><code>"
-        << markup_escape(join(f.value("subject", json::array()), " + ")) << "</code></td><td>"
+        << markup_escape(f.value("kind", "")) << "</td><td><code>" << markup_escape(subject_line(f))
+        << "</code></td><td>"
         << markup_escape(join(impact.value("entrypoints_down", json::array()), ", ")) << "</td><td>"
         << markup_escape(join(impact.value("entrypoints_degraded", json::array()), ", "))
         << "</td><td class=\"num\">" << impact.value("components_down", size_t{0}) << "</td><td>"
         << markup_escape(f.value("message", "")) << "</td><td>"
-        << markup_escape(join(f.value("explanation", json::array()), " \u2192 ")) << "</td></tr>\n";
+        << markup_escape(explanation_line(f, " \u2192 ")) << "</td></tr>\n";
   }
   out << "</tbody></table></section>\n";
 

@@ -3,21 +3,13 @@
 #include "achilles/common/markup.h"
 
 #include "achilles/reports/check.h"
+#include "achilles/reports/summary.h"
 
 namespace achilles::reports {
 
 namespace {
 
 using ::achilles::common::markup_escape;
-
-std::string join(const nlohmann::json& list, std::string_view sep) {
-  std::string out;
-  for (const auto& item : list) {
-    if (!out.empty()) out += sep;
-    out += item.is_string() ? item.get<std::string>() : item.dump();
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -47,8 +39,8 @@ std::string format_junit(const CheckResult& result) {
       }
       out << "      <failure type=\"" << markup_escape(f.value("kind", "")) << "\" message=\""
           << markup_escape(id + ": " + f.value("message", "")) << "\">"
-          << markup_escape("severity: " + f.value("severity", "") + "\n" + "why: " +
-                           join(f.value("explanation", nlohmann::json::array()), " -> ") + "\n")
+          << markup_escape("severity: " + f.value("severity", "") + "\n" +
+                           "why: " + explanation_line(f) + "\n")
           << "</failure>\n";
     }
     if (!known.empty() || !r.note.empty())

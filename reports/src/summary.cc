@@ -131,13 +131,53 @@ std::string md_escape(std::string_view s) {
 
 }  // namespace
 
+namespace {
+/// How many ids were left out of a finding's explanation after its first half, 0 if none.
+size_t elided(const nlohmann::json& details) {
+  if (!details.is_object()) return 0;
+  auto it = details.find("explanation_elided");
+  return it != details.end() && it->is_number_integer() && *it > 0 ? it->get<size_t>() : 0;
+}
+std::string elided_text(size_t n) {
+  return "... " + std::to_string(n) + " more ...";
+}
+}  // namespace
+
 std::string explanation_line(const Finding& f, std::string_view arrow) {
   std::string out;
+  const size_t left_out = elided(f.details);
   for (size_t i = 0; i < f.explanation.size(); ++i) {
     if (i) out += arrow;
+    if (left_out && i == analyzer::kExplanationMax / 2) out += elided_text(left_out) += arrow;
     out += f.explanation[i];
     if (i < f.explanation_notes.size() && !f.explanation_notes[i].empty())
       out += " (" + f.explanation_notes[i] + ")";
+  }
+  return out;
+}
+
+std::string explanation_line(const nlohmann::json& f, std::string_view arrow) {
+  std::string out;
+  const size_t left_out = elided(f);
+  size_t i = 0;
+  for (const auto& x : f.value("explanation", nlohmann::json::array())) {
+    if (i) out += arrow;
+    if (left_out && i == analyzer::kExplanationMax / 2) out += elided_text(left_out) += arrow;
+    out += x.is_string() ? x.get<std::string>() : x.dump();
+    ++i;
+  }
+  return out;
+}
+
+std::string subject_line(const nlohmann::json& f, std::string_view sep) {
+  std::string out;
+  if (auto any = f.find("any"); any != f.end() && any->is_number_integer() && *any > 0)
+    out = "any " + std::to_string(any->get<size_t>()) + " of ";
+  bool first = true;
+  for (const auto& x : f.value("subject", nlohmann::json::array())) {
+    if (!first) out += sep;
+    first = false;
+    out += x.is_string() ? x.get<std::string>() : x.dump();
   }
   return out;
 }
@@ -188,7 +228,12 @@ std::string format_markdown(const Topology& topology, const Analysis& analysis) 
     std::vector<std::string> subject;
     for (const auto& s : f.subject)
       subject.push_back("`" + s + "`");
-    out << "| " << f.severity << " | " << f.kind << " " << join(subject, " + ") << " | "
+    // A grouped cut set (analysis-json.md) stands for every `any` of its subject.
+    std::string any;
+    if (f.details.is_object())
+      if (auto k = f.details.find("any"); k != f.details.end() && k->is_number_integer() && *k > 0)
+        any = "any " + std::to_string(k->get<size_t>()) + " of ";
+    out << "| " << f.severity << " | " << f.kind << " " << any << join(subject, " + ") << " | "
         << (f.impact.entrypoints_down.empty() ? "-"
                                               : md_escape(join(f.impact.entrypoints_down, ", ")))
         << " | " << md_escape(explanation_line(f, " → ")) << " |\n";

@@ -139,3 +139,56 @@ TEST_CASE("Every command explains itself with --help", "[cli]") {
   CHECK(r.out.find("--order K") != std::string::npos);
   CHECK(r.out.find("examples:") != std::string::npos);
 }
+
+TEST_CASE("analyze shortens a long explanation unless asked for it whole", "[cli]") {
+  const std::string chain = std::string(ACHILLES_TEST_DATA) + "/cli/chain-40.yaml";
+  std::string head = "www", tail;
+  for (int i = 0; i <= 14; ++i)
+    head += " -> c" + std::to_string(i);
+  for (int i = 24; i <= 39; ++i)
+    tail += " -> c" + std::to_string(i);
+  auto r = run_achilles("analyze " + chain);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("  spof:c39\n      c39 is a single point of failure for www\n"
+                   "      impact: www down; 40 components and 0 services down\n"
+                   "      why: " +
+                   head + " -> ... 9 more ..." + tail + "\n") != std::string::npos);
+  auto md = run_achilles("analyze " + chain + " --format md");
+  CHECK(md.out.find("| critical | spof `c39` | www | www → c0 → ") != std::string::npos);
+  CHECK(md.out.find(" → c14 → ... 9 more ... → c24 → ") != std::string::npos);
+  auto json = nlohmann::json::parse(run_achilles("analyze " + chain + " --format json").out);
+  CHECK(json["findings"][0]["id"] == "spof:c0");
+  for (const auto& f : json["findings"])
+    if (f["id"] == "spof:c39") {
+      CHECK(f["explanation"].size() == 32);
+      CHECK(f["explanation_elided"] == 9);
+    }
+  auto whole = run_achilles("analyze " + chain + " --full-explanations");
+  std::string all = "www";
+  for (int i = 0; i <= 39; ++i)
+    all += " -> c" + std::to_string(i);
+  CHECK(whole.out.find("      why: " + all + "\n") != std::string::npos);
+  CHECK(whole.out.find("more ...") == std::string::npos);
+}
+
+TEST_CASE("analyze reports the pairs of a k-of-n group as one finding", "[cli]") {
+  const std::string quorum = std::string(ACHILLES_TEST_DATA) + "/cli/quorum-5.yaml";
+  auto r = run_achilles("analyze " + quorum);
+  CHECK(r.code == 0);
+  CHECK(r.out ==
+        "quorum-5: 1 finding: 1 high in 0 domains, 5 components, 1 service, 1 entrypoint\n"
+        "\n"
+        "HIGH (1)\n"
+        "  cut_set:m0+m1+m2+m3+m4\n"
+        "      losing any 2 of these 5 members of q together takes down www (10 cut sets)\n"
+        "      impact: www down; 2 components and 1 service down\n"
+        "      why: www -> q (4 of 5 healthy needed) -> m1\n");
+  auto md = run_achilles("analyze " + quorum + " --format md");
+  CHECK(md.out.find("| high | cut_set any 2 of `m0` + `m1` + `m2` + `m3` + `m4` | www | ") !=
+        std::string::npos);
+  auto json = nlohmann::json::parse(run_achilles("analyze " + quorum + " --format json").out);
+  REQUIRE(json["findings"].size() == 1);
+  CHECK(json["findings"][0]["id"] == "cut_set:m0+m1+m2+m3+m4");
+  CHECK(json["findings"][0]["any"] == 2);
+  CHECK(json["findings"][0]["count"] == 10);
+}

@@ -159,6 +159,18 @@ TEST_CASE("render writes each format and rejects what it cannot draw", "[reports
   CHECK(no_out.err == "achilles render: error: -o OUT is required\n");
 }
 
+TEST_CASE("report shows a grouped cut set and a shortened explanation", "[reports][cli]") {
+  TempDir tmp;
+  auto q = run_achilles("report quorum-5.yaml -o " + (tmp / "q.html"));
+  CHECK(q.code == 0);
+  std::string html = slurp(tmp / "q.html");
+  CHECK(html.find("<code>any 2 of m0 + m1 + m2 + m3 + m4</code>") != std::string::npos);
+  auto c = run_achilles("report chain-40.yaml -o " + (tmp / "c.html"));
+  CHECK(c.code == 0);
+  html = slurp(tmp / "c.html");
+  CHECK(html.find(" \u2192 c14 \u2192 ... 9 more ... \u2192 c24 \u2192 ") != std::string::npos);
+}
+
 TEST_CASE("report writes one self-contained HTML file", "[reports][cli]") {
   TempDir tmp;
   auto r = run_achilles("report gate.yaml -o " + (tmp / "r.html"));

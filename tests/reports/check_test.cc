@@ -132,6 +132,17 @@ TEST_CASE("no_cut_set counts cut sets up to max_order within its scope", "[repor
   CHECK(reports::analysis_options_for(reports::default_policy()).order == 1);
 }
 
+TEST_CASE("no_cut_set counts a grouped cut set by its `any`, not its subject's size",
+          "[reports][check]") {
+  auto t = gate();
+  auto grouped = finding("cut_set", {"az2", "db-1", "lb-1", "web-1"}, {"www"});
+  grouped["any"] = 2;
+  grouped["count"] = 6;
+  auto a = analysis_of({grouped});
+  auto two = policy("version: 1\nrules:\n  - no_cut_set: {max_order: 2}\n");
+  CHECK(broken(reports::check(t, a, two, {}), 0) == Ids{"cut_set:az2+db-1+lb-1+web-1"});
+}
+
 TEST_CASE("max_utilization counts overloads above its value, and lowers the threshold",
           "[reports][check]") {
   auto t = gate();

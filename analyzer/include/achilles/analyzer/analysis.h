@@ -40,7 +40,10 @@ struct Finding {
   /// One sentence for a person.
   std::string message;
   Impact impact;
-  /// One chain of ids from an impacted entrypoint down to a subject.
+  /// One chain of ids from an impacted entrypoint down to a subject. Unless
+  /// AnalysisOptions::full_explanations, a chain longer than kExplanationMax keeps its first
+  /// and last kExplanationMax / 2 ids, and details["explanation_elided"] says how many were
+  /// left out between them (analysis-json.md).
   std::vector<std::string> explanation;
   /// For each link of `explanation`, why it falls (`1 of 1 healthy needed`), or empty.
   std::vector<std::string> explanation_notes;
@@ -50,6 +53,9 @@ struct Finding {
   /// `KIND:` + subject joined with `+`: stable across runs; what a baseline matches on.
   std::string id() const;
 };
+
+/// The longest explanation written whole unless AnalysisOptions::full_explanations.
+inline constexpr size_t kExplanationMax = 32;
 
 /// Severity as a rank: 0 critical, 1 high, 2 medium, 3 low.
 int severity_rank(std::string_view severity);
@@ -64,6 +70,10 @@ struct AnalysisOptions {
   double threshold = 0.8;
   /// capacity_spof: let overloaded survivors fail in turn until nothing changes.
   bool cascade = false;
+  /// Keep every explanation whole. Off, one longer than kExplanationMax is shortened, so that
+  /// the output stays linear in the input on deep estates (a chain of N components has N
+  /// spofs with explanations up to N long).
+  bool full_explanations = false;
   /// Most BDD nodes the exact availability may build for one entrypoint before it falls
   /// back to an approximation (availability.h).
   size_t bdd_node_budget = size_t{1} << 16;

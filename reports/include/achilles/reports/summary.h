@@ -12,8 +12,15 @@
 
 namespace achilles::reports {
 
-/// `www -> lb (1 of 1 healthy needed) -> lb-1`
+/// `www -> lb (1 of 1 healthy needed) -> lb-1`; a shortened explanation (analysis-json.md,
+/// `explanation_elided`) shows `... N more ...` where ids were left out.
 std::string explanation_line(const analyzer::Finding& finding, std::string_view arrow = " -> ");
+/// The same of a finding of the JSON document, without the notes it does not hold.
+std::string explanation_line(const nlohmann::json& finding, std::string_view arrow = " -> ");
+
+/// What a finding stands for: its subject joined with `sep`, and for a grouped cut set
+/// (analysis-json.md, `any`) `any K of ` before it.
+std::string subject_line(const nlohmann::json& finding, std::string_view sep = " + ");
 
 /// A summary line, then the findings grouped by severity, most severe first.
 std::string format_text(const analyzer::Topology& topology, const analyzer::Analysis& analysis);
