@@ -1,4 +1,6 @@
 // achilles analyze FILE: every finding of topology.md.
+#include <iostream>
+
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/diagnostic.h"
 #include "achilles/analyzer/loader.h"
@@ -25,6 +27,8 @@ int run_analyze(const Args& args) {
   options.progress = progress.callback();
   progress.update("loading " + args.positionals[0]);
   auto& topology = keep_until_exit(analyzer::load_topology(args.positionals[0]));
+  if (topology.count(analyzer::ElementKind::kEntrypoint) == 0)
+    std::cerr << args.positionals[0] << ": warning: " << reports::kNoEntrypoints << "\n";
   auto& analysis = keep_until_exit(analyzer::analyze(topology, options));
 
   progress.update("writing the " + format + " output");

@@ -5,6 +5,7 @@
 #include "achilles/analyzer/diagnostic.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/analyzer/suggest.h"
 #include "achilles/reports/summary.h"
 #include "command.h"
 
@@ -23,7 +24,7 @@ int run_blast(const Args& args) {
     auto x = topology.find(id);
     if (!x)
       throw analyzer::UsageError("achilles blast: error: '" + id + "' is not an element of " +
-                                 args.positionals[0]);
+                                 args.positionals[0] + analyzer::did_you_mean_id(topology, id));
     failed.push_back(*x);
   }
   auto statuses = analyzer::evaluate(topology, failed);

@@ -1,10 +1,12 @@
 // achilles render FILE -o OUT: the dependency graph as a picture.
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/diagnostic.h"
 #include "achilles/analyzer/loader.h"
+#include "achilles/analyzer/suggest.h"
 #include "achilles/reports/render.h"
 #include "command.h"
 #include "progress.h"
@@ -37,7 +39,7 @@ int run_render(const Args& args) {
     auto x = topology.find(id);
     if (!x)
       throw analyzer::UsageError("achilles render: error: '" + id + "' is not an element of " +
-                                 args.positionals[0]);
+                                 args.positionals[0] + analyzer::did_you_mean_id(topology, id));
     auto kind = topology[*x].kind;
     if (kind != analyzer::ElementKind::kComponent && kind != analyzer::ElementKind::kDomain)
       throw analyzer::UsageError("achilles render: error: --fail " + id +
@@ -54,6 +56,7 @@ int run_render(const Args& args) {
   progress.update("drawing", 0);
   auto data = reports::render(topology, analyzer::to_json(topology, analysis), options, format);
   write_output(*out, data);
+  std::cerr << "achilles render: wrote " << *out << "\n";
   return 0;
 }
 

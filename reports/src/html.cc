@@ -12,6 +12,7 @@
 
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/reports/summary.h"
 #include "graph_style.h"
 
 namespace achilles::reports {
@@ -84,6 +85,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 #blast button{font:inherit;margin:2px 4px 2px 0;padding:1px 6px}
 .ok{color:#2e7d32;font-weight:600}.bad{color:#b71c1c;font-weight:600}.na{color:#6b7785}
 .muted{color:#6b7785}
+.warning{padding:6px 10px;background:#fff8e1;border-left:4px solid #f9a825}
 code{font-size:13px}
 )css";
 
@@ -247,12 +249,20 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
   std::map<std::string, size_t> by_severity;
   for (const auto& f : findings)
     ++by_severity[f.value("severity", "")];
+  const bool no_entrypoints = t.count(ElementKind::kEntrypoint) == 0;
   out << "<section id=\"summary\"><h2>Summary</h2><div class=\"badges\">";
-  if (findings.empty()) out << "<span class=\"sev-none\">no findings</span>";
+  if (no_entrypoints)
+    out << "<span class=\"sev-medium\">no entrypoints</span>";
+  else if (findings.empty())
+    out << "<span class=\"sev-none\">no findings</span>";
   for (const char* s : kSeverities)
     if (by_severity[s])
       out << "<span class=\"sev-" << s << "\">" << by_severity[s] << " " << s << "</span>";
   out << "</div>\n";
+  if (no_entrypoints)
+    out << "<p class=\"warning\" id=\"no-entrypoints\"><b>Warning:</b> "
+        << markup_escape(kNoEntrypoints)
+        << ". Declare the entrypoints users come in by (see docs/topology.md).</p>\n";
   if (!findings.empty()) {
     out << "<p>The worst risks:</p><ul>";
     for (size_t i = 0; i < findings.size() && i < 5; ++i) {

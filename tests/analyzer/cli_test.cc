@@ -139,3 +139,81 @@ TEST_CASE("Every command explains itself with --help", "[cli]") {
   CHECK(r.out.find("--order K") != std::string::npos);
   CHECK(r.out.find("examples:") != std::string::npos);
 }
+
+TEST_CASE("Every command and subcommand answers --help and help with exit 0", "[cli]") {
+  auto top = run_achilles("--help");
+  REQUIRE(top.code == 0);
+  // The command names, from the list in `achilles --help`.
+  std::vector<std::string> commands;
+  std::istringstream lines(top.out.substr(top.out.find("commands:\n") + 10));
+  for (std::string line; std::getline(lines, line) && line.rfind("  ", 0) == 0;)
+    commands.push_back(line.substr(2, line.find(' ', 2) - 2));
+  REQUIRE(commands.size() >= 10);
+  size_t seen = 0;
+  while (!commands.empty()) {
+    std::string c = commands.front();
+    commands.erase(commands.begin());
+    ++seen;
+    auto r = run_achilles(c + " --help");
+    INFO(c);
+    CHECK(r.code == 0);
+    CHECK(r.err == "");
+    CHECK(r.out.rfind("usage: achilles " + c + " ", 0) == 0);
+    auto h = run_achilles("help " + c);
+    CHECK(h.code == 0);
+    CHECK(h.out == r.out);
+    auto short_help = run_achilles(c + " -h");
+    CHECK(short_help.out == r.out);
+    // A group (drill, export) lists its subcommands: each answers --help too.
+    auto at = r.out.find("\nsubcommands:\n");
+    if (at == std::string::npos) continue;
+    std::istringstream subs(r.out.substr(at + 14));
+    for (std::string line; std::getline(subs, line) && line.rfind("  ", 0) == 0;)
+      commands.push_back(c + " " + line.substr(2, line.find(' ', 2) - 2));
+  }
+  CHECK(seen >= 15);
+  auto drill = run_achilles("drill --help");
+  CHECK(drill.out.find("\n  run        run a game-day drill against live agents\n") !=
+        std::string::npos);
+  auto exp = run_achilles("export --help");
+  CHECK(exp.out ==
+        "usage: achilles export SUBCOMMAND [ARGS...]\n\nsubcommands:\n"
+        "  openpsa   write the topology as an Open-PSA fault tree, one top event per "
+        "entrypoint\n\nRun 'achilles export SUBCOMMAND --help' for a subcommand's options.\n");
+  auto analyze = run_achilles("help analyze");
+  CHECK(analyze.out.rfind("usage: achilles analyze FILE", 0) == 0);
+  auto nothing = run_achilles("help frobnicate");
+  CHECK(nothing.code == 2);
+  CHECK(nothing.err == "achilles: error: unknown command 'frobnicate' (see achilles --help)\n");
+}
+
+TEST_CASE("An unknown command, subcommand, option or id suggests the closest one", "[cli]") {
+  auto r = run_achilles("anlyze " + kShop);
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles: error: unknown command 'anlyze'; did you mean 'analyze'? (see achilles "
+        "--help)\n");
+  r = run_achilles("help rendr");
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles: error: unknown command 'rendr'; did you mean 'render'? (see achilles --help)\n");
+  r = run_achilles("drill rnu plan.yaml");
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles drill: error: unknown subcommand 'rnu'; did you mean 'run'? (one of: history, "
+        "plan, run, schedule)\n");
+  r = run_achilles("drill");
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles drill: error: a subcommand is needed: history, plan, run, schedule (see "
+        "achilles drill SUBCOMMAND --help)\n");
+  r = run_achilles("analyze " + kShop + " --ordre 1");
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles analyze: error: unknown option '--ordre'; did you mean '--order'? (see achilles "
+        "analyze --help)\n");
+  r = run_achilles("blast " + kShop + " wbe-1");
+  CHECK(r.code == 2);
+  CHECK(r.err == "achilles blast: error: 'wbe-1' is not an element of " + kShop +
+                     "; did you mean 'web-1'?\n");
+}
