@@ -12,6 +12,7 @@
 
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/reports/order.h"
 #include "achilles/reports/summary.h"
 #include "graph_style.h"
 
@@ -203,6 +204,34 @@ constexpr const char* kScript = R"js(
 })();
 )js";
 
+/// "3 components" or "1 component".
+std::string plural(size_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+/// "2 entrypoints, 4 services and 4 components down", or empty when nothing is.
+std::string down_text(const json& impact) {
+  std::vector<std::string> parts;
+  size_t eps = impact.value("entrypoints_down", json::array()).size();
+  size_t services = impact.value("services_down", size_t{0});
+  size_t components = impact.value("components_down", size_t{0});
+  if (eps) parts.push_back(plural(eps, "entrypoint"));
+  if (services) parts.push_back(plural(services, "service"));
+  if (components) parts.push_back(plural(components, "component"));
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  return out.empty() ? out : out + " down";
+}
+
+/// The explanation, unless it says no more than the subject's own name (an slo_risk's).
+std::string why_text(const json& f) {
+  const json why = f.value("explanation", json::array());
+  const json subject = f.value("subject", json::array());
+  if (why.empty() || (why.size() == 1 && subject.size() == 1 && why[0] == subject[0])) return "";
+  return join(why, " \u2192 ");
+}
+
 /// What a scenario does, in one sentence.
 std::string scenario_summary(const Topology& t, const std::vector<ElementId>& failed,
                              const std::vector<Status>& status) {
@@ -240,9 +269,10 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
          "setAttribute(\"data-errors\",(document.documentElement.getAttribute(\"data-errors\")"
          "||\"\")+e.message+\";\");});</script>\n"
       << "</head>\n<body>\n<header><h1>" << markup_escape(title) << "</h1><p>"
-      << t.count(ElementKind::kComponent) << " components, " << t.count(ElementKind::kService)
-      << " services, " << t.count(ElementKind::kDomain) << " failure domains, "
-      << t.count(ElementKind::kEntrypoint) << " entrypoints"
+      << plural(t.count(ElementKind::kComponent), "component") << ", "
+      << plural(t.count(ElementKind::kService), "service") << ", "
+      << plural(t.count(ElementKind::kDomain), "failure domain") << ", "
+      << plural(t.count(ElementKind::kEntrypoint), "entrypoint")
       << (t.file.empty() ? "" : " &middot; " + markup_escape(t.file)) << "</p></header>\n<main>\n";
 
   // ---- Summary --------------------------------------------------------------------------
@@ -263,21 +293,47 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
     out << "<p class=\"warning\" id=\"no-entrypoints\"><b>Warning:</b> "
         << markup_escape(kNoEntrypoints)
         << ". Declare the entrypoints users come in by (see docs/topology.md).</p>\n";
+  // Most harmful first (order.h); the worst risks are the first five of that order, one
+  // per subject (a region's domain_spof and capacity_spof are one risk).
+  const auto order = harm_order(t, findings);
   if (!findings.empty()) {
-    out << "<p>The worst risks:</p><ul>";
-    for (size_t i = 0; i < findings.size() && i < 5; ++i) {
+    out << "<p>The worst risks, most harmful first:</p><ul id=\"worst\">";
+    std::set<json> subjects;
+    size_t listed = 0;
+    for (size_t i : order) {
+      if (listed == 5) break;
       const auto& f = findings[i];
+      if (!subjects.insert(f.value("subject", json::array())).second) continue;
+      ++listed;
       out << "<li><b>" << markup_escape(f.value("severity", "")) << "</b> <code>"
           << markup_escape(f.value("id", ""))
           << "</code>: " << markup_escape(f.value("message", ""));
-      const auto& impact = f.value("impact", json::object());
-      size_t cd = impact.value("components_down", size_t{0});
-      if (cd) out << " (" << cd << " component" << (cd == 1 ? "" : "s") << " down)";
+      std::string down = down_text(f.value("impact", json::object()));
+      if (!down.empty()) out << " (" << markup_escape(down) << ")";
       out << "</li>";
     }
     out << "</ul>";
-    if (findings.size() > 5)
-      out << "<p class=\"muted\">and " << findings.size() - 5 << " more in the table below.</p>";
+    if (findings.size() > listed)
+      out << "<p class=\"muted\">and " << findings.size() - listed
+          << " more in the table below.</p>";
+  }
+  // What to fix first, as `analyze` says it: per entrypoint, the largest gains.
+  std::vector<std::string> fixes;
+  for (const auto& e : analysis.value("entrypoints", json::array())) {
+    const json imp = e.value("importance", json::array());
+    if (imp.empty()) continue;
+    std::string line = "<li><code>" + markup_escape(e.value("id", "")) + "</code>: ";
+    for (size_t k = 0; k < imp.size() && k < 3; ++k)
+      line += (k ? ", " : "") + std::string("<code>") + markup_escape(imp[k].value("id", "")) +
+              "</code> +" + fmt("%.3g", imp[k].value("gain", 0.0));
+    fixes.push_back(line + "</li>");
+  }
+  if (!fixes.empty()) {
+    out << "<p>Fix first (the availability each entrypoint gains if it never failed):</p>"
+           "<ul id=\"fix-first\">";
+    for (const auto& f : fixes)
+      out << f;
+    out << "</ul>";
   }
   out << "</section>\n";
 
@@ -394,9 +450,10 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
     out << "<option>" << markup_escape(k) << "</option>";
   out << "</select><span id=\"filter-count\" class=\"muted\"></span></div>"
       << "<table><thead><tr><th>severity</th><th>kind</th><th>subject</th><th>entrypoints "
-         "down</th><th>degraded</th><th>components down</th><th>message</th><th>why</th></tr>"
-         "</thead><tbody>\n";
-  for (const auto& f : findings) {
+         "down</th><th>degraded</th><th>services down</th><th>components down</th><th>message"
+         "</th><th>why</th></tr></thead><tbody>\n";
+  for (size_t i : order) {
+    const auto& f = findings[i];
     std::string severity = f.value("severity", "");
     const auto& impact = f.value("impact", json::object());
     out << "<tr data-id=\"" << markup_escape(f.value("id", "")) << "\" data-severity=\""
@@ -408,9 +465,10 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
         << markup_escape(join(f.value("subject", json::array()), " + ")) << "</code></td><td>"
         << markup_escape(join(impact.value("entrypoints_down", json::array()), ", ")) << "</td><td>"
         << markup_escape(join(impact.value("entrypoints_degraded", json::array()), ", "))
+        << "</td><td class=\"num\">" << impact.value("services_down", size_t{0})
         << "</td><td class=\"num\">" << impact.value("components_down", size_t{0}) << "</td><td>"
-        << markup_escape(f.value("message", "")) << "</td><td>"
-        << markup_escape(join(f.value("explanation", json::array()), " \u2192 ")) << "</td></tr>\n";
+        << markup_escape(f.value("message", "")) << "</td><td>" << markup_escape(why_text(f))
+        << "</td></tr>\n";
   }
   out << "</tbody></table></section>\n";
 

@@ -26,8 +26,10 @@ TEST_CASE("analyze prints a summary line and the findings grouped by severity", 
   auto r = run_achilles("analyze " + kShop);
   CHECK(r.code == 0);
   CHECK(r.err == "");
-  CHECK(r.out.rfind("shop: 11 findings: 4 critical, 7 high in 4 domains, 7 components, 4 services, "
-                    "1 entrypoint\n\nCRITICAL (4)\n  domain_spof:az1\n",
+  // The counts of the topology, then of the findings; the most harmful first (the region
+  // takes 4 services down, az1 2, rack-1 and lb-1 one each).
+  CHECK(r.out.rfind("shop (4 failure domains, 7 components, 4 services, 1 entrypoint): 11 "
+                    "findings: 4 critical, 7 high\n\nCRITICAL (4)\n  domain_spof:region\n",
                     0) == 0);
   CHECK(r.out.find("  spof:lb-1\n      lb-1 is a single point of failure for www\n"
                    "      impact: www down; 1 component and 1 service down\n"
@@ -60,16 +62,17 @@ TEST_CASE("analyze --format md writes a table for a pull request", "[cli]") {
   auto r = run_achilles("analyze " + kShop + " --format md --order 1");
   REQUIRE(r.code == 0);
   CHECK(r.out ==
-        "### Achilles: shop\n\n**4 findings: 4 critical** in 4 domains, 7 components, 4 services, "
-        "1 entrypoint\n\n"
-        "| severity | finding | entrypoints down | why |\n| --- | --- | --- | --- |\n"
-        "| critical | domain_spof `az1` | www | www → lb (1 of 1 healthy needed) → lb-1 → "
-        "rack-1 → az1 |\n"
-        "| critical | domain_spof `rack-1` | www | www → lb (1 of 1 healthy needed) → lb-1 → "
-        "rack-1 |\n"
-        "| critical | domain_spof `region` | www | www → lb (1 of 1 healthy needed) → lb-1 → "
+        "### Achilles: shop\n\n**4 findings: 4 critical** (4 failure domains, 7 components, 4 "
+        "services, 1 entrypoint)\n\n"
+        "| severity | finding | entrypoints down | services down | why |\n"
+        "| --- | --- | --- | --: | --- |\n"
+        "| critical | domain_spof `region` | www | 4 | www → lb (1 of 1 healthy needed) → lb-1 → "
         "rack-1 → az1 → region |\n"
-        "| critical | spof `lb-1` | www | www → lb (1 of 1 healthy needed) → lb-1 |\n");
+        "| critical | domain_spof `az1` | www | 2 | www → lb (1 of 1 healthy needed) → lb-1 → "
+        "rack-1 → az1 |\n"
+        "| critical | domain_spof `rack-1` | www | 1 | www → lb (1 of 1 healthy needed) → lb-1 → "
+        "rack-1 |\n"
+        "| critical | spof `lb-1` | www | 1 | www → lb (1 of 1 healthy needed) → lb-1 |\n");
 }
 
 TEST_CASE("analyze --timings reports each stage on stderr and leaves the output alone", "[cli]") {
