@@ -338,7 +338,7 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
   out << "</section>\n";
 
   // ---- Graph and blast radii ------------------------------------------------------------
-  auto drawn = drawn_ids(t, options.level);
+  auto drawn = drawn_ids(t, options.level, analysis);
   std::set<std::string> node_ids;
   for (ElementId x = 0; x < t.size(); ++x)
     if (t[x].kind != ElementKind::kDomain) node_ids.insert(drawn[x]);

@@ -124,12 +124,60 @@ std::vector<ElementId> first_service(const Topology& t) {
   return first;
 }
 
+/// For each component, the service node it is folded into at `level`, or kNoElement when it
+/// is drawn as its own node. At the service level a member is folded into its first service
+/// unless that would hide it: when something other than a service depends on it directly or
+/// an entrypoint sends users to it, when it is the subject of a finding (a service must not
+/// carry its member's tag), or when its domain would otherwise be empty (every domain that
+/// holds something is drawn).
+std::vector<ElementId> folded_into(const Topology& t, const nlohmann::json* analysis, Level level) {
+  std::vector<ElementId> fold(t.size(), kNoElement);
+  if (level != Level::kService) return fold;
+  fold = first_service(t);
+  for (ElementId x = 0; x < t.size(); ++x) {
+    const Element& e = t[x];
+    if (e.kind == ElementKind::kEntrypoint && e.target != kNoElement) fold[e.target] = kNoElement;
+    if (e.kind != ElementKind::kService)
+      for (const auto& d : e.depends_on)
+        if (d.target != kNoElement && t[d.target].kind == ElementKind::kComponent)
+          fold[d.target] = kNoElement;
+  }
+  if (analysis && analysis->contains("findings"))
+    for (const auto& f : (*analysis)["findings"]) {
+      std::string kind = f.value("kind", "");
+      if (kind == "cut_set" || kind == "bridge") continue;
+      for (const auto& s : f.value("subject", nlohmann::json::array()))
+        if (s.is_string())
+          if (auto x = t.find(s.get<std::string>())) fold[*x] = kNoElement;
+    }
+  // Domains holding a node drawn on its own (or a service placed in them) are drawn; a
+  // component folded away whose domain is not among them gets its own node.
+  std::vector<int> depth = domain_depths(t);
+  std::vector<std::optional<ElementId>> memo(t.size());
+  std::vector<bool> shown(t.size(), false);
+  auto mark = [&](ElementId d) {
+    for (; d != kNoElement && !shown[d]; d = t[d].parent)
+      shown[d] = true;
+  };
+  for (ElementId x = 0; x < t.size(); ++x) {
+    if (t[x].kind == ElementKind::kComponent && fold[x] == kNoElement) mark(t[x].domain);
+    if (t[x].kind == ElementKind::kService) mark(service_cluster(t, depth, x, memo));
+  }
+  for (ElementId x = 0; x < t.size(); ++x)
+    if (t[x].kind == ElementKind::kComponent && fold[x] != kNoElement &&
+        t[x].domain != kNoElement && !shown[t[x].domain]) {
+      fold[x] = kNoElement;
+      mark(t[x].domain);
+    }
+  return fold;
+}
+
 Scene build_scene(const Topology& t, const nlohmann::json& analysis, Level level) {
   Scene scene;
   scene.node_of.assign(t.size(), -1);
   scene.used_domain.assign(t.size(), false);
   auto depth = domain_depths(t);
-  auto first = first_service(t);
+  auto first = folded_into(t, &analysis, level);
   std::vector<std::optional<ElementId>> memo(t.size());
 
   // Nodes: entrypoints, services, and the components that are drawn on their own.
@@ -139,7 +187,7 @@ Scene build_scene(const Topology& t, const nlohmann::json& analysis, Level level
     n.element = x;
     if (e.kind == ElementKind::kDomain) continue;
     if (e.kind == ElementKind::kComponent) {
-      if (level == Level::kService && first[x] != kNoElement) continue;
+      if (first[x] != kNoElement) continue;
       n.cluster = e.domain;
     } else if (e.kind == ElementKind::kService) {
       n.cluster = service_cluster(t, depth, x, memo);
@@ -275,15 +323,24 @@ std::string node_label(const Topology& t, const Node& n, Level level, Status sta
 }
 
 /// The title and the legend, as one HTML-like graph label.
+/// Which scenario colours a picture uses: the legend shows only those.
+struct ScenarioColours {
+  bool down = false;
+  bool degraded = false;
+};
+
 std::string legend_html(const Topology& t, const Scene& scene, bool scenario,
-                        const std::string& failed_names, bool clusters) {
+                        const std::string& failed_names, bool clusters, ScenarioColours colours) {
   std::string title = t.name.empty() ? (t.file.empty() ? "topology" : t.file) : t.name;
   std::string html = "<table border=\"0\" cellspacing=\"3\" cellpadding=\"4\">";
   html += "<tr><td align=\"left\" colspan=\"8\"><font point-size=\"22\"><b>" +
           markup_escape(title) + "</b></font></td></tr>";
-  std::string sub = std::to_string(t.count(ElementKind::kComponent)) + " components, " +
-                    std::to_string(t.count(ElementKind::kService)) + " services, " +
-                    std::to_string(t.count(ElementKind::kDomain)) + " failure domains";
+  auto plural = [](size_t n, const std::string& word) {
+    return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+  };
+  std::string sub = plural(t.count(ElementKind::kComponent), "component") + ", " +
+                    plural(t.count(ElementKind::kService), "service") + ", " +
+                    plural(t.count(ElementKind::kDomain), "failure domain");
   if (!clusters) sub += " (not drawn: the sfdp layout has no clusters)";
   if (scenario) sub += ". Failing: " + failed_names;
   html += "<tr><td align=\"left\" colspan=\"8\"><font point-size=\"12\">" + markup_escape(sub) +
@@ -304,19 +361,33 @@ std::string legend_html(const Topology& t, const Scene& scene, bool scenario,
   }
   if (scenario) {
     swatch(kFailedFill, kFailedFill, "failed", "white");
-    swatch(kDownFill, kDownFill, "down", "white");
-    swatch(kDegradedFill, "#f9a825", "degraded");
+    if (colours.down) swatch(kDownFill, kDownFill, "down", "white");
+    if (colours.degraded) swatch(kDegradedFill, "#f9a825", "degraded");
   }
-  html +=
-      "<td border=\"1\" style=\"rounded\" color=\"#546e7a\"><font "
-      "point-size=\"11\">component</font></td>";
-  html +=
-      "<td border=\"1\" color=\"#546e7a\"><font point-size=\"11\">service "
-      "(double border): members, needs k</font></td>";
-  html +=
-      "<td border=\"1\" color=\"#1565c0\" bgcolor=\"#e3f2fd\"><font "
-      "point-size=\"11\">entrypoint</font></td>";
-  html += "<td><font point-size=\"11\">- - soft dependency</font></td>";
+  bool components = false, services = false, soft = false, members = false;
+  for (const Node& n : scene.nodes) {
+    components |= t[n.element].kind == ElementKind::kComponent;
+    services |= t[n.element].kind == ElementKind::kService;
+  }
+  for (const auto& [from, to, style] : scene.edges) {
+    soft |= style == EdgeStyle::kSoft;
+    members |= style == EdgeStyle::kMember;
+  }
+  if (components)
+    html +=
+        "<td border=\"1\" style=\"rounded\" color=\"#546e7a\"><font "
+        "point-size=\"11\">component</font></td>";
+  if (services)
+    html +=
+        "<td border=\"1\" color=\"#546e7a\"><font point-size=\"11\">service "
+        "(double border): members, needs k</font></td>";
+  if (t.count(ElementKind::kEntrypoint) > 0)
+    html +=
+        "<td border=\"1\" color=\"#1565c0\" bgcolor=\"#e3f2fd\"><font "
+        "point-size=\"11\">entrypoint</font></td>";
+  if (soft) html += "<td><font point-size=\"11\">- - soft dependency</font></td>";
+  if (members)
+    html += "<td><font point-size=\"11\">\u00b7\u00b7\u00b7o member of a service</font></td>";
   html += "</tr></table>";
   return html;
 }
@@ -412,14 +483,13 @@ std::string svg_id(std::string_view element_id) {
   return "a-" + std::string(element_id);
 }
 
-std::vector<std::string> drawn_ids(const Topology& topology, Level level) {
+std::vector<std::string> drawn_ids(const Topology& topology, Level level,
+                                   const nlohmann::json& analysis) {
   std::vector<std::string> ids(topology.size());
-  auto first = first_service(topology);
+  auto first = folded_into(topology, &analysis, level);
   for (ElementId x = 0; x < topology.size(); ++x) {
     ElementId shown = x;
-    if (level == Level::kService && topology[x].kind == ElementKind::kComponent &&
-        first[x] != kNoElement)
-      shown = first[x];
+    if (topology[x].kind == ElementKind::kComponent && first[x] != kNoElement) shown = first[x];
     ids[x] = svg_id(topology[shown].id);
   }
   return ids;
@@ -485,8 +555,19 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
     set(g, "size", "60,60");
     set(g, "dpi", "96");
   }
-  if (options.legend)
-    set_html(g, g, "label", legend_html(t, scene, scenario, failed_names, layout == "dot"));
+  if (options.legend) {
+    ScenarioColours colours;
+    for (const Node& n : scene.nodes) {
+      if (failed[n.element]) continue;
+      colours.down |= status[n.element] == Status::kDown;
+      colours.degraded |= status[n.element] == Status::kDegraded;
+    }
+    for (ElementId d = 0; d < t.size(); ++d)
+      if (t[d].kind == ElementKind::kDomain && scene.used_domain[d] && !failed[d])
+        colours.down |= status[d] == Status::kDown;
+    set_html(g, g, "label",
+             legend_html(t, scene, scenario, failed_names, layout == "dot", colours));
+  }
 
   agattr(g, AGNODE, mut("shape"), mut("box"));
   agattr(g, AGNODE, mut("style"), mut("rounded,filled"));

@@ -185,3 +185,50 @@ TEST_CASE("a graph too large for a page is left out of the report with a note", 
   CHECK_FALSE(has(html, "<svg"));
   CHECK(has(html, "too many for a page"));
 }
+
+TEST_CASE(
+    "at the service level a member depended on directly or named by a finding has its own "
+    "node, and a domain holding only a member is still drawn",
+    "[reports][render]") {
+  auto t = achilles::analyzer::load_topology(std::string(REPORTS_TEST_DATA) + "/blame.yaml");
+  reports::RenderOptions o;
+  o.failed = {*t.find("db-primary")};
+  std::string dot = reports::render(t, analysis_of(t), o, "dot");
+  // db-primary is its own node with its own tag; the service does not carry it.
+  CHECK(has(dot, "label=\"db-primary\\ndatabase\\n[SPOF]\\nFAILED\""));
+  CHECK(has(dot, "label=\"db-read\\n2, needs 1\\ndb-primary db-replica\\ndegraded\""));
+  CHECK(has(dot, "\"a-app\" -> \"a-db-primary\";"));
+  CHECK(has(dot, "\"a-db-read\" -> \"a-db-primary\"\t[arrowhead=odot,"));
+  // west holds only cache-2, a member of cache: drawn, with cache-2 in it.
+  CHECK(has(dot, "label=\"west  (region)\""));
+  CHECK(has(dot, "label=\"cache-2\\ncache\""));
+  auto ids = reports::drawn_ids(t, reports::Level::kService, analysis_of(t));
+  CHECK(ids[*t.find("db-primary")] == "a-db-primary");
+  CHECK(ids[*t.find("db-replica")] == "a-db-read");
+  CHECK(ids[*t.find("cache-1")] == "a-cache");
+  CHECK(ids[*t.find("cache-2")] == "a-cache-2");
+}
+
+TEST_CASE("the legend shows only what the picture uses", "[reports][render]") {
+  auto t = achilles::analyzer::load_topology(std::string(REPORTS_TEST_DATA) + "/blame.yaml");
+  reports::RenderOptions o;
+  std::string plain = reports::render(t, analysis_of(t), o, "dot");
+  CHECK_FALSE(has(plain, ">failed<"));
+  CHECK(has(plain,
+            "<td><font point-size=\"11\">- - soft dependency</font></td><td><font "
+            "point-size=\"11\">\u00b7\u00b7\u00b7o member of a service</font></td>"));
+  CHECK(has(plain, ">entrypoint<"));
+  // Failing db-replica: nothing goes down, db-read is degraded.
+  o.failed = {*t.find("db-replica")};
+  std::string scenario = reports::render(t, analysis_of(t), o, "dot");
+  CHECK(has(scenario,
+            "color=\"white\">failed</font></td><td bgcolor=\"#fff176\" "
+            "color=\"#f9a825\" border=\"2\"><font point-size=\"11\" "
+            "color=\"black\">degraded</font></td>"));
+  CHECK_FALSE(has(scenario, ">down<"));
+  // Without entrypoints there is no entrypoint in the legend.
+  auto bare = t;
+  bare.elements.pop_back();
+  std::string none = reports::render(bare, json::object(), {}, "dot");
+  CHECK_FALSE(has(none, ">entrypoint<"));
+}
