@@ -79,8 +79,11 @@ th{background:#f4f6f8;position:sticky;top:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .filters{display:flex;gap:8px;flex-wrap:wrap;margin:6px 0}
 .filters input,.filters select{font:inherit;padding:4px 6px}
-#graph-wrap{border:1px solid #e0e6eb;overflow:auto;max-height:80vh}
-#graph-wrap svg{max-width:100%;height:auto}
+#graph-wrap{border:1px solid #e0e6eb;overflow:hidden;height:72vh;min-height:360px;position:relative;background:#fff;touch-action:none;cursor:grab}
+#graph-wrap.dragging{cursor:grabbing}
+#graph-wrap svg{width:100%;height:100%;display:block}
+.graph-tools{display:flex;gap:6px;align-items:center;margin:6px 0}
+.graph-tools button,.graph-tools a{font:inherit;padding:2px 8px}
 #graph-wrap g.node,#graph-wrap g.cluster{cursor:pointer}
 #blast{min-height:2.6em;padding:6px 10px;background:#f4f6f8;border-left:4px solid #546e7a;margin:6px 0}
 #blast button{font:inherit;margin:2px 4px 2px 0;padding:1px 6px}
@@ -149,8 +152,69 @@ constexpr const char* kScript = R"js(
       blast.appendChild(text(info.id + " (" + info.kind + ")" + (info.note ? ": " + info.note : "")));
     }
   }
+  // Pan and zoom: the wheel zooms around the pointer, a drag pans, "fit" shows it all, "full
+  // size" opens the picture alone at its own size. All by the SVG's viewBox; nothing fetched.
+  var dragged = false;
   if (svg) {
+    var wrap = document.getElementById("graph-wrap");
+    var base = svg.viewBox.baseVal;
+    var whole = {x: base.x, y: base.y, w: base.width, h: base.height};
+    var view = {x: whole.x, y: whole.y, w: whole.w, h: whole.h};
+    var original = new XMLSerializer().serializeToString(svg);
+    svg.removeAttribute("width");
+    svg.removeAttribute("height");
+    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    function apply() {
+      svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" "));
+      wrap.setAttribute("data-zoom", (whole.w / view.w).toFixed(2));
+    }
+    function fit() { view = {x: whole.x, y: whole.y, w: whole.w, h: whole.h}; apply(); }
+    // The SVG point under a client position, and SVG units per pixel.
+    function at(cx, cy) {
+      var r = svg.getBoundingClientRect();
+      var s = Math.max(view.w / r.width, view.h / r.height);
+      return {x: view.x - (r.width * s - view.w) / 2 + (cx - r.left) * s,
+              y: view.y - (r.height * s - view.h) / 2 + (cy - r.top) * s, s: s};
+    }
+    function zoom(f, p) {
+      var w = Math.min(Math.max(view.w * f, whole.w / 40), whole.w * 4);
+      f = w / view.w;
+      view = {x: p.x - (p.x - view.x) * f, y: p.y - (p.y - view.y) * f, w: view.w * f, h: view.h * f};
+      apply();
+    }
+    function centre() { return {x: view.x + view.w / 2, y: view.y + view.h / 2}; }
+    wrap.addEventListener("wheel", function (ev) {
+      ev.preventDefault();
+      zoom(ev.deltaY < 0 ? 0.8 : 1.25, at(ev.clientX, ev.clientY));
+    }, {passive: false});
+    var start = null;
+    wrap.addEventListener("pointerdown", function (ev) {
+      if (ev.button !== 0) return;
+      start = {x: ev.clientX, y: ev.clientY, vx: view.x, vy: view.y, s: at(ev.clientX, ev.clientY).s};
+      dragged = false;
+    });
+    window.addEventListener("pointermove", function (ev) {
+      if (!start) return;
+      var dx = ev.clientX - start.x, dy = ev.clientY - start.y;
+      if (!dragged && Math.abs(dx) + Math.abs(dy) < 4) return;
+      dragged = true;
+      wrap.classList.add("dragging");
+      view.x = start.vx - dx * start.s;
+      view.y = start.vy - dy * start.s;
+      apply();
+    });
+    window.addEventListener("pointerup", function () { start = null; wrap.classList.remove("dragging"); });
+    document.getElementById("graph-fit").addEventListener("click", fit);
+    document.getElementById("graph-in").addEventListener("click", function () { zoom(0.8, centre()); });
+    document.getElementById("graph-out").addEventListener("click", function () { zoom(1.25, centre()); });
+    var full = document.getElementById("graph-full");
+    full.href = URL.createObjectURL(new Blob([original], {type: "image/svg+xml"}));
+    fit();
+    // A link can open the graph zoomed: report.html#zoom=3 (with #blast=..., after a &).
+    var z = /zoom=([0-9.]+)/.exec(location.hash);
+    if (z && parseFloat(z[1]) > 0) zoom(1 / parseFloat(z[1]), centre());
     svg.addEventListener("click", function (ev) {
+      if (dragged) { dragged = false; return; }
       var g = ev.target.closest("g.node, g.cluster");
       if (g) pick(g.id);
     });
@@ -199,7 +263,8 @@ constexpr const char* kScript = R"js(
   });
   filter();
   // A link can open on a scenario: report.html#blast=euw1-az1.
-  if (location.hash.indexOf("#blast=") === 0) show(decodeURIComponent(location.hash.slice(7)));
+  var blastLink = /^#blast=([^&]*)/.exec(location.hash);
+  if (blastLink) show(decodeURIComponent(blastLink[1]));
   document.body.setAttribute("data-ready", "1");
 })();
 )js";
@@ -423,6 +488,11 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
            "fails, what goes down (grey), what is degraded (yellow). Clicking a finding in the "
            "table shows its scenario.</p><div id=\"blast\">Click a component, service or "
            "failure domain on the graph, or a finding in the table.</div>"
+        << "<div class=\"graph-tools\"><span class=\"muted\">Wheel to zoom, drag to "
+           "pan.</span><button id=\"graph-fit\" type=\"button\">fit</button><button "
+           "id=\"graph-in\" type=\"button\" aria-label=\"zoom in\">+</button><button "
+           "id=\"graph-out\" type=\"button\" aria-label=\"zoom out\">&minus;</button><a "
+           "id=\"graph-full\" target=\"_blank\" rel=\"noopener\">full size</a></div>"
         << "<div id=\"graph-wrap\">" << svg << "</div>";
   } else {
     out << "<p class=\"na\">The graph has " << node_ids.size()

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
+#include <graphviz/types.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -454,6 +455,53 @@ GVC_t* estimated_text_context() {
   return context;
 }
 
+/// Graphs up to this many nodes may be laid out twice (top-down and left-to-right).
+constexpr size_t kSecondLayoutLimit = 600;
+
+/// Width over height of a laid-out graph, from its bounding box; 1 when unknown.
+double aspect(Agraph_t* g) {
+  const boxf bb = GD_bb(g);
+  if (bb.UR.y <= bb.LL.y) return 1;
+  return (bb.UR.x - bb.LL.x) / (bb.UR.y - bb.LL.y);
+}
+
+/// How far an aspect is from a screen's 16:10, as a factor (1 is a perfect fit).
+double screen_distance(double a) {
+  double r = a / 1.6;
+  return r >= 1 ? r : 1 / r;
+}
+
+/// What Graphviz's `unflatten` does, in process: a graph with many leaves under one node or
+/// many unconnected nodes is a single wide row; staggering the leaves over three ranks
+/// (minlen 1, 2, 3) and chaining unconnected nodes into columns (invisible edges) folds the
+/// row into a block.
+void fold_for_screen(Agraph_t* g, const Scene& scene, const std::vector<Agnode_t*>& gnode) {
+  std::vector<int> in(scene.nodes.size(), 0), out(scene.nodes.size(), 0);
+  for (const auto& [from, to, style] : scene.edges) {
+    ++out[from];
+    ++in[to];
+  }
+  std::vector<int> stagger(scene.nodes.size(), 0);
+  for (const auto& [from, to, style] : scene.edges) {
+    if (out[to] != 0 || in[to] != 1 || out[from] < 4) continue;
+    Agedge_t* e = agedge(g, gnode[from], gnode[to], nullptr, 0);
+    if (e) set(e, "minlen", std::to_string(1 + stagger[from]++ % 3));
+  }
+  std::vector<size_t> alone;
+  for (size_t i = 0; i < scene.nodes.size(); ++i)
+    if (in[i] == 0 && out[i] == 0) alone.push_back(i);
+  if (alone.size() < 4) return;
+  size_t column = 1;
+  while (column * column < alone.size())
+    ++column;
+  for (size_t k = 0; k + 1 < alone.size(); ++k) {
+    if ((k + 1) % column == 0) continue;
+    Agedge_t* e = agedge(g, gnode[alone[k]], gnode[alone[k + 1]], mut("fold"), 1);
+    set(e, "style", "invis");
+    set(e, "arrowhead", "none");
+  }
+}
+
 std::string write_dot(Agraph_t* g) {
   char* buf = nullptr;
   size_t len = 0;
@@ -697,6 +745,7 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
     }
   }
 
+  if (layout == "dot") fold_for_screen(g, scene, gnode);
   if (format == "dot") return write_dot(g);
 
   // SVG of a large graph: estimated text sizes (see context_with_estimated_text). PNG and
@@ -705,6 +754,22 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
   if (!gvc) gvc = full_context();
   if (gvLayout(gvc, g, layout.c_str()) != 0)
     throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz_errors());
+  // Towards a screen's aspect: a picture much wider than a screen (few ranks, many nodes
+  // side by side) is laid out again left to right, and the one nearer 16:10 is kept. Only
+  // for graphs small enough that a second layout costs little.
+  if (layout == "dot" && scene.nodes.size() <= kSecondLayoutLimit && aspect(g) > 2.0) {
+    double top_down = aspect(g);
+    gvFreeLayout(gvc, g);
+    set(g, "rankdir", "LR");
+    if (gvLayout(gvc, g, layout.c_str()) != 0)
+      throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz_errors());
+    if (screen_distance(aspect(g)) > screen_distance(top_down)) {
+      gvFreeLayout(gvc, g);
+      set(g, "rankdir", "TB");
+      if (gvLayout(gvc, g, layout.c_str()) != 0)
+        throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz_errors());
+    }
+  }
   char* data = nullptr;
   unsigned int length = 0;
   int rc = gvRenderData(gvc, g, std::string(format).c_str(), &data, &length);

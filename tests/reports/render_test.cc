@@ -1,5 +1,6 @@
 // The graph (cgraph + gvc) and the HTML report built on it.
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -231,4 +232,33 @@ TEST_CASE("the legend shows only what the picture uses", "[reports][render]") {
   bare.elements.pop_back();
   std::string none = reports::render(bare, json::object(), {}, "dot");
   CHECK_FALSE(has(none, ">entrypoint<"));
+}
+
+TEST_CASE("a wide estate is laid out towards a screen's aspect, not as one long row",
+          "[reports][render]") {
+  // Top-down, campaign-2012 came out 3.5:1 (its ranks are few and wide).
+  auto t =
+      achilles::analyzer::load_topology(std::string(ACHILLES_TOPOLOGIES) + "/campaign-2012.yaml");
+  std::string svg = reports::render(t, analysis_of(t), {}, "svg");
+  auto at = svg.find("<svg width=\"");
+  REQUIRE(at != std::string::npos);
+  double width = std::stod(svg.substr(at + 12));
+  double height = std::stod(svg.substr(svg.find("height=\"", at) + 8));
+  INFO(width << " x " << height);
+  CHECK(width / height < 2.0);
+  CHECK(width / height > 0.8);
+  // Many unconnected nodes are folded into columns rather than one row.
+  std::string yaml = "version: 1\ncomponents:\n";
+  for (int i = 0; i < 16; ++i)
+    yaml += "  - {id: c" + std::to_string(i) + "}\n";
+  std::string path = "/tmp/achilles-render-alone.yaml";
+  std::ofstream(path) << yaml;
+  auto alone = achilles::analyzer::load_topology(path);
+  std::remove(path.c_str());
+  std::string dot = reports::render(alone, json::object(), {}, "dot");
+  // Four columns of four: c0 -> c1 -> c2 -> c3, then c4 starts the next.
+  CHECK(has(dot, "\"a-c0\" -> \"a-c1\"\t[key=fold,\n\t\tarrowhead=none,\n\t\tstyle=invis];"));
+  CHECK(has(dot, "\"a-c2\" -> \"a-c3\"\t[key=fold,"));
+  CHECK_FALSE(has(dot, "\"a-c3\" -> \"a-c4\""));
+  CHECK(has(dot, "\"a-c4\" -> \"a-c5\"\t[key=fold,"));
 }
