@@ -502,6 +502,44 @@ void fold_for_screen(Agraph_t* g, const Scene& scene, const std::vector<Agnode_t
   }
 }
 
+/// Lifts the clusters' labels above the edges in an SVG: Graphviz draws a cluster (and its
+/// label) before the edges, so an edge or arrowhead entering a cluster from above can cover
+/// its label. Each label is moved to the end of the drawing, with a white halo, so that it
+/// stays readable over lines and fills. SVG only: PNG and PDF come from Cairo directly.
+std::string lift_cluster_labels(std::string svg) {
+  std::string labels;
+  const std::string marker = "class=\"cluster\">";
+  for (size_t at = svg.find(marker); at != std::string::npos; at = svg.find(marker, at)) {
+    size_t end = svg.find("</g>", at);
+    if (end == std::string::npos) break;
+    for (size_t t = svg.find("<text ", at); t != std::string::npos && t < end;
+         t = svg.find("<text ", t)) {
+      size_t close = svg.find("</text>", t);
+      if (close == std::string::npos || close > end) break;
+      close += 7;
+      std::string text = svg.substr(t, close - t);
+      svg.erase(t, close - t);
+      end -= close - t;
+      // Skip the newline Graphviz writes after each element.
+      if (t < svg.size() && svg[t] == '\n') {
+        svg.erase(t, 1);
+        --end;
+      }
+      text.insert(6,
+                  "class=\"cluster-label\" stroke=\"#ffffff\" stroke-width=\"3\" "
+                  "stroke-linejoin=\"round\" paint-order=\"stroke\" ");
+      labels += text + "\n";
+    }
+    at = end;
+  }
+  if (labels.empty()) return svg;
+  // Before the end of the graph's group: drawn last, in the same coordinates.
+  size_t last = svg.rfind("</g>");
+  if (last == std::string::npos) return svg;
+  svg.insert(last, "<g class=\"cluster-labels\">\n" + labels + "</g>\n");
+  return svg;
+}
+
 std::string write_dot(Agraph_t* g) {
   char* buf = nullptr;
   size_t len = 0;
@@ -780,6 +818,7 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
   if (rc != 0)
     throw std::runtime_error("graphviz could not render " + std::string(format) + ": " +
                              graphviz_errors());
+  if (format == "svg" && layout == "dot") out = lift_cluster_labels(std::move(out));
   return out;
 }
 

@@ -262,3 +262,21 @@ TEST_CASE("a wide estate is laid out towards a screen's aspect, not as one long 
   CHECK_FALSE(has(dot, "\"a-c3\" -> \"a-c4\""));
   CHECK(has(dot, "\"a-c4\" -> \"a-c5\"\t[key=fold,"));
 }
+
+TEST_CASE("cluster labels are drawn after the edges, with a halo, so arrowheads cannot cover them",
+          "[reports][render]") {
+  auto t = achilles::analyzer::load_topology(kGate);
+  std::string svg = reports::render(t, analysis_of(t), {}, "svg");
+  auto cluster = svg.find("<g id=\"a&#45;az1\" class=\"cluster\">");
+  REQUIRE(cluster != std::string::npos);
+  auto end = svg.find("</g>", cluster);
+  CHECK(svg.substr(cluster, end - cluster).find("<text") == std::string::npos);
+  auto labels = svg.find("<g class=\"cluster-labels\">\n");
+  REQUIRE(labels != std::string::npos);
+  CHECK(labels > svg.rfind("class=\"edge\""));
+  CHECK(svg.find("<text class=\"cluster-label\" stroke=\"#ffffff\" stroke-width=\"3\" "
+                 "stroke-linejoin=\"round\" paint-order=\"stroke\" text-anchor=",
+                 labels) != std::string::npos);
+  CHECK(svg.find("az1 &#160;(zone) &#160;[DOMAIN SPOF]</text>", labels) != std::string::npos);
+  CHECK(svg.substr(svg.size() - 17) == "</g>\n</g>\n</svg>\n");
+}
