@@ -409,7 +409,9 @@ void validate_scopes(const Policy& policy, const Topology& topology) {
         s.consider(k);
       problem(rule.kind_pos,
               rule.name + ": no failure domain is of kind '" + rule.domain_kind + "' (" +
-                  (domain_kinds.empty() ? std::string("the topology's domains have no kind")
+                  (domain_kinds.empty() ? std::string(topology.count(ElementKind::kDomain) == 0
+                                                          ? "the topology has no failure domains"
+                                                          : "no failure domain has a kind")
                                         : "the kinds are " + quoted_list(domain_kinds, false)) +
                   ")" + s.did_you_mean());
     }

@@ -308,3 +308,26 @@ TEST_CASE(
         "policy.yaml:5:59: error: min_availability: no entrypoint has the label 'owner' (the "
         "entrypoints' labels are tier)\n");
 }
+
+TEST_CASE("a scope on a topology without domains or entrypoint labels says what is missing",
+          "[reports][check]") {
+  std::string path = "/tmp/achilles-check-bare.yaml";
+  std::ofstream(path) << "version: 1\ncomponents:\n  - {id: web-1}\nentrypoints:\n"
+                         "  - {id: www, target: web-1}\n";
+  auto t = achilles::analyzer::load_topology(path);
+  std::remove(path.c_str());
+  try {
+    reports::validate_scopes(policy("version: 1\nrules:\n  - survive_domain_loss: {kind: zone}\n"
+                                    "  - no_spof: {entrypoints: {labels: {tier: '1'}}}\n"),
+                             t);
+    FAIL("no error");
+  } catch (const InputError& e) {
+    REQUIRE(e.diagnostics().size() == 2);
+    CHECK(e.diagnostics()[0].str() ==
+          "policy.yaml:3:33: error: survive_domain_loss: no failure domain is of kind 'zone' (the "
+          "topology has no failure domains)");
+    CHECK(e.diagnostics()[1].str() ==
+          "policy.yaml:4:38: error: no_spof: no entrypoint has the label 'tier' (no entrypoint "
+          "has labels)");
+  }
+}
