@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "achilles/analyzer/suggest.h"
 #include "achilles/common/diagnostic.h"
 #include "command.h"
 
@@ -98,7 +99,13 @@ std::optional<Args> parse_args(const CommandSpec& spec, const std::vector<std::s
         name = name.substr(0, eq);
       }
       option = find_long(name);
-      if (!option) throw fail("unknown option '--" + name + "'");
+      if (!option) {
+        analyzer::Suggestion s("--" + name);
+        for (const auto& o : spec.options)
+          s.consider("--" + o.name);
+        s.consider("--help");
+        throw fail("unknown option '--" + name + "'" + s.did_you_mean());
+      }
     } else {
       if (a.size() != 2) throw fail("unknown option '" + a + "'");
       option = find_short(a[1]);

@@ -1,7 +1,9 @@
 // achilles analyze FILE: every finding of topology.md.
+#include <iostream>
+
 #include "achilles/analyzer/analysis.h"
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/reports/summary.h"
 #include "command.h"
 #include "progress.h"
@@ -13,7 +15,7 @@ int run_analyze(const Args& args) {
   std::string format = args.get("format").value_or("text");
   if (format != "text" && format != "json" && format != "md")
     throw common::UsageError("achilles analyze: error: --format must be text, json or md, not '" +
-                               format + "'");
+                             format + "'");
   analyzer::AnalysisOptions options;
   options.order = static_cast<unsigned>(number_option(args, "order", 2, 1, 3));
   if (args.get("order") && *args.get("order") != std::to_string(options.order))
@@ -26,6 +28,8 @@ int run_analyze(const Args& args) {
   options.progress = progress.callback();
   progress.update("loading " + args.positionals[0]);
   auto& topology = keep_until_exit(analyzer::load_topology(args.positionals[0]));
+  if (topology.count(analyzer::ElementKind::kEntrypoint) == 0)
+    std::cerr << args.positionals[0] << ": warning: " << reports::kNoEntrypoints << "\n";
   auto& analysis = keep_until_exit(analyzer::analyze(topology, options));
 
   progress.update("writing the " + format + " output");

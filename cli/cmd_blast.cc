@@ -2,9 +2,10 @@
 #include <string>
 #include <vector>
 
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/analyzer/suggest.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/reports/summary.h"
 #include "command.h"
 
@@ -15,7 +16,7 @@ int run_blast(const Args& args) {
   std::string format = args.get("format").value_or("text");
   if (format != "text" && format != "json")
     throw common::UsageError("achilles blast: error: --format must be text or json, not '" +
-                               format + "'");
+                             format + "'");
   auto topology = analyzer::load_topology(args.positionals[0]);
   std::vector<analyzer::ElementId> failed;
   for (size_t i = 1; i < args.positionals.size(); ++i) {
@@ -23,7 +24,7 @@ int run_blast(const Args& args) {
     auto x = topology.find(id);
     if (!x)
       throw common::UsageError("achilles blast: error: '" + id + "' is not an element of " +
-                                 args.positionals[0]);
+                               args.positionals[0] + analyzer::did_you_mean_id(topology, id));
     failed.push_back(*x);
   }
   auto statuses = analyzer::evaluate(topology, failed);

@@ -9,15 +9,15 @@
 #include <set>
 #include <sstream>
 
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/common/diagnostic.h"
+#include "achilles/drill/derive.h"
 #include "achilles/drill/plan.h"
 #include "achilles/drill/runner.h"
 #include "achilles/drill/schedule.h"
 #include "achilles/reports/drill.h"
 #include "command.h"
-#include "achilles/drill/derive.h"
 
 namespace achilles::cli {
 namespace {

@@ -37,7 +37,7 @@ std::string plan_title(const std::string& path) {
   }
   auto at = [&](const YAML::Node& n) {
     return common::SourcePos{static_cast<uint32_t>(n.Mark().line + 1),
-                               static_cast<uint32_t>(n.Mark().column + 1)};
+                             static_cast<uint32_t>(n.Mark().column + 1)};
   };
   if (!root.IsMap())
     throw InputError(
@@ -80,7 +80,7 @@ int run_schedule(const Args& args) {
   if (state_dir.size() > 1 && state_dir.back() == '/') state_dir.pop_back();
 
   drill::ScheduleRequest request{plan_path.string(), title,     *every,
-                                    binary.string(),    state_dir, format};
+                                 binary.string(),    state_dir, format};
   std::vector<drill::EmittedFile> files;
   try {
     files = drill::emit_schedule(request);

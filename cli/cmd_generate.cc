@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/generate.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/writer.h"
+#include "achilles/common/diagnostic.h"
 #include "command.h"
 
 namespace achilles::cli {

@@ -4,10 +4,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/importers.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/writer.h"
+#include "achilles/common/diagnostic.h"
 #include "command.h"
 
 namespace achilles::cli {

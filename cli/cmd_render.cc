@@ -1,10 +1,12 @@
 // achilles render FILE -o OUT: the dependency graph as a picture.
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
+#include "achilles/analyzer/suggest.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/reports/render.h"
 #include "command.h"
 #include "progress.h"
@@ -28,7 +30,7 @@ int run_render(const Args& args) {
   options.layout = args.get("layout").value_or("");
   if (!options.layout.empty() && options.layout != "dot" && options.layout != "sfdp")
     throw common::UsageError("achilles render: error: --layout must be dot or sfdp, not '" +
-                               options.layout + "'");
+                             options.layout + "'");
 
   Progress progress;
   progress.update("loading", 0);
@@ -37,13 +39,13 @@ int run_render(const Args& args) {
     auto x = topology.find(id);
     if (!x)
       throw common::UsageError("achilles render: error: '" + id + "' is not an element of " +
-                                 args.positionals[0]);
+                               args.positionals[0] + analyzer::did_you_mean_id(topology, id));
     auto kind = topology[*x].kind;
     if (kind != analyzer::ElementKind::kComponent && kind != analyzer::ElementKind::kDomain)
       throw common::UsageError("achilles render: error: --fail " + id +
-                                 ": only components "
-                                 "and failure domains fail, and this is a " +
-                                 std::string(to_string(kind)));
+                               ": only components "
+                               "and failure domains fail, and this is a " +
+                               std::string(to_string(kind)));
     options.failed.push_back(*x);
   }
   // Single failures are what the picture colours; cut sets are not drawn.
@@ -54,6 +56,7 @@ int run_render(const Args& args) {
   progress.update("drawing", 0);
   auto data = reports::render(topology, analyzer::to_json(topology, analysis), options, format);
   write_output(*out, data);
+  std::cerr << "achilles render: wrote " << *out << "\n";
   return 0;
 }
 

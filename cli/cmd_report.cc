@@ -1,10 +1,12 @@
 // achilles report FILE -o report.html: one self-contained page for a planning review.
+#include <iostream>
 #include <string>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/reports/html.h"
+#include "achilles/reports/summary.h"
 #include "command.h"
 #include "progress.h"
 
@@ -32,9 +34,12 @@ int run_report(const Args& args) {
   options.progress = progress.callback();
   progress.update("loading", 0);
   auto topology = analyzer::load_topology(args.positionals[0]);
+  if (topology.count(analyzer::ElementKind::kEntrypoint) == 0)
+    std::cerr << args.positionals[0] << ": warning: " << reports::kNoEntrypoints << "\n";
   auto analysis = analyzer::analyze(topology, options);
   progress.update("writing the report", 0);
   write_output(*out, reports::format_html(topology, analyzer::to_json(topology, analysis), html));
+  if (*out != "-") std::cerr << "achilles report: wrote " << *out << "\n";
   return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <unordered_set>
 
 #include "achilles/analyzer/importers.h"
+#include "achilles/analyzer/suggest.h"
 #include "document.h"
 #include "parallel.h"
 
@@ -153,9 +154,15 @@ class TopologyBuilder {
     for (size_t i = 0; i < map.size(); ++i) {
       auto entry = map.entry(i);
       if (std::find(allowed.begin(), allowed.end(), entry.key) != allowed.end()) continue;
-      error(entry.key_pos, "unknown key '" + std::string(entry.key) + "' " + std::string(where) +
-                               (of ? of->label() : std::string()) +
-                               " (expected one of: " + join(allowed) + ")");
+      error(
+          entry.key_pos, "unknown key '" + std::string(entry.key) + "' " + std::string(where) +
+                             (of ? of->label() : std::string()) +
+                             " (expected one of: " + join(allowed) + ")" + [&] {
+                               Suggestion s(entry.key);
+                               for (auto k : allowed)
+                                 s.consider(k);
+                               return s.did_you_mean();
+                             }());
     }
   }
 
@@ -421,6 +428,18 @@ class TopologyBuilder {
     return out;
   }
 
+  // "; did you mean 'web'?": the closest id of an allowed kind. Skipped above
+  // kSuggestLimit elements, where a file with many dangling references would spend minutes
+  // comparing each with every id.
+  static constexpr size_t kSuggestLimit = 50000;
+  std::string suggest_id(std::string_view id, bool (*allowed)(ElementKind)) const {
+    if (kinds_.size() > kSuggestLimit) return "";
+    Suggestion s(id);
+    for (size_t x = 0; x < kinds_.size(); ++x)
+      if (allowed(kinds_[x])) s.consider(topology_.elements[x].id);
+    return s.did_you_mean();
+  }
+
   // A reference by id (a string node) to an element of an allowed kind.
   ElementId resolve(const Item& item, Value ref, std::string_view role,
                     bool (*allowed)(ElementKind), std::string_view expected) {
@@ -429,7 +448,7 @@ class TopologyBuilder {
     if (!found) {
       if (!invalid_ids_.count(std::string(id)))
         error(ref.pos(), Prefix{&item}.text() + std::string(role) + " '" + std::string(id) +
-                             "' does not exist");
+                             "' does not exist" + suggest_id(id, allowed));
       return kNoElement;
     }
     ElementKind kind = kinds_[*found];

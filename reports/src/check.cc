@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "achilles/analyzer/suggest.h"
 #include "achilles/common/diagnostic.h"
 
 namespace achilles::reports {
@@ -139,10 +140,17 @@ class PolicyParser {
     rule.pos = pos_of(at);
     if (std::find(std::begin(kRuleNames), std::end(kRuleNames), rule.name) ==
         std::end(kRuleNames)) {
-      error(name_node.Mark(), "unknown rule '" + rule.name +
-                                  "' (expected no_spof, survive_domain_loss, no_cut_set, "
-                                  "max_utilization, no_capacity_spof, min_availability, "
-                                  "no_cycle)");
+      error(
+          name_node.Mark(), "unknown rule '" + rule.name +
+                                "' (expected no_spof, survive_domain_loss, no_cut_set, "
+                                "max_utilization, no_capacity_spof, min_availability, "
+                                "no_cycle)" +
+                                [&] {
+                                  analyzer::Suggestion s(rule.name);
+                                  for (const char* n : kRuleNames)
+                                    s.consider(n);
+                                  return s.did_you_mean();
+                                }());
       return;
     }
     bool ok = true;
@@ -163,6 +171,7 @@ class PolicyParser {
             ok = false;
           } else {
             rule.domain_kind = v.Scalar();
+            rule.kind_pos = pos_of(v.Mark());
           }
         } else if (key == "max_order" && rule.name == "no_cut_set") {
           auto order = number(v);
@@ -210,6 +219,7 @@ class PolicyParser {
       return false;
     }
     bool ok = true;
+    rule.scope_pos = pos_of(v.Mark());
     for (const auto& entry : v) {
       std::string key = entry.first.Scalar();
       if (key != "labels") {
@@ -229,6 +239,7 @@ class PolicyParser {
           continue;
         }
         rule.entrypoint_labels.emplace_back(label.first.Scalar(), label.second.Scalar());
+        rule.label_pos.push_back(pos_of(label.first.Mark()));
       }
     }
     return ok;
@@ -365,8 +376,94 @@ std::vector<std::vector<size_t>> CheckResult::rules_broken_by() const {
   return by;
 }
 
+void validate_scopes(const Policy& policy, const Topology& topology) {
+  std::vector<Diagnostic> problems;
+  auto problem = [&](SourcePos pos, std::string message) {
+    Diagnostic d;
+    d.file = policy.file;
+    d.pos = pos;
+    d.message = std::move(message);
+    problems.push_back(std::move(d));
+  };
+  auto quoted_list = [](const std::set<std::string>& items, bool quote) {
+    std::string out;
+    for (const auto& i : items)
+      out += (out.empty() ? "" : ", ") + (quote ? "\"" + i + "\"" : i);
+    return out;
+  };
+  // What exists: the domain kinds, and each label key of the entrypoints with its values.
+  std::set<std::string> domain_kinds;
+  std::map<std::string, std::set<std::string>> labels;
+  std::vector<const analyzer::Element*> entrypoints;
+  for (const auto& e : topology.elements) {
+    if (e.kind == ElementKind::kDomain && !e.type.empty()) domain_kinds.insert(e.type);
+    if (e.kind != ElementKind::kEntrypoint) continue;
+    entrypoints.push_back(&e);
+    for (const auto& [k, v] : e.labels)
+      labels[k].insert(v);
+  }
+  for (const Rule& rule : policy.rules) {
+    if (!rule.domain_kind.empty() && !domain_kinds.count(rule.domain_kind)) {
+      analyzer::Suggestion s(rule.domain_kind);
+      for (const auto& k : domain_kinds)
+        s.consider(k);
+      problem(rule.kind_pos,
+              rule.name + ": no failure domain is of kind '" + rule.domain_kind + "' (" +
+                  (domain_kinds.empty() ? std::string(topology.count(ElementKind::kDomain) == 0
+                                                          ? "the topology has no failure domains"
+                                                          : "no failure domain has a kind")
+                                        : "the kinds are " + quoted_list(domain_kinds, false)) +
+                  ")" + s.did_you_mean());
+    }
+    if (rule.entrypoint_labels.empty()) continue;
+    bool each_exists = true;
+    for (size_t i = 0; i < rule.entrypoint_labels.size(); ++i) {
+      const auto& [key, value] = rule.entrypoint_labels[i];
+      SourcePos pos = i < rule.label_pos.size() ? rule.label_pos[i] : rule.pos;
+      auto it = labels.find(key);
+      if (it == labels.end()) {
+        each_exists = false;
+        analyzer::Suggestion s(key);
+        std::set<std::string> keys;
+        for (const auto& l : labels) {
+          keys.insert(l.first);
+          s.consider(l.first);
+        }
+        problem(pos,
+                rule.name + ": no entrypoint has the label '" + key + "' (" +
+                    (keys.empty() ? std::string("no entrypoint has labels")
+                                  : "the entrypoints' labels are " + quoted_list(keys, false)) +
+                    ")" + s.did_you_mean());
+      } else if (!it->second.count(value)) {
+        each_exists = false;
+        analyzer::Suggestion s(value);
+        for (const auto& v : it->second)
+          s.consider(v);
+        problem(pos, rule.name + ": no entrypoint has " + key + ": \"" + value +
+                         "\" (the values of " + key + " are " + quoted_list(it->second, true) +
+                         ")" + s.did_you_mean());
+      }
+    }
+    if (!each_exists) continue;
+    bool any = std::any_of(entrypoints.begin(), entrypoints.end(), [&](const auto* e) {
+      return std::all_of(
+          rule.entrypoint_labels.begin(), rule.entrypoint_labels.end(), [&](const auto& kv) {
+            return std::find(e->labels.begin(), e->labels.end(), kv) != e->labels.end();
+          });
+    });
+    if (!any) {
+      std::string all;
+      for (const auto& [k, v] : rule.entrypoint_labels)
+        all += (all.empty() ? "" : ", ") + k + ": \"" + v + "\"";
+      problem(rule.scope_pos, rule.name + ": no entrypoint has all of " + all);
+    }
+  }
+  if (!problems.empty()) throw InputError(std::move(problems));
+}
+
 CheckResult check(const Topology& topology, const json& analysis, const Policy& policy,
                   const std::set<std::string>& baseline) {
+  validate_scopes(policy, topology);
   CheckResult result;
   result.topology = &topology;
   result.policy = &policy;

@@ -12,6 +12,7 @@
 
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/reports/order.h"
 #include "achilles/reports/summary.h"
 #include "graph_style.h"
 
@@ -78,13 +79,17 @@ th{background:#f4f6f8;position:sticky;top:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .filters{display:flex;gap:8px;flex-wrap:wrap;margin:6px 0}
 .filters input,.filters select{font:inherit;padding:4px 6px}
-#graph-wrap{border:1px solid #e0e6eb;overflow:auto;max-height:80vh}
-#graph-wrap svg{max-width:100%;height:auto}
+#graph-wrap{border:1px solid #e0e6eb;overflow:hidden;height:72vh;min-height:360px;position:relative;background:#fff;touch-action:none;cursor:grab}
+#graph-wrap.dragging{cursor:grabbing}
+#graph-wrap svg{width:100%;height:100%;display:block}
+.graph-tools{display:flex;gap:6px;align-items:center;margin:6px 0}
+.graph-tools button,.graph-tools a{font:inherit;padding:2px 8px}
 #graph-wrap g.node,#graph-wrap g.cluster{cursor:pointer}
 #blast{min-height:2.6em;padding:6px 10px;background:#f4f6f8;border-left:4px solid #546e7a;margin:6px 0}
 #blast button{font:inherit;margin:2px 4px 2px 0;padding:1px 6px}
 .ok{color:#2e7d32;font-weight:600}.bad{color:#b71c1c;font-weight:600}.na{color:#6b7785}
 .muted{color:#6b7785}
+.warning{padding:6px 10px;background:#fff8e1;border-left:4px solid #f9a825}
 code{font-size:13px}
 )css";
 
@@ -147,8 +152,69 @@ constexpr const char* kScript = R"js(
       blast.appendChild(text(info.id + " (" + info.kind + ")" + (info.note ? ": " + info.note : "")));
     }
   }
+  // Pan and zoom: the wheel zooms around the pointer, a drag pans, "fit" shows it all, "full
+  // size" opens the picture alone at its own size. All by the SVG's viewBox; nothing fetched.
+  var dragged = false;
   if (svg) {
+    var wrap = document.getElementById("graph-wrap");
+    var base = svg.viewBox.baseVal;
+    var whole = {x: base.x, y: base.y, w: base.width, h: base.height};
+    var view = {x: whole.x, y: whole.y, w: whole.w, h: whole.h};
+    var original = new XMLSerializer().serializeToString(svg);
+    svg.removeAttribute("width");
+    svg.removeAttribute("height");
+    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    function apply() {
+      svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" "));
+      wrap.setAttribute("data-zoom", (whole.w / view.w).toFixed(2));
+    }
+    function fit() { view = {x: whole.x, y: whole.y, w: whole.w, h: whole.h}; apply(); }
+    // The SVG point under a client position, and SVG units per pixel.
+    function at(cx, cy) {
+      var r = svg.getBoundingClientRect();
+      var s = Math.max(view.w / r.width, view.h / r.height);
+      return {x: view.x - (r.width * s - view.w) / 2 + (cx - r.left) * s,
+              y: view.y - (r.height * s - view.h) / 2 + (cy - r.top) * s, s: s};
+    }
+    function zoom(f, p) {
+      var w = Math.min(Math.max(view.w * f, whole.w / 40), whole.w * 4);
+      f = w / view.w;
+      view = {x: p.x - (p.x - view.x) * f, y: p.y - (p.y - view.y) * f, w: view.w * f, h: view.h * f};
+      apply();
+    }
+    function centre() { return {x: view.x + view.w / 2, y: view.y + view.h / 2}; }
+    wrap.addEventListener("wheel", function (ev) {
+      ev.preventDefault();
+      zoom(ev.deltaY < 0 ? 0.8 : 1.25, at(ev.clientX, ev.clientY));
+    }, {passive: false});
+    var start = null;
+    wrap.addEventListener("pointerdown", function (ev) {
+      if (ev.button !== 0) return;
+      start = {x: ev.clientX, y: ev.clientY, vx: view.x, vy: view.y, s: at(ev.clientX, ev.clientY).s};
+      dragged = false;
+    });
+    window.addEventListener("pointermove", function (ev) {
+      if (!start) return;
+      var dx = ev.clientX - start.x, dy = ev.clientY - start.y;
+      if (!dragged && Math.abs(dx) + Math.abs(dy) < 4) return;
+      dragged = true;
+      wrap.classList.add("dragging");
+      view.x = start.vx - dx * start.s;
+      view.y = start.vy - dy * start.s;
+      apply();
+    });
+    window.addEventListener("pointerup", function () { start = null; wrap.classList.remove("dragging"); });
+    document.getElementById("graph-fit").addEventListener("click", fit);
+    document.getElementById("graph-in").addEventListener("click", function () { zoom(0.8, centre()); });
+    document.getElementById("graph-out").addEventListener("click", function () { zoom(1.25, centre()); });
+    var full = document.getElementById("graph-full");
+    full.href = URL.createObjectURL(new Blob([original], {type: "image/svg+xml"}));
+    fit();
+    // A link can open the graph zoomed: report.html#zoom=3 (with #blast=..., after a &).
+    var z = /zoom=([0-9.]+)/.exec(location.hash);
+    if (z && parseFloat(z[1]) > 0) zoom(1 / parseFloat(z[1]), centre());
     svg.addEventListener("click", function (ev) {
+      if (dragged) { dragged = false; return; }
       var g = ev.target.closest("g.node, g.cluster");
       if (g) pick(g.id);
     });
@@ -197,10 +263,39 @@ constexpr const char* kScript = R"js(
   });
   filter();
   // A link can open on a scenario: report.html#blast=euw1-az1.
-  if (location.hash.indexOf("#blast=") === 0) show(decodeURIComponent(location.hash.slice(7)));
+  var blastLink = /^#blast=([^&]*)/.exec(location.hash);
+  if (blastLink) show(decodeURIComponent(blastLink[1]));
   document.body.setAttribute("data-ready", "1");
 })();
 )js";
+
+/// "3 components" or "1 component".
+std::string plural(size_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+/// "2 entrypoints, 4 services and 4 components down", or empty when nothing is.
+std::string down_text(const json& impact) {
+  std::vector<std::string> parts;
+  size_t eps = impact.value("entrypoints_down", json::array()).size();
+  size_t services = impact.value("services_down", size_t{0});
+  size_t components = impact.value("components_down", size_t{0});
+  if (eps) parts.push_back(plural(eps, "entrypoint"));
+  if (services) parts.push_back(plural(services, "service"));
+  if (components) parts.push_back(plural(components, "component"));
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  return out.empty() ? out : out + " down";
+}
+
+/// The explanation, unless it says no more than the subject's own name (an slo_risk's).
+std::string why_text(const json& f) {
+  const json why = f.value("explanation", json::array());
+  const json subject = f.value("subject", json::array());
+  if (why.empty() || (why.size() == 1 && subject.size() == 1 && why[0] == subject[0])) return "";
+  return explanation_line(f, " \u2192 ");
+}
 
 /// What a scenario does, in one sentence.
 std::string scenario_summary(const Topology& t, const std::vector<ElementId>& failed,
@@ -239,41 +334,76 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
          "setAttribute(\"data-errors\",(document.documentElement.getAttribute(\"data-errors\")"
          "||\"\")+e.message+\";\");});</script>\n"
       << "</head>\n<body>\n<header><h1>" << markup_escape(title) << "</h1><p>"
-      << t.count(ElementKind::kComponent) << " components, " << t.count(ElementKind::kService)
-      << " services, " << t.count(ElementKind::kDomain) << " failure domains, "
-      << t.count(ElementKind::kEntrypoint) << " entrypoints"
+      << plural(t.count(ElementKind::kComponent), "component") << ", "
+      << plural(t.count(ElementKind::kService), "service") << ", "
+      << plural(t.count(ElementKind::kDomain), "failure domain") << ", "
+      << plural(t.count(ElementKind::kEntrypoint), "entrypoint")
       << (t.file.empty() ? "" : " &middot; " + markup_escape(t.file)) << "</p></header>\n<main>\n";
 
   // ---- Summary --------------------------------------------------------------------------
   std::map<std::string, size_t> by_severity;
   for (const auto& f : findings)
     ++by_severity[f.value("severity", "")];
+  const bool no_entrypoints = t.count(ElementKind::kEntrypoint) == 0;
   out << "<section id=\"summary\"><h2>Summary</h2><div class=\"badges\">";
-  if (findings.empty()) out << "<span class=\"sev-none\">no findings</span>";
+  if (no_entrypoints)
+    out << "<span class=\"sev-medium\">no entrypoints</span>";
+  else if (findings.empty())
+    out << "<span class=\"sev-none\">no findings</span>";
   for (const char* s : kSeverities)
     if (by_severity[s])
       out << "<span class=\"sev-" << s << "\">" << by_severity[s] << " " << s << "</span>";
   out << "</div>\n";
+  if (no_entrypoints)
+    out << "<p class=\"warning\" id=\"no-entrypoints\"><b>Warning:</b> "
+        << markup_escape(kNoEntrypoints)
+        << ". Declare the entrypoints users come in by (see docs/topology.md).</p>\n";
+  // Most harmful first (order.h); the worst risks are the first five of that order, one
+  // per subject (a region's domain_spof and capacity_spof are one risk).
+  const auto order = harm_order(t, findings);
   if (!findings.empty()) {
-    out << "<p>The worst risks:</p><ul>";
-    for (size_t i = 0; i < findings.size() && i < 5; ++i) {
+    out << "<p>The worst risks, most harmful first:</p><ul id=\"worst\">";
+    std::set<json> subjects;
+    size_t listed = 0;
+    for (size_t i : order) {
+      if (listed == 5) break;
       const auto& f = findings[i];
+      if (!subjects.insert(f.value("subject", json::array())).second) continue;
+      ++listed;
       out << "<li><b>" << markup_escape(f.value("severity", "")) << "</b> <code>"
           << markup_escape(f.value("id", ""))
           << "</code>: " << markup_escape(f.value("message", ""));
-      const auto& impact = f.value("impact", json::object());
-      size_t cd = impact.value("components_down", size_t{0});
-      if (cd) out << " (" << cd << " component" << (cd == 1 ? "" : "s") << " down)";
+      std::string down = down_text(f.value("impact", json::object()));
+      if (!down.empty()) out << " (" << markup_escape(down) << ")";
       out << "</li>";
     }
     out << "</ul>";
-    if (findings.size() > 5)
-      out << "<p class=\"muted\">and " << findings.size() - 5 << " more in the table below.</p>";
+    if (findings.size() > listed)
+      out << "<p class=\"muted\">and " << findings.size() - listed
+          << " more in the table below.</p>";
+  }
+  // What to fix first, as `analyze` says it: per entrypoint, the largest gains.
+  std::vector<std::string> fixes;
+  for (const auto& e : analysis.value("entrypoints", json::array())) {
+    const json imp = e.value("importance", json::array());
+    if (imp.empty()) continue;
+    std::string line = "<li><code>" + markup_escape(e.value("id", "")) + "</code>: ";
+    for (size_t k = 0; k < imp.size() && k < 3; ++k)
+      line += (k ? ", " : "") + std::string("<code>") + markup_escape(imp[k].value("id", "")) +
+              "</code> +" + fmt("%.3g", imp[k].value("gain", 0.0));
+    fixes.push_back(line + "</li>");
+  }
+  if (!fixes.empty()) {
+    out << "<p>Fix first (the availability each entrypoint gains if it never failed):</p>"
+           "<ul id=\"fix-first\">";
+    for (const auto& f : fixes)
+      out << f;
+    out << "</ul>";
   }
   out << "</section>\n";
 
   // ---- Graph and blast radii ------------------------------------------------------------
-  auto drawn = drawn_ids(t, options.level);
+  auto drawn = drawn_ids(t, options.level, analysis);
   std::set<std::string> node_ids;
   for (ElementId x = 0; x < t.size(); ++x)
     if (t[x].kind != ElementKind::kDomain) node_ids.insert(drawn[x]);
@@ -340,15 +470,15 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
       add_scenario("finding:" + f.value("id", ""), failed);
       --budget;
     }
-    std::vector<ElementId> order;
+    std::vector<ElementId> scenario_order;
     std::set<ElementId> seen;
     for (const auto& f : findings)
       for (const auto& s : f.value("subject", json::array()))
         if (auto x = s.is_string() ? t.find(s.get<std::string>()) : std::nullopt)
-          if (seen.insert(*x).second) order.push_back(*x);
+          if (seen.insert(*x).second) scenario_order.push_back(*x);
     for (ElementId x = 0; x < t.size(); ++x)
-      if (seen.insert(x).second) order.push_back(x);
-    for (ElementId x : order) {
+      if (seen.insert(x).second) scenario_order.push_back(x);
+    for (ElementId x : scenario_order) {
       if (budget == 0) break;
       if (t[x].kind != ElementKind::kComponent && t[x].kind != ElementKind::kDomain) continue;
       add_scenario(t[x].id, {x});
@@ -358,6 +488,11 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
            "fails, what goes down (grey), what is degraded (yellow). Clicking a finding in the "
            "table shows its scenario.</p><div id=\"blast\">Click a component, service or "
            "failure domain on the graph, or a finding in the table.</div>"
+        << "<div class=\"graph-tools\"><span class=\"muted\">Wheel to zoom, drag to "
+           "pan.</span><button id=\"graph-fit\" type=\"button\">fit</button><button "
+           "id=\"graph-in\" type=\"button\" aria-label=\"zoom in\">+</button><button "
+           "id=\"graph-out\" type=\"button\" aria-label=\"zoom out\">&minus;</button><a "
+           "id=\"graph-full\" target=\"_blank\" rel=\"noopener\">full size</a></div>"
         << "<div id=\"graph-wrap\">" << svg << "</div>";
   } else {
     out << "<p class=\"na\">The graph has " << node_ids.size()
@@ -385,9 +520,10 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
     out << "<option>" << markup_escape(k) << "</option>";
   out << "</select><span id=\"filter-count\" class=\"muted\"></span></div>"
       << "<table><thead><tr><th>severity</th><th>kind</th><th>subject</th><th>entrypoints "
-         "down</th><th>degraded</th><th>components down</th><th>message</th><th>why</th></tr>"
-         "</thead><tbody>\n";
-  for (const auto& f : findings) {
+         "down</th><th>degraded</th><th>services down</th><th>components down</th><th>message"
+         "</th><th>why</th></tr></thead><tbody>\n";
+  for (size_t i : order) {
+    const auto& f = findings[i];
     std::string severity = f.value("severity", "");
     const auto& impact = f.value("impact", json::object());
     out << "<tr data-id=\"" << markup_escape(f.value("id", "")) << "\" data-severity=\""
@@ -399,9 +535,10 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
         << "</code></td><td>"
         << markup_escape(join(impact.value("entrypoints_down", json::array()), ", ")) << "</td><td>"
         << markup_escape(join(impact.value("entrypoints_degraded", json::array()), ", "))
+        << "</td><td class=\"num\">" << impact.value("services_down", size_t{0})
         << "</td><td class=\"num\">" << impact.value("components_down", size_t{0}) << "</td><td>"
-        << markup_escape(f.value("message", "")) << "</td><td>"
-        << markup_escape(explanation_line(f, " \u2192 ")) << "</td></tr>\n";
+        << markup_escape(f.value("message", "")) << "</td><td>" << markup_escape(why_text(f))
+        << "</td></tr>\n";
   }
   out << "</tbody></table></section>\n";
 

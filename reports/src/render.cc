@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
+#include <graphviz/types.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -16,8 +17,8 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/common/diagnostic.h"
 #include "graph_style.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -124,12 +125,60 @@ std::vector<ElementId> first_service(const Topology& t) {
   return first;
 }
 
+/// For each component, the service node it is folded into at `level`, or kNoElement when it
+/// is drawn as its own node. At the service level a member is folded into its first service
+/// unless that would hide it: when something other than a service depends on it directly or
+/// an entrypoint sends users to it, when it is the subject of a finding (a service must not
+/// carry its member's tag), or when its domain would otherwise be empty (every domain that
+/// holds something is drawn).
+std::vector<ElementId> folded_into(const Topology& t, const nlohmann::json* analysis, Level level) {
+  std::vector<ElementId> fold(t.size(), kNoElement);
+  if (level != Level::kService) return fold;
+  fold = first_service(t);
+  for (ElementId x = 0; x < t.size(); ++x) {
+    const Element& e = t[x];
+    if (e.kind == ElementKind::kEntrypoint && e.target != kNoElement) fold[e.target] = kNoElement;
+    if (e.kind != ElementKind::kService)
+      for (const auto& d : e.depends_on)
+        if (d.target != kNoElement && t[d.target].kind == ElementKind::kComponent)
+          fold[d.target] = kNoElement;
+  }
+  if (analysis && analysis->contains("findings"))
+    for (const auto& f : (*analysis)["findings"]) {
+      std::string kind = f.value("kind", "");
+      if (kind == "cut_set" || kind == "bridge") continue;
+      for (const auto& s : f.value("subject", nlohmann::json::array()))
+        if (s.is_string())
+          if (auto x = t.find(s.get<std::string>())) fold[*x] = kNoElement;
+    }
+  // Domains holding a node drawn on its own (or a service placed in them) are drawn; a
+  // component folded away whose domain is not among them gets its own node.
+  std::vector<int> depth = domain_depths(t);
+  std::vector<std::optional<ElementId>> memo(t.size());
+  std::vector<bool> shown(t.size(), false);
+  auto mark = [&](ElementId d) {
+    for (; d != kNoElement && !shown[d]; d = t[d].parent)
+      shown[d] = true;
+  };
+  for (ElementId x = 0; x < t.size(); ++x) {
+    if (t[x].kind == ElementKind::kComponent && fold[x] == kNoElement) mark(t[x].domain);
+    if (t[x].kind == ElementKind::kService) mark(service_cluster(t, depth, x, memo));
+  }
+  for (ElementId x = 0; x < t.size(); ++x)
+    if (t[x].kind == ElementKind::kComponent && fold[x] != kNoElement &&
+        t[x].domain != kNoElement && !shown[t[x].domain]) {
+      fold[x] = kNoElement;
+      mark(t[x].domain);
+    }
+  return fold;
+}
+
 Scene build_scene(const Topology& t, const nlohmann::json& analysis, Level level) {
   Scene scene;
   scene.node_of.assign(t.size(), -1);
   scene.used_domain.assign(t.size(), false);
   auto depth = domain_depths(t);
-  auto first = first_service(t);
+  auto first = folded_into(t, &analysis, level);
   std::vector<std::optional<ElementId>> memo(t.size());
 
   // Nodes: entrypoints, services, and the components that are drawn on their own.
@@ -139,7 +188,7 @@ Scene build_scene(const Topology& t, const nlohmann::json& analysis, Level level
     n.element = x;
     if (e.kind == ElementKind::kDomain) continue;
     if (e.kind == ElementKind::kComponent) {
-      if (level == Level::kService && first[x] != kNoElement) continue;
+      if (first[x] != kNoElement) continue;
       n.cluster = e.domain;
     } else if (e.kind == ElementKind::kService) {
       n.cluster = service_cluster(t, depth, x, memo);
@@ -275,15 +324,24 @@ std::string node_label(const Topology& t, const Node& n, Level level, Status sta
 }
 
 /// The title and the legend, as one HTML-like graph label.
+/// Which scenario colours a picture uses: the legend shows only those.
+struct ScenarioColours {
+  bool down = false;
+  bool degraded = false;
+};
+
 std::string legend_html(const Topology& t, const Scene& scene, bool scenario,
-                        const std::string& failed_names, bool clusters) {
+                        const std::string& failed_names, bool clusters, ScenarioColours colours) {
   std::string title = t.name.empty() ? (t.file.empty() ? "topology" : t.file) : t.name;
   std::string html = "<table border=\"0\" cellspacing=\"3\" cellpadding=\"4\">";
   html += "<tr><td align=\"left\" colspan=\"8\"><font point-size=\"22\"><b>" +
           markup_escape(title) + "</b></font></td></tr>";
-  std::string sub = std::to_string(t.count(ElementKind::kComponent)) + " components, " +
-                    std::to_string(t.count(ElementKind::kService)) + " services, " +
-                    std::to_string(t.count(ElementKind::kDomain)) + " failure domains";
+  auto plural = [](size_t n, const std::string& word) {
+    return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+  };
+  std::string sub = plural(t.count(ElementKind::kComponent), "component") + ", " +
+                    plural(t.count(ElementKind::kService), "service") + ", " +
+                    plural(t.count(ElementKind::kDomain), "failure domain");
   if (!clusters) sub += " (not drawn: the sfdp layout has no clusters)";
   if (scenario) sub += ". Failing: " + failed_names;
   html += "<tr><td align=\"left\" colspan=\"8\"><font point-size=\"12\">" + markup_escape(sub) +
@@ -304,19 +362,33 @@ std::string legend_html(const Topology& t, const Scene& scene, bool scenario,
   }
   if (scenario) {
     swatch(kFailedFill, kFailedFill, "failed", "white");
-    swatch(kDownFill, kDownFill, "down", "white");
-    swatch(kDegradedFill, "#f9a825", "degraded");
+    if (colours.down) swatch(kDownFill, kDownFill, "down", "white");
+    if (colours.degraded) swatch(kDegradedFill, "#f9a825", "degraded");
   }
-  html +=
-      "<td border=\"1\" style=\"rounded\" color=\"#546e7a\"><font "
-      "point-size=\"11\">component</font></td>";
-  html +=
-      "<td border=\"1\" color=\"#546e7a\"><font point-size=\"11\">service "
-      "(double border): members, needs k</font></td>";
-  html +=
-      "<td border=\"1\" color=\"#1565c0\" bgcolor=\"#e3f2fd\"><font "
-      "point-size=\"11\">entrypoint</font></td>";
-  html += "<td><font point-size=\"11\">- - soft dependency</font></td>";
+  bool components = false, services = false, soft = false, members = false;
+  for (const Node& n : scene.nodes) {
+    components |= t[n.element].kind == ElementKind::kComponent;
+    services |= t[n.element].kind == ElementKind::kService;
+  }
+  for (const auto& [from, to, style] : scene.edges) {
+    soft |= style == EdgeStyle::kSoft;
+    members |= style == EdgeStyle::kMember;
+  }
+  if (components)
+    html +=
+        "<td border=\"1\" style=\"rounded\" color=\"#546e7a\"><font "
+        "point-size=\"11\">component</font></td>";
+  if (services)
+    html +=
+        "<td border=\"1\" color=\"#546e7a\"><font point-size=\"11\">service "
+        "(double border): members, needs k</font></td>";
+  if (t.count(ElementKind::kEntrypoint) > 0)
+    html +=
+        "<td border=\"1\" color=\"#1565c0\" bgcolor=\"#e3f2fd\"><font "
+        "point-size=\"11\">entrypoint</font></td>";
+  if (soft) html += "<td><font point-size=\"11\">- - soft dependency</font></td>";
+  if (members)
+    html += "<td><font point-size=\"11\">\u00b7\u00b7\u00b7o member of a service</font></td>";
   html += "</tr></table>";
   return html;
 }
@@ -383,6 +455,91 @@ GVC_t* estimated_text_context() {
   return context;
 }
 
+/// Graphs up to this many nodes may be laid out twice (top-down and left-to-right).
+constexpr size_t kSecondLayoutLimit = 600;
+
+/// Width over height of a laid-out graph, from its bounding box; 1 when unknown.
+double aspect(Agraph_t* g) {
+  const boxf bb = GD_bb(g);
+  if (bb.UR.y <= bb.LL.y) return 1;
+  return (bb.UR.x - bb.LL.x) / (bb.UR.y - bb.LL.y);
+}
+
+/// How far an aspect is from a screen's 16:10, as a factor (1 is a perfect fit).
+double screen_distance(double a) {
+  double r = a / 1.6;
+  return r >= 1 ? r : 1 / r;
+}
+
+/// What Graphviz's `unflatten` does, in process: a graph with many leaves under one node or
+/// many unconnected nodes is a single wide row; staggering the leaves over three ranks
+/// (minlen 1, 2, 3) and chaining unconnected nodes into columns (invisible edges) folds the
+/// row into a block.
+void fold_for_screen(Agraph_t* g, const Scene& scene, const std::vector<Agnode_t*>& gnode) {
+  std::vector<int> in(scene.nodes.size(), 0), out(scene.nodes.size(), 0);
+  for (const auto& [from, to, style] : scene.edges) {
+    ++out[from];
+    ++in[to];
+  }
+  std::vector<int> stagger(scene.nodes.size(), 0);
+  for (const auto& [from, to, style] : scene.edges) {
+    if (out[to] != 0 || in[to] != 1 || out[from] < 4) continue;
+    Agedge_t* e = agedge(g, gnode[from], gnode[to], nullptr, 0);
+    if (e) set(e, "minlen", std::to_string(1 + stagger[from]++ % 3));
+  }
+  std::vector<size_t> alone;
+  for (size_t i = 0; i < scene.nodes.size(); ++i)
+    if (in[i] == 0 && out[i] == 0) alone.push_back(i);
+  if (alone.size() < 4) return;
+  size_t column = 1;
+  while (column * column < alone.size())
+    ++column;
+  for (size_t k = 0; k + 1 < alone.size(); ++k) {
+    if ((k + 1) % column == 0) continue;
+    Agedge_t* e = agedge(g, gnode[alone[k]], gnode[alone[k + 1]], mut("fold"), 1);
+    set(e, "style", "invis");
+    set(e, "arrowhead", "none");
+  }
+}
+
+/// Lifts the clusters' labels above the edges in an SVG: Graphviz draws a cluster (and its
+/// label) before the edges, so an edge or arrowhead entering a cluster from above can cover
+/// its label. Each label is moved to the end of the drawing, with a white halo, so that it
+/// stays readable over lines and fills. SVG only: PNG and PDF come from Cairo directly.
+std::string lift_cluster_labels(std::string svg) {
+  std::string labels;
+  const std::string marker = "class=\"cluster\">";
+  for (size_t at = svg.find(marker); at != std::string::npos; at = svg.find(marker, at)) {
+    size_t end = svg.find("</g>", at);
+    if (end == std::string::npos) break;
+    for (size_t t = svg.find("<text ", at); t != std::string::npos && t < end;
+         t = svg.find("<text ", t)) {
+      size_t close = svg.find("</text>", t);
+      if (close == std::string::npos || close > end) break;
+      close += 7;
+      std::string text = svg.substr(t, close - t);
+      svg.erase(t, close - t);
+      end -= close - t;
+      // Skip the newline Graphviz writes after each element.
+      if (t < svg.size() && svg[t] == '\n') {
+        svg.erase(t, 1);
+        --end;
+      }
+      text.insert(6,
+                  "class=\"cluster-label\" stroke=\"#ffffff\" stroke-width=\"3\" "
+                  "stroke-linejoin=\"round\" paint-order=\"stroke\" ");
+      labels += text + "\n";
+    }
+    at = end;
+  }
+  if (labels.empty()) return svg;
+  // Before the end of the graph's group: drawn last, in the same coordinates.
+  size_t last = svg.rfind("</g>");
+  if (last == std::string::npos) return svg;
+  svg.insert(last, "<g class=\"cluster-labels\">\n" + labels + "</g>\n");
+  return svg;
+}
+
 std::string write_dot(Agraph_t* g) {
   char* buf = nullptr;
   size_t len = 0;
@@ -412,14 +569,13 @@ std::string svg_id(std::string_view element_id) {
   return "a-" + std::string(element_id);
 }
 
-std::vector<std::string> drawn_ids(const Topology& topology, Level level) {
+std::vector<std::string> drawn_ids(const Topology& topology, Level level,
+                                   const nlohmann::json& analysis) {
   std::vector<std::string> ids(topology.size());
-  auto first = first_service(topology);
+  auto first = folded_into(topology, &analysis, level);
   for (ElementId x = 0; x < topology.size(); ++x) {
     ElementId shown = x;
-    if (level == Level::kService && topology[x].kind == ElementKind::kComponent &&
-        first[x] != kNoElement)
-      shown = first[x];
+    if (topology[x].kind == ElementKind::kComponent && first[x] != kNoElement) shown = first[x];
     ids[x] = svg_id(topology[shown].id);
   }
   return ids;
@@ -485,8 +641,19 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
     set(g, "size", "60,60");
     set(g, "dpi", "96");
   }
-  if (options.legend)
-    set_html(g, g, "label", legend_html(t, scene, scenario, failed_names, layout == "dot"));
+  if (options.legend) {
+    ScenarioColours colours;
+    for (const Node& n : scene.nodes) {
+      if (failed[n.element]) continue;
+      colours.down |= status[n.element] == Status::kDown;
+      colours.degraded |= status[n.element] == Status::kDegraded;
+    }
+    for (ElementId d = 0; d < t.size(); ++d)
+      if (t[d].kind == ElementKind::kDomain && scene.used_domain[d] && !failed[d])
+        colours.down |= status[d] == Status::kDown;
+    set_html(g, g, "label",
+             legend_html(t, scene, scenario, failed_names, layout == "dot", colours));
+  }
 
   agattr(g, AGNODE, mut("shape"), mut("box"));
   agattr(g, AGNODE, mut("style"), mut("rounded,filled"));
@@ -616,6 +783,7 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
     }
   }
 
+  if (layout == "dot") fold_for_screen(g, scene, gnode);
   if (format == "dot") return write_dot(g);
 
   // SVG of a large graph: estimated text sizes (see context_with_estimated_text). PNG and
@@ -624,6 +792,22 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
   if (!gvc) gvc = full_context();
   if (gvLayout(gvc, g, layout.c_str()) != 0)
     throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz_errors());
+  // Towards a screen's aspect: a picture much wider than a screen (few ranks, many nodes
+  // side by side) is laid out again left to right, and the one nearer 16:10 is kept. Only
+  // for graphs small enough that a second layout costs little.
+  if (layout == "dot" && scene.nodes.size() <= kSecondLayoutLimit && aspect(g) > 2.0) {
+    double top_down = aspect(g);
+    gvFreeLayout(gvc, g);
+    set(g, "rankdir", "LR");
+    if (gvLayout(gvc, g, layout.c_str()) != 0)
+      throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz_errors());
+    if (screen_distance(aspect(g)) > screen_distance(top_down)) {
+      gvFreeLayout(gvc, g);
+      set(g, "rankdir", "TB");
+      if (gvLayout(gvc, g, layout.c_str()) != 0)
+        throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz_errors());
+    }
+  }
   char* data = nullptr;
   unsigned int length = 0;
   int rc = gvRenderData(gvc, g, std::string(format).c_str(), &data, &length);
@@ -634,6 +818,7 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
   if (rc != 0)
     throw std::runtime_error("graphviz could not render " + std::string(format) + ": " +
                              graphviz_errors());
+  if (format == "svg" && layout == "dot") out = lift_cluster_labels(std::move(out));
   return out;
 }
 

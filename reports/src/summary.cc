@@ -6,6 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include "achilles/reports/order.h"
+
 namespace achilles::reports {
 
 using analyzer::Analysis;
@@ -40,7 +42,7 @@ std::string title(const Topology& topology) {
 }
 
 std::string counts_line(const Topology& t) {
-  return plural(t.count(ElementKind::kDomain), "domain") + ", " +
+  return plural(t.count(ElementKind::kDomain), "failure domain") + ", " +
          plural(t.count(ElementKind::kComponent), "component") + ", " +
          plural(t.count(ElementKind::kService), "service") + ", " +
          plural(t.count(ElementKind::kEntrypoint), "entrypoint");
@@ -56,6 +58,20 @@ std::string findings_line(const Analysis& analysis) {
   for (const auto& [rank, n] : by_rank)
     parts.push_back(std::to_string(n) + " " + kSeverities[rank]);
   return plural(analysis.findings.size(), "finding") + ": " + join(parts, ", ");
+}
+
+/// Whether a finding takes anything down or degrades anything (an slo_risk does not: its
+/// harm is its availability, said in its message).
+bool has_impact(const Finding& f) {
+  const auto& i = f.impact;
+  return !i.entrypoints_down.empty() || !i.entrypoints_degraded.empty() || i.components_down ||
+         i.services_down;
+}
+
+/// Whether the explanation says more than the subject's own name ("why: donate" does not).
+bool explains(const Finding& f) {
+  return !f.explanation.empty() &&
+         !(f.explanation.size() == 1 && f.subject.size() == 1 && f.explanation[0] == f.subject[0]);
 }
 
 std::string impact_text(const Finding& f) {
@@ -86,8 +102,9 @@ std::string cascade_text(const Finding& f) {
   std::vector<std::string> eps = c["entrypoints_down"].get<std::vector<std::string>>();
   size_t down = c["down"].size(), fell = c["failed"].size();
   return plural(fell, "overloaded survivor") + " failed in turn; at the end " +
-         plural(down, "component or service") + " down, " +
-         (eps.empty() ? "every entrypoint up" : "entrypoints down: " + join(eps, ", "));
+         (down == 1 ? std::string("1 component or service")
+                    : std::to_string(down) + " components or services") +
+         " down, " + (eps.empty() ? "every entrypoint up" : "entrypoints down: " + join(eps, ", "));
 }
 
 /// "www: 0.998494 (exact), slo 0.999; fix first: nfs-1 +0.000499, ..."
@@ -184,12 +201,14 @@ std::string subject_line(const nlohmann::json& f, std::string_view sep) {
 
 std::string format_text(const Topology& topology, const Analysis& analysis) {
   std::ostringstream out;
-  out << title(topology) << ": " << findings_line(analysis) << " in " << counts_line(topology)
+  out << title(topology) << " (" << counts_line(topology) << "): " << findings_line(analysis)
       << "\n";
+  const auto order = harm_order(topology, analysis.findings);
   for (int rank = 0; rank < 4; ++rank) {
     std::vector<const Finding*> group;
-    for (const Finding& f : analysis.findings)
-      if (analyzer::severity_rank(f.severity) == rank) group.push_back(&f);
+    for (size_t i : order)
+      if (analyzer::severity_rank(analysis.findings[i].severity) == rank)
+        group.push_back(&analysis.findings[i]);
     if (group.empty()) continue;
     std::string heading = kSeverities[rank];
     for (char& c : heading)
@@ -197,9 +216,9 @@ std::string format_text(const Topology& topology, const Analysis& analysis) {
     out << "\n" << heading << " (" << group.size() << ")\n";
     for (const Finding* f : group) {
       out << "  " << f->id() << "\n"
-          << "      " << f->message << "\n"
-          << "      impact: " << impact_text(*f) << "\n";
-      if (!f->explanation.empty()) out << "      why: " << explanation_line(*f) << "\n";
+          << "      " << f->message << "\n";
+      if (has_impact(*f)) out << "      impact: " << impact_text(*f) << "\n";
+      if (explains(*f)) out << "      why: " << explanation_line(*f) << "\n";
       if (auto c = cascade_text(*f); !c.empty()) out << "      cascade: " << c << "\n";
     }
   }
@@ -220,11 +239,12 @@ std::string format_text(const Topology& topology, const Analysis& analysis) {
 std::string format_markdown(const Topology& topology, const Analysis& analysis) {
   std::ostringstream out;
   out << "### Achilles: " << md_escape(title(topology)) << "\n\n"
-      << "**" << findings_line(analysis) << "** in " << counts_line(topology) << "\n\n";
+      << "**" << findings_line(analysis) << "** (" << counts_line(topology) << ")\n\n";
   if (analysis.findings.empty()) return out.str();
-  out << "| severity | finding | entrypoints down | why |\n"
-      << "| --- | --- | --- | --- |\n";
-  for (const Finding& f : analysis.findings) {
+  out << "| severity | finding | entrypoints down | services down | why |\n"
+      << "| --- | --- | --- | --: | --- |\n";
+  for (size_t i : harm_order(topology, analysis.findings)) {
+    const Finding& f = analysis.findings[i];
     std::vector<std::string> subject;
     for (const auto& s : f.subject)
       subject.push_back("`" + s + "`");
@@ -236,7 +256,8 @@ std::string format_markdown(const Topology& topology, const Analysis& analysis) 
     out << "| " << f.severity << " | " << f.kind << " " << any << join(subject, " + ") << " | "
         << (f.impact.entrypoints_down.empty() ? "-"
                                               : md_escape(join(f.impact.entrypoints_down, ", ")))
-        << " | " << md_escape(explanation_line(f, " → ")) << " |\n";
+        << " | " << f.impact.services_down << " | "
+        << (explains(f) ? md_escape(explanation_line(f, " → ")) : "-") << " |\n";
   }
   if (!analysis.availability.empty()) {
     out << "\n| entrypoint | availability | fix first |\n| --- | --- | --- |\n";

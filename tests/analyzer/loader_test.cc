@@ -378,30 +378,34 @@ TEST_CASE("The top level must be a non-empty map", "[loader]") {
 TEST_CASE("Unknown keys are reported at every level", "[loader]") {
   REQUIRE(yaml_errors("version: 1\nservice: []\n") ==
           "t.yaml:2:1: error: unknown key 'service' at the top level (expected one of: "
-          "version, name, domains, components, services, entrypoints)");
+          "version, name, domains, components, services, entrypoints); did you mean "
+          "'services'?");
   REQUIRE(yaml_errors("version: 1\ndomains:\n  - {id: r, zone: z}\n") ==
           "t.yaml:3:13: error: unknown key 'zone' in domain 'r' (expected one of: id, kind, "
           "parent, availability, labels)");
   REQUIRE(yaml_errors("version: 1\ncomponents:\n  - {id: c, domian: r}\n") ==
           "t.yaml:3:13: error: unknown key 'domian' in component 'c' (expected one of: id, "
-          "kind, domain, depends_on, capacity, availability, labels, target)");
+          "kind, domain, depends_on, capacity, availability, labels, target); did you mean "
+          "'domain'?");
   REQUIRE(yaml_errors("version: 1\ncomponents:\n  - {id: c}\nservices:\n"
                       "  - id: web\n    members: [c]\n    min_heathy: 1\n") ==
           "t.yaml:7:5: error: unknown key 'min_heathy' in service 'web' (expected one of: id, "
-          "kind, members, min_healthy, depends_on, capacity, labels)");
+          "kind, members, min_healthy, depends_on, capacity, labels); did you mean "
+          "'min_healthy'?");
   REQUIRE(json_errors("{\"version\": 1, \"components\": [{\"id\": \"c\"}],\n"
                       " \"entrypoints\": [{\"id\": \"www\", \"target\": \"c\", \"lod\": 5}]}") ==
           "t.json:2:47: error: unknown key 'lod' in entrypoint 'www' (expected one of: id, "
-          "target, load, slo, labels)");
+          "target, load, slo, labels); did you mean 'load'?");
   REQUIRE(yaml_errors("version: 1\ncomponents:\n  - {id: a}\n"
                       "  - {id: b, depends_on: [{id: a, mod: soft}]}\n") ==
           "t.yaml:4:34: error: unknown key 'mod' in a dependency of component 'b' (expected "
-          "one of: id, mode, calls)");
+          "one of: id, mode, calls); did you mean 'mode'?");
   // The injector's target block: a misspelt key would leave the drill with nothing to act on.
   REQUIRE(yaml_errors("version: 1\ncomponents:\n"
                       "  - {id: c, target: {agent: \"h:1\", proces: web}}\n") ==
           "t.yaml:3:36: error: unknown key 'proces' in the target of component 'c' (expected "
-          "one of: agent, process, pid, cmdline, pidfile, port, proxy)");
+          "one of: agent, process, pid, cmdline, pidfile, port, proxy); did you mean "
+          "'process'?");
 }
 
 TEST_CASE("A target's process name longer than Linux keeps is an error", "[loader]") {
@@ -484,6 +488,22 @@ TEST_CASE("Required keys are reported missing, naming the element", "[loader]") 
 }
 
 // --- References ------------------------------------------------------------------------
+
+TEST_CASE("A reference to an id that does not exist suggests the closest id of the right kind",
+          "[loader]") {
+  REQUIRE(yaml_errors("version: 1\ndomains:\n  - {id: zone-a}\ncomponents:\n"
+                      "  - {id: web-1, domain: zone-a}\n"
+                      "  - {id: app, domain: zone-b, depends_on: [wbe, web-l]}\n"
+                      "services:\n  - {id: web, members: [web-1]}\n"
+                      "entrypoints:\n  - {id: www, target: ap}\n") ==
+          "t.yaml:6:23: error: component 'app': domain 'zone-b' does not exist; did you mean "
+          "'zone-a'?\n"
+          "t.yaml:6:44: error: component 'app': dependency 'wbe' does not exist; did you mean "
+          "'web'?\n"
+          "t.yaml:6:49: error: component 'app': dependency 'web-l' does not exist; did you mean "
+          "'web-1'?\n"
+          "t.yaml:10:23: error: entrypoint 'www': target 'ap' does not exist");
+}
 
 TEST_CASE("A reference to an id that does not exist is reported", "[loader]") {
   REQUIRE(yaml_errors("version: 1\ndomains:\n  - {id: r, parent: z}\ncomponents:\n"
@@ -599,12 +619,13 @@ TEST_CASE("A YAML file with many problems gets all of them, in file order", "[lo
   REQUIRE(file_errors("bad/several.yaml") ==
           "bad/several.yaml:1:10: error: version must be 1, not 2\n"
           "bad/several.yaml:2:1: error: unknown key 'nam' at the top level (expected one of: "
-          "version, name, domains, components, services, entrypoints)\n"
+          "version, name, domains, components, services, entrypoints); did you mean 'name'?\n"
           "bad/several.yaml:4:5: error: cycle of domain parents: a -> b -> a\n"
           "bad/several.yaml:6:26: error: domain 'rack-7': parent 'web' is a service, not a "
           "domain\n"
           "bad/several.yaml:6:45: error: domain 'rack-7': availability 1.5 is outside (0, 1]\n"
-          "bad/several.yaml:10:13: error: component 'lb-1': domain 'rack-9' does not exist\n"
+          "bad/several.yaml:10:13: error: component 'lb-1': domain 'rack-9' does not exist; "
+          "did you mean 'rack-7'?\n"
           "bad/several.yaml:11:15: error: component 'lb-1': 'capacity' must be a number, not a "
           "string\n"
           "bad/several.yaml:12:23: error: component 'lb-1': dependency 'www' is an entrypoint, "
@@ -627,7 +648,8 @@ TEST_CASE("A YAML file with many problems gets all of them, in file order", "[lo
           "bad/several.yaml:18:16: error: duplicate key 'id'\n"
           "bad/several.yaml:21:22: error: service 'web': member 'web-2' is listed twice\n"
           "bad/several.yaml:22:5: error: unknown key 'min_heathy' in service 'web' (expected "
-          "one of: id, kind, members, min_healthy, depends_on, capacity, labels)\n"
+          "one of: id, kind, members, min_healthy, depends_on, capacity, labels); did you mean "
+          "'min_healthy'?\n"
           "bad/several.yaml:24:5: error: service 's1' contains itself: s1 -> s2 -> s1\n"
           "bad/several.yaml:26:23: error: service 's3': 'members' must not be empty\n"
           "bad/several.yaml:27:5: error: missing required key 'members' in service 's4'\n"
@@ -658,7 +680,8 @@ TEST_CASE("A JSON file with many problems gets all of them, in file order", "[lo
           "bad/several.json:12:5: error: an entry of 'components' must be a map, not a string\n"
           "bad/several.json:15:40: error: service 'web': member 'web-2' is listed twice\n"
           "bad/several.json:15:56: error: unknown key 'min_heathy' in service 'web' (expected "
-          "one of: id, kind, members, min_healthy, depends_on, capacity, labels)\n"
+          "one of: id, kind, members, min_healthy, depends_on, capacity, labels); did you mean "
+          "'min_healthy'?\n"
           "bad/several.json:15:88: error: service 'web': min_healthy 4 is outside 1..3\n"
           "bad/several.json:16:5: error: service 's1' contains itself: s1 -> s1\n"
           "bad/several.json:17:29: error: service 's3': 'members' must not be empty\n"

@@ -26,8 +26,10 @@ TEST_CASE("analyze prints a summary line and the findings grouped by severity", 
   auto r = run_achilles("analyze " + kShop);
   CHECK(r.code == 0);
   CHECK(r.err == "");
-  CHECK(r.out.rfind("shop: 11 findings: 4 critical, 7 high in 4 domains, 7 components, 4 services, "
-                    "1 entrypoint\n\nCRITICAL (4)\n  domain_spof:az1\n",
+  // The counts of the topology, then of the findings; the most harmful first (the region
+  // takes 4 services down, az1 2, rack-1 and lb-1 one each).
+  CHECK(r.out.rfind("shop (4 failure domains, 7 components, 4 services, 1 entrypoint): 11 "
+                    "findings: 4 critical, 7 high\n\nCRITICAL (4)\n  domain_spof:region\n",
                     0) == 0);
   CHECK(r.out.find("  spof:lb-1\n      lb-1 is a single point of failure for www\n"
                    "      impact: www down; 1 component and 1 service down\n"
@@ -60,16 +62,17 @@ TEST_CASE("analyze --format md writes a table for a pull request", "[cli]") {
   auto r = run_achilles("analyze " + kShop + " --format md --order 1");
   REQUIRE(r.code == 0);
   CHECK(r.out ==
-        "### Achilles: shop\n\n**4 findings: 4 critical** in 4 domains, 7 components, 4 services, "
-        "1 entrypoint\n\n"
-        "| severity | finding | entrypoints down | why |\n| --- | --- | --- | --- |\n"
-        "| critical | domain_spof `az1` | www | www → lb (1 of 1 healthy needed) → lb-1 → "
-        "rack-1 → az1 |\n"
-        "| critical | domain_spof `rack-1` | www | www → lb (1 of 1 healthy needed) → lb-1 → "
-        "rack-1 |\n"
-        "| critical | domain_spof `region` | www | www → lb (1 of 1 healthy needed) → lb-1 → "
+        "### Achilles: shop\n\n**4 findings: 4 critical** (4 failure domains, 7 components, 4 "
+        "services, 1 entrypoint)\n\n"
+        "| severity | finding | entrypoints down | services down | why |\n"
+        "| --- | --- | --- | --: | --- |\n"
+        "| critical | domain_spof `region` | www | 4 | www → lb (1 of 1 healthy needed) → lb-1 → "
         "rack-1 → az1 → region |\n"
-        "| critical | spof `lb-1` | www | www → lb (1 of 1 healthy needed) → lb-1 |\n");
+        "| critical | domain_spof `az1` | www | 2 | www → lb (1 of 1 healthy needed) → lb-1 → "
+        "rack-1 → az1 |\n"
+        "| critical | domain_spof `rack-1` | www | 1 | www → lb (1 of 1 healthy needed) → lb-1 → "
+        "rack-1 |\n"
+        "| critical | spof `lb-1` | www | 1 | www → lb (1 of 1 healthy needed) → lb-1 |\n");
 }
 
 TEST_CASE("analyze --timings reports each stage on stderr and leaves the output alone", "[cli]") {
@@ -154,7 +157,7 @@ TEST_CASE("analyze shortens a long explanation unless asked for it whole", "[cli
                    "      why: " +
                    head + " -> ... 9 more ..." + tail + "\n") != std::string::npos);
   auto md = run_achilles("analyze " + chain + " --format md");
-  CHECK(md.out.find("| critical | spof `c39` | www | www → c0 → ") != std::string::npos);
+  CHECK(md.out.find("| critical | spof `c39` | www | 0 | www → c0 → ") != std::string::npos);
   CHECK(md.out.find(" → c14 → ... 9 more ... → c24 → ") != std::string::npos);
   auto json = nlohmann::json::parse(run_achilles("analyze " + chain + " --format json").out);
   CHECK(json["findings"][0]["id"] == "spof:c0");
@@ -176,7 +179,7 @@ TEST_CASE("analyze reports the pairs of a k-of-n group as one finding", "[cli]")
   auto r = run_achilles("analyze " + quorum);
   CHECK(r.code == 0);
   CHECK(r.out ==
-        "quorum-5: 1 finding: 1 high in 0 domains, 5 components, 1 service, 1 entrypoint\n"
+        "quorum-5 (0 failure domains, 5 components, 1 service, 1 entrypoint): 1 finding: 1 high\n"
         "\n"
         "HIGH (1)\n"
         "  cut_set:m0+m1+m2+m3+m4\n"
@@ -191,4 +194,82 @@ TEST_CASE("analyze reports the pairs of a k-of-n group as one finding", "[cli]")
   CHECK(json["findings"][0]["id"] == "cut_set:m0+m1+m2+m3+m4");
   CHECK(json["findings"][0]["any"] == 2);
   CHECK(json["findings"][0]["count"] == 10);
+}
+
+TEST_CASE("Every command and subcommand answers --help and help with exit 0", "[cli]") {
+  auto top = run_achilles("--help");
+  REQUIRE(top.code == 0);
+  // The command names, from the list in `achilles --help`.
+  std::vector<std::string> commands;
+  std::istringstream lines(top.out.substr(top.out.find("commands:\n") + 10));
+  for (std::string line; std::getline(lines, line) && line.rfind("  ", 0) == 0;)
+    commands.push_back(line.substr(2, line.find(' ', 2) - 2));
+  REQUIRE(commands.size() >= 10);
+  size_t seen = 0;
+  while (!commands.empty()) {
+    std::string c = commands.front();
+    commands.erase(commands.begin());
+    ++seen;
+    auto r = run_achilles(c + " --help");
+    INFO(c);
+    CHECK(r.code == 0);
+    CHECK(r.err == "");
+    CHECK(r.out.rfind("usage: achilles " + c + " ", 0) == 0);
+    auto h = run_achilles("help " + c);
+    CHECK(h.code == 0);
+    CHECK(h.out == r.out);
+    auto short_help = run_achilles(c + " -h");
+    CHECK(short_help.out == r.out);
+    // A group (drill, export) lists its subcommands: each answers --help too.
+    auto at = r.out.find("\nsubcommands:\n");
+    if (at == std::string::npos) continue;
+    std::istringstream subs(r.out.substr(at + 14));
+    for (std::string line; std::getline(subs, line) && line.rfind("  ", 0) == 0;)
+      commands.push_back(c + " " + line.substr(2, line.find(' ', 2) - 2));
+  }
+  CHECK(seen >= 15);
+  auto drill = run_achilles("drill --help");
+  CHECK(drill.out.find("\n  run        run a game-day drill against live agents\n") !=
+        std::string::npos);
+  auto exp = run_achilles("export --help");
+  CHECK(exp.out ==
+        "usage: achilles export SUBCOMMAND [ARGS...]\n\nsubcommands:\n"
+        "  openpsa   write the topology as an Open-PSA fault tree, one top event per "
+        "entrypoint\n\nRun 'achilles export SUBCOMMAND --help' for a subcommand's options.\n");
+  auto analyze = run_achilles("help analyze");
+  CHECK(analyze.out.rfind("usage: achilles analyze FILE", 0) == 0);
+  auto nothing = run_achilles("help frobnicate");
+  CHECK(nothing.code == 2);
+  CHECK(nothing.err == "achilles: error: unknown command 'frobnicate' (see achilles --help)\n");
+}
+
+TEST_CASE("An unknown command, subcommand, option or id suggests the closest one", "[cli]") {
+  auto r = run_achilles("anlyze " + kShop);
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles: error: unknown command 'anlyze'; did you mean 'analyze'? (see achilles "
+        "--help)\n");
+  r = run_achilles("help rendr");
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles: error: unknown command 'rendr'; did you mean 'render'? (see achilles --help)\n");
+  r = run_achilles("drill rnu plan.yaml");
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles drill: error: unknown subcommand 'rnu'; did you mean 'run'? (one of: history, "
+        "plan, run, schedule)\n");
+  r = run_achilles("drill");
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles drill: error: a subcommand is needed: history, plan, run, schedule (see "
+        "achilles drill SUBCOMMAND --help)\n");
+  r = run_achilles("analyze " + kShop + " --ordre 1");
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "achilles analyze: error: unknown option '--ordre'; did you mean '--order'? (see achilles "
+        "analyze --help)\n");
+  r = run_achilles("blast " + kShop + " wbe-1");
+  CHECK(r.code == 2);
+  CHECK(r.err == "achilles blast: error: 'wbe-1' is not an element of " + kShop +
+                     "; did you mean 'web-1'?\n");
 }

@@ -111,8 +111,14 @@ TEST_CASE("check writes JUnit and SARIF files for CI", "[reports][cli]") {
                         " --sarif " + (tmp / "s.sarif"));
   CHECK(r.code == 1);
   std::string xml = slurp(tmp / "j.xml");
-  CHECK(xml.find("<testsuites name=\"achilles check\" tests=\"3\" failures=\"6\"") !=
-        std::string::npos);
+  // One failed test case per (rule, finding): tests and failures add up.
+  CHECK(xml.find("<testsuites name=\"achilles check\" tests=\"6\" failures=\"6\" errors=\"0\" "
+                 "skipped=\"0\">") != std::string::npos);
+  CHECK(xml.find("    <testcase classname=\"achilles.check.no_spof\" name=\"no_spof {entrypoints: "
+                 "{labels: {tier: &quot;1&quot;}}}: spof:db-1\" file=\"gate.yaml\">\n"
+                 "      <failure type=\"spof\" message=\"spof:db-1: db-1 is a single point of "
+                 "failure for www\">severity: critical\nwhy: www -&gt; lb-1 -&gt; web -&gt; web-2 "
+                 "-&gt; db-1\n</failure>\n    </testcase>\n") != std::string::npos);
   auto sarif = nlohmann::json::parse(slurp(tmp / "s.sarif"));
   CHECK(sarif["version"] == "2.1.0");
   const auto& results = sarif["runs"][0]["results"];
@@ -128,7 +134,7 @@ TEST_CASE("render writes each format and rejects what it cannot draw", "[reports
   for (const char* ext : {"svg", "png", "pdf", "dot"}) {
     auto r = run_achilles("render gate.yaml -o " + (tmp / (std::string("g.") + ext)));
     CHECK(r.code == 0);
-    CHECK(r.err == "");
+    CHECK(r.err == "achilles render: wrote " + (tmp / (std::string("g.") + ext)) + "\n");
     CHECK(slurp(tmp / (std::string("g.") + ext)).size() > 100);
   }
   auto fail = run_achilles("render gate.yaml -o " + (tmp / "f.svg") + " --fail az2 web-1");
@@ -151,6 +157,10 @@ TEST_CASE("render writes each format and rejects what it cannot draw", "[reports
   auto unknown = run_achilles("render gate.yaml -o " + (tmp / "x.svg") + " --fail nothing");
   CHECK(unknown.code == 2);
   CHECK(unknown.err == "achilles render: error: 'nothing' is not an element of gate.yaml\n");
+  auto typo = run_achilles("render gate.yaml -o " + (tmp / "x.svg") + " --fail wbe-1");
+  CHECK(typo.code == 2);
+  CHECK(typo.err ==
+        "achilles render: error: 'wbe-1' is not an element of gate.yaml; did you mean 'web-1'?\n");
   auto layout = run_achilles("render gate.yaml -o " + (tmp / "x.svg") + " --layout neato");
   CHECK(layout.code == 2);
   CHECK(layout.err == "achilles render: error: --layout must be dot or sfdp, not 'neato'\n");
@@ -175,7 +185,7 @@ TEST_CASE("report writes one self-contained HTML file", "[reports][cli]") {
   TempDir tmp;
   auto r = run_achilles("report gate.yaml -o " + (tmp / "r.html"));
   CHECK(r.code == 0);
-  CHECK(r.err == "");
+  CHECK(r.err == "achilles report: wrote " + (tmp / "r.html") + "\n");
   std::string html = slurp(tmp / "r.html");
   CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
   CHECK(html.find("<tr data-id=\"spof:lb-1\"") != std::string::npos);
@@ -183,4 +193,72 @@ TEST_CASE("report writes one self-contained HTML file", "[reports][cli]") {
   auto bad = run_achilles("report gate.yaml");
   CHECK(bad.code == 2);
   CHECK(bad.err == "achilles report: error: -o report.html is required\n");
+}
+
+TEST_CASE("check JUnit: a rule nothing breaks passes, a known finding is skipped",
+          "[reports][cli]") {
+  TempDir tmp;
+  REQUIRE(run_achilles("analyze gate.yaml --format json -o " + (tmp / "a.json")).code == 0);
+  std::ofstream(tmp / "p.yaml") << "version: 1\nrules:\n  - no_spof: {}\n  - no_cycle: {}\n";
+  auto r = run_achilles("check gate.yaml --policy " + (tmp / "p.yaml") + " --baseline " +
+                        (tmp / "a.json") + " --junit " + (tmp / "j.xml"));
+  CHECK(r.code == 0);
+  std::string xml = slurp(tmp / "j.xml");
+  CHECK(xml.find("<testsuites name=\"achilles check\" tests=\"4\" failures=\"0\" errors=\"0\" "
+                 "skipped=\"3\">") != std::string::npos);
+  CHECK(xml.find("    <testcase classname=\"achilles.check.no_spof\" name=\"no_spof: spof:lb-1\" "
+                 "file=\"gate.yaml\">\n      <skipped message=\"known from the baseline: "
+                 "spof:lb-1: lb-1 is a single point of failure for www\"/>\n    </testcase>\n") !=
+        std::string::npos);
+  CHECK(xml.find("    <testcase classname=\"achilles.check.no_cycle\" name=\"no_cycle\" "
+                 "file=\"gate.yaml\">\n    </testcase>\n") != std::string::npos);
+}
+
+TEST_CASE("check exits 2 on a policy scope that matches nothing in the topology",
+          "[reports][cli]") {
+  TempDir tmp;
+  std::ofstream(tmp / "p.yaml") << "version: 1\nrules:\n  - survive_domain_loss: {kind: zones}\n"
+                                   "  - no_spof: {entrypoints: {labels: {teir: \"1\"}}}\n";
+  auto r = run_achilles("check gate.yaml --policy " + (tmp / "p.yaml"));
+  CHECK(r.code == 2);
+  CHECK(r.out == "");
+  CHECK(r.err == tmp / "p.yaml" +
+                     ":3:33: error: survive_domain_loss: no failure domain is of kind 'zones' "
+                     "(the kinds are region, zone); did you mean 'zone'?\n" +
+                     tmp / "p.yaml" +
+                     ":4:38: error: no_spof: no entrypoint has the label 'teir' (the entrypoints' "
+                     "labels are tier); did you mean 'tier'?\n");
+}
+
+TEST_CASE("a topology without entrypoints is warned about, and fails check unless allowed",
+          "[reports][cli]") {
+  TempDir tmp;
+  std::ofstream(tmp / "none.yaml") << "version: 1\nname: none\ncomponents:\n  - {id: db-1}\n";
+  const std::string warning = tmp / "none.yaml" +
+                              ": warning: no entrypoints: no failure can take an entrypoint down, "
+                              "so the absence of findings proves nothing\n";
+  auto check = run_achilles("check " + (tmp / "none.yaml"));
+  CHECK(check.code == 2);
+  CHECK(check.out == "");
+  CHECK(check.err == tmp / "none.yaml" +
+                         ": error: no entrypoints: no failure can take an entrypoint down, so "
+                         "the absence of findings proves nothing; the gate cannot pass on it "
+                         "(add entrypoints, or pass --allow-no-entrypoints)\n");
+  auto allowed = run_achilles("check " + (tmp / "none.yaml") + " --allow-no-entrypoints");
+  CHECK(allowed.code == 0);
+  CHECK(allowed.err == warning);
+  auto analyze = run_achilles("analyze " + (tmp / "none.yaml"));
+  CHECK(analyze.code == 0);
+  CHECK(analyze.err == warning);
+  auto report = run_achilles("report " + (tmp / "none.yaml") + " -o " + (tmp / "r.html"));
+  CHECK(report.code == 0);
+  CHECK(report.err == warning + "achilles report: wrote " + (tmp / "r.html") + "\n");
+  std::string html = slurp(tmp / "r.html");
+  CHECK(
+      html.find("<div class=\"badges\"><span class=\"sev-medium\">no entrypoints</span></div>\n"
+                "<p class=\"warning\" id=\"no-entrypoints\"><b>Warning:</b> no entrypoints: no "
+                "failure can take an entrypoint down, so the absence of findings proves "
+                "nothing. Declare the entrypoints users come in by (see docs/topology.md).</p>") !=
+      std::string::npos);
+  CHECK(html.find("class=\"sev-none\"") == std::string::npos);  // no green badge
 }

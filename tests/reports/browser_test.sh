@@ -35,6 +35,27 @@ check_page() {
   fi
 }
 
+# Pan and zoom: a link opens the graph zoomed (the viewBox a third of the whole), the
+# full-size link is a blob of the picture itself, and nothing is fetched.
+check_zoom() {
+  local html=$work/zoom.html problems=()
+  "$achilles" report "$topologies/campaign-2012.yaml" -o "$html" 2>/dev/null
+  load_page zoom "file://$html#blast=db-primary&zoom=3" || {
+    echo "FAIL zoom: chromium exited with $?"; fail=1; return; }
+  page_problems zoom "$html"
+  grep -q 'id="graph-wrap" data-zoom="3.00"' "$work/zoom.dom" || problems+=("not zoomed to 3")
+  grep -q 'id="graph-full" target="_blank" rel="noopener" href="blob:' "$work/zoom.dom" ||
+    problems+=("no full-size link")
+  grep -q 'Failing db-primary' "$work/zoom.dom" || problems+=("no blast summary with a zoom")
+  if ((${#problems[@]})); then
+    printf 'FAIL zoom: %s\n' "${problems[@]}"
+    fail=1
+  else
+    echo "ok   zoom: #zoom=3 zooms the graph, full-size link, blast link still works"
+  fi
+}
+
+check_zoom
 check_page gate "$data/gate.yaml" az1
 check_page three-tier "$topologies/three-tier.yaml" rack-a2
 check_page microservices "$topologies/microservices.yaml" euw1-az1

@@ -44,26 +44,35 @@ size_t count(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("JUnit has one test case per rule and one failure per new finding breaking it",
-          "[reports][junit]") {
+TEST_CASE(
+    "JUnit has a failed test case per (rule, new finding), a skipped one per known finding, "
+    "a passing one per rule nothing breaks",
+    "[reports][junit]") {
   Gate g(kPolicy, {"domain_spof:az2"});
   std::string xml = reports::format_junit(g.result);
+  // no_spof: db-1 and lb-1; survive_domain_loss: az1, and az2 known; no_cycle passes.
   CHECK(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"achilles "
-                  "check\" tests=\"3\" failures=\"3\" errors=\"0\">\n",
+                  "check\" tests=\"5\" failures=\"3\" errors=\"0\" skipped=\"1\">\n  <testsuite "
+                  "name=\"achilles check: gate\" tests=\"5\" failures=\"3\" errors=\"0\" "
+                  "skipped=\"1\">\n",
                   0) == 0);
-  CHECK(count(xml, "<testcase ") == 3);
-  CHECK(count(xml, "</testcase>") == 3);
+  CHECK(count(xml, "<testcase ") == 5);
+  CHECK(count(xml, "</testcase>") == 5);
   CHECK(count(xml, "<failure ") == 3);
+  CHECK(count(xml, "<skipped ") == 1);
   CHECK(xml.find("<testcase classname=\"achilles.check.no_spof\" name=\"no_spof {entrypoints: "
-                 "{labels: {tier: &quot;1&quot;}}}\" file=\"" +
+                 "{labels: {tier: &quot;1&quot;}}}: spof:db-1\" file=\"" +
                  kGate +
                  "\">\n      <failure type=\"spof\" message=\"spof:db-1: db-1 is a "
                  "single point of failure for www\">") != std::string::npos);
   // The known zone failure is reported, not failed.
   CHECK(xml.find("<failure type=\"domain_spof\" message=\"domain_spof:az1:") != std::string::npos);
   CHECK(xml.find("<failure type=\"domain_spof\" message=\"domain_spof:az2:") == std::string::npos);
-  CHECK(xml.find("<system-out>known from the baseline:\ndomain_spof:az2: losing zone az2 takes "
-                 "down batch\n</system-out>") != std::string::npos);
+  CHECK(xml.find("<testcase classname=\"achilles.check.survive_domain_loss\" "
+                 "name=\"survive_domain_loss {kind: zone}: domain_spof:az2\" file=\"" +
+                 kGate +
+                 "\">\n      <skipped message=\"known from the baseline: domain_spof:az2: losing "
+                 "zone az2 takes down batch\"/>\n    </testcase>\n") != std::string::npos);
   // The rule nothing breaks is a passing test case.
   CHECK(xml.find("<testcase classname=\"achilles.check.no_cycle\" name=\"no_cycle\" file=\"" +
                  kGate + "\">\n    </testcase>") != std::string::npos);

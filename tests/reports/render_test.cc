@@ -1,5 +1,6 @@
 // The graph (cgraph + gvc) and the HTML report built on it.
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -184,4 +185,98 @@ TEST_CASE("a graph too large for a page is left out of the report with a note", 
   std::string html = reports::format_html(t, analysis_of(t), o);
   CHECK_FALSE(has(html, "<svg"));
   CHECK(has(html, "too many for a page"));
+}
+
+TEST_CASE(
+    "at the service level a member depended on directly or named by a finding has its own "
+    "node, and a domain holding only a member is still drawn",
+    "[reports][render]") {
+  auto t = achilles::analyzer::load_topology(std::string(REPORTS_TEST_DATA) + "/blame.yaml");
+  reports::RenderOptions o;
+  o.failed = {*t.find("db-primary")};
+  std::string dot = reports::render(t, analysis_of(t), o, "dot");
+  // db-primary is its own node with its own tag; the service does not carry it.
+  CHECK(has(dot, "label=\"db-primary\\ndatabase\\n[SPOF]\\nFAILED\""));
+  CHECK(has(dot, "label=\"db-read\\n2, needs 1\\ndb-primary db-replica\\ndegraded\""));
+  CHECK(has(dot, "\"a-app\" -> \"a-db-primary\";"));
+  CHECK(has(dot, "\"a-db-read\" -> \"a-db-primary\"\t[arrowhead=odot,"));
+  // west holds only cache-2, a member of cache: drawn, with cache-2 in it.
+  CHECK(has(dot, "label=\"west  (region)\""));
+  CHECK(has(dot, "label=\"cache-2\\ncache\""));
+  auto ids = reports::drawn_ids(t, reports::Level::kService, analysis_of(t));
+  CHECK(ids[*t.find("db-primary")] == "a-db-primary");
+  CHECK(ids[*t.find("db-replica")] == "a-db-read");
+  CHECK(ids[*t.find("cache-1")] == "a-cache");
+  CHECK(ids[*t.find("cache-2")] == "a-cache-2");
+}
+
+TEST_CASE("the legend shows only what the picture uses", "[reports][render]") {
+  auto t = achilles::analyzer::load_topology(std::string(REPORTS_TEST_DATA) + "/blame.yaml");
+  reports::RenderOptions o;
+  std::string plain = reports::render(t, analysis_of(t), o, "dot");
+  CHECK_FALSE(has(plain, ">failed<"));
+  CHECK(has(plain,
+            "<td><font point-size=\"11\">- - soft dependency</font></td><td><font "
+            "point-size=\"11\">\u00b7\u00b7\u00b7o member of a service</font></td>"));
+  CHECK(has(plain, ">entrypoint<"));
+  // Failing db-replica: nothing goes down, db-read is degraded.
+  o.failed = {*t.find("db-replica")};
+  std::string scenario = reports::render(t, analysis_of(t), o, "dot");
+  CHECK(has(scenario,
+            "color=\"white\">failed</font></td><td bgcolor=\"#fff176\" "
+            "color=\"#f9a825\" border=\"2\"><font point-size=\"11\" "
+            "color=\"black\">degraded</font></td>"));
+  CHECK_FALSE(has(scenario, ">down<"));
+  // Without entrypoints there is no entrypoint in the legend.
+  auto bare = t;
+  bare.elements.pop_back();
+  std::string none = reports::render(bare, json::object(), {}, "dot");
+  CHECK_FALSE(has(none, ">entrypoint<"));
+}
+
+TEST_CASE("a wide estate is laid out towards a screen's aspect, not as one long row",
+          "[reports][render]") {
+  // Top-down, campaign-2012 came out 3.5:1 (its ranks are few and wide).
+  auto t =
+      achilles::analyzer::load_topology(std::string(ACHILLES_TOPOLOGIES) + "/campaign-2012.yaml");
+  std::string svg = reports::render(t, analysis_of(t), {}, "svg");
+  auto at = svg.find("<svg width=\"");
+  REQUIRE(at != std::string::npos);
+  double width = std::stod(svg.substr(at + 12));
+  double height = std::stod(svg.substr(svg.find("height=\"", at) + 8));
+  INFO(width << " x " << height);
+  CHECK(width / height < 2.0);
+  CHECK(width / height > 0.8);
+  // Many unconnected nodes are folded into columns rather than one row.
+  std::string yaml = "version: 1\ncomponents:\n";
+  for (int i = 0; i < 16; ++i)
+    yaml += "  - {id: c" + std::to_string(i) + "}\n";
+  std::string path = "/tmp/achilles-render-alone.yaml";
+  std::ofstream(path) << yaml;
+  auto alone = achilles::analyzer::load_topology(path);
+  std::remove(path.c_str());
+  std::string dot = reports::render(alone, json::object(), {}, "dot");
+  // Four columns of four: c0 -> c1 -> c2 -> c3, then c4 starts the next.
+  CHECK(has(dot, "\"a-c0\" -> \"a-c1\"\t[key=fold,\n\t\tarrowhead=none,\n\t\tstyle=invis];"));
+  CHECK(has(dot, "\"a-c2\" -> \"a-c3\"\t[key=fold,"));
+  CHECK_FALSE(has(dot, "\"a-c3\" -> \"a-c4\""));
+  CHECK(has(dot, "\"a-c4\" -> \"a-c5\"\t[key=fold,"));
+}
+
+TEST_CASE("cluster labels are drawn after the edges, with a halo, so arrowheads cannot cover them",
+          "[reports][render]") {
+  auto t = achilles::analyzer::load_topology(kGate);
+  std::string svg = reports::render(t, analysis_of(t), {}, "svg");
+  auto cluster = svg.find("<g id=\"a&#45;az1\" class=\"cluster\">");
+  REQUIRE(cluster != std::string::npos);
+  auto end = svg.find("</g>", cluster);
+  CHECK(svg.substr(cluster, end - cluster).find("<text") == std::string::npos);
+  auto labels = svg.find("<g class=\"cluster-labels\">\n");
+  REQUIRE(labels != std::string::npos);
+  CHECK(labels > svg.rfind("class=\"edge\""));
+  CHECK(svg.find("<text class=\"cluster-label\" stroke=\"#ffffff\" stroke-width=\"3\" "
+                 "stroke-linejoin=\"round\" paint-order=\"stroke\" text-anchor=",
+                 labels) != std::string::npos);
+  CHECK(svg.find("az1 &#160;(zone) &#160;[DOMAIN SPOF]</text>", labels) != std::string::npos);
+  CHECK(svg.substr(svg.size() - 17) == "</g>\n</g>\n</svg>\n");
 }

@@ -23,8 +23,14 @@ struct Rule {
   std::string name;
   /// The entrypoints it is about: those carrying every one of these labels; empty: all.
   analyzer::StringMap entrypoint_labels;
+  /// Where each label is written (its key), parallel to entrypoint_labels, and where the
+  /// `entrypoints` map starts: a scope that matches nothing is reported there.
+  std::vector<analyzer::SourcePos> label_pos;
+  analyzer::SourcePos scope_pos;
   /// survive_domain_loss: the domain kind (`zone`); empty: every kind.
   std::string domain_kind;
+  /// Where the kind is written.
+  analyzer::SourcePos kind_pos;
   /// no_cut_set: the largest cut set that breaks the rule (2 or 3).
   unsigned max_order = 2;
   /// max_utilization: the limit; min_availability: the objective, absent for `slo`.
@@ -92,7 +98,13 @@ struct CheckResult {
   std::vector<std::vector<size_t>> rules_broken_by() const;
 };
 
+/// Every rule whose scope matches nothing in `topology`: a domain kind no domain has, or
+/// entrypoint labels no entrypoint carries (a typo must not pass the gate). Throws
+/// analyzer::InputError located in the policy file, naming the kinds or labels that exist.
+void validate_scopes(const Policy& policy, const analyzer::Topology& topology);
+
 /// Judges the findings of `analysis` (the document of analyzer::to_json) against `policy`.
+/// Calls validate_scopes() first.
 CheckResult check(const analyzer::Topology& topology, const nlohmann::json& analysis,
                   const Policy& policy, const std::set<std::string>& baseline);
 
@@ -102,7 +114,9 @@ std::string format_check_text(const CheckResult& result);
 /// The JSON result (`achilles.check/v1`); usable as a later --baseline.
 nlohmann::json check_to_json(const CheckResult& result);
 
-/// JUnit XML: one test case per rule, one failure per new finding that breaks it.
+/// JUnit XML: one test case per (rule, new finding that breaks it), failed, and one passing
+/// test case per rule that no new finding breaks; so `tests` counts test cases and
+/// `failures` the failed ones among them.
 std::string format_junit(const CheckResult& result);
 
 /// SARIF 2.1.0: one result per finding, located at its subject's declaration.

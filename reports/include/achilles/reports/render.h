@@ -49,8 +49,10 @@ std::string svg_id(std::string_view element_id);
 
 /// For each element (indexed like Topology::elements), the SVG id of the node or cluster
 /// that stands for it at `level`, or empty when it is not drawn. A component folded into
-/// its service at the service level has the service's node id.
-std::vector<std::string> drawn_ids(const analyzer::Topology& topology, Level level);
+/// its service at the service level has the service's node id; one that is depended on
+/// directly, is a finding's subject (in `analysis`) or is alone in its domain has its own.
+std::vector<std::string> drawn_ids(const analyzer::Topology& topology, Level level,
+                                   const nlohmann::json& analysis = nlohmann::json::object());
 
 /// The graph of `topology` coloured by the findings of `analysis` (the document of
 /// analyzer::to_json; findings are matched by `kind` and `subject`) in `format` ("svg",

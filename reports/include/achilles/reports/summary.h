@@ -12,6 +12,12 @@
 
 namespace achilles::reports {
 
+/// What analyze, report and check say about a topology without entrypoints (after
+/// "FILE: warning: "): every finding is about entrypoints going down, so none is not a clean bill.
+inline constexpr const char* kNoEntrypoints =
+    "no entrypoints: no failure can take an entrypoint down, so the absence of findings proves "
+    "nothing";
+
 /// `www -> lb (1 of 1 healthy needed) -> lb-1`; a shortened explanation (analysis-json.md,
 /// `explanation_elided`) shows `... N more ...` where ids were left out.
 std::string explanation_line(const analyzer::Finding& finding, std::string_view arrow = " -> ");
