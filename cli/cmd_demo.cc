@@ -24,6 +24,7 @@
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/common/diagnostic.h"
+#include "achilles/common/text.h"
 #include "achilles/drill/derive.h"
 #include "achilles/drill/runner.h"
 #include "achilles/drill/schedule.h"
@@ -35,6 +36,8 @@
 
 namespace achilles::cli {
 namespace {
+
+using common::join;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -235,13 +238,6 @@ void write_file(const std::string& path, const std::string& text) {
   if (!out) throw DemoError("cannot write " + path);
 }
 
-std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
-  std::string s;
-  for (const auto& x : v)
-    s += (s.empty() ? "" : sep) + x;
-  return s;
-}
-
 int run_demo(const Args& args) {
   const std::string out_dir = args.get("out").value_or("achilles-demo");
   const std::string python = in_path("python3");
@@ -346,8 +342,8 @@ int run_demo(const Args& args) {
       if (f.kind == "spof") spofs.push_back(join(f.subject, "+"));
       if (f.kind == "domain_spof") domains.push_back(join(f.subject, "+"));
     }
-    std::cout << "analysis: single points of failure: " << join(spofs)
-              << (domains.empty() ? "" : "; failure domain: " + join(domains))
+    std::cout << "analysis: single points of failure: " << join(spofs, ", ")
+              << (domains.empty() ? "" : "; failure domain: " + join(domains, ", "))
               << "; web-1 and web-2 are redundant (web needs 1 of 2)\n";
 
     // 2. The drill the analysis predicts, run against the live system.

@@ -6,6 +6,7 @@
 // what each failure takes down, who weakens which service) as members of one class;
 // splitting it would pass all of that around.
 #include "achilles/analyzer/analysis.h"
+#include "achilles/common/text.h"
 
 #include <algorithm>
 #include <boost/graph/adjacency_list.hpp>
@@ -24,19 +25,12 @@
 namespace achilles::analyzer {
 namespace {
 
+using common::join;
+
 using detail::english_list;
 using detail::Link;
 using detail::Net;
 using detail::Propagator;
-
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += sep;
-    out += items[i];
-  }
-  return out;
-}
 
 std::string quorum_note(const Element& service) {
   return std::to_string(service.min_healthy) + " of " + std::to_string(service.members.size()) +

@@ -27,6 +27,7 @@
 // Every budget counts work, not time, so the same input gives the same figures.
 
 #include "achilles/analyzer/availability.h"
+#include "achilles/common/text.h"
 
 #include <algorithm>
 #include <array>
@@ -822,10 +823,8 @@ void availability_pass(const Topology& t, const AnalysisOptions& options,
     f.kind = "slo_risk";
     f.severity = "high";
     f.subject = {a.id};
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%s's availability %.6f (%s) is below its slo %.6g",
-                  a.id.c_str(), a.availability, a.method.c_str(), *ep.slo);
-    f.message = buf;
+    f.message = common::format("%s's availability %.6f (%s) is below its slo %.6g", a.id.c_str(),
+                               a.availability, a.method.c_str(), *ep.slo);
     if (!a.importance.empty())
       f.message += "; the largest gain is making " + a.importance[0].id + " never fail";
     f.explanation = {a.id};

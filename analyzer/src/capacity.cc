@@ -1,5 +1,6 @@
 // Load and capacity: the utilization table, `overload` and `capacity_spof` (topology.md).
 #include "achilles/analyzer/capacity.h"
+#include "achilles/common/text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -31,9 +32,7 @@ constexpr size_t kParallelMin = 32;
 
 std::string percent(double u) {
   if (std::isinf(u)) return "unbounded";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f%%", u * 100);
-  return buf;
+  return common::format("%.0f%%", u * 100);
 }
 
 nlohmann::json number_or_null(double v) {
@@ -145,9 +144,8 @@ class Scenarios {
                   " receives unbounded load: a dependency cycle sends back as much load as it "
                   "receives, or more";
     } else {
-      char buf[96];
-      std::snprintf(buf, sizeof buf, " (%.6g of %.6g requests/s)", load, cap);
-      f.message = t_[x].id + " runs at " + percent(u) + " of its capacity" + buf +
+      f.message = t_[x].id + " runs at " + percent(u) + " of its capacity" +
+                  common::format(" (%.6g of %.6g requests/s)", load, cap) +
                   " with nothing failed, above the threshold of " + percent(options_.threshold);
     }
     f.explanation = chain_to(x);

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "achilles/analyzer/availability.h"
+#include "achilles/common/text.h"
 
 namespace achilles::analyzer {
 
@@ -54,9 +55,7 @@ std::string openpsa_name(std::string_view prefix, std::string_view id) {
     } else if (c == '_') {
       out += "__";
     } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "_%02x", static_cast<unsigned char>(c));
-      out += buf;
+      out += common::format("_%02x", static_cast<unsigned char>(c));
     }
   }
   return out;
@@ -167,11 +166,10 @@ std::string to_openpsa(const Topology& t) {
   out << "  </define-fault-tree>\n"
       << "  <model-data>\n";
   for (ElementId x : basic) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", 1 - *t[x].availability);
+    const std::string q = common::format("%.17g", 1 - *t[x].availability);
     out << "    <define-basic-event name=\"" << openpsa_name("fail_", t[x].id) << "\">\n"
         << "      <label>" << markup_escape(t[x].id) << "</label>\n"
-        << "      <float value=\"" << buf << "\"/>\n"
+        << "      <float value=\"" << q << "\"/>\n"
         << "    </define-basic-event>\n";
   }
   out << "  </model-data>\n</opsa-mef>\n";

@@ -1,5 +1,6 @@
 // Formatting of diagnostics (spec cli.md "Messages").
 #include "achilles/common/diagnostic.h"
+#include "achilles/common/text.h"
 
 #include <utility>
 
@@ -25,12 +26,7 @@ std::string Diagnostic::str() const {
 namespace {
 
 std::string join(const std::vector<Diagnostic>& diagnostics) {
-  std::string s;
-  for (const auto& d : diagnostics) {
-    if (!s.empty()) s += '\n';
-    s += d.str();
-  }
-  return s;
+  return common::join(diagnostics, "\n", [](const Diagnostic& d) { return d.str(); });
 }
 
 }  // namespace

@@ -6,10 +6,6 @@
 
 namespace achilles::common {
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  return join(items, sep, [](const std::string& s) -> const std::string& { return s; });
-}
-
 std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> parts;
   std::size_t start = 0;

@@ -8,6 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "achilles/common/text.h"
 #include "achilles/drill/plan.h"
 
 namespace achilles::drill {
@@ -20,10 +21,7 @@ std::string PlanProblem::str() const {
 
 namespace {
 std::string join_problems(const std::vector<PlanProblem>& problems) {
-  std::string out;
-  for (const auto& p : problems)
-    out += (out.empty() ? "" : "\n") + p.str();
-  return out;
+  return common::join(problems, "\n", [](const PlanProblem& p) { return p.str(); });
 }
 }  // namespace
 
@@ -84,9 +82,7 @@ namespace {
 const char* const kDayNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
 std::string fmt_minute(int m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%02d:%02d", m / 60 % 100, m % 60);
-  return buf;
+  return common::format("%02d:%02d", m / 60 % 100, m % 60);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 
 #include <asio.hpp>
 
+#include "achilles/common/text.h"
 #include "achilles/injector/api.h"
 #include "achilles/injector/engine.h"
 #include "achilles/injector/proxy.h"
@@ -38,8 +39,7 @@ void check_private_file(const std::string& path, const std::string& what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return;  // reading it says what is wrong
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return;
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  const std::string mode = common::format("%04o", static_cast<unsigned>(st.st_mode & 07777));
   throw ConfigError(path + ": error: the " + what + " may be read or written by its group or " +
                     "by others (mode " + mode + "): run 'chmod 600 " + path + "'");
 }

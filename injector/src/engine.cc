@@ -4,6 +4,7 @@
 // this one file, past 500 lines, so that the format written and the format read cannot drift
 // apart.
 #include "achilles/injector/engine.h"
+#include "achilles/common/text.h"
 #include "achilles/common/time.h"
 
 #include <fcntl.h>
@@ -56,9 +57,7 @@ struct FaultEngine::Fault {
 FaultEngine::FaultEngine(EngineDeps deps, EngineOptions options)
     : deps_(deps), options_(std::move(options)) {
   std::random_device rd;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%06x", static_cast<unsigned>(rd() & 0xffffff));
-  id_prefix_ = buf;
+  id_prefix_ = common::format("%06x", static_cast<unsigned>(rd() & 0xffffff));
 }
 
 FaultEngine::~FaultEngine() {

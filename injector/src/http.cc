@@ -2,6 +2,7 @@
 // that tests and fuzzers can feed them bytes.
 #include "achilles/injector/http.h"
 
+#include "achilles/common/text.h"
 #include "achilles/injector/fault.h"
 
 #include <algorithm>
@@ -11,20 +12,6 @@
 namespace achilles::injector {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return std::string(s);
-}
 
 bool percent_decode(std::string_view in, std::string& out) {
   out.clear();
@@ -51,7 +38,7 @@ std::string HttpRequest::header(std::string_view name) const {
 }
 
 bool HttpRequest::keep_alive() const {
-  const std::string c = lower(header("connection"));
+  const std::string c = common::lower(header("connection"));
   if (version == "HTTP/1.0") return c.find("keep-alive") != std::string::npos;
   return c.find("close") == std::string::npos;
 }
@@ -196,7 +183,8 @@ int parse_request_head(std::string_view head, HttpRequest& out, std::string& mes
       message = "malformed header line";
       return 400;
     }
-    out.headers.emplace_back(lower(std::string(h.substr(0, colon))), trim(h.substr(colon + 1)));
+    out.headers.emplace_back(common::lower(h.substr(0, colon)),
+                             std::string(common::trim(h.substr(colon + 1))));
   }
   if (!out.header("transfer-encoding").empty()) {
     message = "chunked request bodies are not supported: send Content-Length";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "achilles/common/markup.h"
+#include "achilles/common/text.h"
 #include "achilles/reports/drill.h"
 
 namespace achilles::reports {
@@ -48,17 +49,11 @@ const json& list(const json& j, const char* key) {
   return v.is_array() ? v : kEmpty;
 }
 
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
 /// Milliseconds for people: `812 ms`, `12.5 s`.
 std::string duration(double ms) {
   if (std::fabs(ms) < 10000)
-    return fmt(std::fabs(ms - std::round(ms)) < 0.05 ? "%.0f ms" : "%.1f ms", ms);
-  return fmt("%.1f s", ms / 1000);
+    return common::format(std::fabs(ms - std::round(ms)) < 0.05 ? "%.0f ms" : "%.1f ms", ms);
+  return common::format("%.1f s", ms / 1000);
 }
 
 std::string optional_ms(const json& j, const char* key) {
@@ -162,7 +157,7 @@ std::string timeline_svg(const json& probe, const json& steps) {
 
   auto x = [&](double t) { return kLeft + (t - t0) / (t1 - t0) * plot_w; };
   auto y = [&](double ms) { return kTop + plot_h - std::min(ms, y_max) / y_max * plot_h; };
-  auto px = [](double v) { return fmt("%.1f", v); };
+  auto px = [](double v) { return common::format("%.1f", v); };
 
   std::string name = text(probe, "name");
   size_t failed = std::count_if(samples.begin(), samples.end(), [](auto& s) { return !s.ok; });
@@ -190,13 +185,14 @@ std::string timeline_svg(const json& probe, const json& steps) {
   out << "</g>\n<g class=\"axis\">";
   for (double v : y_ticks)
     out << "<text x=\"" << kLeft - 6 << "\" y=\"" << px(y(v) + 4) << "\" text-anchor=\"end\">"
-        << fmt(v < 10 && v != std::floor(v) ? "%.1f" : "%.0f", v) << "</text>";
+        << common::format(v < 10 && v != std::floor(v) ? "%.1f" : "%.0f", v) << "</text>";
   out << "<text x=\"12\" y=\"" << px(kTop + plot_h / 2) << "\" transform=\"rotate(-90 12 "
       << px(kTop + plot_h / 2) << ")\" text-anchor=\"middle\">latency (ms)</text>";
   for (double t : ticks(t0, t1, 10))
     out << "<line x1=\"" << px(x(t)) << "\" x2=\"" << px(x(t)) << "\" y1=\"" << kTop + plot_h
         << "\" y2=\"" << kTop + plot_h + 4 << "\"/><text x=\"" << px(x(t)) << "\" y=\""
-        << kTop + plot_h + 17 << "\" text-anchor=\"middle\">" << fmt("%g s", t / 1000) << "</text>";
+        << kTop + plot_h + 17 << "\" text-anchor=\"middle\">" << common::format("%g s", t / 1000)
+        << "</text>";
   out << "<line x1=\"" << kLeft << "\" x2=\"" << kWidth - kRight << "\" y1=\"" << kTop + plot_h
       << "\" y2=\"" << kTop + plot_h << "\"/>";
   out << "<text x=\"" << kWidth - kRight << "\" y=\"" << kHeight - 2
@@ -329,7 +325,7 @@ svg.timeline .not-injected text{fill:#546e7a}
 
 std::string ratio(const json& phase) {
   auto r = number(phase, "success_ratio");
-  return r ? fmt("%.1f%%", *r * 100) : "&mdash;";
+  return r ? common::format("%.1f%%", *r * 100) : "&mdash;";
 }
 
 void write_expectations(std::ostringstream& out, const json& steps) {
@@ -385,7 +381,8 @@ void write_timelines(std::ostringstream& out, const json& probes, const json& st
     const json& hw = at(p, "healthy_when");
     if (hw.is_object()) {
       out << "; healthy when";
-      if (auto r = number(hw, "success_ratio")) out << " success &ge; " << fmt("%g%%", *r * 100);
+      if (auto r = number(hw, "success_ratio"))
+        out << " success &ge; " << common::format("%g%%", *r * 100);
       if (auto q = number(hw, "p99_ms")) out << ", p99 &le; " << duration(*q);
       if (auto w = number(hw, "window_ms")) out << " over " << duration(*w);
     }
@@ -405,7 +402,7 @@ std::string observed_text(const json& observed) {
   std::string s;
   if (at(observed, "restarted").is_boolean()) {
     s = at(observed, "restarted").get<bool>() ? "restarted" : "not restarted";
-    if (auto pid = number(observed, "new_pid")) s += ", new pid " + fmt("%.0f", *pid);
+    if (auto pid = number(observed, "new_pid")) s += ", new pid " + common::format("%.0f", *pid);
     if (auto after = number(observed, "restarted_after_ms")) s += ", after " + duration(*after);
   }
   for (const auto& [key, value] : observed.items()) {
@@ -433,7 +430,7 @@ void write_steps(std::ostringstream& out, const json& steps, const json& probes)
                   ? ""
                   : " (" + markup_escape(text(step, "agent_url")) + ")");
     if (auto status = number(at(step, "response"), "status"))
-      out << "; agent answered " << fmt("%.0f", *status);
+      out << "; agent answered " << common::format("%.0f", *status);
     if (!injected(step))
       out << "<br><span class=\"error\">not injected: " << markup_escape(text(step, "error"))
           << "</span>";
@@ -476,7 +473,7 @@ void write_steps(std::ostringstream& out, const json& steps, const json& probes)
             continue;
           }
           auto n = number(s, "samples");
-          out << "<td class=\"num\">" << (n ? fmt("%.0f", *n) : "&mdash;")
+          out << "<td class=\"num\">" << (n ? common::format("%.0f", *n) : "&mdash;")
               << "</td><td class=\"num\">" << ratio(s) << "</td><td class=\"num\">"
               << optional_ms(s, "p50_ms") << "</td><td class=\"num\">" << optional_ms(s, "p99_ms")
               << "</td><td class=\"num\">" << optional_ms(s, "max_ms") << "</td></tr>";

@@ -12,6 +12,7 @@
 
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/common/text.h"
 #include "achilles/reports/order.h"
 #include "achilles/reports/summary.h"
 #include "graph_style.h"
@@ -28,19 +29,10 @@ namespace {
 
 using ::achilles::common::markup_escape;
 
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
+/// A JSON list's items with `sep` between them: strings as they are, other values as JSON.
 std::string join(const json& list, std::string_view sep) {
-  std::string out;
-  for (const auto& x : list) {
-    if (!out.empty()) out += sep;
-    out += x.is_string() ? x.get<std::string>() : x.dump();
-  }
-  return out;
+  return common::join(
+      list, sep, [](const json& x) { return x.is_string() ? x.get<std::string>() : x.dump(); });
 }
 
 /// JSON safe inside a <script> element: no `<` can close it.
@@ -390,7 +382,7 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
     std::string line = "<li><code>" + markup_escape(e.value("id", "")) + "</code>: ";
     for (size_t k = 0; k < imp.size() && k < 3; ++k)
       line += (k ? ", " : "") + std::string("<code>") + markup_escape(imp[k].value("id", "")) +
-              "</code> +" + fmt("%.3g", imp[k].value("gain", 0.0));
+              "</code> +" + common::format("%.3g", imp[k].value("gain", 0.0));
     fixes.push_back(line + "</li>");
   }
   if (!fixes.empty()) {
@@ -549,13 +541,14 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
   for (const auto& e : analysis.value("entrypoints", json::array())) {
     out << "<tr><td>" << markup_escape(e.value("id", "")) << "</td><td>"
         << markup_escape(e.value("target", "")) << "</td><td class=\"num\">"
-        << (e.contains("slo") ? fmt("%.4g%%", e["slo"].get<double>() * 100) : "none") << "</td>";
+        << (e.contains("slo") ? common::format("%.4g%%", e["slo"].get<double>() * 100) : "none")
+        << "</td>";
     if (e.contains("availability") && e["availability"].is_number()) {
       double a = e["availability"].get<double>();
       double hours = (1 - a) * 24 * 365;
-      out << "<td class=\"num\">" << fmt("%.5f%%", a * 100) << "</td><td class=\"num\">"
-          << (hours < 1 ? fmt("%.0f min", hours * 60) : fmt("%.1f h", hours)) << "</td><td>"
-          << markup_escape(e.value("method", ""))
+      out << "<td class=\"num\">" << common::format("%.5f%%", a * 100) << "</td><td class=\"num\">"
+          << (hours < 1 ? common::format("%.0f min", hours * 60) : common::format("%.1f h", hours))
+          << "</td><td>" << markup_escape(e.value("method", ""))
           << (e.contains("error") ? " &plusmn; " + markup_escape(e["error"].dump()) : "")
           << "</td><td>";
       if (e.contains("slo"))
@@ -613,14 +606,14 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
       double u = util(r);
       std::string id = r.value("id", "");
       out << "<tr><td>" << markup_escape(id) << "</td><td class=\"num\">"
-          << (r["load"].is_number() ? fmt("%.0f", r["load"].get<double>()) : "unbounded")
-          << "</td><td class=\"num\">" << fmt("%.0f", r.value("capacity", 0.0))
+          << (r["load"].is_number() ? common::format("%.0f", r["load"].get<double>()) : "unbounded")
+          << "</td><td class=\"num\">" << common::format("%.0f", r.value("capacity", 0.0))
           << "</td><td class=\"num" << (u > 1 ? " bad" : "") << "\">"
-          << (std::isfinite(u) ? fmt("%.0f%%", u * 100) : "unbounded") << "</td><td>";
+          << (std::isfinite(u) ? common::format("%.0f%%", u * 100) : "unbounded") << "</td><td>";
       auto w = worst.find(id);
       if (w != worst.end())
-        out << "<span class=\"bad\">" << fmt("%.0f%%", w->second.first * 100) << "</span> if "
-            << markup_escape(w->second.second) << " fails";
+        out << "<span class=\"bad\">" << common::format("%.0f%%", w->second.first * 100)
+            << "</span> if " << markup_escape(w->second.second) << " fails";
       else
         out << "<span class=\"na\">no single failure takes it above 100%</span>";
       out << "</td></tr>";

@@ -19,6 +19,7 @@
 
 #include "achilles/analyzer/status.h"
 #include "achilles/common/diagnostic.h"
+#include "achilles/common/text.h"
 #include "graph_style.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -307,10 +308,7 @@ std::string node_label(const Topology& t, const Node& n, Level level, Status sta
   } else if (e.kind == ElementKind::kComponent && !e.type.empty() && e.type != "component") {
     label += "\\n" + label_escape(e.type);
   } else if (e.kind == ElementKind::kEntrypoint && e.load) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%g req/s", *e.load);
-    label += "\\n";
-    label += buf;
+    label += "\\n" + common::format("%g req/s", *e.load);
   }
   for (const auto& tag : n.tags)
     label += "\\n[" + kind_tag(tag) + "]";

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "achilles/common/text.h"
 #include "achilles/reports/order.h"
 
 namespace achilles::reports {
@@ -20,17 +21,9 @@ using analyzer::Topology;
 
 namespace {
 
-const char* const kSeverities[] = {"critical", "high", "medium", "low"};
+using common::join;
 
-template <typename Strings>
-std::string join(const Strings& items, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += sep;
-    out += items[i];
-  }
-  return out;
-}
+const char* const kSeverities[] = {"critical", "high", "medium", "low"};
 
 std::string plural(size_t n, std::string_view word) {
   return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
@@ -85,14 +78,8 @@ std::string impact_text(const Finding& f) {
   return out;
 }
 
-std::string number(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
 std::string percent(double u) {
-  return std::isfinite(u) ? number("%.0f%%", u * 100) : "unbounded";
+  return std::isfinite(u) ? common::format("%.0f%%", u * 100) : "unbounded";
 }
 
 /// The cascade that followed a capacity_spof under --cascade, in one line; empty without.
@@ -109,17 +96,17 @@ std::string cascade_text(const Finding& f) {
 
 /// "www: 0.998494 (exact), slo 0.999; fix first: nfs-1 +0.000499, ..."
 std::string availability_text(const Topology& topology, const analyzer::EntrypointAvailability& a) {
-  std::string out = a.id + ": " + number("%.6f", a.availability) + " (" + a.method;
+  std::string out = a.id + ": " + common::format("%.6f", a.availability) + " (" + a.method;
   if (a.error.contains("interval"))
-    out += ", 95% in " + number("%.6f", a.error["interval"][0].get<double>()) + ".." +
-           number("%.6f", a.error["interval"][1].get<double>());
+    out += ", 95% in " + common::format("%.6f", a.error["interval"][0].get<double>()) + ".." +
+           common::format("%.6f", a.error["interval"][1].get<double>());
   out += ")";
   auto ep = topology.find(a.id);
-  if (ep && topology[*ep].slo) out += ", slo " + number("%.6g", *topology[*ep].slo);
+  if (ep && topology[*ep].slo) out += ", slo " + common::format("%.6g", *topology[*ep].slo);
   if (!a.importance.empty()) {
     std::vector<std::string> fixes;
     for (size_t i = 0; i < a.importance.size() && i < 3; ++i)
-      fixes.push_back(a.importance[i].id + " +" + number("%.3g", a.importance[i].gain));
+      fixes.push_back(a.importance[i].id + " +" + common::format("%.3g", a.importance[i].gain));
     out += "; fix first: " + join(fixes, ", ");
   }
   return out;
@@ -226,7 +213,7 @@ std::string format_text(const Topology& topology, const Analysis& analysis) {
     out << "\nBUSIEST (nothing failed)\n";
     for (const auto* u : busiest(analysis, 5))
       out << "  " << u->id << ": " << percent(u->utilization) << " of "
-          << number("%.6g", u->capacity) << "\n";
+          << common::format("%.6g", u->capacity) << "\n";
   }
   if (!analysis.availability.empty()) {
     out << "\nAVAILABILITY\n";
@@ -263,8 +250,8 @@ std::string format_markdown(const Topology& topology, const Analysis& analysis) 
     out << "\n| entrypoint | availability | fix first |\n| --- | --- | --- |\n";
     for (const auto& a : analysis.availability) {
       std::string fix = a.importance.empty() ? "-" : "`" + a.importance[0].id + "`";
-      out << "| " << md_escape(a.id) << " | " << number("%.6f", a.availability) << " (" << a.method
-          << ") | " << fix << " |\n";
+      out << "| " << md_escape(a.id) << " | " << common::format("%.6f", a.availability) << " ("
+          << a.method << ") | " << fix << " |\n";
     }
   }
   return out.str();

@@ -8,9 +8,6 @@
 
 namespace achilles::common {
 
-/// The items with `sep` between them.
-std::string join(const std::vector<std::string>& items, std::string_view sep);
-
 /// The items, each turned into text by `text(item)`, with `sep` between them.
 template <typename Range, typename Text>
 std::string join(const Range& items, std::string_view sep, Text text) {
@@ -22,6 +19,12 @@ std::string join(const Range& items, std::string_view sep, Text text) {
     out += text(item);
   }
   return out;
+}
+
+/// The items (strings or string views) with `sep` between them.
+template <typename Range>
+std::string join(const Range& items, std::string_view sep) {
+  return join(items, sep, [](const auto& s) { return std::string_view(s); });
 }
 
 /// `s` cut at every `sep`; empty parts are kept ("a,,b" gives "a", "", "b").
