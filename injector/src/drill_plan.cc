@@ -8,6 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "achilles/analyzer/yaml_guard.h"
 #include "achilles/injector/drill.h"
 
 namespace achilles::injector::drill {
@@ -647,6 +648,18 @@ Plan parse_plan(const std::string& text, const std::string& file, const std::str
   plan.file = file;
   plan.dir = dir;
   YAML::Node root;
+  // The guard first: aliases that refer to themselves or expand without bound, depth,
+  // UTF-8, a second document; to_json_value() below recurses.
+  {
+    std::vector<analyzer::Diagnostic> found;
+    if (!analyzer::check_yaml(text, file, analyzer::YamlDocuments::kOne, found)) {
+      std::vector<PlanProblem> problems;
+      for (const auto& d : found)
+        problems.push_back(
+            {file, static_cast<int>(d.pos.line), static_cast<int>(d.pos.column), d.message});
+      throw PlanError(std::move(problems));
+    }
+  }
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
