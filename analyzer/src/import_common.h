@@ -18,6 +18,10 @@
 
 namespace achilles::analyzer::detail {
 
+/// The most replicas or instances one workload, service or group may have: each becomes a
+/// component, so a count written as 10^18 must be an error, not a runaway loop.
+constexpr long kMaxReplicas = 100'000;
+
 /// A dependency by id, before ids are resolved.
 struct DraftDep {
   std::string target;

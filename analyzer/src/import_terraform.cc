@@ -481,7 +481,7 @@ class TerraformImporter {
   }
 
   static constexpr size_t kMaxDepth = 256;
-  static constexpr long kMaxInstances = 100'000;
+  static constexpr long kMaxInstances = kMaxReplicas;
 
   std::vector<doc::Document> documents_;
   const doc::Document* document_ = nullptr;  // of the file being read

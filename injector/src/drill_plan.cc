@@ -559,15 +559,17 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
       DrillWindow pw;
       pw.to_minute = 24 * 60;  // only `from` given: until midnight
       if (const auto d = w["days"]) {
+        // Iterating a map gives pairs, not nodes: only a list is walked.
         if (!d.IsSequence()) r.problem(d, "'days' must be a list such as [mon, tue]");
-        for (const auto& day : d) {
-          const std::string s = day.IsScalar() ? day.Scalar() : "";
-          const auto* it = std::find(std::begin(kDayNames), std::end(kDayNames), s);
-          if (it == std::end(kDayNames))
-            r.problem(day, "unknown day '" + s + "' (mon, tue, wed, thu, fri, sat, sun)");
-          else
-            pw.days.push_back(int(it - std::begin(kDayNames)));
-        }
+        if (d.IsSequence())
+          for (const auto& day : d) {
+            const std::string s = day.IsScalar() ? day.Scalar() : "";
+            const auto* it = std::find(std::begin(kDayNames), std::end(kDayNames), s);
+            if (it == std::end(kDayNames))
+              r.problem(day, "unknown day '" + s + "' (mon, tue, wed, thu, fri, sat, sun)");
+            else
+              pw.days.push_back(int(it - std::begin(kDayNames)));
+          }
       }
       for (auto [key, field] :
            {std::pair{"from", &DrillWindow::from_minute}, std::pair{"to", &DrillWindow::to_minute}})

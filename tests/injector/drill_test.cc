@@ -523,3 +523,14 @@ TEST_CASE("A plan with hostile YAML is refused by the YAML guard, located", "[dr
   CHECK(problems_of("version: 1\ntitle: \xfe\n") ==
         "plan.yaml:2:8: error: the file is not valid UTF-8 (byte 0xFE)");
 }
+
+TEST_CASE("A plan's window days given as a map are an error, not a walk of the map",
+          "[drill][hostile]") {
+  // Found by fuzz_drill_plan: iterating a map yields pairs, and Type() of one threw
+  // YAML::InvalidNode out of parse_plan.
+  CHECK(problems_of("version: 1\ntitle: x\nagents: {a: {url: \"http://a:1\"}}\n"
+                    "window: {days: {mon: x}}\nsteps: []\nprobes: []\n") ==
+        "plan.yaml:4:16: error: 'days' must be a list such as [mon, tue]\n"
+        "plan.yaml:5:8: error: 'steps' must be a list of at least one step\n"
+        "plan.yaml:6:9: error: 'probes' must be a list of at least one probe");
+}
