@@ -298,7 +298,10 @@ Policy load_policy(const std::string& path) {
 }
 
 std::set<std::string> load_baseline(const std::string& path) {
-  std::string text = read_file(path);
+  return parse_baseline(read_file(path), path);
+}
+
+std::set<std::string> parse_baseline(std::string_view text, const std::string& path) {
   // Located and in Achilles' words: nlohmann's exceptions (1e309 is out_of_range.406) never
   // reach the user.
   json doc = analyzer::parse_json_input(text, path);
