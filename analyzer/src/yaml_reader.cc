@@ -111,7 +111,15 @@ class EventBuilder : public YAML::EventHandler {
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     Place p = place(false);
     if (p == Place::kSkip) return;
-    const Anchored& a = anchors_.at(anchor - 1);
+    if (anchor == 0 || anchor > anchors_.size() || !anchors_[anchor - 1].known) {
+      // Its anchor is inside a key that was reported and skipped: a null stands in.
+      if (p == Place::kKey)
+        builder_.key("null", position(mark));
+      else
+        builder_.scalar(Type::kNull, position(mark), "null");
+      return;
+    }
+    const Anchored& a = anchors_[anchor - 1];
     if (p == Place::kKey) {
       if (a.node == kKeyOnly) {
         builder_.key(a.key, position(mark));
@@ -147,6 +155,7 @@ class EventBuilder : public YAML::EventHandler {
   struct Anchored {
     uint32_t node = kKeyOnly;
     std::string key, tag;
+    bool known = false;  // false for an anchor inside a skipped key
   };
   struct Frame {
     bool map;
@@ -183,14 +192,14 @@ class EventBuilder : public YAML::EventHandler {
   void define(YAML::anchor_t anchor, uint32_t node) {
     if (anchor == 0) return;
     if (anchors_.size() < anchor) anchors_.resize(anchor);
-    anchors_[anchor - 1] = {node, {}, {}};
+    anchors_[anchor - 1] = {node, {}, {}, true};
   }
 
   void key(YAML::anchor_t anchor, Type type, std::string_view text, SourcePos pos) {
     builder_.key(text, pos);
     if (anchor == 0) return;
     if (anchors_.size() < anchor) anchors_.resize(anchor);
-    anchors_[anchor - 1] = {kKeyOnly, std::string(text), type == Type::kString ? "!" : "?"};
+    anchors_[anchor - 1] = {kKeyOnly, std::string(text), type == Type::kString ? "!" : "?", true};
   }
 
   void bad_key(SourcePos pos, Type type) {

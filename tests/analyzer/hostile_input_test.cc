@@ -78,6 +78,11 @@ TEST_CASE("Aliases that are used as they are meant still load, shared", "[loader
         "t.yaml:3:1: error: unknown key 'x' at the top level (expected one of: version, name, "
         "domains, components, services, entrypoints)");
   CHECK(yaml_errors("version: 1\n&k name: *k\n") == "ok");
+  // An alias to an anchor inside a key that is refused: that key is the error (this threw
+  // std::out_of_range, exit 3).
+  CHECK(yaml_errors("version: 1\n? [&a x]\n: 1\nname: *a\n") ==
+        "t.yaml:2:3: error: a key must be a string, not a list\n"
+        "t.yaml:4:7: error: 'name' must be a string, not null");
 }
 
 TEST_CASE("An alias bomb is refused by its expanded size before anything is expanded",
