@@ -14,6 +14,8 @@
 
 #include "import_common.h"
 
+#include "achilles/analyzer/yaml_guard.h"
+
 namespace achilles::analyzer {
 namespace detail {
 
@@ -211,6 +213,14 @@ void Problems::throw_if_any() {
 }
 
 std::optional<std::vector<YAML::Node>> load_yaml(const ImportSource& src, Problems& problems) {
+  // The guard first: it refuses what would make LoadAll loop forever or the walks below
+  // recurse without end or expand aliases without bound.
+  std::vector<Diagnostic> found;
+  if (!check_yaml(src.text, src.file, YamlDocuments::kMany, found)) {
+    for (auto& d : found)
+      problems.add(d.file, d.pos, std::move(d.message));
+    return std::nullopt;
+  }
   try {
     return YAML::LoadAll(src.text);
   } catch (const YAML::Exception& e) {

@@ -12,11 +12,15 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/importers.h"
 #include "achilles/analyzer/model.h"
+#include "achilles/common/diagnostic.h"
 
 namespace achilles::analyzer::detail {
+
+/// The most replicas or instances one workload, service or group may have: each becomes a
+/// component, so a count written as 10^18 must be an error, not a runaway loop.
+constexpr long kMaxReplicas = 100'000;
 
 /// A dependency by id, before ids are resolved.
 struct DraftDep {

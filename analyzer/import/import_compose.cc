@@ -94,6 +94,10 @@ class ComposeImporter {
       long x = std::strtol(text.c_str(), &end, 10);
       if (!n.IsScalar() || text.empty() || *end != '\0' || x < 0)
         error(file, n, p, "must be a whole number of 0 or more, not " + describe(n));
+      else if (x > kMaxReplicas)  // strtol gives LONG_MAX for more
+        error(file, n, p,
+              text + " replicas is more than " + std::to_string(kMaxReplicas) +
+                  " (each becomes a component)");
       else
         replicas = x;
     };

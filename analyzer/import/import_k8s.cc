@@ -279,9 +279,16 @@ class K8sImporter {
   void read_workload(const Where& w, const std::string& kind, const std::string& ns,
                      const std::string& name, const YAML::Node& spec) {
     Workload wl{kind, ns, name, "", 1, {}, {}, "", "", {}};
-    if (kind != "DaemonSet")
-      wl.replicas =
-          static_cast<int>(integer(w, child(spec, "replicas"), "/spec/replicas").value_or(1));
+    if (kind != "DaemonSet") {
+      long replicas = integer(w, child(spec, "replicas"), "/spec/replicas").value_or(1);
+      if (replicas > kMaxReplicas) {  // strtol gives LONG_MAX for more
+        error(w, child(spec, "replicas"), "/spec/replicas",
+              child(spec, "replicas").Scalar() + " replicas is more than " +
+                  std::to_string(kMaxReplicas) + " (each becomes a component)");
+        replicas = 1;
+      }
+      wl.replicas = static_cast<int>(replicas);
+    }
     YAML::Node tmpl = child(spec, "template");
     const std::string tp = "/spec/template";
     if (!is_map(w, tmpl, tp)) {

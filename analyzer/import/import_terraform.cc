@@ -2,6 +2,7 @@
 // load balancers and their target groups, RDS and ElastiCache, placed in zones and regions.
 // See docs/importers.md.
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -17,6 +18,8 @@ using nlohmann::json;
 struct Resource {
   std::string address, type, id;
   const json* values;
+  std::string file, path;  // where it is: for messages
+  const doc::Document* document;
 };
 
 std::string region_of(const std::string& zone) {
@@ -87,22 +90,30 @@ class TerraformImporter {
  public:
   ImportResult run(const std::vector<ImportSource>& sources) {
     std::vector<json> docs(sources.size());
+    documents_.resize(sources.size());
     for (size_t i = 0; i < sources.size(); ++i) {
       const auto& src = sources[i];
-      try {
-        docs[i] = json::parse(src.text);
-      } catch (const json::parse_error& e) {
-        doc::LineCounter lines(src.text);
-        size_t at = e.byte > 0 ? std::min(e.byte - 1, src.text.size()) : 0;
-        std::string msg = e.what();
-        if (auto p = msg.find("syntax error"); p != std::string::npos) msg = msg.substr(p);
-        problems_.add(src.file, lines.at(at), msg);
+      // Checked and located by read_json first: nlohmann's own exceptions (1e309 is
+      // out_of_range.406) never reach the user.
+      std::vector<Diagnostic> found;
+      auto value = doc::read_json_value(src.text, src.file, found, &documents_[i]);
+      if (!value) {
+        for (auto& d : found)
+          problems_.add(d.file, d.pos, std::move(d.message));
+        continue;
+      }
+      docs[i] = std::move(*value);
+      document_ = &documents_[i];
+      if (auto deep = too_deep(src.text); deep != std::string_view::npos) {
+        problems_.add(src.file, doc::LineCounter(src.text).at(deep),
+                      "JSON nested deeper than " + std::to_string(kMaxDepth) + " levels");
         continue;
       }
       read(src.file, docs[i]);
     }
     problems_.throw_if_any();
     build();
+    problems_.throw_if_any();
     ImportResult r;
     r.topology = draft_.build("terraform", sources.size() == 1 ? sources[0].file : "");
     if (!skipped_.empty()) {
@@ -119,8 +130,54 @@ class TerraformImporter {
   }
 
  private:
+  /// Reports at the position of `path` (a JSON pointer) in the file being read.
   void error(const std::string& file, const std::string& path, const std::string& message) {
-    problems_.add(file, {}, path + ": " + message);
+    problems_.add(file, position(document_, path), path + ": " + message);
+  }
+
+  /// Where the value at `path` is written, or where the deepest part of it that exists is.
+  static SourcePos position(const doc::Document* document, std::string_view path) {
+    if (!document || !document->root()) return {};
+    doc::Value v = document->root();
+    while (!path.empty()) {
+      path.remove_prefix(1);  // the '/'
+      std::string_view part = path.substr(0, path.find('/'));
+      path.remove_prefix(part.size());
+      doc::Value next;
+      if (v.type() == doc::Type::kMap) {
+        next = v.find(part);
+      } else if (v.type() == doc::Type::kSequence) {
+        size_t i = 0;
+        auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), i);
+        if (ec == std::errc() && p == part.data() + part.size() && i < v.size()) next = v.item(i);
+      }
+      if (!next) break;
+      v = next;
+    }
+    return v.pos();
+  }
+
+  /// The offset of the first bracket nested deeper than kMaxDepth, or npos. The walks below
+  /// recurse (modules, listener actions, configuration references).
+  static size_t too_deep(std::string_view text) {
+    size_t depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+      char c = text[i];
+      if (in_string) {
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          in_string = false;
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '[' || c == '{') {
+        if (++depth > kMaxDepth) return i;
+      } else if (c == ']' || c == '}') {
+        --depth;
+      }
+    }
+    return std::string_view::npos;
   }
 
   void read(const std::string& file, const json& root) {
@@ -140,8 +197,10 @@ class TerraformImporter {
       error(file, std::string("/") + top, "must be an object");
       return;
     }
-    if (auto rm = it->find("root_module"); rm != it->end())
-      module(file, *rm, std::string("/") + top + "/root_module");
+    if (auto rm = it->find("root_module"); rm != it->end()) {
+      std::string path = std::string("/") + top + "/root_module";
+      module(file, *rm, path);
+    }
     if (auto cfg = root.find("configuration"); cfg != root.end() && cfg->is_object())
       if (auto rm = cfg->find("root_module"); rm != cfg->end() && rm->is_object())
         if (auto rs = rm->find("resources"); rs != rm->end() && rs->is_array())
@@ -151,7 +210,9 @@ class TerraformImporter {
                          config_refs_[r["address"].get<std::string>()]);
   }
 
-  void module(const std::string& file, const json& m, const std::string& path) {
+  // `path` is extended and restored in place: a copy per level made the memory grow with
+  // the square of the depth (8,000 levels of child_modules took 1 GB).
+  void module(const std::string& file, const json& m, std::string& path) {
     if (!m.is_object()) {
       error(file, path, "must be an object");
       return;
@@ -162,20 +223,27 @@ class TerraformImporter {
       } else {
         for (size_t i = 0; i < rs->size(); ++i) {
           const json& r = (*rs)[i];
-          std::string p = path + "/resources/" + std::to_string(i);
+          auto p = [&] { return path + "/resources/" + std::to_string(i); };
           if (!r.is_object() || !r.contains("address") || !r["address"].is_string() ||
               !r.contains("type") || !r["type"].is_string()) {
-            error(file, p, "a resource must be an object with 'address' and 'type'");
+            error(file, p(), "a resource must be an object with 'address' and 'type'");
             continue;
           }
-          if (r.value("mode", "managed") != "managed") continue;
+          if (auto mode = r.find("mode"); mode != r.end()) {
+            if (!mode->is_string()) {
+              error(file, p() + "/mode", "must be a string (managed or data)");
+              continue;
+            }
+            if (mode->get<std::string>() != "managed") continue;
+          }
           auto v = r.find("values");
           if (v == r.end() || !v->is_object()) {
-            error(file, p + "/values", "must be an object");
+            error(file, p() + "/values", "must be an object");
             continue;
           }
           resources_.push_back({r["address"].get<std::string>(), r["type"].get<std::string>(),
-                                sanitize_id(r["address"].get<std::string>()), &*v});
+                                sanitize_id(r["address"].get<std::string>()), &*v, file, p(),
+                                document_});
         }
       }
     }
@@ -184,8 +252,12 @@ class TerraformImporter {
         error(file, path + "/child_modules", "must be a list");
         return;
       }
-      for (size_t i = 0; i < cm->size(); ++i)
-        module(file, (*cm)[i], path + "/child_modules/" + std::to_string(i));
+      for (size_t i = 0; i < cm->size(); ++i) {
+        size_t length = path.size();
+        path += "/child_modules/" + std::to_string(i);
+        module(file, (*cm)[i], path);
+        path.resize(length);
+      }
     }
   }
 
@@ -278,7 +350,7 @@ class TerraformImporter {
       } else if (kTgs.count(r.type)) {
         element(ElementKind::kService, r, "target_group");
       } else if (r.type == "aws_autoscaling_group") {
-        long n = number(v, "desired_capacity", number(v, "min_size", 1));
+        long n = instances(r, "desired_capacity", number(v, "min_size", 1));
         auto& s = element(ElementKind::kService, r, "autoscaling_group");
         std::vector<std::string> zones = strings(v, "availability_zones");
         if (zones.empty())
@@ -299,7 +371,8 @@ class TerraformImporter {
         s.members = members;
         s.label("placement", zones.empty() ? "zones unknown" : "round-robin over its zones");
       } else if (r.type == "aws_db_instance") {
-        bool multi = v.value("multi_az", false);
+        auto multi_az = v.find("multi_az");
+        bool multi = multi_az != v.end() && multi_az->is_boolean() && multi_az->get<bool>();
         auto& s = element(ElementKind::kService, r, "database");
         auto& p = draft_.get(ElementKind::kComponent, r.id + "-primary");
         p.type = "database";
@@ -315,10 +388,11 @@ class TerraformImporter {
         }
         s.label("multi_az", multi ? "true" : "false");
       } else if (r.type == "aws_elasticache_replication_group") {
-        long groups = number(v, "num_node_groups", 1);
-        long n = number(v, "num_cache_clusters",
-                        number(v, "number_cache_clusters",
-                               groups * (number(v, "replicas_per_node_group", 0) + 1)));
+        long groups = std::clamp(number(v, "num_node_groups", 1), 0L, kMaxInstances);
+        long replicas = std::clamp(number(v, "replicas_per_node_group", 0), 0L, kMaxInstances);
+        long n = instances(
+            r, v.contains("num_cache_clusters") ? "num_cache_clusters" : "number_cache_clusters",
+            groups * (replicas + 1));
         auto& s = element(ElementKind::kService, r, "cache");
         auto zones = strings(v, "preferred_cache_cluster_azs");
         std::vector<std::string> members;
@@ -387,12 +461,30 @@ class TerraformImporter {
     }
   }
 
+  /// The count of instances in `key` of r's values (`fallback` without it); more than
+  /// kMaxInstances is an error (each becomes a component) and counts as none.
+  long instances(const Resource& r, const char* key, long fallback) {
+    long n = number(*r.values, key, fallback);
+    if (n <= kMaxInstances) return n;
+    bool written = r.values->contains(key);
+    std::string path = r.path + "/values" + (written ? "/" + std::string(key) : "");
+    problems_.add(r.file, position(r.document, path),
+                  path + ": " + std::to_string(n) + " instances is more than " +
+                      std::to_string(kMaxInstances) + " (each becomes a component)");
+    return 0;
+  }
+
   void add_member(const std::string& service, const std::string& member) {
     auto* s = draft_.find(service);
     if (std::find(s->members.begin(), s->members.end(), member) == s->members.end())
       s->members.push_back(member);
   }
 
+  static constexpr size_t kMaxDepth = 256;
+  static constexpr long kMaxInstances = kMaxReplicas;
+
+  std::vector<doc::Document> documents_;
+  const doc::Document* document_ = nullptr;  // of the file being read
   Problems problems_;
   std::vector<std::string> notes_;
   std::map<std::string, int> skipped_;

@@ -397,7 +397,7 @@ class Analyzer {
       std::sort(list.begin(), list.end(), [](const auto& x, const auto& y) {
         return x.second->lost.size() > y.second->lost.size();
       });
-      auto size = [&](size_t i) { return list[i].second->lost.size(); };
+      auto size = [&list = list](size_t i) { return list[i].second->lost.size(); };
       for (size_t i = 0; i < list.size() && 3 * size(i) > spare; ++i)
         for (size_t j = i + 1; j < list.size() && size(i) + 2 * size(j) > spare; ++j) {
           if (union_kills(service, list[i].second->lost, list[j].second->lost)) continue;

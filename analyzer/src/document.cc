@@ -146,17 +146,20 @@ void Document::Builder::attach(uint32_t node) {
   }
 }
 
-void Document::Builder::scalar(Type type, SourcePos pos, std::string_view text, bool boolean) {
+uint32_t Document::Builder::scalar(Type type, SourcePos pos, std::string_view text, bool boolean) {
   auto begin = static_cast<uint32_t>(doc_.strings_.size());
   doc_.strings_.append(text);
-  attach(add_node(type, pos, begin, static_cast<uint32_t>(text.size()), boolean));
+  uint32_t node = add_node(type, pos, begin, static_cast<uint32_t>(text.size()), boolean);
+  attach(node);
+  return node;
 }
 
-void Document::Builder::begin(Type type, SourcePos pos) {
+uint32_t Document::Builder::begin(Type type, SourcePos pos) {
   uint32_t node = add_node(type, pos, 0, 0, false);
   attach(node);
   stack_.push_back(
       {node, type == Type::kSequence ? pending_items_.size() : pending_entries_.size()});
+  return node;
 }
 
 uint32_t Document::Builder::intern_key(std::string_view key) {

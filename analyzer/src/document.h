@@ -5,17 +5,21 @@
 // Why not nlohmann::json or YAML::Node: neither keeps positions for everything (nlohmann
 // keeps none), and a DOM of 10^6 components in nlohmann costs about 1 GiB. Here nodes live
 // in one arena with child ranges and every string in one string arena: about 20 bytes per
-// node and 20 per map entry.
+// node and 20 per map entry. A YAML alias shares its anchor's node, so a Document is a tree
+// of nodes that may appear in several places (never inside themselves: yaml_guard refuses
+// that), and its size is that of the text, not of the aliases expanded.
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/model.h"
+#include "achilles/common/diagnostic.h"
 
 namespace achilles::analyzer::doc {
 
@@ -114,10 +118,20 @@ class Document::Builder {
   Builder(const std::string& file, std::vector<Diagnostic>& diagnostics)
       : file_(file), diagnostics_(diagnostics) {}
 
-  /// A scalar; `text` is its string value or, for other types, its source text.
-  void scalar(Type type, SourcePos pos, std::string_view text, bool boolean = false);
-  /// Opens a sequence or map; its children follow, then end().
-  void begin(Type type, SourcePos pos);
+  /// A scalar; `text` is its string value or, for other types, its source text. Returns
+  /// its node, for alias().
+  uint32_t scalar(Type type, SourcePos pos, std::string_view text, bool boolean = false);
+  /// Opens a sequence or map; its children follow, then end(). Returns its node.
+  uint32_t begin(Type type, SourcePos pos);
+  /// A YAML alias: `node`, a complete node added before, is also the next value. The
+  /// document then shares it, so an alias costs nothing however large its node.
+  void alias(uint32_t node) { attach(node); }
+  /// The type and (for a scalar) text of a node added before.
+  Type type_of(uint32_t node) const { return doc_.nodes_[node].type; }
+  std::string_view text_of(uint32_t node) const {
+    const auto& n = doc_.nodes_[node];
+    return doc_.string_at(n.begin, n.size);
+  }
   void end();
   /// Inside a map: the key of the value that comes next.
   void key(std::string_view key, SourcePos pos);
@@ -154,6 +168,14 @@ class Document::Builder {
 /// every duplicate key; returns what was read.
 Document read_json(std::string_view text, const std::string& file,
                    std::vector<Diagnostic>& diagnostics);
+
+/// Parses JSON into nlohmann's tree, after read_json has checked it (so that every problem is
+/// located and in Achilles' words: a syntax error, a number beyond a double, invalid UTF-8,
+/// a duplicate key); nullopt when it found any. `document`, if given, receives read_json's
+/// Document, for the positions of the values.
+std::optional<nlohmann::json> read_json_value(std::string_view text, const std::string& file,
+                                              std::vector<Diagnostic>& diagnostics,
+                                              Document* document = nullptr);
 
 /// Parses YAML with the same contract. Plain scalars are typed by the YAML 1.2 core schema,
 /// quoted ones are strings.

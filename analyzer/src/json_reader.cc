@@ -17,9 +17,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "achilles/analyzer/json_input.h"
 #include "document.h"
 
-namespace achilles::analyzer::doc {
+namespace achilles::analyzer {
+namespace doc {
 
 namespace {
 
@@ -108,6 +110,22 @@ class Handler {
     // position counts the characters read, the offending one included.
     size_t at = position > 0 ? position - 1 : 0;
     if (at >= text_.size() && !text_.empty() && text_.back() == '\n') at = text_.size() - 1;
+    if (e.id == 406 && at < text_.size()) {
+      // out_of_range.406: a number beyond the range of a double; the lexer has read one
+      // character past it.
+      size_t p = at;
+      if (!is_number_char(text_[p]) && p > 0) --p;
+      size_t end = p + 1;
+      while (p > 0 && is_number_char(text_[p - 1]))
+        --p;
+      diagnostics_.push_back({file_,
+                              lines_.at(p),
+                              {},
+                              "the number " + std::string(text_.substr(p, end - p)) +
+                                  " is too large (beyond the range of a double)"});
+      failed_ = true;
+      return false;
+    }
     diagnostics_.push_back({file_, lines_.at(at), {}, syntax_message(e.what())});
     failed_ = true;
     return false;
@@ -490,4 +508,30 @@ Document read_json(std::string_view text, const std::string& file,
   return handler.finish();
 }
 
-}  // namespace achilles::analyzer::doc
+std::optional<nlohmann::json> read_json_value(std::string_view text, const std::string& file,
+                                              std::vector<Diagnostic>& diagnostics,
+                                              Document* document) {
+  size_t before = diagnostics.size();
+  Document checked = read_json(text, file, diagnostics);
+  if (diagnostics.size() != before || !checked.root()) return std::nullopt;
+  try {
+    auto value = nlohmann::json::parse(text);
+    if (document) *document = std::move(checked);
+    return value;
+  } catch (const nlohmann::json::exception& e) {
+    // Not expected: read_json accepts nothing that nlohmann refuses.
+    diagnostics.push_back({file, {}, {}, "cannot be read as JSON (" + std::string(e.what()) + ")"});
+    return std::nullopt;
+  }
+}
+
+}  // namespace doc
+
+nlohmann::json parse_json_input(std::string_view text, const std::string& file) {
+  std::vector<Diagnostic> diagnostics;
+  auto value = doc::read_json_value(text, file, diagnostics, nullptr);
+  if (!value) throw InputError(std::move(diagnostics));
+  return std::move(*value);
+}
+
+}  // namespace achilles::analyzer

@@ -8,6 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "achilles/analyzer/yaml_guard.h"
 #include "achilles/common/text.h"
 #include "achilles/drill/plan.h"
 
@@ -554,15 +555,17 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
       DrillWindow pw;
       pw.to_minute = 24 * 60;  // only `from` given: until midnight
       if (const auto d = w["days"]) {
+        // Iterating a map gives pairs, not nodes: only a list is walked.
         if (!d.IsSequence()) r.problem(d, "'days' must be a list such as [mon, tue]");
-        for (const auto& day : d) {
-          const std::string s = day.IsScalar() ? day.Scalar() : "";
-          const auto* it = std::find(std::begin(kDayNames), std::end(kDayNames), s);
-          if (it == std::end(kDayNames))
-            r.problem(day, "unknown day '" + s + "' (mon, tue, wed, thu, fri, sat, sun)");
-          else
-            pw.days.push_back(int(it - std::begin(kDayNames)));
-        }
+        if (d.IsSequence())
+          for (const auto& day : d) {
+            const std::string s = day.IsScalar() ? day.Scalar() : "";
+            const auto* it = std::find(std::begin(kDayNames), std::end(kDayNames), s);
+            if (it == std::end(kDayNames))
+              r.problem(day, "unknown day '" + s + "' (mon, tue, wed, thu, fri, sat, sun)");
+            else
+              pw.days.push_back(int(it - std::begin(kDayNames)));
+          }
       }
       for (auto [key, field] :
            {std::pair{"from", &DrillWindow::from_minute}, std::pair{"to", &DrillWindow::to_minute}})
@@ -643,6 +646,18 @@ Plan parse_plan(const std::string& text, const std::string& file, const std::str
   plan.file = file;
   plan.dir = dir;
   YAML::Node root;
+  // The guard first: aliases that refer to themselves or expand without bound, depth,
+  // UTF-8, a second document; to_json_value() below recurses.
+  {
+    std::vector<analyzer::Diagnostic> found;
+    if (!analyzer::check_yaml(text, file, analyzer::YamlDocuments::kOne, found)) {
+      std::vector<PlanProblem> problems;
+      for (const auto& d : found)
+        problems.push_back(
+            {file, static_cast<int>(d.pos.line), static_cast<int>(d.pos.column), d.message});
+      throw PlanError(std::move(problems));
+    }
+  }
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {

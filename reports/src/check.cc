@@ -9,7 +9,9 @@
 #include <map>
 #include <sstream>
 
+#include "achilles/analyzer/json_input.h"
 #include "achilles/analyzer/suggest.h"
+#include "achilles/analyzer/yaml_guard.h"
 #include "achilles/common/diagnostic.h"
 
 namespace achilles::reports {
@@ -68,6 +70,10 @@ class PolicyParser {
     Policy policy;
     policy.file = file_;
     YAML::Node root;
+    // The guard first: aliases that refer to themselves or expand without bound, depth,
+    // UTF-8, a second document.
+    if (!analyzer::check_yaml(text, file_, analyzer::YamlDocuments::kOne, diagnostics_))
+      throw InputError(std::move(diagnostics_));
     try {
       root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
@@ -258,20 +264,6 @@ class PolicyParser {
   std::vector<Diagnostic> diagnostics_;
 };
 
-/// Line and column (1-based) of a byte offset in text.
-SourcePos position_of(std::string_view text, size_t offset) {
-  SourcePos pos{1, 1};
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++pos.line;
-      pos.column = 1;
-    } else {
-      ++pos.column;
-    }
-  }
-  return pos;
-}
-
 std::set<std::string> ids_of(const json& list) {
   std::set<std::string> ids;
   for (const auto& id : list)
@@ -317,19 +309,13 @@ Policy load_policy(const std::string& path) {
 }
 
 std::set<std::string> load_baseline(const std::string& path) {
-  std::string text = read_file(path);
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    Diagnostic d;
-    d.file = path;
-    d.pos = position_of(text, e.byte ? e.byte - 1 : 0);
-    std::string what = e.what();
-    auto colon = what.find("parse error");
-    d.message = "not JSON: " + (colon == std::string::npos ? what : what.substr(colon));
-    throw InputError({d});
-  }
+  return parse_baseline(read_file(path), path);
+}
+
+std::set<std::string> parse_baseline(std::string_view text, const std::string& path) {
+  // Located and in Achilles' words: nlohmann's exceptions (1e309 is out_of_range.406) never
+  // reach the user.
+  json doc = analyzer::parse_json_input(text, path);
   if (!doc.is_object() || !doc.contains("findings") || !doc["findings"].is_array()) {
     Diagnostic d;
     d.file = path;

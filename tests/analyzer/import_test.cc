@@ -15,10 +15,10 @@
 #include "support/run.h"
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/importers.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/writer.h"
+#include "achilles/common/diagnostic.h"
 
 namespace {
 
@@ -241,7 +241,7 @@ spec: {}
         "entry must be a map with 'name' and 'value' or 'valueFrom', not 'B=http://db'\n"
         "app.yaml:26:1: error: document 4: missing required key 'metadata'");
   CHECK(import_error("k8s", "bad.yaml", "kind: Service\nmetadata: {name: [x\n") ==
-        "bad.yaml:3:1: error: end of sequence flow not found");
+        "bad.yaml:3:1: error: syntax error: end of sequence flow not found");
 }
 
 TEST_CASE("k8s: a PodDisruptionBudget that is not a number or a percentage is an error",
@@ -350,14 +350,14 @@ TEST_CASE("terraform: a plan links attachments through the configuration's refer
 
 TEST_CASE("terraform: input that is not terraform show -json is an error", "[import]") {
   CHECK(import_error("terraform", "tf.json", "{\"resources\": []}") ==
-        "tf.json: error: /: has neither 'values' (a state) nor 'planned_values' (a plan): is "
+        "tf.json:1:1: error: /: has neither 'values' (a state) nor 'planned_values' (a plan): is "
         "it the output of terraform show -json?");
   CHECK(import_error("terraform", "tf.json", "{\"values\":\n {\"root_module\": [}") ==
-        "tf.json:2:19: error: syntax error while parsing value - unexpected '}'; expected "
+        "tf.json:2:19: error: syntax error: unexpected '}'; expected "
         "'[', '{', or a literal");
   CHECK(import_error("terraform", "tf.json",
                      R"({"values": {"root_module": {"resources": [{"type": "aws_instance"}]}}})") ==
-        "tf.json: error: /values/root_module/resources/0: a resource must be an object with "
+        "tf.json:1:43: error: /values/root_module/resources/0: a resource must be an object with "
         "'address' and 'type'");
 }
 
@@ -461,17 +461,19 @@ TEST_CASE("dot: syntax errors name the line, bad attributes the element", "[impo
     load_topology_text("digraph g {\n a -> b;\n b -> ;\n}\n", Syntax::kDot, "bad.dot");
     FAIL("no error");
   } catch (const InputError& e) {
-    CHECK(std::string(e.what()) == "bad.dot:3: error: syntax error near ';'");
+    CHECK(std::string(e.what()) ==
+          "bad.dot:3:7: error: syntax error: ';' where a node or a subgraph was expected");
   }
   CHECK(import_error("dot", "attrs.dot",
                      "digraph g {\n a [capacity=-1, availability=2];\n \"x y\" -> a [mode=maybe];\n"
                      " subgraph cluster_s { min_healthy=3; a; }\n}\n") ==
-        "attrs.dot: error: node 'a': capacity must be a positive number, not '-1'\n"
-        "attrs.dot: error: node 'a': availability must be a number in (0, 1], not '2'\n"
-        "attrs.dot: error: node 'x y': id 'x y' is not valid (allowed: a letter or digit, then "
+        "attrs.dot:2:14: error: node 'a': capacity must be a positive number, not '-1'\n"
+        "attrs.dot:2:31: error: node 'a': availability must be a number in (0, 1], not '2'\n"
+        "attrs.dot:3:2: error: node 'x y': id 'x y' is not valid (allowed: a letter or digit, then "
         "letters, digits and _ . : / @ -)\n"
-        "attrs.dot: error: service 's': min_healthy must be a whole number in 1..1, not '3'\n"
-        "attrs.dot: error: edge 'x y -> a': mode must be 'hard' or 'soft', not 'maybe'");
+        "attrs.dot:3:8: error: edge 'x y -> a': mode must be 'hard' or 'soft', not 'maybe'\n"
+        "attrs.dot:4:11: error: service 's': min_healthy must be a whole number in 1..1, not "
+        "'3'");
 }
 
 // --- The command ----------------------------------------------------------------------------

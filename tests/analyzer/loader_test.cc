@@ -331,8 +331,7 @@ TEST_CASE("JSON the strict reader refuses still gets nlohmann's message", "[load
   CHECK(json_errors("{\"version\": -}") ==
         "t.json:1:14: error: syntax error: invalid number; expected digit after '-'");
   CHECK(json_errors("{\"version\": 1e999}") ==
-        "t.json:1:17: error: syntax error: [json.exception.out_of_range.406] number overflow "
-        "parsing '1e999'");
+        "t.json:1:13: error: the number 1e999 is too large (beyond the range of a double)");
   CHECK(json_errors("{\"version\": 1, \"components\": [],}") ==
         "t.json:1:33: error: syntax error: unexpected '}'; expected string literal");
   // Deeper than the strict reader goes: nlohmann reads it, and the loader judges it.

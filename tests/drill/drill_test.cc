@@ -161,7 +161,7 @@ TEST_CASE("A plan needs its required keys and a readable token file", "[drill]")
         "plan.yaml:1:1: error: the plan needs 'probes'\n"
         "plan.yaml:1:1: error: the plan needs 'steps'");
   CHECK(problems_of("version: 1\ntitle: [unclosed\n") ==
-        "plan.yaml:3:1: error: end of sequence flow not found");
+        "plan.yaml:3:1: error: syntax error: end of sequence flow not found");
   const std::string text = R"(version: 1
 title: t
 agents: {a: {url: "http://127.0.0.1:1", token_file: /nonexistent/token}}
@@ -507,4 +507,30 @@ TEST_CASE("One drill drives several agents, leasing and releasing each", "[drill
     CHECK(status["lease"].is_null());
     CHECK(status["active_faults"].empty());
   }
+}
+
+TEST_CASE("A plan with hostile YAML is refused by the YAML guard, located", "[drill][hostile]") {
+  // An alias inside its own anchor used to overflow the stack in to_json_value().
+  CHECK(problems_of("version: 1\ntitle: &t [*t]\n") ==
+        "plan.yaml:2:12: error: alias '*t' is inside the node its anchor is on: a node cannot "
+        "contain itself");
+  CHECK(problems_of(",") ==
+        "plan.yaml:1:1: error: syntax error: ',' outside a list or map in brackets (a ',' "
+        "separates the items of [a, b] or {a: 1, b: 2})");
+  CHECK(problems_of("version: 1\n---\nversion: 1\n") ==
+        "plan.yaml:2:1: error: a second YAML document: this file holds one (remove the '---' "
+        "and what follows, or the second document)");
+  CHECK(problems_of("version: 1\ntitle: \xfe\n") ==
+        "plan.yaml:2:8: error: the file is not valid UTF-8 (byte 0xFE)");
+}
+
+TEST_CASE("A plan's window days given as a map are an error, not a walk of the map",
+          "[drill][hostile]") {
+  // Found by fuzz_drill_plan: iterating a map yields pairs, and Type() of one threw
+  // YAML::InvalidNode out of parse_plan.
+  CHECK(problems_of("version: 1\ntitle: x\nagents: {a: {url: \"http://a:1\"}}\n"
+                    "window: {days: {mon: x}}\nsteps: []\nprobes: []\n") ==
+        "plan.yaml:4:16: error: 'days' must be a list such as [mon, tue]\n"
+        "plan.yaml:5:8: error: 'steps' must be a list of at least one step\n"
+        "plan.yaml:6:9: error: 'probes' must be a list of at least one probe");
 }

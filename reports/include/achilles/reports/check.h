@@ -62,6 +62,8 @@ Policy parse_policy(std::string_view text, const std::string& file);
 /// The finding ids of an earlier `analyze --format json` or `check --json` output.
 /// Throws analyzer::UsageError (unreadable) or analyzer::InputError (not such a document).
 std::set<std::string> load_baseline(const std::string& path);
+/// The same, from the text of a baseline; `file` names it in messages.
+std::set<std::string> parse_baseline(std::string_view text, const std::string& file);
 
 /// The analysis options a policy needs: the deepest cut set and the lowest utilization
 /// limit it asks about.
