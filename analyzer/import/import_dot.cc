@@ -20,19 +20,13 @@
 #include <optional>
 #include <set>
 
+#include "achilles/analyzer/graphviz.h"
 #include "achilles/analyzer/yaml_guard.h"
 #include "document.h"
 #include "import_common.h"
 
 namespace achilles::analyzer {
 namespace {
-
-/// cgraph reports errors through a callback; it is not thread-safe anyway (notes.md).
-std::string g_dot_errors;
-int collect_error(char* message) {
-  g_dot_errors += message;
-  return 0;
-}
 
 std::string attr(void* obj, const char* name) {
   char* v = agget(obj, const_cast<char*>(name));
@@ -453,8 +447,9 @@ class DotImporter {
       diagnostics_.push_back(std::move(*problem));
       throw InputError(std::move(diagnostics_));
     }
-    g_dot_errors.clear();
-    agseterrf(collect_error);
+    // Graphviz is used by one thread at a time; the session also keeps cgraph's messages
+    // from stderr.
+    GraphvizSession graphviz;
     // cgraph's lexer carries what follows the closing brace, newlines and all, into the next
     // parse and counts its lines there: trim it, and restart the line count.
     std::string buffer(text_.substr(0, text_.find_last_not_of(" \t\r\n") + 1));

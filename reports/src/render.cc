@@ -1,4 +1,5 @@
 #include "achilles/reports/render.h"
+#include "achilles/analyzer/graphviz.h"
 #include "achilles/common/markup.h"
 
 #include <dlfcn.h>
@@ -391,18 +392,6 @@ std::string legend_html(const Topology& t, const Scene& scene, bool scenario,
   return html;
 }
 
-/// Collects Graphviz's error messages instead of letting them go to stderr.
-std::string& graphviz_errors() {
-  static std::string errors;
-  return errors;
-}
-
-int collect_error(char* message) {
-  std::string_view m(message);
-  if (m.rfind("Warning", 0) != 0) graphviz_errors() += m;
-  return 0;
-}
-
 struct GraphCloser {
   void operator()(Agraph_t* g) const { agclose(g); }
 };
@@ -604,12 +593,8 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
     }
   }
 
-  graphviz_errors().clear();
-  agusererrf previous = agseterrf(collect_error);
-  struct Restore {
-    agusererrf previous;
-    ~Restore() { agseterrf(previous); }
-  } restore{previous};
+  // Graphviz is used by one thread at a time, and its messages are collected, not printed.
+  analyzer::GraphvizSession graphviz;
 
   std::unique_ptr<Agraph_t, GraphCloser> graph(agopen(mut("achilles"), Agdirected, nullptr));
   Agraph_t* g = graph.get();
@@ -789,7 +774,7 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
   GVC_t* gvc = large && format == "svg" ? estimated_text_context() : nullptr;
   if (!gvc) gvc = full_context();
   if (gvLayout(gvc, g, layout.c_str()) != 0)
-    throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz_errors());
+    throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz.errors());
   // Towards a screen's aspect: a picture much wider than a screen (few ranks, many nodes
   // side by side) is laid out again left to right, and the one nearer 16:10 is kept. Only
   // for graphs small enough that a second layout costs little.
@@ -798,12 +783,12 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
     gvFreeLayout(gvc, g);
     set(g, "rankdir", "LR");
     if (gvLayout(gvc, g, layout.c_str()) != 0)
-      throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz_errors());
+      throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz.errors());
     if (screen_distance(aspect(g)) > screen_distance(top_down)) {
       gvFreeLayout(gvc, g);
       set(g, "rankdir", "TB");
       if (gvLayout(gvc, g, layout.c_str()) != 0)
-        throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz_errors());
+        throw std::runtime_error("graphviz layout '" + layout + "' failed: " + graphviz.errors());
     }
   }
   char* data = nullptr;
@@ -815,7 +800,7 @@ std::string render(const Topology& t, const nlohmann::json& analysis, const Rend
   gvFreeLayout(gvc, g);
   if (rc != 0)
     throw std::runtime_error("graphviz could not render " + std::string(format) + ": " +
-                             graphviz_errors());
+                             graphviz.errors());
   if (format == "svg" && layout == "dot") out = lift_cluster_labels(std::move(out));
   return out;
 }

@@ -1,12 +1,18 @@
 // The graph (cgraph + gvc) and the HTML report built on it.
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/common/diagnostic.h"
+#include "achilles/analyzer/importers.h"
 #include "achilles/analyzer/loader.h"
+#include "achilles/common/diagnostic.h"
 #include "achilles/reports/html.h"
 #include "achilles/reports/render.h"
 
@@ -279,4 +285,43 @@ TEST_CASE("cluster labels are drawn after the edges, with a halo, so arrowheads 
                  labels) != std::string::npos);
   CHECK(svg.find("az1 &#160;(zone) &#160;[DOMAIN SPOF]</text>", labels) != std::string::npos);
   CHECK(svg.substr(svg.size() - 17) == "</g>\n</g>\n</svg>\n");
+}
+
+TEST_CASE("Rendering and importing DOT from several threads at once give what one thread gives",
+          "[reports][render][threads]") {
+  // Graphviz is not thread-safe: every use of it holds the one GraphvizSession lock, so the
+  // public functions may be called from any thread. Without it, cgraph's global lexer and
+  // error callback are shared, and this crashes or garbles the output.
+  auto t = achilles::analyzer::load_topology(kGate);
+  const json a = analysis_of(t);
+  const std::string dot_text =
+      "digraph estate {\n  lb -> web1; lb -> web2;\n  web1 -> db; web2 -> db;\n"
+      "  lb [label=\"edge load balancer\"];\n}\n";
+  // The SVG's lines, sorted: Graphviz may write the clusters of one picture in another order
+  // from one call to the next in a process (its graph ids count on).
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> v;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+      v.push_back(line);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  const auto svg = lines(reports::render(t, a, {}, "svg"));
+  const std::size_t ids = achilles::analyzer::import_dot_text(dot_text, "estate.dot").size();
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      for (int i = 0; i < 6; ++i) {
+        if ((i + k) % 2 == 0) {
+          if (lines(reports::render(t, a, {}, "svg")) != svg) ++wrong;
+        } else {
+          if (achilles::analyzer::import_dot_text(dot_text, "estate.dot").size() != ids) ++wrong;
+        }
+      }
+    });
+  for (auto& th : threads)
+    th.join();
+  CHECK(wrong == 0);
 }
