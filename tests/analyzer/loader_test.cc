@@ -613,7 +613,7 @@ TEST_CASE("A YAML file with many problems gets all of them, in file order", "[lo
           "'sfot'\n"
           "bad/several.yaml:12:58: error: component 'lb-1': calls must be 0 or more, not -1\n"
           "bad/several.yaml:12:63: error: component 'lb-1': a dependency must be an id or a map "
-          "{id, mode, calls}, not a number\n"
+          "{id, mode, calls, timeout_ms}, not a number\n"
           "bad/several.yaml:13:32: error: component 'lb-1': label 'tier' must be a string, "
           "number or boolean, not a list\n"
           "bad/several.yaml:14:10: error: id 'web 1' is not valid (allowed: a letter or digit, "
