@@ -22,15 +22,15 @@
 #include <thread>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/loader.h"
+#include "achilles/common/diagnostic.h"
+#include "achilles/drill/derive.h"
 #include "achilles/drill/runner.h"
 #include "achilles/drill/schedule.h"
 #include "achilles/reports/drill.h"
 #include "achilles/reports/html.h"
 #include "achilles/reports/render.h"
 #include "command.h"
-#include "achilles/drill/derive.h"
 #include "service_py.h"
 
 namespace achilles::cli {
@@ -255,7 +255,7 @@ int run_demo(const Args& args) {
   fs::create_directories(fs::path(out_dir) / "logs", ec);
   if (ec)
     throw common::UsageError("achilles demo: error: cannot create " + out_dir + ": " +
-                               ec.message());
+                             ec.message());
   const std::string dir = fs::canonical(out_dir).string();
   const std::string logs = dir + "/logs";
   const std::string service = dir + "/service.py";
@@ -325,7 +325,10 @@ int run_demo(const Args& args) {
          << "  - {id: lb, kind: haproxy, domain: this-host, depends_on: [web], target: {agent: \""
          << agent_addr << "\", port: \"" << www << "\"}}\n";
     for (int i : {1, 2})
-      topo << "  - {id: web-" << i << ", kind: web, domain: this-host, depends_on: [store], "
+      // The backends wait 1 s for the store (service.py --store-timeout): the derived latency
+      // stays below it.
+      topo << "  - {id: web-" << i << ", kind: web, domain: this-host, "
+           << "depends_on: [{id: store, timeout_ms: 1000}], "
            << "target: {agent: \"" << agent_addr << "\", process: web-" << i << "}}\n";
     topo << "  - {id: store, kind: database, domain: this-host, target: {agent: \"" << agent_addr
          << "\", process: store, proxy: store}}\n"
