@@ -192,6 +192,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
   // HTTP probe, the shortest TCP one): derived latency stays below half of it.
   std::int64_t probe_timeout_ms = 0;
   bool http_probe = false;
+  std::int64_t longest_probe_timeout_ms = 0;
   for (const auto& e : topology.elements) {
     if (e.kind != ElementKind::kEntrypoint) continue;
     const std::string url = value_of(e.labels, "url");
@@ -213,6 +214,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     if (!url.empty() || !http_probe)
       probe_timeout_ms = probe_timeout_ms ? std::min(probe_timeout_ms, timeout) : timeout;
     http_probe = http_probe || !url.empty();
+    longest_probe_timeout_ms = std::max(longest_probe_timeout_ms, timeout);
     if (!url.empty())
       probes << "    http: {url: " << q(url) << ", timeout_ms: " << timeout << "}\n";
     else
@@ -403,6 +405,11 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     }
     out << "    prediction: {kind: " << d.kind << ", subject: " << q(d.subject)
         << ", down: " << list(d.down) << ", up: " << list(d.up) << "}\n";
+    // A sample counts for the window in which it was sent: a step's observation ends a probe
+    // timeout before the next fault, so that no sample it judges is still waiting when the
+    // next fault starts (and is slowed or failed by it).
+    if (i + 1 < steps.size() && gap - longest_probe_timeout_ms >= recover + 1000)
+      out << "    observe_ms: " << gap - longest_probe_timeout_ms << "\n";
   }
   out << "rollback: always\nlease_ms: 5000\n";
   return {out.str(), steps.size(), watched.size()};

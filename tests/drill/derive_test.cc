@@ -104,3 +104,28 @@ TEST_CASE("a derived plan does not kill a service member that is a single point 
   CHECK_THAT(yaml, !Catch::Contains("component: \"db-primary\""));
   CHECK_THAT(yaml, !Catch::Contains(": down"));
 }
+
+TEST_CASE("A derived step's observation ends a probe timeout before the next fault",
+          "[drill][derive]") {
+  // A sample counts for the window in which it was sent: one sent just before the latency
+  // step and slowed by it must not be judged with the kill before it.
+  analyzer::Topology t;
+  for (const char* id : {"web-1", "web-2", "db"}) {
+    analyzer::Element e{.id = id, .kind = analyzer::ElementKind::kComponent};
+    e.inject_target = {{"agent", "127.0.0.1:8474"}, {"process", id}};
+    if (std::string(id) == "db") e.inject_target.emplace_back("proxy", "db");
+    t.add(std::move(e));
+  }
+  analyzer::Element web{.id = "web", .kind = analyzer::ElementKind::kService};
+  web.members = {*t.find("web-1"), *t.find("web-2")};
+  web.depends_on.push_back({.target = *t.find("db")});
+  t.add(std::move(web));
+  analyzer::Element www{.id = "www", .kind = analyzer::ElementKind::kEntrypoint};
+  www.target = *t.find("web");
+  www.labels = {{"url", "http://127.0.0.1:8080/"}};
+  t.add(std::move(www));
+  const std::string yaml = drill::derive_plan(t, "t.yaml", "-", {}).yaml;
+  // 12 s between steps, a 2 s probe timeout: observed for 10 s; the last step by default.
+  CHECK_THAT(yaml, Catch::Contains("up: [\"www\"]}\n    observe_ms: 10000\n  - name: \"latency "));
+  CHECK(yaml.find("observe_ms") == yaml.rfind("observe_ms"));
+}

@@ -677,7 +677,8 @@ TEST_CASE("Rollback reverts every fault even when reverting one fails, and relea
   std::string steps;
   for (int i = 1; i <= 2; ++i)
     steps += "  - name: cpu " + std::to_string(i) + "\n    at_ms: " + std::to_string(i * 100) +
-             "\n    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, duration_ms: 60000}\n";
+             "\n    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, duration_ms: 60000}\n"
+             "    observe_ms: 300\n";
   touch(dir.file("ok"));
   Plan plan = parse_plan(plan_text(port, dir.file("ok"), steps), "plan.yaml", dir.path());
   json j = run(plan);
