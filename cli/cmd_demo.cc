@@ -321,7 +321,10 @@ int run_demo(const Args& args) {
          << "  - {id: lb, kind: haproxy, domain: this-host, depends_on: [web], target: {agent: \""
          << agent_addr << "\", port: \"" << www << "\"}}\n";
     for (int i : {1, 2})
-      topo << "  - {id: web-" << i << ", kind: web, domain: this-host, depends_on: [store], "
+      // The backends wait 1 s for the store (service.py --store-timeout): the derived latency
+      // stays below it.
+      topo << "  - {id: web-" << i << ", kind: web, domain: this-host, "
+           << "depends_on: [{id: store, timeout_ms: 1000}], "
            << "target: {agent: \"" << agent_addr << "\", process: web-" << i << "}}\n";
     topo << "  - {id: store, kind: database, domain: this-host, target: {agent: \"" << agent_addr
          << "\", process: store, proxy: store}}\n"

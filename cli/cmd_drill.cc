@@ -27,16 +27,28 @@ using nlohmann::json;
 
 int run_drill_run(const Args& args) {
   Plan plan = drill::load_resolved_plan(args.positionals[0]);
+  for (const auto& w : plan.warnings)
+    std::cerr << w.file << ":" << w.line << ":" << w.column << ": warning: " << w.message << "\n";
+  // The plan's loader has checked the window's time zone.
+  const auto now = std::chrono::system_clock::now();
+  const bool outside = plan.window && !drill::in_window(*plan.window, now);
+  // "closed: it opens next at 2026-12-07 09:00 Europe/Berlin"
+  auto window_text = [&] {
+    const auto next = drill::next_window_open(*plan.window, now);
+    return next ? "it opens next at " + drill::format_window_time(*plan.window, *next)
+                : std::string("it never opens (no day allowed)");
+  };
   if (args.has("dry-run")) {
     std::cout << drill::format_dry_run(plan);
+    if (plan.window)
+      std::cout << (outside ? "window: closed now; " + window_text()
+                            : std::string("window: open now"))
+                << "\n";
     return 0;
   }
   json journal;
-  bool outside = false;
-  // The plan's loader has checked the window's time zone.
-  if (plan.window) outside = !drill::in_window(*plan.window, std::chrono::system_clock::now());
   if (outside) {
-    journal = drill::skipped_journal(plan, "outside the drill's window");
+    journal = drill::skipped_journal(plan, "outside the drill's window: " + window_text());
   } else {
     drill::RunOptions options;
     const bool tty = stderr_is_terminal();

@@ -2,12 +2,14 @@
 // what their runs add up to (docs/drill.md).
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
 
 #include "achilles/common/diagnostic.h"
+#include "achilles/drill/plan.h"
 #include "achilles/drill/schedule.h"
 #include "command.h"
 
@@ -88,6 +90,20 @@ int run_schedule(const Args& args) {
     // The schedule's own message, said as this command's.
     throw UsageError(kName + "--every: " + e.what());
   }
+
+  // A schedule that never fires inside the plan's window would only ever skip the drill.
+  // The window is read with the plan's own reader; a plan it cannot read is `drill run`'s
+  // business (exit 2 there), not this command's.
+  std::optional<drill::DrillWindow> window;
+  try {
+    window = drill::load_plan(plan).window;
+  } catch (const std::exception&) {
+  }
+  if (window && !drill::first_run_in_window(drill::parse_cron(*every), *window,
+                                            std::chrono::system_clock::now()))
+    std::cerr << plan << ": warning: the schedule '" << *every
+              << "' never falls inside the plan's window (read in this machine's time zone): "
+                 "every run it starts would be skipped\n";
 
   auto out = args.get("output");
   if (!out) {

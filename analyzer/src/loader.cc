@@ -38,8 +38,9 @@ using doc::Type;
 using doc::Value;
 
 using Keys = std::span<const std::string_view>;
-constexpr std::string_view kTopKeys[] = {"version",    "name",     "domains",
-                                         "components", "services", "entrypoints"};
+constexpr std::string_view kTopKeys[] = {"version",  "name",        "domains", "components",
+                                         "services", "entrypoints", "agents"};
+constexpr std::string_view kAgentKeys[] = {"url", "token_file"};
 constexpr std::string_view kDomainKeys[] = {"id", "kind", "parent", "availability", "labels"};
 constexpr std::string_view kComponentKeys[] = {"id",       "kind",         "domain", "depends_on",
                                                "capacity", "availability", "labels", "target"};
@@ -51,7 +52,20 @@ constexpr std::string_view kInjectTargetKeys[] = {"agent",   "process", "pid",  
                                                   "pidfile", "port",    "proxy"};
 // The kernel keeps a process name (`comm`) to 15 characters; the agent matches it exactly.
 constexpr size_t kMaxProcessName = 15;
-constexpr std::string_view kDependencyKeys[] = {"id", "mode", "calls"};
+constexpr std::string_view kDependencyKeys[] = {"id", "mode", "calls", "timeout_ms"};
+
+/// `HOST:PORT` (a host name, an IPv4 address or a bracketed IPv6 address, then a port): how
+/// a target block may name an agent that the top-level `agents` does not declare.
+bool is_host_port(std::string_view s) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) return false;
+  const std::string_view host = s.substr(0, colon), port = s.substr(colon + 1);
+  if (port.size() > 5) return false;
+  for (char c : port)
+    if (c < '0' || c > '9') return false;
+  if (host.front() == '[') return host.back() == ']' && host.size() > 2;
+  return host.find(':') == std::string_view::npos;
+}
 
 /// The sections of the top level, in the order elements are stored.
 constexpr std::string_view kSections[] = {"domains", "components", "services", "entrypoints"};
@@ -201,6 +215,7 @@ class TopologyBuilder {
       error(version.pos(), "version must be 1, not " + std::string(version.text()));
     }
     if (auto name = field({}, root, "name", Type::kString)) topology_.name = name->text();
+    agents(root);
 
     for (size_t s = 0; s < std::size(kSections); ++s) {
       auto list = field({}, root, kSections[s], Type::kSequence);
@@ -306,6 +321,49 @@ class TopologyBuilder {
     item.id_pos = id.pos();
   }
 
+  // The top-level `agents`: NAME: {url, token_file}.
+  void agents(Value root) {
+    auto m = field({}, root, "agents", Type::kMap);
+    if (!m) return;
+    for (size_t i = 0; i < m->size(); ++i) {
+      auto entry = m->entry(i);
+      const std::string name(entry.key);
+      const std::string pre = "agent '" + name + "': ";
+      if (entry.value.type() != Type::kMap) {
+        error(entry.value.pos(), pre + "must be a map {url, token_file}, not " +
+                                     std::string(doc::describe(entry.value.type())));
+        continue;
+      }
+      check_keys(entry.value, kAgentKeys, ("in agent '" + name + "'").c_str());
+      AgentDecl agent;
+      agent.name = name;
+      agent.pos = entry.key_pos;
+      if (Value url = entry.value.find("url"); !url) {
+        error(entry.value.pos(), "missing required key 'url' in agent '" + name + "'");
+      } else if (url.type() != Type::kString) {
+        error(url.pos(),
+              pre + "url must be a string, not " + std::string(doc::describe(url.type())));
+      } else if (!url.text().starts_with("http://") && !url.text().starts_with("https://")) {
+        error(url.pos(), pre + "url must start with http:// or https://, not '" +
+                             std::string(url.text()) + "'");
+      } else {
+        agent.url = url.text();
+      }
+      if (Value t = entry.value.find("token_file"); t && t.type() != Type::kString)
+        error(t.pos(),
+              pre + "token_file must be a string, not " + std::string(doc::describe(t.type())));
+      else if (t)
+        agent.token_file = t.text();
+      topology_.agents.push_back(std::move(agent));
+    }
+  }
+
+  bool agent_declared(std::string_view name) const {
+    for (const auto& a : topology_.agents)
+      if (a.name == name) return true;
+    return false;
+  }
+
   // --- Pass 2 ----------------------------------------------------------------------------
 
   // Every item, on two threads (see in_blocks()): filling an item writes only its own
@@ -341,6 +399,11 @@ class TopologyBuilder {
         e.inject_target = string_map(pre, map, "target", "target");
         if (Value t = map.find("target"); t && t.type() == Type::kMap) {
           check_keys(t, kInjectTargetKeys, "in the target of ", &item);
+          if (Value ag = t.find("agent"); ag && ag.type() == Type::kString &&
+                                          !agent_declared(ag.text()) && !is_host_port(ag.text()))
+            error(ag.pos(), pre.text() + "agent '" + std::string(ag.text()) +
+                                "' is not declared in the top-level 'agents' (and is not "
+                                "HOST:PORT)");
           if (Value p = t.find("process");
               p && p.type() == Type::kString && p.text().size() > kMaxProcessName)
             error(p.pos(), pre.text() + "process '" + std::string(p.text()) + "' is longer than " +
@@ -490,6 +553,16 @@ class TopologyBuilder {
           else
             dep.calls = calls->number();
         }
+        if (auto t = field(pre, d, "timeout_ms", Type::kNumber)) {
+          const double ms = t->number();
+          if (!(ms >= 1 && ms <= kMaxTimeoutMs) || ms != std::floor(ms))
+            error(t->pos(), pre.text() +
+                                "timeout_ms must be a whole number of milliseconds from 1 "
+                                "to " +
+                                std::to_string(kMaxTimeoutMs) + ", not " + std::string(t->text()));
+          else
+            dep.timeout_ms = static_cast<uint32_t>(ms);
+        }
         if (Value id = d.find("id"); !id) {
           error(d.pos(), "missing required key 'id' in a dependency of " + item.label());
         } else if (id.type() != Type::kString) {
@@ -499,8 +572,10 @@ class TopologyBuilder {
               resolve(item, id, "dependency", is_component_or_service, "a component or service");
         }
       } else {
-        error(d.pos(), pre.text() + "a dependency must be an id or a map {id, mode, calls}, not " +
-                           std::string(doc::describe(d.type())));
+        error(d.pos(),
+              pre.text() +
+                  "a dependency must be an id or a map {id, mode, calls, timeout_ms}, not " +
+                  std::string(doc::describe(d.type())));
       }
       if (dep.target != kNoElement) out.push_back(dep);
     }

@@ -1,6 +1,8 @@
 // String helpers (see text.h).
 #include "achilles/common/text.h"
 
+#include <algorithm>
+
 #include <cstdarg>
 #include <cstdio>
 
@@ -42,6 +44,29 @@ std::string format(const char* fmt, ...) {
   if (n > 0) std::vsnprintf(out.data(), out.size() + 1, fmt, again);
   va_end(again);
   return out;
+}
+
+std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::size_t limit = std::max<std::size_t>(1, word.size() / 3);
+  std::size_t best = limit + 1;
+  std::string found;
+  std::vector<std::size_t> row, prev;
+  for (const auto& c : candidates) {
+    // One row of the Levenshtein table at a time.
+    prev.resize(c.size() + 1);
+    for (std::size_t j = 0; j <= c.size(); ++j)
+      prev[j] = j;
+    for (std::size_t i = 1; i <= word.size(); ++i) {
+      row.assign(c.size() + 1, 0);
+      row[0] = i;
+      for (std::size_t j = 1; j <= c.size(); ++j)
+        row[j] = std::min(
+            {prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1)});
+      prev.swap(row);
+    }
+    if (prev[c.size()] < best) best = prev[c.size()], found = c;
+  }
+  return found;
 }
 
 }  // namespace achilles::common

@@ -11,9 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "achilles/common/diagnostic.h"
+#include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/common/diagnostic.h"
 
 namespace achilles::drill {
 namespace {
@@ -89,6 +90,7 @@ drill::Plan load_resolved_plan(const std::string& path) {
     drill::Plan plan = drill::load_plan(path);
     drill::TargetLookup lookup;
     std::optional<analyzer::Topology> topology;
+    std::vector<std::string> components;
     if (!plan.topology.empty()) {
       topology = analyzer::load_topology(plan.topology);
       lookup = [&](const std::string& id) -> std::optional<drill::TargetBlock> {
@@ -99,8 +101,10 @@ drill::Plan load_resolved_plan(const std::string& path) {
           block[k] = v;
         return block;
       };
+      for (const auto& e : topology->elements)
+        if (e.kind == analyzer::ElementKind::kComponent) components.push_back(e.id);
     }
-    drill::resolve_targets(plan, lookup);
+    drill::resolve_targets(plan, lookup, components);
     return plan;
   } catch (const drill::PlanError& e) {
     throw_input_error(e);
@@ -115,9 +119,23 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
   using analyzer::ElementKind;
   using analyzer::Status;
 
-  // Agents: every distinct `agent` of a target block.
-  std::vector<std::string> agents;
+  // Agents: every distinct `agent` of a target block, with its URL: a name declared in the
+  // topology's `agents`, or HOST:PORT. Anything else is an error naming it: guessing that
+  // `edge` is a host name would send the drill wherever DNS points.
+  struct AgentUrl {
+    std::string name, url, token_file;
+  };
+  std::vector<AgentUrl> agents;
+  std::vector<std::string> undeclared;
   auto agent_of = [&](const analyzer::Element& e) { return value_of(e.inject_target, "agent"); };
+  auto host_port = [](const std::string& s) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
+    for (std::size_t i = colon + 1; i < s.size(); ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    const std::string host = s.substr(0, colon);
+    return host.front() == '[' ? host.back() == ']' : host.find(':') == std::string::npos;
+  };
   // A component the agent can kill: an agent, and a process to find.
   auto killable = [&](const analyzer::Element& e) {
     if (agent_of(e).empty()) return false;
@@ -125,18 +143,56 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
       if (!value_of(e.inject_target, key).empty()) return true;
     return false;
   };
-  for (const auto& e : topology.elements)
-    if (e.kind == ElementKind::kComponent && !agent_of(e).empty())
-      if (std::find(agents.begin(), agents.end(), agent_of(e)) == agents.end())
-        agents.push_back(agent_of(e));
+  for (const auto& e : topology.elements) {
+    if (e.kind != ElementKind::kComponent || agent_of(e).empty()) continue;
+    const std::string name = agent_of(e);
+    if (std::any_of(agents.begin(), agents.end(), [&](const auto& a) { return a.name == name; }) ||
+        std::find(undeclared.begin(), undeclared.end(), name) != undeclared.end())
+      continue;
+    auto declared = std::find_if(topology.agents.begin(), topology.agents.end(),
+                                 [&](const auto& a) { return a.name == name; });
+    if (declared != topology.agents.end())
+      agents.push_back({name, declared->url, declared->token_file});
+    else if (host_port(name))
+      agents.push_back({name, "http://" + name, ""});
+    else
+      undeclared.push_back(name);
+  }
+  if (!undeclared.empty()) {
+    std::string names;
+    for (const auto& n : undeclared)
+      names += (names.empty() ? "'" : ", '") + n + "'";
+    throw common::UsageError(topo_path + ": error: target blocks name agent" +
+                             (undeclared.size() > 1 ? "s " : " ") + names +
+                             ", not declared in the topology's `agents` and not HOST:PORT: "
+                             "declare each with its url (docs/topology.md)");
+  }
   if (agents.empty())
     throw common::UsageError(topo_path +
-                               ": error: no component has a target block with an agent, so "
-                               "there is nothing a drill could act on (see docs/drill.md)");
+                             ": error: no component has a target block with an agent, so "
+                             "there is nothing a drill could act on (see docs/drill.md)");
+  // The host of an agent's URL, for a TCP probe of a component it hosts.
+  auto agent_host = [&](const std::string& name) -> std::string {
+    for (const auto& a : agents) {
+      if (a.name != name) continue;
+      std::string hp = a.url.substr(a.url.find("://") + 3);
+      hp = hp.substr(0, hp.find('/'));
+      const auto colon = hp.rfind(':');
+      if (colon != std::string::npos && (hp.front() != '[' || hp[colon - 1] == ']'))
+        hp = hp.substr(0, colon);
+      return hp;
+    }
+    return "";
+  };
 
   // Probes: one per entrypoint, from its `url` label, else a TCP connect to its target's port.
   std::ostringstream probes;
   std::vector<std::string> watched, unwatched;
+  // The shortest HTTP probe timeout (a TCP connect does not wait for the backends; without an
+  // HTTP probe, the shortest TCP one): derived latency stays below half of it.
+  std::int64_t probe_timeout_ms = 0;
+  bool http_probe = false;
+  std::int64_t longest_probe_timeout_ms = 0;
   for (const auto& e : topology.elements) {
     if (e.kind != ElementKind::kEntrypoint) continue;
     const std::string url = value_of(e.labels, "url");
@@ -145,7 +201,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
       const auto& t = topology[e.target];
       const std::string port = value_of(t.inject_target, "port");
       const std::string agent = agent_of(t);
-      if (!port.empty() && !agent.empty()) address = agent.substr(0, agent.rfind(':')) + ":" + port;
+      if (!port.empty() && !agent.empty()) address = agent_host(agent) + ":" + port;
     }
     if (url.empty() && address.empty()) {
       unwatched.push_back(e.id);
@@ -153,10 +209,16 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     }
     watched.push_back(e.id);
     probes << "  - name: " << q(e.id) << "\n";
+    const std::int64_t timeout = url.empty() ? 1000 : 2000;
+    if (!url.empty() && !http_probe) probe_timeout_ms = 0;
+    if (!url.empty() || !http_probe)
+      probe_timeout_ms = probe_timeout_ms ? std::min(probe_timeout_ms, timeout) : timeout;
+    http_probe = http_probe || !url.empty();
+    longest_probe_timeout_ms = std::max(longest_probe_timeout_ms, timeout);
     if (!url.empty())
-      probes << "    http: {url: " << q(url) << ", timeout_ms: 2000}\n";
+      probes << "    http: {url: " << q(url) << ", timeout_ms: " << timeout << "}\n";
     else
-      probes << "    tcp: {address: " << q(address) << ", timeout_ms: 1000}\n";
+      probes << "    tcp: {address: " << q(address) << ", timeout_ms: " << timeout << "}\n";
     probes << "    every_ms: 100\n"
            << "    healthy_when: {success_ratio: 0.9, p99_ms: 500}\n";
   }
@@ -169,8 +231,9 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
   struct Derived {
     std::string name, fault, kind, subject;
     std::vector<std::string> down = {}, up = {};
-    bool expect = true;
     bool recover = false;
+    /// Expect the entrypoints `up` (latency), not `healthy`.
+    bool stay_up = false;
   };
   std::vector<Derived> steps;
   auto predict = [&](analyzer::ElementId c, Derived& d) {
@@ -178,13 +241,39 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     for (const auto& w : watched)
       (statuses[*topology.find(w)] == Status::kDown ? d.down : d.up).push_back(w);
   };
-  // 1. Redundancy: one member of each service that has members to spare.
-  std::set<analyzer::ElementId> killed;
+  // 1. Redundancy: one member of each service that has members to spare. The candidates come
+  // from the analyzer's findings, not from membership alone: a member that is a `spof` (it is
+  // also needed on its own, like a primary that a service of readers shares) is never one,
+  // nor one that would complete a cut set with the members killed before it (a kill is not
+  // undone: the process stays down unless a supervisor restarts it). The evaluation of
+  // everything killed so far, plus the candidate, putting no entrypoint down is what makes
+  // the step safe, watched or not.
+  analyzer::AnalysisOptions analysis_options;
+  analysis_options.order = 1;
+  analysis_options.threads = 1;
+  const analyzer::Analysis analysis = analyzer::analyze(topology, analysis_options);
+  std::set<std::string> spof_subjects;
+  for (const auto& f : analysis.findings)
+    if (f.kind == "spof" || f.kind == "domain_spof")
+      for (const auto& id : f.subject)
+        spof_subjects.insert(id);
+  std::vector<analyzer::ElementId> killed;
+  auto no_outage_with = [&](analyzer::ElementId c) {
+    std::vector<analyzer::ElementId> failed = killed;
+    failed.push_back(c);
+    const auto statuses = analyzer::evaluate(topology, failed);
+    for (analyzer::ElementId x = 0; x < topology.size(); ++x)
+      if (topology[x].kind == ElementKind::kEntrypoint && statuses[x] == Status::kDown)
+        return false;
+    return true;
+  };
   for (const auto& s : topology.elements) {
     if (s.kind != ElementKind::kService || s.members.size() <= s.min_healthy) continue;
     for (analyzer::ElementId m : s.members) {
       const auto& c = topology[m];
-      if (c.kind != ElementKind::kComponent || !killable(c) || killed.count(m)) continue;
+      if (c.kind != ElementKind::kComponent || !killable(c) || spof_subjects.count(c.id) ||
+          std::find(killed.begin(), killed.end(), m) != killed.end() || !no_outage_with(m))
+        continue;
       Derived d;
       d.name =
           "kill " + c.id + " (one of " + std::to_string(s.members.size()) + " in " + s.id + ")";
@@ -192,31 +281,49 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
       d.kind = "redundant";
       d.subject = s.id;
       predict(m, d);
-      d.recover = d.down.empty();
+      d.recover = true;
       steps.push_back(d);
-      killed.insert(m);
+      killed.push_back(m);
       break;
     }
   }
-  // 2. Latency on every dependency reached through a proxy: recorded, not judged.
-  for (const auto& c : topology.elements) {
+  // 2. Latency on every dependency reached through a proxy, below what its callers wait for
+  // (their `timeout_ms`) and below half the shortest probe timeout, so that the entrypoints
+  // stay up: slower, maybe degraded, never failing.
+  for (analyzer::ElementId i = 0; i < topology.size(); ++i) {
+    const auto& c = topology[i];
     if (c.kind != ElementKind::kComponent || agent_of(c).empty() ||
         value_of(c.inject_target, "proxy").empty())
       continue;
+    std::int64_t limit = probe_timeout_ms / 2;
+    for (const auto& caller : topology.elements)
+      for (const auto& dep : caller.depends_on) {
+        if (!dep.timeout_ms) continue;
+        const auto& t = topology[dep.target];
+        if (dep.target == i ||
+            (t.kind == ElementKind::kService &&
+             std::find(t.members.begin(), t.members.end(), i) != t.members.end()))
+          limit = std::min<std::int64_t>(limit, dep.timeout_ms);
+      }
+    // Strictly below the limit: the requested latency, else half the limit.
+    const std::int64_t ms = latency < limit ? latency : std::max<std::int64_t>(1, limit / 2);
     Derived d;
-    d.name = "latency " + std::to_string(latency) + " ms on " + c.id;
-    d.fault = "{kind: latency, component: " + q(c.id) + ", latency_ms: " + std::to_string(latency) +
+    d.name = "latency " + std::to_string(ms) + " ms on " + c.id;
+    d.fault = "{kind: latency, component: " + q(c.id) + ", latency_ms: " + std::to_string(ms) +
               ", duration_ms: " + std::to_string(gap / 2) + "}";
     d.kind = "latency";
     d.subject = c.id;
-    d.expect = false;
+    d.up = watched;
+    d.stay_up = true;
     steps.push_back(d);
   }
   // 3. Single points of failure, last: they take the service down (staging only).
   std::size_t spofs = 0;
   for (analyzer::ElementId i = 0; i < topology.size(); ++i) {
     const auto& c = topology[i];
-    if (c.kind != ElementKind::kComponent || !killable(c) || killed.count(i)) continue;
+    if (c.kind != ElementKind::kComponent || !killable(c) ||
+        std::find(killed.begin(), killed.end(), i) != killed.end())
+      continue;
     Derived d;
     d.name = "kill " + c.id + " (single point of failure)";
     d.fault = "{kind: kill, target: {component: " + q(c.id) + "}}";
@@ -229,12 +336,12 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
   }
   if (steps.empty())
     throw common::UsageError(topo_path +
-                               ": error: nothing to drill: no service has a member "
-                               "to spare with a target, no proxied dependency" +
-                               std::string(spofs && !include_spofs
-                                               ? ", and single points of failure are only "
-                                                 "drilled with --include-spofs"
-                                               : ""));
+                             ": error: nothing to drill: no service has a member "
+                             "to spare with a target, no proxied dependency" +
+                             std::string(spofs && !include_spofs
+                                             ? ", and single points of failure are only "
+                                               "drilled with --include-spofs"
+                                             : ""));
 
   std::ostringstream out;
   const std::string title =
@@ -259,14 +366,21 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
       << q(out_path.empty() || out_path == "-" ? topo_path : path_from(out_path, topo_path)) << "\n"
       << "agents:\n";
   const auto& token = options.token_file;
+  auto relative = [&](const std::string& file) {
+    return out_path.empty() || out_path == "-" || file[0] == '/' ? file : path_from(out_path, file);
+  };
   for (const auto& a : agents) {
-    out << "  " << q(a) << ": {url: " << q("http://" + a);
-    // Relative to the plan, as `drill run` reads it.
+    out << "  " << q(a.name) << ": {url: " << q(a.url);
+    // Relative to the plan, as `drill run` reads it; --token-file wins over the topology's.
     if (token)
-      out << ", token_file: "
-          << q(out_path.empty() || out_path == "-" || (*token)[0] == '/'
-                   ? *token
-                   : path_from(out_path, *token));
+      out << ", token_file: " << q(relative(*token));
+    else if (!a.token_file.empty()) {
+      // The topology's is relative to the topology.
+      std::string file = a.token_file;
+      if (file[0] != '/' && topo_path.find('/') != std::string::npos)
+        file = topo_path.substr(0, topo_path.rfind('/') + 1) + file;
+      out << ", token_file: " << q(relative(file));
+    }
     out << "}\n";
   }
   out << "probes:\n" << probes.str() << "steady_state: {hold_ms: 3000}\nsteps:\n";
@@ -275,7 +389,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     out << "  - name: " << q(d.name) << "\n"
         << "    at_ms: " << i * gap << "\n"
         << "    fault: " << d.fault << "\n";
-    if (d.expect) {
+    {
       out << "    expect: {";
       bool first = true;
       for (const auto& w : d.down) {
@@ -283,7 +397,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
         first = false;
       }
       for (const auto& w : d.up) {
-        out << (first ? "" : ", ") << q(w) << ": healthy";
+        out << (first ? "" : ", ") << q(w) << (d.stay_up ? ": up" : ": healthy");
         first = false;
       }
       if (d.recover) out << ", recover_within_ms: " << recover;
@@ -291,6 +405,11 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     }
     out << "    prediction: {kind: " << d.kind << ", subject: " << q(d.subject)
         << ", down: " << list(d.down) << ", up: " << list(d.up) << "}\n";
+    // A sample counts for the window in which it was sent: a step's observation ends a probe
+    // timeout before the next fault, so that no sample it judges is still waiting when the
+    // next fault starts (and is slowed or failed by it).
+    if (i + 1 < steps.size() && gap - longest_probe_timeout_ms >= recover + 1000)
+      out << "    observe_ms: " << gap - longest_probe_timeout_ms << "\n";
   }
   out << "rollback: always\nlease_ms: 5000\n";
   return {out.str(), steps.size(), watched.size()};

@@ -31,6 +31,10 @@ json history_line(const json& journal) {
     for (const auto& step : *s) {
       if (!step.is_object()) continue;
       bool passed = !step.contains("error") || step["error"].is_null();
+      // Injected: the agent created the fault. A step never injected has no recovery to
+      // speak of: the history says so rather than "did not recover".
+      const bool injected =
+          passed && step.contains("injected_at_ms") && step["injected_at_ms"].is_number();
       json recovery = json::object();
       if (auto e = step.find("expectations"); e != step.end() && e->is_array()) {
         for (const auto& x : *e) {
@@ -40,8 +44,10 @@ json history_line(const json& journal) {
           recovery[text(x, "probe")] = r != x.end() && r->is_number() ? *r : json();
         }
       }
-      steps.push_back(
-          {{"name", text(step, "name")}, {"passed", passed}, {"recovery_ms", recovery}});
+      steps.push_back({{"name", text(step, "name")},
+                       {"passed", passed},
+                       {"injected", injected},
+                       {"recovery_ms", recovery}});
     }
   }
   return {{"title", text(journal, "title")},
@@ -87,6 +93,8 @@ std::string check_record(const json& j) {
     if (!s.contains("name") || !s["name"].is_string()) return at + "/name' must be a string";
     if (!s.contains("passed") || !s["passed"].is_boolean())
       return at + "/passed' must be true or false";
+    if (s.contains("injected") && !s["injected"].is_boolean())
+      return at + "/injected' must be true or false";
     if (!s.contains("recovery_ms") || !s["recovery_ms"].is_object())
       return at + "/recovery_ms' must be an object of probe names";
     for (const auto& [probe, ms] : s["recovery_ms"].items())
@@ -157,6 +165,9 @@ std::string format_history(const History& h) {
     std::string name;
     std::vector<std::string> probes;  // first-seen order
     std::map<std::string, std::vector<std::optional<double>>> recovery;
+    /// Per probe, whether the step was injected in each run (older lines lack the field:
+    /// taken as injected).
+    std::map<std::string, std::vector<bool>> injected;
   };
   struct Drill {
     std::string title;
@@ -185,10 +196,12 @@ std::string format_history(const History& h) {
         s = d->steps.emplace(d->steps.end());
         s->name = name;
       }
+      const bool injected = step.value("injected", true);
       for (const auto& [probe, ms] : step["recovery_ms"].items()) {
         if (!s->recovery.count(probe)) s->probes.push_back(probe);
         s->recovery[probe].push_back(ms.is_number() ? std::optional(ms.get<double>())
                                                     : std::nullopt);
+        s->injected[probe].push_back(injected);
       }
     }
   }
@@ -207,20 +220,30 @@ std::string format_history(const History& h) {
       out << static_cast<int>(std::lround(100.0 * d.passed / ran)) << "% (" << d.passed << " of "
           << ran << ")\n";
     for (const StepSeries& s : d.steps) {
+      if (s.probes.empty()) {
+        // Nothing was expected of it, so nothing was judged or measured for the history.
+        out << "  step \"" << s.name << "\": no expectations, nothing judged\n";
+        continue;
+      }
       out << "  step \"" << s.name << "\"\n";
       for (const std::string& probe : s.probes) {
         const auto& all = s.recovery.at(probe);
-        std::vector<std::optional<double>> recent(all.end() - std::min<size_t>(all.size(), 8),
-                                                  all.end());
-        std::vector<double> measured;
+        const auto& injected = s.injected.at(probe);
+        const std::size_t first = all.size() - std::min<size_t>(all.size(), 8);
         std::string list;
-        for (const auto& ms : recent) {
-          list += (list.empty() ? "" : " ") + (ms ? milliseconds(*ms) : std::string("none"));
-          if (ms) measured.push_back(*ms);
-        }
+        for (std::size_t i = first; i < all.size(); ++i)
+          list +=
+              (list.empty() ? "" : " ") +
+              (all[i] ? milliseconds(*all[i]) : std::string(injected[i] ? "none" : "not-injected"));
+        // The trend is taken over every run in which the fault was injected and the probe
+        // recovered, not over the runs where there was nothing to measure.
+        std::vector<double> measured;
+        for (std::size_t i = 0; i < all.size(); ++i)
+          if (all[i] && injected[i]) measured.push_back(*all[i]);
         out << "    " << probe << ": last "
-            << (recent.back() ? "recovery " + milliseconds(*recent.back()) + " ms"
-                              : std::string("did not recover"))
+            << (all.back()        ? "recovery " + milliseconds(*all.back()) + " ms"
+                : injected.back() ? std::string("did not recover")
+                                  : std::string("never injected"))
             << "; recent (oldest first, ms): " << list;
         std::string trend = recovery_trend(measured);
         out << (trend.empty() ? "" : "; " + trend) << "\n";

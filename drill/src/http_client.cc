@@ -79,6 +79,28 @@ std::optional<std::string> dechunk(const std::string& in) {
   }
 }
 
+/// The value of header `name` (lower case) in a lower-cased head, trimmed; nothing when absent.
+std::optional<std::string_view> header_value(std::string_view head, std::string_view name) {
+  for (std::size_t p = head.find("\r\n"); p != std::string_view::npos;) {
+    const std::size_t start = p + 2, eol = head.find("\r\n", start);
+    const std::string_view line =
+        head.substr(start, eol == std::string_view::npos ? std::string_view::npos : eol - start);
+    if (line.size() > name.size() && line.substr(0, name.size()) == name &&
+        line[name.size()] == ':')
+      return common::trim(line.substr(name.size() + 1));
+    p = eol;
+  }
+  return std::nullopt;
+}
+
+/// Whether a Transfer-Encoding value ends in the token `chunked` ("gzip, chunked" does;
+/// RFC 9112 6.1: chunked is the final coding when present).
+bool is_chunked(std::string_view te) {
+  const auto comma = te.rfind(',');
+  const std::string_view last = common::trim(comma == te.npos ? te : te.substr(comma + 1));
+  return last == "chunked";
+}
+
 /// Parses a whole response read until the peer closed.
 void parse_response(const std::string& raw, HttpResult& r) {
   const auto head_end = raw.find("\r\n\r\n");
@@ -95,17 +117,16 @@ void parse_response(const std::string& raw, HttpResult& r) {
   std::transform(head.begin(), head.end(), head.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   r.body = raw.substr(head_end + 4);
-  if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
+  const auto te = header_value(head, "transfer-encoding");
+  if (te && is_chunked(*te)) {
     auto body = dechunk(r.body);
     if (!body) {
       r.error = "malformed chunked body";
       return;
     }
     r.body = std::move(*body);
-  } else if (auto cl = head.find("\r\ncontent-length:"); cl != std::string::npos) {
-    const auto eol = head.find("\r\n", cl + 17);
-    const std::string_view value = common::trim(
-        std::string_view(head).substr(cl + 17, eol == head.npos ? eol : eol - cl - 17));
+  } else if (auto cl = header_value(head, "content-length")) {
+    const std::string_view value = *cl;
     std::size_t n = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
     if (value.empty() || ec != std::errc() || end != value.data() + value.size()) {
@@ -118,6 +139,12 @@ void parse_response(const std::string& raw, HttpResult& r) {
     }
     r.body.resize(n);
   }
+}
+
+/// The Host header's value: an IPv6 address keeps its brackets (RFC 9110 7.2).
+std::string host_header(const Url& url) {
+  const bool v6 = url.host.find(':') != std::string::npos;
+  return (v6 ? "[" + url.host + "]" : url.host) + ":" + url.port;
 }
 
 awaitable<tcp::socket> connect(const std::string& host, const std::string& port) {
@@ -134,8 +161,10 @@ namespace {
 
 constexpr std::size_t kMaxResponse = 4 << 20;
 
+/// Reads until the peer closes; `last` is the error that ended the reading (EOF, or a TLS
+/// alert such as "certificate required").
 template <typename Stream>
-awaitable<std::string> read_all(Stream& s) {
+awaitable<std::string> read_all(Stream& s, std::error_code& last) {
   std::string raw;
   char buf[16384];
   while (raw.size() < kMaxResponse) {
@@ -143,9 +172,19 @@ awaitable<std::string> read_all(Stream& s) {
     const std::size_t n =
         co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
     raw.append(buf, n);
+    last = ec;
     if (ec) break;  // EOF (or a TLS stream truncated: the response is judged as it is)
   }
   co_return raw;
+}
+
+/// Why a TLS peer ended the connection, for people: a server that wants a client certificate
+/// ends the handshake (TLS 1.2) or the first read (TLS 1.3) with an alert.
+std::string tls_failure(const std::error_code& ec) {
+  const std::string m = ec.message();
+  if (m.find("certificate required") != std::string::npos)
+    return "the agent requires a client certificate (give cert_file and key_file)";
+  return m;
 }
 
 /// One request on a fresh connection (`Connection: close`), the response read to the end.
@@ -154,7 +193,7 @@ awaitable<HttpResult> http_once(Url url, std::string method, std::string body,
                                 asio::ssl::context* tls) {
   HttpResult r;
   const auto start = Clock::now();
-  std::string req = method + " " + url.target + " HTTP/1.1\r\nHost: " + url.host + ":" + url.port +
+  std::string req = method + " " + url.target + " HTTP/1.1\r\nHost: " + host_header(url) +
                     "\r\nUser-Agent: achilles-drill\r\nConnection: close\r\n";
   for (const auto& [k, v] : headers)
     req += k + ": " + v + "\r\n";
@@ -169,13 +208,20 @@ awaitable<HttpResult> http_once(Url url, std::string method, std::string body,
       if (!tls) throw std::runtime_error("https needs a TLS context");
       asio::ssl::stream<tcp::socket&> stream(socket, *tls);
       SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
-      stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
-      co_await stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);
+      if (SSL_CTX_get_verify_mode(tls->native_handle()) != SSL_VERIFY_NONE)
+        stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
+      std::error_code ec;
+      co_await stream.async_handshake(asio::ssl::stream_base::client,
+                                      asio::redirect_error(use_awaitable, ec));
+      if (ec) throw std::runtime_error(tls_failure(ec));
       co_await asio::async_write(stream, asio::buffer(req), use_awaitable);
-      raw = co_await read_all(stream);
+      raw = co_await read_all(stream, ec);
+      if (raw.empty() && ec && ec.category() == asio::error::get_ssl_category())
+        throw std::runtime_error(tls_failure(ec));
     } else {
+      std::error_code ec;
       co_await asio::async_write(socket, asio::buffer(req), use_awaitable);
-      raw = co_await read_all(socket);
+      raw = co_await read_all(socket, ec);
     }
     parse_response(raw, r);
   } catch (const std::system_error& e) {
@@ -228,6 +274,26 @@ std::unique_ptr<asio::ssl::context> client_tls(const AgentRef& a) {
     if (ec)
       throw RunError(a.cert_file + ": error: cannot load the client certificate: " + ec.message());
   }
+  return ctx;
+}
+
+std::unique_ptr<asio::ssl::context> probe_tls(const ProbeSpec& p) {
+  if (p.url.rfind("https://", 0) != 0) return nullptr;
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  std::error_code ec;
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  if (p.insecure_skip_verify) {
+    ctx->set_verify_mode(asio::ssl::verify_none, ec);
+    return ctx;
+  }
+  ctx->set_verify_mode(asio::ssl::verify_peer, ec);
+  if (!p.ca_file.empty())
+    ctx->load_verify_file(p.ca_file, ec);
+  else
+    ctx->set_default_verify_paths(ec);
+  if (ec)
+    throw RunError(p.ca_file + ": error: cannot load the CA of probe '" + p.name +
+                   "': " + ec.message());
   return ctx;
 }
 

@@ -45,6 +45,12 @@ double ms_since(Clock::time_point t);
 /// Decodes a chunked body; nothing when it is malformed.
 std::optional<std::string> dechunk(const std::string& in);
 
+/// The value of header `name` (lower case) in a lower-cased response head, trimmed.
+std::optional<std::string_view> header_value(std::string_view head, std::string_view name);
+
+/// The Host header's value for `url`: HOST:PORT, an IPv6 host in brackets.
+std::string host_header(const Url& url);
+
 /// Parses a whole response read until the peer closed.
 void parse_response(const std::string& raw, HttpResult& r);
 
@@ -63,5 +69,10 @@ asio::awaitable<HttpResult> http_call(Url url, std::string method, std::string b
 /// The TLS client context for an https agent (its CA, its client certificate), or nullptr for
 /// http. Throws RunError when a file cannot be loaded.
 std::unique_ptr<asio::ssl::context> client_tls(const AgentRef& a);
+
+/// The TLS client context of an https probe: its `ca_file`, the system's CAs, or no
+/// verification (insecure_skip_verify); nullptr for http. Throws RunError when the CA file
+/// cannot be loaded.
+std::unique_ptr<asio::ssl::context> probe_tls(const ProbeSpec& p);
 
 }  // namespace achilles::drill

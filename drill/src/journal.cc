@@ -36,8 +36,10 @@ std::string format_summary(const json& j) {
       out << "    " << (e["passed"].get<bool>() ? "ok  " : "FAIL") << " "
           << e["probe"].get<std::string>() << " expected " << e["expected"].get<std::string>()
           << ": " << e["message"].get<std::string>() << "\n";
-    // A step without expectations (latency, derived): what it did to each probe.
-    if (s["expectations"].empty() && s.contains("summary"))
+    // A step without expectations, and a latency step: what it did to each probe.
+    const bool latency =
+        s.contains("fault") && s["fault"].is_object() && s["fault"].value("kind", "") == "latency";
+    if ((s["expectations"].empty() || latency) && s.contains("summary"))
       for (const auto& [probe, sum] : s["summary"].items()) {
         const auto& d = sum["during"];
         if (d.is_null()) continue;
@@ -82,7 +84,7 @@ std::string format_dry_run(const Plan& plan) {
     out << "  " << s.at_ms << ".." << plan.step_end_ms(i) << " '" << s.name << "': POST "
         << plan.agents.at(s.agent).url << "/v1/faults " << s.fault.dump() << "\n";
     for (const auto& e : s.expect)
-      out << "      expect " << e.probe << " " << health_name(e.expected) << "\n";
+      out << "      expect " << e.probe << " " << e.name() << "\n";
     if (s.recover_within_ms) out << "      recover within " << *s.recover_within_ms << " ms\n";
   }
   if (plan.abort_when)

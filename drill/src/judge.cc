@@ -54,17 +54,44 @@ std::vector<Health> health_series(const ProbeSpec& probe, const std::vector<Samp
   return out;
 }
 
+std::optional<Outage> find_outage(const std::vector<Sample>& samples, std::int64_t from_ms,
+                                  std::int64_t to_ms) {
+  std::optional<Outage> first, sustained;
+  for (std::size_t i = 0; i < samples.size() && !sustained; ++i) {
+    if (samples[i].t_ms < from_ms || samples[i].t_ms >= to_ms || samples[i].ok) continue;
+    if (i > 0 && samples[i - 1].t_ms >= from_ms && !samples[i - 1].ok) continue;  // not a start
+    Outage o{.start_ms = samples[i].t_ms};
+    std::size_t j = i;
+    while (j < samples.size() && samples[j].t_ms < to_ms && !samples[j].ok)
+      ++o.failed, ++j;
+    o.open = j >= samples.size() || samples[j].t_ms >= to_ms;
+    o.ms = (o.open ? to_ms : samples[j].t_ms) - o.start_ms;
+    if (!first) first = o;
+    if (o.failed >= 2) sustained = o;
+  }
+  return sustained ? sustained : first;
+}
+
 Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recover_within_ms,
               const std::vector<Sample>& samples, const std::vector<Health>& health,
               std::int64_t from_ms, std::int64_t to_ms) {
   Verdict v;
-  // A sample still in flight at the end of the window (a probe that started before the next
-  // step's fault and ended after it) says more about that fault than about this one.
+  // A sample belongs to the window in which it was sent (spec drill.md), even when its answer
+  // came after the window ended: what a user who asked then lived through.
   std::vector<std::size_t> in;
   for (std::size_t i = 0; i < samples.size(); ++i)
-    if (samples[i].t_ms >= from_ms && samples[i].t_ms < to_ms &&
-        static_cast<double>(samples[i].t_ms) + samples[i].latency_ms <= static_cast<double>(to_ms))
-      in.push_back(i);
+    if (samples[i].t_ms >= from_ms && samples[i].t_ms < to_ms) in.push_back(i);
+  const auto outage = find_outage(samples, from_ms, to_ms);
+  if (outage) {
+    v.outage_ms = outage->ms;
+    v.outage_open = outage->open;
+  }
+  // Down is judged from the outage itself, not from the sliding window: no success for two
+  // consecutive samples, however short against the window.
+  const bool was_down = outage && outage->failed >= 2;
+  auto outage_text = [&] {
+    return "an outage of " + (outage->open ? "at least " : std::string()) + ms_text(outage->ms);
+  };
   if (in.empty()) {
     v.observed = Health::kDown;
     v.message = "no probe sample in the step's window";
@@ -91,6 +118,18 @@ Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recove
                                            : "healthy again after " + ms_text(*v.recovery_ms))
                     : "still not healthy at the end of the window";
 
+  if (expectation.up) {
+    // Up: never down, whatever the latency; degraded is allowed.
+    v.observed = was_down ? Health::kDown : worst == Health::kDown ? Health::kDegraded : worst;
+    v.passed = !was_down && recovered_in_time;
+    if (was_down)
+      v.message = "down, not up: " + outage_text();
+    else
+      v.message = std::string("up throughout: the worst was ") + health_name(v.observed) + "; " +
+                  recovery_text;
+    if (!was_down && !recovered_in_time) v.message += ", allowed " + ms_text(*recover_within_ms);
+    return v;
+  }
   switch (expectation.expected) {
     case Health::kHealthy: {
       // Only the samples after the recovery allowance count.
@@ -135,14 +174,14 @@ Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recove
       break;
     }
     case Health::kDown: {
-      v.observed = worst;
-      v.passed = worst == Health::kDown && recovered_in_time;
-      if (worst != Health::kDown)
-        v.message = std::string("never down: the worst was ") + health_name(worst);
+      v.observed = was_down ? Health::kDown : worst == Health::kDown ? Health::kDegraded : worst;
+      v.passed = was_down && recovered_in_time;
+      if (!was_down)
+        v.message = std::string("never down: the worst was ") + health_name(v.observed) +
+                    (outage ? " (one failed sample)" : "");
       else
-        v.message = "down as expected; " + recovery_text;
-      if (worst == Health::kDown && !recovered_in_time)
-        v.message += ", allowed " + ms_text(*recover_within_ms);
+        v.message = "down as expected: " + outage_text() + "; " + recovery_text;
+      if (was_down && !recovered_in_time) v.message += ", allowed " + ms_text(*recover_within_ms);
       break;
     }
   }

@@ -12,6 +12,9 @@
 #include "achilles/common/text.h"
 #include "achilles/drill/plan.h"
 
+#include "achilles/common/fault_schema.h"
+#include "achilles/common/text.h"
+
 namespace achilles::drill {
 
 std::string PlanProblem::str() const {
@@ -129,7 +132,7 @@ nlohmann::json Plan::to_json() const {
     const Step& s = steps[i];
     json e = json::object();
     for (const auto& x : s.expect)
-      e[x.probe] = health_name(x.expected);
+      e[x.probe] = x.name();
     if (s.recover_within_ms) e["recover_within_ms"] = *s.recover_within_ms;
     json step = {{"name", s.name},   {"at_ms", s.at_ms}, {"until_ms", step_end_ms(i)},
                  {"agent", s.agent}, {"fault", s.fault}, {"expect", e}};
@@ -317,7 +320,8 @@ bool valid_url(const std::string& url, bool allow_https) {
 }
 
 void read_probe(Reader& r, const YAML::Node& n, std::vector<ProbeSpec>& out) {
-  if (!r.mapping(n, "a probe", {"name", "http", "tcp", "exec", "every_ms", "healthy_when"},
+  if (!r.mapping(n, "a probe",
+                 {"name", "http", "tcp", "exec", "every_ms", "window_ms", "healthy_when"},
                  {"name"}))
     return;
   ProbeSpec p;
@@ -328,13 +332,29 @@ void read_probe(Reader& r, const YAML::Node& n, std::vector<ProbeSpec>& out) {
   if (kinds != 1) r.problem(n, "probe '" + p.name + "' needs exactly one of http, tcp or exec");
   if (const auto h = n["http"]) {
     p.kind = ProbeKind::kHttp;
-    if (r.mapping(h, "an http probe", {"url", "timeout_ms", "method", "status", "body_contains"},
+    if (r.mapping(h, "an http probe",
+                  {"url", "timeout_ms", "method", "status", "body_contains", "ca_file",
+                   "insecure_skip_verify"},
                   {"url"})) {
       if (auto v = r.string(h["url"], "url")) {
         p.url = *v;
-        if (!valid_url(p.url, false))
-          r.problem(h["url"], "'url' must be http://HOST[:PORT]/PATH, got '" + p.url + "'");
+        if (!valid_url(p.url, true))
+          r.problem(h["url"], "'url' must be http(s)://HOST[:PORT]/PATH, got '" + p.url + "'");
       }
+      if (h["ca_file"])
+        if (auto v = r.string(h["ca_file"], "ca_file")) p.ca_file = r.path(*v);
+      if (const auto k = h["insecure_skip_verify"]) {
+        if (!k.IsScalar() || (k.Scalar() != "true" && k.Scalar() != "false"))
+          r.problem(k, "'insecure_skip_verify' must be true or false");
+        else
+          p.insecure_skip_verify = k.Scalar() == "true";
+      }
+      if ((!p.ca_file.empty() || p.insecure_skip_verify) && p.url.rfind("https://", 0) != 0)
+        r.problem(h, "probe '" + p.name + "': ca_file and insecure_skip_verify need https://");
+      if (!p.ca_file.empty() && p.insecure_skip_verify)
+        r.problem(h, "probe '" + p.name +
+                         "': ca_file and insecure_skip_verify contradict each other (verify "
+                         "with the CA, or not at all)");
       if (h["method"])
         if (auto v = r.string(h["method"], "method")) p.method = *v;
       if (h["body_contains"])
@@ -380,6 +400,14 @@ void read_probe(Reader& r, const YAML::Node& n, std::vector<ProbeSpec>& out) {
   }
   if (n["every_ms"])
     if (auto v = r.integer(n["every_ms"], "every_ms", 10, 3600000)) p.every_ms = *v;
+  // The judgement window is a probe setting (spec drill.md); healthy_when.window_ms, where
+  // earlier plans put it, is still read.
+  if (n["window_ms"])
+    if (auto v = r.integer(n["window_ms"], "window_ms", 10, 3600000)) p.window_ms = *v;
+  if (n["window_ms"] && n["healthy_when"] && n["healthy_when"].IsMap() &&
+      n["healthy_when"]["window_ms"])
+    r.problem(n["healthy_when"]["window_ms"],
+              "probe '" + p.name + "': window_ms is given twice (keep the probe's own)");
   if (const auto hw = n["healthy_when"]) {
     if (r.mapping(hw, "healthy_when", {"success_ratio", "p99_ms", "window_ms"})) {
       if (hw["success_ratio"])
@@ -391,7 +419,7 @@ void read_probe(Reader& r, const YAML::Node& n, std::vector<ProbeSpec>& out) {
     }
   }
   if (p.window_ms < p.every_ms)
-    r.problem(n, "probe '" + p.name + "': healthy_when.window_ms (" + std::to_string(p.window_ms) +
+    r.problem(n, "probe '" + p.name + "': window_ms (" + std::to_string(p.window_ms) +
                      ") is shorter than every_ms (" + std::to_string(p.every_ms) +
                      "), so a window could hold no sample");
   out.push_back(std::move(p));
@@ -402,6 +430,45 @@ std::optional<Health> parse_health(const std::string& s) {
   if (s == "degraded") return Health::kDegraded;
   if (s == "down") return Health::kDown;
   return std::nullopt;
+}
+
+/// The node of `path[i..]` under `at` (the key itself when `key`), or the deepest one that
+/// exists. Recursive, never assigning a Node: yaml-cpp's Node::operator= rewrites the
+/// document.
+YAML::Node node_at(const YAML::Node& at, const std::vector<std::string>& path, std::size_t i,
+                   bool key) {
+  if (i == path.size() || !at.IsMap()) return at;
+  for (const auto& kv : at)
+    if (kv.first.Scalar() == path[i]) {
+      if (key && i + 1 == path.size()) return kv.first;
+      return node_at(kv.second, path, i + 1, key);
+    }
+  return at;
+}
+
+/// Checks a step's fault body against the agent's rules (common/fault_schema.h: the same
+/// schema the agent validates with), each problem at its field. A target given by component
+/// (resolved later through the topology) is checked as the process or proxy it will become.
+void check_fault(Reader& r, const YAML::Node& f, const Step& s, const AgentRef* agent) {
+  nlohmann::json body = s.fault;
+  if (body.contains("target") && body["target"].is_object() &&
+      body["target"].contains("component")) {
+    auto& t = body["target"];
+    t.erase("component");
+    if (!t.contains("pid") && !t.contains("process") && !t.contains("cmdline") &&
+        !t.contains("pidfile"))
+      t["process"] = "component";
+  }
+  if (body.contains("component")) {
+    body.erase("component");
+    if (!body.contains("proxy")) body["proxy"] = "component";
+  }
+  common::FaultLimits limits;
+  if (agent) limits.max_duration_ms = agent->max_duration_ms;
+  for (const auto& p : common::check_fault_body(body, limits)) {
+    const bool unknown = p.message.rfind("unknown field", 0) == 0;
+    r.problem(node_at(f, p.path, 0, unknown), "step '" + s.name + "': " + p.message);
+  }
 }
 
 void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
@@ -429,8 +496,13 @@ void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
         (f["target"] && f["target"].IsMap() && f["target"]["component"]) || f["component"];
     if (!f["agent"] && !by_component)
       r.problem(f, "step '" + s.name + "': the fault needs 'agent'");
-    if (!f["kind"]) r.problem(f, "step '" + s.name + "': the fault needs 'kind'");
     s.fault = to_json_value(f);
+    // Where a component is named, for "does not exist" once the topology is read.
+    const YAML::Node c =
+        f["target"] && f["target"].IsMap() ? f["target"]["component"] : f["component"];
+    s.component_line = c && c.Mark().line >= 0 ? c.Mark().line + 1 : s.line;
+    s.component_column = c && c.Mark().line >= 0 ? c.Mark().column + 1 : s.column;
+    const AgentRef* agent = nullptr;
     if (f["agent"]) {
       if (auto v = r.string(f["agent"], "agent")) {
         s.agent = *v;
@@ -442,23 +514,16 @@ void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
                   names += (names.empty() ? "" : ", ") + k;
                 return names.empty() ? std::string("none") : names;
               }() + ")");
+        else
+          agent = &plan.agents.at(s.agent);
       }
       s.fault.erase("agent");
     }
-    if (f["kind"] && f["kind"].IsScalar()) {
-      static const std::set<std::string> kKinds = {"kill", "pause", "latency", "cpu", "memory"};
-      const std::string kind = f["kind"].Scalar();
-      if (!kKinds.count(kind))
-        r.problem(f["kind"],
-                  "unknown fault kind '" + kind + "' (kill, pause, latency, cpu or memory)");
-      else if (kind != "kill" && !f["duration_ms"])
-        r.problem(f, "step '" + s.name + "': a " + kind +
-                         " fault needs 'duration_ms', so that it ends on its own");
-    }
+    check_fault(r, f, s, agent);
   }
   if (const auto e = n["expect"]) {
     if (!e.IsMap()) {
-      r.problem(e, "'expect' must be a mapping: probe name -> healthy, degraded or down");
+      r.problem(e, "'expect' must be a mapping: probe name -> healthy, degraded, up or down");
     } else {
       for (const auto& kv : e) {
         const std::string key = kv.first.Scalar();
@@ -472,15 +537,25 @@ void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
           r.problem(kv.first, "'expect' names '" + key + "', which is not a probe");
           continue;
         }
-        auto h = kv.second.IsScalar() ? parse_health(kv.second.Scalar()) : std::nullopt;
+        const bool up = kv.second.IsScalar() && kv.second.Scalar() == "up";
+        auto h = up                     ? std::optional(Health::kDegraded)
+                 : kv.second.IsScalar() ? parse_health(kv.second.Scalar())
+                                        : std::nullopt;
         if (!h) {
-          r.problem(kv.second, "expectation for '" + key + "' must be healthy, degraded or down");
+          r.problem(kv.second,
+                    "expectation for '" + key + "' must be healthy, degraded, up or down");
           continue;
         }
-        s.expect.push_back({key, *h});
+        s.expect.push_back({key, *h, up});
       }
     }
   }
+  // A latency fault without an expectation is measured but never judged: say so.
+  if (s.expect.empty() && s.fault.is_object() && s.fault.value("kind", "") == "latency")
+    plan.warnings.push_back({plan.file, s.line, s.column,
+                             "step '" + s.name +
+                                 "': a latency fault without 'expect' is measured but not "
+                                 "judged: expect the entrypoints 'up' (or 'healthy')"});
   if (n["prediction"]) s.prediction = to_json_value(n["prediction"]);
   plan.steps.push_back(std::move(s));
 }
@@ -521,7 +596,8 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
         ref.name = kv.first.Scalar();
         const auto& v = kv.second;
         if (!r.mapping(v, "agent '" + ref.name + "'",
-                       {"url", "token_file", "ca_file", "cert_file", "key_file"}, {"url"}))
+                       {"url", "token_file", "ca_file", "cert_file", "key_file", "max_duration_ms"},
+                       {"url"}))
           continue;
         if (auto u = r.string(v["url"], "url")) {
           ref.url = *u;
@@ -531,6 +607,10 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
                           "': 'url' must be http://HOST:PORT or https://HOST:PORT, got '" +
                           ref.url + "'");
         }
+        if (v["max_duration_ms"])
+          if (auto m =
+                  r.integer(v["max_duration_ms"], "max_duration_ms", 1, 7 * 24 * 3600 * 1000LL))
+            ref.max_duration_ms = *m;
         if (v["token_file"])
           if (auto t = r.string(v["token_file"], "token_file")) {
             ref.token_file = r.path(*t);
@@ -620,6 +700,11 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
     else
       for (const auto& n : s)
         read_step(r, n, plan);
+    if (!plan.steps.empty() && std::all_of(plan.steps.begin(), plan.steps.end(),
+                                           [](const Step& st) { return st.expect.empty(); }))
+      plan.warnings.push_back({plan.file, s.Mark().line + 1, s.Mark().column + 1,
+                               "no step has an expectation ('expect'): the drill injects "
+                               "faults and judges nothing, so it can only fail by aborting"});
   }
   if (const auto a = root["abort_when"]) {
     if (r.mapping(a, "'abort_when'", {"probe", "unhealthy_for_ms"},
@@ -684,7 +769,8 @@ Plan load_plan(const std::string& path) {
   return parse_plan(text.str(), path, slash == std::string::npos ? "" : path.substr(0, slash));
 }
 
-void resolve_targets(Plan& plan, const TargetLookup& lookup) {
+void resolve_targets(Plan& plan, const TargetLookup& lookup,
+                     const std::vector<std::string>& components) {
   std::vector<PlanProblem> problems;
   auto fail = [&](const Step& s, const std::string& m) {
     problems.push_back({plan.file, s.line, s.column, "step '" + s.name + "': " + m});
@@ -720,6 +806,15 @@ void resolve_targets(Plan& plan, const TargetLookup& lookup) {
     }
     if (!lookup) {
       fail(s, "the fault names component '" + component + "' but the plan has no 'topology'");
+      continue;
+    }
+    if (!components.empty() &&
+        std::find(components.begin(), components.end(), component) == components.end()) {
+      const std::string near = common::closest(component, components);
+      problems.push_back({plan.file, s.component_line, s.component_column,
+                          "step '" + s.name + "': component '" + component +
+                              "' does not exist in the topology" +
+                              (near.empty() ? "" : " (did you mean '" + near + "'?)")});
       continue;
     }
     auto block = lookup(component);

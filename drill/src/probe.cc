@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include <asio/experimental/awaitable_operators.hpp>
@@ -24,6 +25,24 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
+/// An exec probe's child, in a process group of its own: killed (the whole group, so that a
+/// shell's children go too) and reaped when the sample ends without its exit, at the timeout,
+/// or when the drill stops with the sample still running (the run's io_context then destroys
+/// the suspended coroutine, and with it this guard: at the end of a drill and on Ctrl-C).
+struct ChildGuard {
+  pid_t pid = -1;
+  bool reaped = false;
+  void kill_and_reap() {
+    if (pid <= 0 || reaped) return;
+    ::kill(-pid, SIGKILL);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    reaped = true;
+  }
+  ~ChildGuard() { kill_and_reap(); }
+};
+
 /// One exec sample: spawn without a shell, poll for the exit, kill at the timeout.
 awaitable<std::pair<bool, std::string>> exec_once(const ProbeSpec& p) {
   std::vector<char*> argv;
@@ -35,23 +54,35 @@ awaitable<std::pair<bool, std::string>> exec_once(const ProbeSpec& p) {
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) co_return std::pair{false, "cannot run '" + p.command[0] + "': " + strerror(rc)};
+  ChildGuard child{pid};
   const auto deadline = Clock::now() + std::chrono::milliseconds(p.timeout_ms);
   asio::steady_timer t(co_await asio::this_coro::executor);
   while (true) {
     int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
+    // Exited? Asked without reaping (WNOWAIT): while the leader is a zombie its group id
+    // cannot be reused, so killing what the probe left in its group cannot hit anyone else.
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid) {
+      ::kill(-pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      child.reaped = true;
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) co_return std::pair{true, std::string()};
       co_return std::pair{false, WIFEXITED(status)
                                      ? "exit code " + std::to_string(WEXITSTATUS(status))
                                      : "killed by signal " + std::to_string(WTERMSIG(status))};
     }
     if (Clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      child.kill_and_reap();
       co_return std::pair{false, "timed out after " + std::to_string(p.timeout_ms) + " ms"};
     }
     t.expires_after(std::chrono::milliseconds(5));
@@ -79,7 +110,7 @@ awaitable<std::pair<bool, std::string>> sample_once(ProbeState& p) {
   switch (spec.kind) {
     case ProbeKind::kHttp: {
       HttpResult r =
-          co_await http_call(p.url, spec.method, std::string(), {}, nullptr, spec.timeout_ms);
+          co_await http_call(p.url, spec.method, std::string(), {}, p.tls.get(), spec.timeout_ms);
       if (!r.error.empty()) co_return std::pair{false, r.error};
       const bool status_ok = spec.statuses.empty()
                                  ? (r.status >= 200 && r.status < 400)

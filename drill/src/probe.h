@@ -19,9 +19,13 @@ struct RawSample {
 
 struct ProbeState {
   const ProbeSpec* spec = nullptr;
-  Url url;                         // http
-  std::vector<RawSample> samples;  // in order of start
+  Url url;                                  // http
+  std::shared_ptr<asio::ssl::context> tls;  // https
+  std::vector<RawSample> samples;           // in order of start
   int in_flight = 0;
+  /// When each sample in flight was sent: a probe whose samples time out has no new result
+  /// for as long as the timeout, and the live status must not say it is healthy meanwhile.
+  std::vector<Clock::time_point> pending;
   Health current = Health::kHealthy;
   bool any = false;
   /// Since when the current health holds (the start of the sample where it began).

@@ -16,10 +16,13 @@
 #include <cmath>
 #include <cstring>
 #include <iomanip>
+#include <limits>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 #include <asio.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -70,7 +73,10 @@ class Run {
     for (const auto& p : plan_.probes) {
       ProbeState s;
       s.spec = &p;
-      if (p.kind == ProbeKind::kHttp) s.url = parse_url(p.url);
+      if (p.kind == ProbeKind::kHttp) {
+        s.url = parse_url(p.url);
+        s.tls = probe_tls(p);
+      }
       probes_.push_back(std::move(s));
     }
     steps_.resize(plan_.steps.size());
@@ -171,9 +177,20 @@ class Run {
     // 1. Every agent answers, before anything else.
     for (auto& [name, a] : agents_) {
       auto r = co_await agent_call(a, "GET", "/v1/status");
+      if (r.error.empty() && r.status == 401)
+        throw RunError("agent '" + name + "' at " + a.ref->url + ": the agent refused the token (" +
+                       describe_failure(r) + ")" +
+                       (a.ref->token.empty() ? "; the plan gives it none (token_file)" : "") +
+                       "; nothing was injected");
       if (!r.error.empty() || r.status != 200)
         throw RunError("agent '" + name + "' at " + a.ref->url + " does not answer /v1/status: " +
                        describe_failure(r) + "; nothing was injected");
+      // A halted agent refuses every fault: say so now, not after the steps injected nothing.
+      const json st = parse_answer(r.body);
+      if (st.is_object() && st.value("halted", false))
+        throw RunError("agent '" + name + "' at " + a.ref->url +
+                       " is halted: it refuses every fault until someone finds out why and "
+                       "POSTs /v1/resume; nothing was injected");
     }
     if (interrupted_) {
       skipped_ = "interrupted before the steady state";
@@ -228,11 +245,17 @@ class Run {
     const json release = {{"ttl_ms", 0}};
     for (auto& [name, a] : agents_)
       if (a.leased) {
-        auto r = co_await agent_call(a, "POST", "/v1/lease", release);
-        if (!r.error.empty() || r.status != 200)
-          log("agent '" + name + "': could not release the lease (" + describe_failure(r) +
-              "); it expires on its own");
         a.leased = false;
+        std::string failed;
+        try {
+          auto r = co_await agent_call(a, "POST", "/v1/lease", release);
+          if (!r.error.empty() || r.status != 200) failed = describe_failure(r);
+        } catch (const std::exception& e) {
+          failed = e.what();
+        }
+        if (!failed.empty())
+          log("agent '" + name + "': could not release the lease (" + failed +
+              "); it expires on its own");
       }
     signals_.cancel();
     // Let samples in flight finish or time out; the journal ignores those after the end.
@@ -274,8 +297,35 @@ class Run {
                         std::chrono::milliseconds(plan_.step_end_ms(plan_.steps.size() - 1)));
   }
 
+  /// Reverts every fault, each on its own: one that throws (a bug, a broken answer) is
+  /// recorded as failed and the next one is still reverted.
   awaitable<void> rollback() {
     for (const auto& f : faults_) {
+      std::exception_ptr failure;
+      try {
+        co_await revert(f);
+      } catch (const std::exception&) {
+        failure = std::current_exception();
+      }
+      if (failure) {
+        std::string what = "unknown error";
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          what = e.what();
+        }
+        rollback_.push_back({{"agent", f.agent},
+                             {"fault_id", f.id},
+                             {"step", plan_.steps[f.step].name},
+                             {"result", "failed: " + what}});
+        log("could not revert fault " + f.id + " on agent '" + f.agent + "': " + what +
+            "; the agent's lease reverts it on its own");
+      }
+    }
+  }
+
+  awaitable<void> revert(FaultRecord f) {
+    {
       Agent& a = agents_.at(f.agent);
       StepRun& run = steps_[f.step];
       json entry = {{"agent", f.agent}, {"fault_id", f.id}, {"step", plan_.steps[f.step].name}};
@@ -356,6 +406,7 @@ class Run {
   awaitable<void> take_sample(ProbeState& p) {
     ++p.in_flight;
     const auto start = Clock::now();
+    p.pending.push_back(start);
     std::pair<bool, std::string> r;
     try {
       r = co_await sample_once(p);
@@ -363,6 +414,8 @@ class Run {
       r = {false, e.what()};
     }
     --p.in_flight;
+    if (auto it = std::find(p.pending.begin(), p.pending.end(), start); it != p.pending.end())
+      p.pending.erase(it);
     if (stopping_) co_return;
     RawSample s{start, r.first, ms_since(start)};
     if (!r.first) p.last_error = r.second;
@@ -418,6 +471,22 @@ class Run {
     return "the probes were not healthy long enough";
   }
 
+  /// A probe's health for the live line: its latest judgement, unless a sample has waited
+  /// for its answer longer than the objective allows (p99_ms, else window_ms): then it is
+  /// unhealthy, whatever the last answers said.
+  static std::string live_health(const ProbeState& p) {
+    if (!p.pending.empty()) {
+      const auto oldest = *std::min_element(p.pending.begin(), p.pending.end());
+      const auto waited =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - oldest).count();
+      const double limit =
+          p.spec->p99_ms ? *p.spec->p99_ms : static_cast<double>(p.spec->window_ms);
+      if (static_cast<double>(waited) > limit)
+        return "unhealthy (no answer for " + std::to_string(waited) + " ms)";
+    }
+    return p.any ? health_name(p.current) : "no sample yet";
+  }
+
   awaitable<void> show_status() {
     if (!options_.status) co_return;
     asio::steady_timer t(co_await asio::this_coro::executor);
@@ -434,8 +503,7 @@ class Run {
       }
       bool first = true;
       for (const auto& p : probes_) {
-        line << (first ? "" : ", ") << p.spec->name << " "
-             << (p.any ? health_name(p.current) : "no sample yet");
+        line << (first ? "" : ", ") << p.spec->name << " " << live_health(p);
         first = false;
       }
       options_.status(line.str());
@@ -503,7 +571,28 @@ class Run {
     }
     j["probes"] = probes;
 
+    // A step is judged on the samples sent in its window alone, their health over sliding
+    // windows of those samples: a sample belongs to the window in which it was sent, and the
+    // previous step's samples do not leak into this one through the sliding window.
+    std::map<std::tuple<std::size_t, std::int64_t, std::int64_t>,
+             std::pair<std::vector<Sample>, std::vector<Health>>>
+        subsets;
+    auto step_samples =
+        [&](std::size_t k, std::int64_t from,
+            std::int64_t to) -> const std::pair<std::vector<Sample>, std::vector<Health>>& {
+      auto [it, added] = subsets.try_emplace({k, from, to});
+      if (added) {
+        for (const auto& x : samples[k])
+          if (x.t_ms >= from && x.t_ms < to) it->second.first.push_back(x);
+        it->second.second = health_series(*probes_[k].spec, it->second.first);
+      }
+      return it->second;
+    };
     bool all_passed = true;
+    bool any_expectation = false;
+    std::string first_refusal;
+    // The end of the previous step's faults: a step's "before" starts after it.
+    std::int64_t previous_fault_end = std::numeric_limits<std::int64_t>::min();
     json steps = json::array();
     json predictions = json::array();
     for (std::size_t i = 0; i < plan_.steps.size(); ++i) {
@@ -526,7 +615,7 @@ class Run {
       bool step_passed = true;
       for (const auto& e : s.expect) {
         const std::size_t k = probe_index(e.probe);
-        json x = {{"probe", e.probe}, {"expected", health_name(e.expected)}};
+        json x = {{"probe", e.probe}, {"expected", e.name()}};
         if (s.recover_within_ms) x["recover_within_ms"] = *s.recover_within_ms;
         if (!run.injected) {
           x.update({{"observed", nullptr},
@@ -540,24 +629,33 @@ class Run {
                     {"passed", false},
                     {"message", "the fault was not injected: " + run.error}});
         } else {
-          Verdict v = judge(e, s.recover_within_ms, samples[k], health[k], injected, window_end);
+          const auto& [in, hin] = step_samples(k, injected, window_end);
+          Verdict v = judge(e, s.recover_within_ms, in, hin, injected, window_end);
           if (window_end < planned_end && v.passed) {
             v.passed = false;
             v.message += " (but the drill ended before the step's window did)";
           }
           x.update({{"observed", health_name(v.observed)},
                     {"recovery_ms", v.recovery_ms ? json(*v.recovery_ms) : json(nullptr)},
+                    {"outage_ms", v.outage_ms ? json(*v.outage_ms) : json(nullptr)},
+                    {"outage_precision_ms", plan_.probes[k].every_ms},
                     {"passed", v.passed},
                     {"message", v.message}});
         }
         step_passed &= x["passed"].get<bool>();
         expectations.push_back(x);
       }
-      if (!run.error.empty()) step_passed = false;
+      any_expectation |= !s.expect.empty();
+      if (!run.error.empty()) {
+        step_passed = false;
+        if (first_refusal.empty())
+          first_refusal = "step '" + s.name + "': the fault was not injected: " + run.error;
+      }
       all_passed &= step_passed;
       step["expectations"] = expectations;
       // Recovery per probe, also for probes without an expectation: what the drill measured.
       json recovery = json::object();
+      json outage = json::object();
       json observed = json::object();
       json summary = json::object();
       const std::int64_t duration = s.fault.value("duration_ms", std::int64_t{0});
@@ -567,19 +665,23 @@ class Run {
       for (std::size_t k = 0; k < probes_.size(); ++k) {
         const auto& name = probes_[k].spec->name;
         if (run.injected && run.error.empty()) {
-          Verdict v = judge({name, Health::kHealthy}, std::nullopt, samples[k], health[k], injected,
-                            window_end);
+          const auto& [in, hin] = step_samples(k, injected, window_end);
+          Verdict v = judge({name, Health::kHealthy}, std::nullopt, in, hin, injected, window_end);
           // Judged as `healthy` with no allowance: the worst health over the whole window.
           recovery[name] = v.recovery_ms ? json(*v.recovery_ms) : json(nullptr);
+          outage[name] = v.outage_ms ? json(*v.outage_ms) : json(nullptr);
           observed[name] = health_name(v.observed);
         }
         summary[name] = {
-            {"before", summarize(samples[k], injected - kBeforeMs, injected)},
+            {"before",
+             summarize(samples[k], std::max(injected - kBeforeMs, previous_fault_end), injected)},
             {"during", summarize(samples[k], injected, during_end)},
             {"after", during_end < window_end ? summarize(samples[k], during_end, window_end)
                                               : json(nullptr)}};
       }
       step["recovery_ms"] = recovery;
+      step["outage_ms"] = outage;
+      if (run.injected) previous_fault_end = during_end;
       step["observed"] = observed;
       step["summary"] = summary;
       step["prediction"] = s.prediction;
@@ -606,6 +708,16 @@ class Run {
     } else if (abort_reason_) {
       j["verdict"] = "aborted";
       j["reason"] = *abort_reason_;
+    } else if (!first_refusal.empty()) {
+      // A fault the agent refused (403, 404, ...) is the reason, not the expectations that
+      // then had nothing to judge.
+      j["verdict"] = "failed";
+      j["reason"] = first_refusal;
+    } else if (all_passed && !any_expectation) {
+      j["verdict"] = "passed";
+      j["reason"] =
+          "every fault was injected, but the plan has no expectations: nothing was "
+          "judged";
     } else if (all_passed) {
       j["verdict"] = "passed";
       j["reason"] = "every expectation held";

@@ -5,6 +5,7 @@
 #include <date/tz.h>
 
 #include <algorithm>
+#include <ctime>
 #include <stdexcept>
 
 #include "achilles/drill/schedule.h"
@@ -49,6 +50,43 @@ bool in_window(const DrillWindow& window, std::chrono::system_clock::time_point 
   if (minute >= window.from_minute) return day_allowed(weekday);
   if (minute < window.to_minute) return day_allowed((weekday + 6) % 7);
   return false;
+}
+
+std::optional<std::chrono::system_clock::time_point> next_window_open(
+    const DrillWindow& window, std::chrono::system_clock::time_point now) {
+  using namespace std::chrono;
+  // Minute by minute: eight days are 11,520 questions to in_window(), a few milliseconds, and
+  // every daylight saving jump is handled by in_window() itself.
+  auto t = floor<minutes>(now);
+  if (in_window(window, now)) return t;
+  for (int i = 1; i <= 8 * 24 * 60; ++i)
+    if (in_window(window, t + minutes(i))) return t + minutes(i);
+  return std::nullopt;
+}
+
+std::string format_window_time(const DrillWindow& window, std::chrono::system_clock::time_point t) {
+  const date::time_zone* zone = find_zone(window.tz);
+  if (!zone) return "?";
+  const auto local = zone->to_local(std::chrono::floor<std::chrono::minutes>(t));
+  return date::format("%Y-%m-%d %H:%M ", local) + (window.tz.empty() ? "UTC" : window.tz);
+}
+
+std::optional<std::chrono::system_clock::time_point> first_run_in_window(
+    const CronSchedule& cron, const DrillWindow& window,
+    std::chrono::system_clock::time_point from) {
+  using namespace std::chrono;
+  // Every minute of a year (366 days covers every month and weekday combination, and
+  // February the 29th is rare enough to ignore): half a million localtime_r() calls, a
+  // fraction of a second, and in_window() only where the cron fires.
+  const auto start = floor<minutes>(from);
+  for (int i = 0; i < 366 * 24 * 60; ++i) {
+    const auto t = start + minutes(i);
+    const std::time_t tt = system_clock::to_time_t(t);
+    std::tm local{};
+    localtime_r(&tt, &local);
+    if (cron.matches(local) && in_window(window, t)) return t;
+  }
+  return std::nullopt;
 }
 
 }  // namespace achilles::drill

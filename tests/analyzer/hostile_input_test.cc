@@ -76,7 +76,7 @@ TEST_CASE("Aliases that are used as they are meant still load, shared", "[loader
   // An alias as a key, and an anchored key used as a value.
   CHECK(yaml_errors("version: 1\nname: &n x\n*n : 1\n") ==
         "t.yaml:3:1: error: unknown key 'x' at the top level (expected one of: version, name, "
-        "domains, components, services, entrypoints)");
+        "domains, components, services, entrypoints, agents)");
   CHECK(yaml_errors("version: 1\n&k name: *k\n") == "ok");
   // An alias to an anchor inside a key that is refused: that key is the error (this threw
   // std::out_of_range, exit 3).

@@ -363,7 +363,7 @@ TEST_CASE("The version is required and must be 1", "[loader]") {
 TEST_CASE("The top level must be a non-empty map", "[loader]") {
   REQUIRE(yaml_errors("") ==
           "t.yaml: error: the file is empty (expected a map with keys version, name, "
-          "domains, components, services, entrypoints)");
+          "domains, components, services, entrypoints, agents)");
   REQUIRE(json_errors("[1]") == "t.json:1:1: error: the top level must be a map, not a list");
   REQUIRE(yaml_errors("version: 1\ncomponents: {id: a}\nname: [x]\n") ==
           "t.yaml:2:13: error: 'components' must be a list, not a map\n"
@@ -377,7 +377,7 @@ TEST_CASE("The top level must be a non-empty map", "[loader]") {
 TEST_CASE("Unknown keys are reported at every level", "[loader]") {
   REQUIRE(yaml_errors("version: 1\nservice: []\n") ==
           "t.yaml:2:1: error: unknown key 'service' at the top level (expected one of: "
-          "version, name, domains, components, services, entrypoints); did you mean "
+          "version, name, domains, components, services, entrypoints, agents); did you mean "
           "'services'?");
   REQUIRE(yaml_errors("version: 1\ndomains:\n  - {id: r, zone: z}\n") ==
           "t.yaml:3:13: error: unknown key 'zone' in domain 'r' (expected one of: id, kind, "
@@ -398,7 +398,7 @@ TEST_CASE("Unknown keys are reported at every level", "[loader]") {
   REQUIRE(yaml_errors("version: 1\ncomponents:\n  - {id: a}\n"
                       "  - {id: b, depends_on: [{id: a, mod: soft}]}\n") ==
           "t.yaml:4:34: error: unknown key 'mod' in a dependency of component 'b' (expected "
-          "one of: id, mode, calls); did you mean 'mode'?");
+          "one of: id, mode, calls, timeout_ms); did you mean 'mode'?");
   // The injector's target block: a misspelt key would leave the drill with nothing to act on.
   REQUIRE(yaml_errors("version: 1\ncomponents:\n"
                       "  - {id: c, target: {agent: \"h:1\", proces: web}}\n") ==
@@ -457,7 +457,44 @@ TEST_CASE("A key of the wrong type names what is expected", "[loader]") {
           "t.yaml:6:26: error: service 't': a member must be an id (a string), not a number");
   REQUIRE(yaml_errors("version: 1\ncomponents:\n  - {id: c, depends_on: [[x]]}\n") ==
           "t.yaml:3:26: error: component 'c': a dependency must be an id or a map {id, mode, "
-          "calls}, not a list");
+          "calls, timeout_ms}, not a list");
+}
+
+TEST_CASE("Agents are declared at the top level, and a target names one or HOST:PORT", "[loader]") {
+  const Topology t = load_topology_text(
+      "version: 1\nagents: {edge: {url: \"https://10.0.0.5:8474\", token_file: e.token}}\n"
+      "components:\n  - {id: a, target: {agent: edge, process: a}}\n"
+      "  - {id: b, target: {agent: \"10.0.0.6:8474\", process: b}}\n"
+      "  - {id: c, target: {agent: \"[::1]:8474\", process: c}}\n",
+      Syntax::kYaml, "t.yaml");
+  REQUIRE(t.agents.size() == 1);
+  CHECK(t.agents[0].name == "edge");
+  CHECK(t.agents[0].url == "https://10.0.0.5:8474");
+  CHECK(t.agents[0].token_file == "e.token");
+  CHECK(yaml_errors("version: 1\nagents: {a: {url: \"ftp://x\", tokn: t}, b: 3}\n"
+                    "components:\n  - {id: c, target: {agent: edge, process: c}}\n") ==
+        "t.yaml:2:19: error: agent 'a': url must start with http:// or https://, not 'ftp://x'\n"
+        "t.yaml:2:30: error: unknown key 'tokn' in agent 'a' (expected one of: url, token_file)\n"
+        "t.yaml:2:43: error: agent 'b': must be a map {url, token_file}, not a number\n"
+        "t.yaml:4:29: error: component 'c': agent 'edge' is not declared in the top-level "
+        "'agents' (and is not HOST:PORT)");
+}
+
+TEST_CASE("A dependency's timeout_ms is a whole number of milliseconds", "[loader]") {
+  const Topology t = load_topology_text(
+      "version: 1\ncomponents:\n  - {id: db}\n"
+      "  - {id: web, depends_on: [{id: db, timeout_ms: 250}, db]}\n",
+      Syntax::kYaml, "t.yaml");
+  const auto& web = t[*t.find("web")];
+  CHECK(web.depends_on[0].timeout_ms == 250);
+  CHECK(web.depends_on[1].timeout_ms == 0);
+  CHECK(yaml_errors("version: 1\ncomponents:\n  - {id: db}\n"
+                    "  - {id: web, depends_on: [{id: db, timeout_ms: 0.5}, {id: db, timeout_ms: "
+                    "0}]}\n") ==
+        "t.yaml:4:49: error: component 'web': timeout_ms must be a whole number of milliseconds "
+        "from 1 to 3600000, not 0.5\n"
+        "t.yaml:4:76: error: component 'web': timeout_ms must be a whole number of milliseconds "
+        "from 1 to 3600000, not 0");
 }
 
 // --- Ids -------------------------------------------------------------------------------
@@ -618,7 +655,7 @@ TEST_CASE("A YAML file with many problems gets all of them, in file order", "[lo
   REQUIRE(file_errors("bad/several.yaml") ==
           "bad/several.yaml:1:10: error: version must be 1, not 2\n"
           "bad/several.yaml:2:1: error: unknown key 'nam' at the top level (expected one of: "
-          "version, name, domains, components, services, entrypoints); did you mean 'name'?\n"
+          "version, name, domains, components, services, entrypoints, agents); did you mean 'name'?\n"
           "bad/several.yaml:4:5: error: cycle of domain parents: a -> b -> a\n"
           "bad/several.yaml:6:26: error: domain 'rack-7': parent 'web' is a service, not a "
           "domain\n"
@@ -633,7 +670,7 @@ TEST_CASE("A YAML file with many problems gets all of them, in file order", "[lo
           "'sfot'\n"
           "bad/several.yaml:12:58: error: component 'lb-1': calls must be 0 or more, not -1\n"
           "bad/several.yaml:12:63: error: component 'lb-1': a dependency must be an id or a map "
-          "{id, mode, calls}, not a number\n"
+          "{id, mode, calls, timeout_ms}, not a number\n"
           "bad/several.yaml:13:32: error: component 'lb-1': label 'tier' must be a string, "
           "number or boolean, not a list\n"
           "bad/several.yaml:14:10: error: id 'web 1' is not valid (allowed: a letter or digit, "

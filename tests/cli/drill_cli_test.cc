@@ -79,6 +79,24 @@ TEST_CASE("drill schedule -o writes the files, into a state directory when asked
   CHECK(c.out.find(" >>" + base + "/st/web.log 2>&1\n") != std::string::npos);
 }
 
+TEST_CASE("drill schedule warns when its cron expression never falls inside the plan's window",
+          "[schedule][cli]") {
+  TempDir tmp;
+  // Mondays 09:00 to 10:00 UTC; Saturday 10:00 in any machine's zone is never then.
+  std::ofstream(tmp.file("web.yaml"))
+      << kPlan << "window: {days: [mon], from: \"09:00\", to: \"10:00\", tz: UTC}\n";
+  auto r = run_achilles("drill schedule web.yaml --every '0 10 * * sat' --emit cron", tmp.path());
+  CHECK(r.code == 0);
+  CHECK(r.err ==
+        "web.yaml: warning: the schedule '0 10 * * sat' never falls inside the plan's window "
+        "(read in this machine's time zone): every run it starts would be skipped\n");
+  CHECK_THAT(r.out, Catch::Contains("0 10 * * sat"));
+  // Every minute does fall inside it: no warning.
+  r = run_achilles("drill schedule web.yaml --every '* * * * *' --emit cron", tmp.path());
+  CHECK(r.code == 0);
+  CHECK(r.err == "");
+}
+
 TEST_CASE("drill schedule exits 2 naming the file or the field that is wrong", "[schedule][cli]") {
   TempDir tmp;
   std::ofstream(tmp.file("web.yaml")) << kPlan;
@@ -239,6 +257,68 @@ TEST_CASE("drill run exits 3 when an agent does not answer, having injected noth
   CHECK_FALSE(std::filesystem::exists(dir.file("j.json")));
 }
 
+TEST_CASE("drill run exits 3 before injecting anything when an agent is halted", "[drill][cli]") {
+  TempDir dir;
+  achilles::injector::testing::Agent agent(dir, {"--insecure-loopback"});
+  REQUIRE(achilles::injector::testing::http(agent.port(), "POST", "/v1/halt").status == 200);
+  std::ofstream(dir.file("plan.yaml")) << plan_for_port(agent.port());
+  auto r = run_achilles("drill run plan.yaml --journal j.json", dir.path());
+  CHECK(r.code == 3);
+  CHECK(r.err ==
+        "achilles: error: agent 'local' at http://127.0.0.1:" + std::to_string(agent.port()) +
+            " is halted: it refuses every fault until someone finds out why and POSTs "
+            "/v1/resume; nothing was injected\n");
+  // Nothing was asked of it: no lease, no fault.
+  const auto status = achilles::injector::testing::http(agent.port(), "GET", "/v1/status").json();
+  CHECK(status["lease"].is_null());
+  CHECK(status["active_faults"].empty());
+}
+
+TEST_CASE("drill run says that the agent refused the token", "[drill][cli]") {
+  TempDir dir;
+  achilles::injector::testing::write_private_file(dir.file("agent.token"),
+                                                  "the-right-token-0123456789abcdef\n");
+  std::ofstream(dir.file("wrong.token")) << "a-wrong-token-0123456789abcdefgh\n";
+  achilles::injector::testing::Agent agent(dir, {"--token-file", dir.file("agent.token")});
+  std::string plan = plan_for_port(agent.port());
+  plan.replace(plan.find("\"}}"), 3, "\", token_file: wrong.token}}");
+  std::ofstream(dir.file("plan.yaml")) << plan;
+  auto r = run_achilles("drill run plan.yaml", dir.path());
+  CHECK(r.code == 3);
+  CHECK_THAT(r.err, Catch::StartsWith("achilles: error: agent 'local' at http://127.0.0.1:" +
+                                      std::to_string(agent.port()) +
+                                      ": the agent refused the token (HTTP 401"));
+  CHECK_THAT(r.err, Catch::EndsWith("; nothing was injected\n"));
+}
+
+TEST_CASE("drill run --dry-run refuses every fault the agent would refuse, all at once",
+          "[drill][cli]") {
+  TempDir dir;
+  std::ofstream(dir.file("plan.yaml"))
+      << "version: 1\ntitle: t\nagents: {a: {url: \"http://127.0.0.1:1\"}}\n"
+         "probes: [{name: p, tcp: {address: \"127.0.0.1:1\"}}]\n"
+         "steps:\n"
+         "  - {name: slow, at_ms: 0, fault: {agent: a, kind: latency, proxy: db, latency: 300, "
+         "duration_ms: 1000}, expect: {p: up}}\n"
+         "  - {name: kill, at_ms: 1, fault: {agent: a, kind: kill, signal: SIGKIL, target: "
+         "{proces: x}}}\n"
+         "  - {name: long, at_ms: 2, fault: {agent: a, kind: pause, target: {process: x}, "
+         "duration_ms: 99999999}}\n";
+  auto r = run_achilles("drill run plan.yaml --dry-run", dir.path());
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err ==
+        "plan.yaml:6:35: error: step 'slow': missing field 'latency_ms'\n"
+        "plan.yaml:6:72: error: step 'slow': unknown field 'latency' for a latency fault\n"
+        "plan.yaml:7:66: error: step 'kill': field 'signal' must be one of SIGKILL, SIGTERM, "
+        "SIGINT, SIGHUP, SIGQUIT, SIGABRT, SIGUSR1, SIGUSR2\n"
+        "plan.yaml:7:82: error: step 'kill': field 'target' must name exactly one of pid, "
+        "process, cmdline, pidfile\n"
+        "plan.yaml:7:83: error: step 'kill': unknown field 'target.proces'\n"
+        "plan.yaml:8:94: error: step 'long': field 'duration_ms' must be between 1 and 900000, "
+        "got 99999999\n");
+}
+
 TEST_CASE("drill run outside its window is skipped with exit 0", "[drill][cli]") {
   TempDir dir;
   // A one-hour window that starts two hours from now (UTC): now is outside it.
@@ -251,9 +331,21 @@ TEST_CASE("drill run outside its window is skipped with exit 0", "[drill][cli]")
   std::ofstream(dir.file("plan.yaml"))
       << plan_for_port(achilles::injector::testing::unused_loopback_port(),
                        std::string("window: {from: \"") + from + "\", to: \"" + to + "\"}\n");
+  // It opens next at the window's start: two hours from now, to the minute.
+  const std::time_t opens = now - now % 60 + 2 * 3600;
+  std::tm otm{};
+  gmtime_r(&opens, &otm);
+  char next[32];
+  std::strftime(next, sizeof next, "%Y-%m-%d %H:%M UTC", &otm);
   auto r = run_achilles("drill run plan.yaml --journal j.json --junit j.xml", dir.path());
   CHECK(r.code == 0);
-  CHECK_THAT(r.out, Catch::Contains("skipped (outside the drill's window)"));
+  CHECK_THAT(r.out, Catch::Contains(std::string("skipped (outside the drill's window: it opens "
+                                                "next at ") +
+                                    next + ")"));
+  auto d = run_achilles("drill run plan.yaml --dry-run", dir.path());
+  CHECK(d.code == 0);
+  CHECK_THAT(d.out,
+             Catch::EndsWith(std::string("window: closed now; it opens next at ") + next + "\n"));
   auto j = nlohmann::json::parse(slurp(dir.file("j.json")));
   CHECK(j["verdict"] == "skipped");
   CHECK_THAT(slurp(dir.file("j.xml")), Catch::Contains("<skipped"));
@@ -298,9 +390,57 @@ TEST_CASE("drill plan derives steps from the analyzer's predictions", "[drill][c
                              "\"api\"], up: []}"));
   r = run_achilles("drill run drills/shop.yaml --dry-run", dir.path());
   CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("{\"duration_ms\":2500,\"kind\":\"latency\",\"latency_ms\":500,"
+                                    "\"proxy\":\"pg\"}"));
+}
+
+TEST_CASE("drill plan keeps latency below the callers' timeout and expects the entrypoints up",
+          "[drill][cli]") {
+  TempDir dir;
+  std::ofstream(dir.file("shop.yaml"))
+      << "version: 1\ncomponents:\n"
+         "  - {id: web, depends_on: [{id: db, timeout_ms: 300}], target: {agent: "
+         "\"127.0.0.1:8474\", process: web}}\n"
+         "  - {id: db, target: {agent: \"127.0.0.1:8474\", process: postgres, proxy: pg}}\n"
+         "entrypoints:\n  - {id: www, target: web, labels: {url: \"http://127.0.0.1:8080/\"}}\n";
+  auto r = run_achilles("drill plan shop.yaml --latency-ms 200", dir.path());
+  REQUIRE(r.code == 0);
   CHECK_THAT(r.out,
-             Catch::Contains("{\"duration_ms\":2500,\"kind\":\"latency\",\"latency_ms\":1000,"
-                             "\"proxy\":\"pg\"}"));
+             Catch::Contains("- name: \"latency 200 ms on db\"\n    at_ms: 0\n"
+                             "    fault: {kind: latency, component: \"db\", latency_ms: 200, "
+                             "duration_ms: 6000}\n    expect: {\"www\": up}\n"));
+  // 1000 ms would be the database down for web, which waits 300 ms: half of that instead.
+  r = run_achilles("drill plan shop.yaml", dir.path());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("fault: {kind: latency, component: \"db\", latency_ms: 150, "
+                                    "duration_ms: 6000}\n    expect: {\"www\": up}\n"));
+}
+
+TEST_CASE("drill plan takes agents' URLs from the topology and refuses an agent it does not know",
+          "[drill][cli]") {
+  TempDir dir;
+  std::ofstream(dir.file("shop.yaml"))
+      << "version: 1\nagents: {edge: {url: \"https://10.1.2.3:9000\", token_file: edge.token}}\n"
+         "components:\n"
+         "  - {id: lb, depends_on: [web], target: {agent: edge, port: 80}}\n"
+         "  - {id: web-1, target: {agent: edge, process: web-1}}\n"
+         "  - {id: web-2, target: {agent: edge, process: web-2}}\n"
+         "services:\n  - {id: web, members: [web-1, web-2]}\n"
+         "entrypoints:\n  - {id: www, target: lb}\n";
+  auto r = run_achilles("drill plan shop.yaml", dir.path());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("agents:\n  \"edge\": {url: \"https://10.1.2.3:9000\", "
+                                    "token_file: \"edge.token\"}\n"));
+  CHECK_THAT(r.out, Catch::Contains("tcp: {address: \"10.1.2.3:80\""));
+  // An agent that is neither declared nor HOST:PORT is never taken for a host name.
+  std::ofstream(dir.file("bad.yaml")) << "version: 1\ncomponents:\n"
+                                         "  - {id: web-1, target: {agent: edge, process: web-1}}\n"
+                                         "entrypoints:\n  - {id: www, target: web-1}\n";
+  r = run_achilles("drill plan bad.yaml", dir.path());
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "bad.yaml:3:33: error: component 'web-1': agent 'edge' is not declared in the top-level "
+        "'agents' (and is not HOST:PORT)\n");
 }
 
 TEST_CASE("drill plan refuses a topology it cannot drill", "[drill][cli]") {

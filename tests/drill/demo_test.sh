@@ -42,6 +42,7 @@ for f in topology.yaml analysis.json report.html graph.svg drill.yaml journal.js
 done
 grep -q "prediction spof store: confirmed" "$W/full.out" || fail "the store outage was not confirmed"
 grep -q "prediction redundant web: confirmed" "$W/full.out" || fail "the failover was not confirmed"
+grep -q "prediction latency store: confirmed" "$W/full.out" || fail "the latency step was not judged up"
 grep -q '"kind": "spof"' "$W/full/analysis.json" || fail "no spof in the analysis"
 [[ -z $(left_behind) ]] || fail "processes left behind: $(left_behind)"
 

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -139,15 +141,16 @@ rollback: never
         "plan.yaml:9:35: error: 'success_ratio' must be between 0 and 1, got 1.5\n"
         "plan.yaml:10:11: error: probe 'www' is defined twice\n"
         "plan.yaml:11:20: error: 'address' must be HOST:PORT, got 'nocolon'\n"
-        "plan.yaml:15:12: error: step 'one': a latency fault needs 'duration_ms', so that it "
-        "ends on its own\n"
+        "plan.yaml:15:12: error: step 'one': missing field 'latency_ms'\n"
+        "plan.yaml:15:12: error: step 'one': missing field 'duration_ms' (it bounds the fault "
+        "in time)\n"
         "plan.yaml:15:20: error: unknown agent 'remote' (the plan's agents: local)\n"
-        "plan.yaml:16:19: error: expectation for 'www' must be healthy, degraded or down\n"
+        "plan.yaml:16:19: error: expectation for 'www' must be healthy, degraded, up or down\n"
         "plan.yaml:16:29: error: 'expect' names 'api', which is not a probe\n"
         "plan.yaml:18:12: error: steps must be in order of at_ms: 'two' at 50 comes after "
         "'one' at 100\n"
-        "plan.yaml:19:33: error: unknown fault kind 'explode' (kill, pause, latency, cpu or "
-        "memory)\n"
+        "plan.yaml:19:33: error: step 'two': field 'kind' must be one of kill, pause, latency, "
+        "cpu, memory\n"
         "plan.yaml:20:21: error: 'abort_when' names 'nothing', which is not a probe\n"
         "plan.yaml:20:48: error: 'unhealthy_for_ms' must be between 1 and 86400000, got 0\n"
         "plan.yaml:21:11: error: 'rollback' must be 'always' (a drill always reverts what it "
@@ -221,6 +224,52 @@ steps:
   CHECK_FALSE(p.steps[1].fault.contains("component"));
 }
 
+TEST_CASE("A component the topology lacks does not exist, and the closest id is suggested",
+          "[drill]") {
+  Plan p = parse_plan(R"(version: 1
+title: t
+agents: {local: {url: "http://127.0.0.1:8474"}}
+probes: [{name: p, tcp: {address: "127.0.0.1:80"}}]
+steps:
+  - {name: kill, at_ms: 0, fault: {kind: kill, target: {component: web-3}}}
+  - {name: slow, at_ms: 10, fault: {kind: latency, component: queue, latency_ms: 5, duration_ms: 10}}
+)",
+                      "plan.yaml", "");
+  TargetLookup lookup = [](const std::string&) -> std::optional<TargetBlock> {
+    return std::nullopt;
+  };
+  try {
+    resolve_targets(p, lookup, {"web-1", "web-2", "store"});
+    FAIL("resolve_targets accepted components that do not exist");
+  } catch (const PlanError& e) {
+    CHECK(std::string(e.what()) ==
+          "plan.yaml:6:68: error: step 'kill': component 'web-3' does not exist in the topology "
+          "(did you mean 'web-1'?)\n"
+          "plan.yaml:7:63: error: step 'slow': component 'queue' does not exist in the "
+          "topology");
+  }
+}
+
+TEST_CASE("A latency step without an expectation, and a plan without any, are warned about",
+          "[drill]") {
+  Plan p = parse_plan(R"(version: 1
+title: t
+agents: {local: {url: "http://127.0.0.1:8474"}}
+probes: [{name: p, tcp: {address: "127.0.0.1:80"}}]
+steps:
+  - {name: slow, at_ms: 10, fault: {agent: local, kind: latency, proxy: db, latency_ms: 5, duration_ms: 10}}
+)",
+                      "plan.yaml", "");
+  REQUIRE(p.warnings.size() == 2);
+  CHECK(p.warnings[0].line == 6);
+  CHECK(p.warnings[0].message ==
+        "step 'slow': a latency fault without 'expect' is measured but not judged: expect the "
+        "entrypoints 'up' (or 'healthy')");
+  CHECK(p.warnings[1].message ==
+        "no step has an expectation ('expect'): the drill injects faults and judges nothing, so "
+        "it can only fail by aborting");
+}
+
 TEST_CASE("A probe's health is judged over its sliding window", "[drill]") {
   ProbeSpec p;
   p.window_ms = 1000;
@@ -262,7 +311,9 @@ TEST_CASE("Expectations: healthy after the recovery allowance, degraded, down", 
   // `down` holds, with the recovery measured.
   v = judge({"www", Health::kDown}, std::nullopt, s, h, 0, 6000);
   CHECK(v.passed);
-  CHECK(v.message == "down as expected; healthy again after 1600 ms");
+  CHECK(v.message == "down as expected: an outage of 1200 ms; healthy again after 1600 ms");
+  REQUIRE(v.outage_ms);
+  CHECK(*v.outage_ms == 1200);
   // Still down at the end of the window: no recovery time.
   auto never = every_100ms(-1000, 3000, 0, 3000);
   auto hn = health_series(p, never);
@@ -287,17 +338,53 @@ TEST_CASE("Expectations: healthy after the recovery allowance, degraded, down", 
   CHECK(v.message == "never down: the worst was degraded");
 }
 
-TEST_CASE("A sample in flight at the end of a step's window is not judged with it", "[drill]") {
+TEST_CASE("A sample belongs to the window in which it was sent, however late its answer",
+          "[drill]") {
   ProbeSpec p;
   p.window_ms = 300;
-  // Healthy until the next step's fault at 2000; the sample started at 1950 waited for it
-  // and failed after 1000 ms: that failure is the next fault's, not this step's.
+  // Healthy until the next step's fault at 2000; the sample sent at 1950 was answered 1000 ms
+  // later, during that fault. It counts for this step, which it fails, and not for the next.
   auto s = every_100ms(-1000, 1950, -1, -1);
   s.push_back({1950, false, 1000});
+  for (std::int64_t t = 2050; t < 4000; t += 100)
+    s.push_back({t, true, 2});
   auto h = health_series(p, s);
   Verdict v = judge({"www", Health::kHealthy}, std::nullopt, s, h, 0, 2000);
+  CHECK_FALSE(v.passed);
+  CHECK(v.message == "degraded during the step; still not healthy at the end of the window");
+  CHECK(summarize(s, 2000, 4000)["success_ratio"] == 1.0);
+  CHECK(summarize(s, 1900, 2000)["samples"] == 2);
+}
+
+TEST_CASE("Down is judged from the outage itself, however short against the window", "[drill]") {
+  ProbeSpec p;
+  p.window_ms = 1000;
+  p.every_ms = 50;
+  // Samples every 50 ms; no answer from 0 to 500 ms: shorter than the one-second window, so
+  // the window never holds no success, but users saw an outage of 500 ms.
+  std::vector<Sample> s;
+  for (std::int64_t t = -2000; t < 4000; t += 50)
+    s.push_back({t, !(t >= 0 && t < 500), 2});
+  auto h = health_series(p, s);
+  Verdict v = judge({"www", Health::kDown}, std::nullopt, s, h, 0, 4000);
   CHECK(v.passed);
-  CHECK(v.message == "never stopped being healthy");
+  REQUIRE(v.outage_ms);
+  CHECK(*v.outage_ms == 500);
+  CHECK(v.message == "down as expected: an outage of 500 ms; healthy again after 1450 ms");
+  // `up` fails on the same samples; one failed sample is not an outage.
+  v = judge({"www", Health::kDegraded, true}, std::nullopt, s, h, 0, 4000);
+  CHECK_FALSE(v.passed);
+  CHECK(v.message == "down, not up: an outage of 500 ms");
+  std::vector<Sample> one;
+  for (std::int64_t t = -2000; t < 4000; t += 50)
+    one.push_back({t, t != 100, 2});
+  auto h1 = health_series(p, one);
+  v = judge({"www", Health::kDown}, std::nullopt, one, h1, 0, 4000);
+  CHECK_FALSE(v.passed);
+  CHECK(v.message == "never down: the worst was degraded (one failed sample)");
+  v = judge({"www", Health::kDegraded, true}, std::nullopt, one, h1, 0, 4000);
+  CHECK(v.passed);
+  CHECK(v.message == "up throughout: the worst was degraded; healthy again after 1100 ms");
 }
 
 TEST_CASE("Summaries give the success ratio and latency percentiles of a span", "[drill]") {
@@ -434,6 +521,177 @@ TEST_CASE("No steady state: the drill is skipped and nothing is injected", "[dri
             "no steady state: probe 'file' was down (last failure: exit code 1)", 0) == 0);
   CHECK(j["rollback"].empty());
   CHECK(http(agent.port(), "GET", "/v1/faults").json()["faults"].empty());
+}
+
+TEST_CASE("The live status says a probe is unhealthy while its samples go unanswered",
+          "[drill][slow]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  // The probe answers at once until the file `slow` exists, then takes 3 s, beyond its 1 s
+  // timeout and its 200 ms window: no sample completes for a second at a time.
+  const std::string slow = dir.file("slow");
+  std::string text = plan_text(agent.port(), dir.file("missing"),
+                               "  - name: cpu\n    at_ms: 0\n"
+                               "    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, "
+                               "duration_ms: 100}\n");
+  text.replace(text.find("exec: {command: [test, -e, \"" + dir.file("missing") + "\"]"),
+               std::string("exec: {command: [test, -e, \"" + dir.file("missing") + "\"]").size(),
+               "exec: {command: [sh, -c, \"if [ -e " + slow + " ]; then sleep 3; fi\"]");
+  Plan plan = parse_plan(text, "plan.yaml", dir.path());
+  plan.hold_ms = 60000;  // never steady: the drill is skipped after steady_timeout_ms
+  plan.steady_timeout_ms = 2500;
+  std::vector<std::string> lines;
+  RunOptions options;
+  options.status = [&](const std::string& line) {
+    lines.push_back(line);
+    if (line.find("file healthy") != std::string::npos) touch(slow);
+  };
+  json j = run(plan, options);
+  CHECK(j["verdict"] == "skipped");
+  bool healthy_then_unhealthy = false, saw_healthy = false;
+  for (const auto& l : lines) {
+    saw_healthy |= l.find("file healthy") != std::string::npos;
+    healthy_then_unhealthy |=
+        saw_healthy && l.find("file unhealthy (no answer for ") != std::string::npos;
+  }
+  CHECK(healthy_then_unhealthy);
+}
+
+TEST_CASE("An exec probe still running when the drill stops is killed and reaped, children too",
+          "[drill][slow]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  // Each sample starts a grandchild and waits for it: no sample ever ends within the drill.
+  const std::string pids = dir.file("pids");
+  std::string text = plan_text(agent.port(), dir.file("missing"),
+                               "  - name: cpu\n    at_ms: 0\n"
+                               "    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, "
+                               "duration_ms: 100}\n");
+  const std::string probe =
+      "exec: {command: [test, -e, \"" + dir.file("missing") + "\"], timeout_ms: 1000}";
+  text.replace(text.find(probe), probe.size(),
+               "exec: {command: [sh, -c, \"sleep 60 & echo $! >> " + pids + "; echo $$ >> " + pids +
+                   "; wait\"], timeout_ms: 60000}");
+  Plan plan = parse_plan(text, "plan.yaml", dir.path());
+  plan.steady_timeout_ms = 600;
+  json j = run(plan);
+  CHECK(j["verdict"] == "skipped");
+  std::ifstream in(pids);
+  int count = 0;
+  for (pid_t pid; in >> pid; ++count) {
+    INFO("pid " << pid);
+    // Gone: neither running nor a zombie left unreaped (/proc keeps a zombie's directory).
+    // A grandchild is reaped by init, a moment after its death: wait for that, with a deadline.
+    CHECK(wait_until([&] { return !std::filesystem::exists("/proc/" + std::to_string(pid)); }, 5s));
+  }
+  CHECK(count >= 2);
+}
+
+TEST_CASE(
+    "outage_ms measures a real pause to within one probe interval, even one shorter than "
+    "the window",
+    "[drill][slow]") {
+  TempDir dir;
+  Agent agent(dir, {"--insecure-loopback"});
+  for (const int pause_ms : {400, 1500}) {
+    INFO("paused for " << pause_ms << " ms");
+    // A real process that the test pauses itself; the probe fails while it is stopped (T).
+    Child target({"sleep", "600"});
+    const std::string pid = std::to_string(target.pid());
+    const std::string text =
+        "version: 1\ntitle: outage\nagents:\n  local: {url: \"http://127.0.0.1:" +
+        std::to_string(agent.port()) +
+        "\"}\nprobes:\n  - name: proc\n    exec: {command: [sh, -c, \"! grep -q "
+        "'^State:[[:space:]]*T' /proc/" +
+        pid +
+        "/status\"], timeout_ms: 1000}\n    every_ms: 50\n    window_ms: 1000\n"
+        "steady_state: {hold_ms: 300, timeout_ms: 5000}\nlease_ms: 3000\nsteps:\n"
+        "  - name: pause\n    at_ms: 0\n"
+        "    fault: {agent: local, kind: cpu, cores: 1, load: 0.05, duration_ms: 100}\n"
+        "    expect: {proc: down}\n    observe_ms: 4000\n";
+    Plan plan = parse_plan(text, "plan.yaml", dir.path());
+    std::chrono::steady_clock::time_point stopped, continued;
+    std::thread pauser;
+    RunOptions options;
+    options.log = [&](const std::string& line) {
+      if (line.find("injected") == std::string::npos || pauser.joinable()) return;
+      pauser = std::thread([&] {
+        std::this_thread::sleep_for(300ms);
+        stopped = std::chrono::steady_clock::now();
+        ::kill(target.pid(), SIGSTOP);
+        std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+        continued = std::chrono::steady_clock::now();
+        ::kill(target.pid(), SIGCONT);
+      });
+    };
+    json j = run(plan, options);
+    if (pauser.joinable()) pauser.join();
+    REQUIRE(continued > stopped);
+    const auto truth =
+        std::chrono::duration_cast<std::chrono::milliseconds>(continued - stopped).count();
+    const json& x = j["steps"][0]["expectations"][0];
+    INFO(x.dump());
+    CHECK(x["passed"] == true);
+    CHECK(x["outage_precision_ms"] == 50);
+    REQUIRE(x["outage_ms"].is_number());
+    CHECK(std::abs(x["outage_ms"].get<std::int64_t>() - truth) <= 50);
+    CHECK(j["steps"][0]["outage_ms"]["proc"] == x["outage_ms"]);
+  }
+}
+
+TEST_CASE("Rollback reverts every fault even when reverting one fails, and releases the lease",
+          "[drill][slow]") {
+  TempDir dir;
+  // A fake agent: its record of fault f-1 is broken (a number for `state`), f-2 is active.
+  // It logs every request it gets.
+  const std::string log = dir.file("requests");
+  Child fake({"python3", "-c",
+              "import http.server, json, sys\n"
+              "log = open(sys.argv[1], 'a', buffering=1)\n"
+              "n = [0]\n"
+              "class H(http.server.BaseHTTPRequestHandler):\n"
+              "  def log_message(self, *a): pass\n"
+              "  def reply(self, code, body):\n"
+              "    b = json.dumps(body).encode()\n"
+              "    self.send_response(code); self.send_header('Content-Length', str(len(b)))\n"
+              "    self.end_headers(); self.wfile.write(b)\n"
+              "  def handle_one(self):\n"
+              "    length = int(self.headers.get('Content-Length') or 0)\n"
+              "    body = self.rfile.read(length).decode()\n"
+              "    log.write(self.command + ' ' + self.path + ' ' + body + '\\n')\n"
+              "    if self.path == '/v1/status': return self.reply(200, {'halted': False})\n"
+              "    if self.path == '/v1/lease': return self.reply(200, {})\n"
+              "    if self.command == 'POST':\n"
+              "      n[0] += 1; return self.reply(201, {'id': 'f-%d' % n[0], 'state': 'active'})\n"
+              "    if self.path == '/v1/faults/f-1' and self.command == 'GET':\n"
+              "      return self.reply(200, {'id': 'f-1', 'state': 5})\n"
+              "    if self.command == 'GET': return self.reply(200, {'state': 'active'})\n"
+              "    return self.reply(200, {'kind': 'cpu', 'state': 'reverted'})\n"
+              "  do_GET = do_POST = do_DELETE = handle_one\n"
+              "s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
+              "print(s.server_address[1], flush=True)\n"
+              "s.serve_forever()\n",
+              log},
+             true);
+  const int port = std::stoi(fake.read_line());
+  std::string steps;
+  for (int i = 1; i <= 2; ++i)
+    steps += "  - name: cpu " + std::to_string(i) + "\n    at_ms: " + std::to_string(i * 100) +
+             "\n    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, duration_ms: 60000}\n"
+             "    observe_ms: 300\n";
+  touch(dir.file("ok"));
+  Plan plan = parse_plan(plan_text(port, dir.file("ok"), steps), "plan.yaml", dir.path());
+  json j = run(plan);
+  INFO(j.dump(2));
+  REQUIRE(j["rollback"].size() == 2);
+  CHECK(j["rollback"][0]["fault_id"] == "f-1");
+  CHECK_THAT(j["rollback"][0]["result"].get<std::string>(), Catch::StartsWith("failed: "));
+  CHECK(j["rollback"][1]["fault_id"] == "f-2");
+  CHECK(j["rollback"][1]["result"] == "reverted");
+  std::ifstream in(log);
+  std::string requests((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_THAT(requests, Catch::Contains("DELETE /v1/faults/f-2"));
+  CHECK_THAT(requests, Catch::Contains("POST /v1/lease {\"ttl_ms\":0}"));
 }
 
 TEST_CASE("An agent that does not answer stops the drill before any fault", "[drill]") {

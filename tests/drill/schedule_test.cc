@@ -75,6 +75,7 @@ json journal(const std::string& title, const std::string& started, const std::st
           {"verdict", verdict},
           {"steps",
            {{{"name", "kill web-1"},
+             {"injected_at_ms", 3},
              {"error", nullptr},
              {"expectations",
               {{{"probe", "www"},
@@ -609,8 +610,10 @@ TEST_CASE("The history line of a journal, appended whole by concurrent runs", "[
                         {"summary", nullptr}});
   CHECK(history_line(j) == json::parse(R"({"title": "web", "plan_file": "drills/web.yaml",
           "started_at": "2026-11-26T12:00:00.000Z", "verdict": "failed",
-          "steps": [{"name": "kill web-1", "passed": false, "recovery_ms": {"www": 1210}},
-                    {"name": "slow db", "passed": false, "recovery_ms": {}}]})"));
+          "steps": [{"name": "kill web-1", "passed": false, "injected": true,
+                     "recovery_ms": {"www": 1210}},
+                    {"name": "slow db", "passed": false, "injected": false,
+                     "recovery_ms": {}}]})"));
   json skipped = {{"title", "web"}, {"started_at", "x"}, {"verdict", "skipped"}};
   CHECK(history_line(skipped)["steps"] == json::array());
 
@@ -677,6 +680,25 @@ TEST_CASE("The history summary: per drill, its runs, pass rate and recovery tren
         "  step \"kill web-1\"\n"
         "    www: last recovery 40 ms; recent (oldest first, ms): 40\n");
   REQUIRE_THROWS_AS(format_history(path), InputError);
+  // A step never injected (the agent refused it) did not "fail to recover"; a step without
+  // expectations gets no bare heading; the trend comes from the runs that measured something.
+  std::string other = tmp / "other.jsonl";
+  for (double ms : {1000.0, 1000.0, 1000.0, 1000.0})
+    append_history(other, journal("api", "2026-11-01", "passed", ms));
+  json refused = journal("api", "2026-11-02", "failed", nullptr, false);
+  refused["steps"][0].erase("injected_at_ms");
+  refused["steps"][0]["error"] = "HTTP 403: process 'web-1' is not allowed";
+  refused["steps"].push_back({{"name", "slow db"},
+                              {"injected_at_ms", 12000},
+                              {"error", nullptr},
+                              {"expectations", json::array()}});
+  append_history(other, refused);
+  CHECK(format_history(other) ==
+        "drill \"api\": 5 runs; last 2026-11-02 failed; pass rate 80% (4 of 5)\n"
+        "  step \"kill web-1\"\n"
+        "    www: last never injected; recent (oldest first, ms): 1000 1000 1000 1000 "
+        "not-injected; steady\n"
+        "  step \"slow db\": no expectations, nothing judged\n");
   std::ofstream(tmp / "empty.jsonl") << "\n";
   CHECK(format_history(tmp / "empty.jsonl") == "no drill runs in " + (tmp / "empty.jsonl") + "\n");
   REQUIRE_THROWS_WITH(format_history(tmp / "none.jsonl"),

@@ -44,7 +44,14 @@ struct Dependency {
   double calls = 1.0;
   /// Where the entry is written.
   SourcePos pos;
+  /// How long the caller waits for the dependency (`timeout_ms`, 1..kMaxTimeoutMs), 0 when
+  /// not given. Last, so that the positional initialisers {target, mode, calls, pos} of the
+  /// importers stay valid; it grows a Dependency from 24 to 32 bytes.
+  uint32_t timeout_ms = 0;
 };
+
+/// The largest `timeout_ms` of a dependency: an hour.
+inline constexpr uint32_t kMaxTimeoutMs = 3600000;
 
 /// Ordered key/value strings: `labels`, and a component's injector `target` block.
 using StringMap = std::vector<std::pair<std::string, std::string>>;
@@ -84,6 +91,17 @@ struct Element {
   StringMap inject_target;
 };
 
+/// A top-level `agents` entry: a name that `target` blocks use for an agent (spec
+/// topology.md).
+struct AgentDecl {
+  std::string name;
+  /// http:// or https:// URL of its API.
+  std::string url;
+  /// The bearer token's file, as written (relative to the topology), or empty.
+  std::string token_file;
+  SourcePos pos;
+};
+
 /// A whole topology. Elements are stored in declaration order: domains first, then
 /// components, services and entrypoints (the loaders keep this order).
 struct Topology {
@@ -92,6 +110,8 @@ struct Topology {
   /// The path it was loaded from, as given; empty when built in memory.
   std::string file;
   std::vector<Element> elements;
+  /// The top-level `agents`, in file order.
+  std::vector<AgentDecl> agents;
   /// True for a topology read from an undirected DOT graph: its links have no dependency
   /// direction, and the analyzer reports articulation points and bridges over them.
   bool undirected = false;

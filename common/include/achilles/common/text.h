@@ -36,6 +36,11 @@ std::string lower(std::string_view s);
 /// `s` without leading and trailing white space (spaces, tabs, CR, LF).
 std::string_view trim(std::string_view s);
 
+/// The candidate nearest to `word` by edit distance (insertions, deletions, substitutions),
+/// if it is near enough to be a likely typo (at most a third of the word's length, and at
+/// least 1); empty otherwise. For "does not exist; did you mean ...?".
+std::string closest(std::string_view word, const std::vector<std::string>& candidates);
+
 /// printf into a string; the compiler checks the arguments against the format.
 [[gnu::format(printf, 1, 2)]] std::string format(const char* fmt, ...);
 

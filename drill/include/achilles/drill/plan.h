@@ -48,6 +48,9 @@ struct AgentRef {
   std::string token_file;
   /// TLS: the CA that signed the agent's certificate, and the runner's client certificate.
   std::string ca_file, cert_file, key_file;
+  /// The agent's max_duration_ms, when the plan states it (`max_duration_ms`): fault
+  /// durations are checked against it when the plan is read. The agent's default otherwise.
+  std::int64_t max_duration_ms = 900000;
 };
 
 enum class ProbeKind { kHttp, kTcp, kExec };
@@ -61,6 +64,10 @@ struct ProbeSpec {
   std::string method = "GET";
   std::vector<int> statuses;
   std::string body_contains;
+  /// https: the CA that signed the server's certificate (else the system's), or no
+  /// verification at all (insecure_skip_verify, for a lab's self-signed certificate).
+  std::string ca_file;
+  bool insecure_skip_verify = false;
   /// tcp: HOST:PORT.
   std::string address;
   /// exec: argv, run without a shell.
@@ -81,6 +88,10 @@ const char* health_name(Health h);
 struct Expectation {
   std::string probe;
   Health expected = Health::kHealthy;
+  /// `up`: healthy or degraded, never down (`expected` is then kDegraded, the worst allowed).
+  bool up = false;
+  /// "healthy", "degraded", "up" or "down", as written.
+  const char* name() const { return up ? "up" : health_name(expected); }
 };
 
 struct Step {
@@ -98,6 +109,9 @@ struct Step {
   /// Where the step is in the plan, for messages about it.
   int line = 0;
   int column = 0;
+  /// Where its fault names a component (else the step's own position).
+  int component_line = 0;
+  int component_column = 0;
 };
 
 struct AbortWhen {
@@ -120,6 +134,9 @@ struct Plan {
   std::vector<Step> steps;
   std::optional<AbortWhen> abort_when;
   std::int64_t lease_ms = 5000;
+  /// What is allowed but probably a mistake (a latency step that nothing judges), located;
+  /// `drill run` prints them as warnings before it starts.
+  std::vector<PlanProblem> warnings;
 
   /// When observation of step `i` ends, in ms after the steady state (see docs/drill.md).
   std::int64_t step_end_ms(std::size_t i) const;
@@ -139,8 +156,11 @@ using TargetLookup = std::function<std::optional<TargetBlock>(const std::string&
 
 /// Resolves `target: {component: ID}` (and `component: ID` on latency faults) through the
 /// topology's target blocks. An agent named in a block is a plan agent's name or the
-/// HOST:PORT of a plan agent's URL. Throws PlanError naming each step that cannot resolve.
-void resolve_targets(Plan& plan, const TargetLookup& lookup);
+/// HOST:PORT of a plan agent's URL. Throws PlanError naming each step that cannot resolve;
+/// given the topology's `components` (ids), a component that is not one "does not exist",
+/// with the closest id suggested.
+void resolve_targets(Plan& plan, const TargetLookup& lookup,
+                     const std::vector<std::string>& components = {});
 
 // ---- Judging samples (pure; the runner collects the samples) ----
 
@@ -162,11 +182,29 @@ struct Verdict {
   /// From the injection to the first sample after which the probe stays healthy to the end
   /// of the window; nothing when it is not healthy at the end.
   std::optional<std::int64_t> recovery_ms;
+  /// From the first failed sample of the outage to the next successful one (spec drill.md
+  /// `outage_ms`); nothing when no sample failed. Its precision is the probe's every_ms.
+  std::optional<std::int64_t> outage_ms;
+  /// The outage had not ended at the end of the window (outage_ms is then a lower bound).
+  bool outage_open = false;
   bool passed = false;
   std::string message;
 };
 
-/// Judges one expectation over the step's window [from_ms, to_ms) (docs/drill.md).
+/// An outage among the samples sent in [from_ms, to_ms): the first run of two or more
+/// consecutive failed samples (else the first failed sample), from its first sample to the
+/// next successful one (or to_ms when none came: `open`).
+struct Outage {
+  std::int64_t start_ms = 0;
+  std::int64_t ms = 0;
+  std::size_t failed = 0;
+  bool open = false;
+};
+std::optional<Outage> find_outage(const std::vector<Sample>& samples, std::int64_t from_ms,
+                                  std::int64_t to_ms);
+
+/// Judges one expectation over the step's window [from_ms, to_ms) (docs/drill.md): every
+/// sample sent in the window counts, however late its answer came.
 Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recover_within_ms,
               const std::vector<Sample>& samples, const std::vector<Health>& health,
               std::int64_t from_ms, std::int64_t to_ms);

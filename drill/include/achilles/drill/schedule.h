@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,6 +39,14 @@ bool known_time_zone(const std::string& tz);
 /// Throws common::UsageError for an unknown zone. Thread-safe.
 bool in_window(const DrillWindow& window, std::chrono::system_clock::time_point now);
 
+/// When the window next opens at or after `now` (`now` itself, to the minute, when it is
+/// open), or nothing when it never opens (no day allowed). Within eight days by construction.
+std::optional<std::chrono::system_clock::time_point> next_window_open(
+    const DrillWindow& window, std::chrono::system_clock::time_point now);
+
+/// `t` as "YYYY-MM-DD HH:MM ZONE" in the window's zone ("UTC" for "").
+std::string format_window_time(const DrillWindow& window, std::chrono::system_clock::time_point t);
+
 // ---- Cron -----------------------------------------------------------------------------------
 
 /// A validated 5-field cron expression as the sets of values it matches.
@@ -64,6 +73,13 @@ struct CronSchedule {
 /// Throws common::UsageError with a message naming the field:
 /// `cron expression '61 * * * *': minute: 61 is out of range 0-59`.
 CronSchedule parse_cron(const std::string& text);
+
+/// The first minute within a year after `from` at which `cron` fires (read in the process's
+/// local time zone, as a scheduler reads it) inside `window`; nothing when it never does, and
+/// every run it starts would be skipped.
+std::optional<std::chrono::system_clock::time_point> first_run_in_window(
+    const CronSchedule& cron, const DrillWindow& window,
+    std::chrono::system_clock::time_point from);
 
 /// The systemd OnCalendar= expression that fires at exactly the same minutes:
 /// `[DOW ]*-MM-DD HH:MM:00`. Throws common::UsageError when there is none: a schedule

@@ -1,0 +1,203 @@
+// The rules of a fault body (fault_schema.h). They mirror injector::parse_fault() in
+// injector/src/fault.cc field for field and message for message; the agent is to call
+// check_fault_body() and answer 400 with the first problem (see docs/drill.md).
+#include "achilles/common/fault_schema.h"
+
+#include <algorithm>
+#include <limits>
+#include <regex>
+#include <set>
+
+namespace achilles::common {
+
+using nlohmann::json;
+
+namespace {
+
+/// One object under check: typed checks that name the field, and, at the end, the keys no
+/// check read (unknown fields). Unlike the agent's throwing reader, it records every problem.
+class Fields {
+ public:
+  Fields(const json& obj, std::vector<std::string> at, std::string prefix, std::string what,
+         std::vector<FaultProblem>& out)
+      : obj_(obj),
+        at_(std::move(at)),
+        prefix_(std::move(prefix)),
+        what_(std::move(what)),
+        out_(out) {}
+
+  bool has(const std::string& key) {
+    seen_.insert(key);
+    return obj_.contains(key);
+  }
+  std::string name(const std::string& key) const { return "'" + prefix_ + key + "'"; }
+  /// A problem at the object itself (a field it lacks) or at one of its keys.
+  void bad(const std::string& message, const std::string& key = "") {
+    auto path = at_;
+    if (!key.empty()) path.push_back(key);
+    out_.push_back({std::move(path), message});
+  }
+
+  void string(const std::string& key, bool required) {
+    if (!has(key)) {
+      if (required) bad("missing field " + name(key));
+      return;
+    }
+    const json& v = obj_.at(key);
+    if (!v.is_string())
+      bad("field " + name(key) + " must be a string", key);
+    else if (v.get<std::string>().empty())
+      bad("field " + name(key) + " must not be empty", key);
+  }
+
+  void integer(const std::string& key, bool required, std::int64_t lo, std::int64_t hi,
+               const std::string& why = "") {
+    if (!has(key)) {
+      if (required) bad("missing field " + name(key) + why);
+      return;
+    }
+    const json& v = obj_.at(key);
+    if (!v.is_number_integer()) return bad("field " + name(key) + " must be an integer", key);
+    std::int64_t n;
+    if (v.is_number_unsigned() &&
+        v.get<std::uint64_t>() >
+            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      n = std::numeric_limits<std::int64_t>::max();
+    else
+      n = v.get<std::int64_t>();
+    if (n < lo || n > hi)
+      bad("field " + name(key) + " must be between " + std::to_string(lo) + " and " +
+              std::to_string(hi) + ", got " + v.dump(),
+          key);
+  }
+
+  void finish() {
+    for (const auto& [key, value] : obj_.items())
+      if (!seen_.count(key)) bad("unknown field " + name(key) + what_, key);
+  }
+
+ private:
+  const json& obj_;
+  std::vector<std::string> at_;
+  std::string prefix_, what_;
+  std::vector<FaultProblem>& out_;
+  std::set<std::string> seen_;
+};
+
+void check_target(const json& body, std::vector<FaultProblem>& out) {
+  const json& v = body.at("target");
+  if (!v.is_object()) {
+    out.push_back({{"target"}, "field 'target' must be an object"});
+    return;
+  }
+  Fields f(v, {"target"}, "target.", "", out);
+  int given = 0;
+  if (f.has("pid")) {
+    f.integer("pid", true, 1, std::numeric_limits<int>::max());
+    ++given;
+  }
+  if (f.has("process")) {
+    f.string("process", true);
+    ++given;
+  }
+  if (f.has("cmdline")) {
+    f.string("cmdline", true);
+    const json& c = v.at("cmdline");
+    if (c.is_string() && !c.get<std::string>().empty()) {
+      const auto re = c.get<std::string>();
+      if (re.size() > 1024) {
+        f.bad("field 'target.cmdline' must be at most 1024 characters", "cmdline");
+      } else {
+        try {
+          std::regex compiled(re);
+        } catch (const std::regex_error& e) {
+          f.bad(
+              "field 'target.cmdline' is not a valid regular expression: " + std::string(e.what()),
+              "cmdline");
+        }
+      }
+    }
+    ++given;
+  }
+  if (f.has("pidfile")) {
+    f.string("pidfile", true);
+    ++given;
+  }
+  if (f.has("count")) {
+    const json& c = v.at("count");
+    if (!c.is_string() || (c != "one" && c != "all"))
+      f.bad("field 'target.count' must be \"one\" or \"all\"", "count");
+  }
+  f.finish();
+  if (given != 1) f.bad("field 'target' must name exactly one of pid, process, cmdline, pidfile");
+}
+
+}  // namespace
+
+const std::vector<std::string>& fault_signal_names() {
+  static const std::vector<std::string> kNames = {"SIGKILL", "SIGTERM", "SIGINT",  "SIGHUP",
+                                                  "SIGQUIT", "SIGABRT", "SIGUSR1", "SIGUSR2"};
+  return kNames;
+}
+
+std::vector<FaultProblem> check_fault_body(const json& body, const FaultLimits& limits) {
+  std::vector<FaultProblem> out;
+  if (!body.is_object()) return {{{}, "the body must be a JSON object"}};
+  if (!body.contains("kind")) return {{{}, "missing field 'kind'"}};
+  const json& k = body.at("kind");
+  static const std::string kKinds[] = {"kill", "pause", "latency", "cpu", "memory"};
+  std::string kind;
+  for (const auto& name : kKinds)
+    if (k.is_string() && k == name) kind = name;
+  if (kind.empty())
+    return {{{"kind"}, "field 'kind' must be one of kill, pause, latency, cpu, memory"}};
+
+  Fields f(body, {}, "", " for a " + kind + " fault", out);
+  f.has("kind");
+  const std::int64_t max = limits.max_duration_ms;
+  const std::string bound = " (it bounds the fault in time)";
+  if (kind == "kill" || kind == "pause") {
+    if (!f.has("target"))
+      f.bad("missing field 'target'");
+    else
+      check_target(body, out);
+  }
+  if (kind == "kill") {
+    if (f.has("signal")) {
+      const json& s = body.at("signal");
+      f.string("signal", true);
+      const auto& names = fault_signal_names();
+      if (s.is_string() && !s.get<std::string>().empty() &&
+          std::find(names.begin(), names.end(), s.get<std::string>()) == names.end())
+        f.bad(
+            "field 'signal' must be one of SIGKILL, SIGTERM, SIGINT, SIGHUP, SIGQUIT, "
+            "SIGABRT, SIGUSR1, SIGUSR2",
+            "signal");
+    }
+    f.integer("observe_ms", false, 0, max);
+  } else if (kind == "pause") {
+    f.integer("duration_ms", true, 1, max, bound);
+  } else if (kind == "latency") {
+    f.string("proxy", true);
+    f.integer("latency_ms", true, 0, 3600000);
+    f.integer("jitter_ms", false, 0, 3600000);
+    f.integer("duration_ms", true, 1, max, bound);
+  } else if (kind == "cpu") {
+    f.integer("cores", false, 1, limits.max_cores);
+    if (f.has("load")) {
+      const json& l = body.at("load");
+      if (!l.is_number())
+        f.bad("field 'load' must be a number", "load");
+      else if (!(l.get<double>() > 0 && l.get<double>() <= 1))
+        f.bad("field 'load' must be above 0 and at most 1, got " + l.dump(), "load");
+    }
+    f.integer("duration_ms", true, 1, max, bound);
+  } else if (kind == "memory") {
+    f.integer("bytes", true, 1, limits.max_memory_bytes);
+    f.integer("duration_ms", true, 1, max, bound);
+  }
+  f.finish();
+  return out;
+}
+
+}  // namespace achilles::common
