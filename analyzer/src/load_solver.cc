@@ -8,7 +8,6 @@
 #include <cmath>
 #include <functional>
 #include <limits>
-#include <ranges>
 
 namespace achilles::analyzer::detail {
 
@@ -90,8 +89,7 @@ LoadNet::LoadNet(const Topology& t) : topology_(t) {
   std::vector<uint32_t> starts{0};
   completed.reserve(n);
   strong_components(
-      n, std::views::iota(ElementId{0}, static_cast<ElementId>(n)),
-      [&](ElementId x) { return out_offset_[x + 1] - out_offset_[x]; },
+      n, AllElements{n}, [&](ElementId x) { return out_offset_[x + 1] - out_offset_[x]; },
       [&](ElementId x, std::size_t i) { return out_[out_offset_[x] + i].other; },
       [&](std::span<const ElementId> group) {
         completed.insert(completed.end(), group.begin(), group.end());

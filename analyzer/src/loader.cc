@@ -8,6 +8,10 @@
 //   3. cycles: domain parents and service membership.
 // An element whose id is bad is still checked (into a scratch element), and references to
 // an id that was declared but invalid are not reported again: one mistake, one message.
+//
+// One file past 500 lines: its three passes over one document (declare the ids, fill and resolve
+// the references, the domain and membership cycles) share the id table and the diagnostics, and
+// read best in order.
 #include "achilles/analyzer/loader.h"
 
 #include <fcntl.h>

@@ -20,6 +20,23 @@
 
 namespace achilles::analyzer {
 
+/// The ids 0 .. n-1, as roots that visit everything. (std::views::iota would do, but clang 14
+/// cannot compile it with libstdc++ 12, and the fuzz targets are built with clang 14.)
+struct AllElements {
+  struct Iterator {
+    ElementId x;
+    ElementId operator*() const { return x; }
+    Iterator& operator++() {
+      ++x;
+      return *this;
+    }
+    bool operator!=(const Iterator& o) const { return x != o.x; }
+  };
+  std::size_t n;
+  Iterator begin() const { return {0}; }
+  Iterator end() const { return {static_cast<ElementId>(n)}; }
+};
+
 /// Tarjan's algorithm, iteratively (no recursion: chains of 10^6 elements). Visits what
 /// `roots` reach through `degree(x)` successors `target(x, i)`, i < degree(x), of the `n`
 /// elements, and calls `complete(group)` for each component once every component it reaches

@@ -19,7 +19,7 @@ void structure_pass(const Topology& topology, std::vector<Finding>& findings) {
       boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, boost::no_property,
                             boost::property<boost::edge_index_t, size_t>>;
   // Why deduplicate: biconnected_components in Boost 1.74 puts parallel edges in component 0
-  // (notes.md); a repeated link does not make a graph any more connected either.
+  // (fixed only in 1.80); a repeated link does not make a graph any more connected either.
   std::set<std::pair<ElementId, ElementId>> edges;
   for (auto [a, b] : topology.undirected_edges)
     if (a != b) edges.insert(std::minmax(a, b));

@@ -1,4 +1,8 @@
 // Reading a drill plan: every key checked, every problem of the file reported in one run.
+//
+// One file past 500 lines: reading a plan is one walk of one schema (plan, agents, probes, steps,
+// their faults and expectations), every problem located as it is found; split by section, the
+// position bookkeeping and the cross-references (agents, probes) would be spread over files.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>

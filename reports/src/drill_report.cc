@@ -1,4 +1,7 @@
 // The HTML report and the JUnit XML of one drill journal.
+//
+// One file past 500 lines: one self-contained HTML page (its styles, its script and its charts)
+// written in the order a reader meets it.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

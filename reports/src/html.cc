@@ -1,3 +1,5 @@
+// One file past 500 lines: one self-contained HTML page (its styles, its script, the graph and its
+// blast radii) written in the order a reader meets it.
 #include "achilles/reports/html.h"
 #include "achilles/common/markup.h"
 

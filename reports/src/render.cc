@@ -1,3 +1,6 @@
+// One file past 500 lines: one Graphviz session builds the scene, styles it, lays it out (and
+// again towards a screen's aspect) and writes it; the steps share the cgraph objects, which must
+// not outlive the session.
 #include "achilles/reports/render.h"
 #include "achilles/analyzer/graphviz.h"
 #include "achilles/common/markup.h"
