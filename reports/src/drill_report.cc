@@ -499,7 +499,9 @@ void write_rollback(std::ostringstream& out, const json& rollback) {
          "</thead><tbody>";
   for (const auto& r : rollback) {
     std::string result = text(r, "result");
-    bool ok = result == "reverted" || result == "already ended";
+    // "observation ended" is a kill's normal end (the agent stopped watching for the
+    // process to come back): as good as "reverted", not a failure.
+    bool ok = result == "reverted" || result == "already ended" || result == "observation ended";
     out << "<tr><td>" << markup_escape(text(r, "step")) << "</td><td>"
         << markup_escape(text(r, "agent")) << "</td><td><code>"
         << markup_escape(text(r, "fault_id")) << "</code></td><td class=\"" << (ok ? "ok" : "bad")

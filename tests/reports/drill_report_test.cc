@@ -133,6 +133,22 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
   CHECK(html.find("url(") == std::string::npos);
 }
 
+TEST_CASE("A kill's normal end in the rollback is not shown as a failure", "[reports][drill]") {
+  json journal = fixture("drill-aborted.json");
+  journal["rollback"] = {
+      {{"step", "kill web-1"},
+       {"agent", "local"},
+       {"fault_id", "f-1"},
+       {"result", "observation ended"}},
+      {{"step", "slow"}, {"agent", "local"}, {"fault_id", "f-2"}, {"result", "failed: HTTP 500"}}};
+  std::string html = reports::drill_html(journal);
+  std::string rollback = between(html, "<section id=\"rollback\">", "</section>");
+  CHECK(rollback.find("<td><code>f-1</code></td><td class=\"ok\">observation ended</td>") !=
+        std::string::npos);
+  CHECK(rollback.find("<td><code>f-2</code></td><td class=\"bad\">failed: HTTP 500</td>") !=
+        std::string::npos);
+}
+
 TEST_CASE("Every string from the journal is escaped in the drill report", "[reports][drill]") {
   json journal = fixture("drill-aborted.json");
   std::string html = reports::drill_html(journal);
