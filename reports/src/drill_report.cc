@@ -177,9 +177,14 @@ std::string timeline_svg(const json& probe, const json& steps) {
     auto from = number(step, "injected_at_ms");
     auto to = fault_end(step);
     if (!from || !to || !injected(step) || *to <= *from) continue;
-    out << "<rect class=\"fault\" x=\"" << px(x(*from)) << "\" y=\"" << px(kTop - kTickBand)
-        << "\" width=\"" << px(x(*to) - x(*from)) << "\" height=\"" << px(plot_h + kTickBand)
-        << "\"><title>" << markup_escape(text(step, "name")) << ": fault active from "
+    // A fault with a duration is shaded for that duration; a kill is an instant (its
+    // injection line), and what follows is only its observation, drawn lighter.
+    const bool instant = !number(at(step, "fault"), "duration_ms");
+    out << "<rect class=\"" << (instant ? "observe" : "fault") << "\" x=\"" << px(x(*from))
+        << "\" y=\"" << px(kTop - kTickBand) << "\" width=\"" << px(x(*to) - x(*from))
+        << "\" height=\"" << px(plot_h + kTickBand) << "\"><title>"
+        << markup_escape(text(step, "name"))
+        << (instant ? ": an instant fault, observed from " : ": fault active from ")
         << duration(*from) << " to " << duration(*to) << "</title></rect>\n";
   }
   // Axes and grid.
@@ -314,6 +319,7 @@ svg.timeline text{font:11px system-ui,sans-serif;fill:#52606d}
 svg.timeline .grid line{stroke:#eef1f4}
 svg.timeline .axis line{stroke:#9aa5b1}
 svg.timeline rect.fault{fill:#ffcc80;fill-opacity:.35}
+svg.timeline rect.observe{fill:#b0bec5;fill-opacity:.2}
 svg.timeline path.latency{fill:none;stroke:#1565c0;stroke-width:1.3;stroke-linejoin:round}
 svg.timeline path.failed{stroke:#d32f2f;stroke-width:1.5}
 svg.timeline line.objective{stroke:#2e7d32;stroke-dasharray:6 4}
@@ -393,7 +399,8 @@ void write_timelines(std::ostringstream& out, const json& probes, const json& st
   }
   out << "<p class=\"legend\"><b style=\"border-top:2px solid #1565c0\"></b>latency of a "
          "successful sample <b style=\"border-left:2px solid #d32f2f\"></b>failed sample "
-         "<b style=\"background:#ffcc80\"></b>fault active <b style=\"border-left:2px solid "
+         "<b style=\"background:#ffcc80\"></b>fault active <b style=\"background:#dfe5e8\"></b>"
+         "observation after an instant fault (a kill) <b style=\"border-left:2px solid "
          "#e65100\"></b>injection <b style=\"border-top:2px dashed #2e7d32\"></b>p99 "
          "objective</p></section>\n";
 }

@@ -84,7 +84,10 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
     std::string svg = between(html, "<svg class=\"timeline\"", "</svg>", at);
     at = html.find("</svg>", at) + 1;
     CHECK_NOTHROW(parse_xml(svg));
-    CHECK(count(svg, "<rect class=\"fault\"") == 2);
+    // The latency fault shaded for its duration; the kill, an instant, followed by its
+    // observation.
+    CHECK(count(svg, "<rect class=\"fault\"") == 1);
+    CHECK(count(svg, "<rect class=\"observe\"") == 1);
     CHECK(count(svg, "<g class=\"step\">") == 2);
     CHECK(count(svg, "<g class=\"step not-injected\">") == 1);
     CHECK(svg.find(">kill web-1</text>") != std::string::npos);
@@ -99,9 +102,12 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
   CHECK(www.find("<title>p99 objective 250 ms</title>") != std::string::npos);
   CHECK(www.find("<title>slow database: fault active from 15.0 s to 25.0 s</title>") !=
         std::string::npos);
-  // The kill's fault is shaded to the end of its window.
-  CHECK(www.find("<title>kill web-1: fault active from 3 ms to 15.0 s</title>") !=
+  // A kill is an instant: what follows it is its observation, drawn as such, not as a fault
+  // active for the whole window.
+  CHECK(www.find("<rect class=\"observe\"") != std::string::npos);
+  CHECK(www.find("<title>kill web-1: an instant fault, observed from 3 ms to 15.0 s</title>") !=
         std::string::npos);
+  CHECK(www.find("kill web-1: fault active") == std::string::npos);
 
   // Steps: what the agent saw, the summaries with their empty phases, the prediction.
   std::string steps = between(html, "<section id=\"steps\">", "</section>");
