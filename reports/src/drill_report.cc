@@ -347,7 +347,7 @@ void write_expectations(std::ostringstream& out, const json& steps) {
     const json& expectations = list(step, "expectations");
     if (!injected(step) && expectations.empty()) {
       body << "<tr class=\"failed\"><td>" << step_name
-           << "</td><td colspan=\"5\" class=\"na\">fault not injected</td><td "
+           << "</td><td colspan=\"6\" class=\"na\">fault not injected</td><td "
               "class=\"bad\">failed</td><td class=\"error\">"
            << markup_escape(text(step, "error")) << "</td></tr>\n";
       ++rows;
@@ -362,6 +362,12 @@ void write_expectations(std::ostringstream& out, const json& steps) {
            << markup_escape(text(e, "expected")) << "</td><td>"
            << markup_escape(text(e, "observed")) << "</td><td class=\"num\">"
            << optional_ms(e, "recover_within_ms") << "</td><td class=\"num\">"
+           << optional_ms(e, "outage_ms")
+           << (number(e, "outage_precision_ms")
+                   ? " <span class=\"muted\">&plusmn;" +
+                         duration(*number(e, "outage_precision_ms")) + "</span>"
+                   : std::string())
+           << "</td><td class=\"num\">"
            << (at(e, "recovery_ms").is_null() && at(e, "observed").is_string()
                    ? "<span class=\"na\">not recovered</span>"
                    : optional_ms(e, "recovery_ms"))
@@ -375,7 +381,8 @@ void write_expectations(std::ostringstream& out, const json& steps) {
     return;
   }
   out << "<table><thead><tr><th>step</th><th>probe</th><th>expected</th><th>observed</th>"
-         "<th>recover within</th><th>recovery time</th><th>result</th><th>message</th></tr>"
+         "<th>recover within</th><th>outage</th><th>recovery time</th><th>result</th>"
+         "<th>message</th></tr>"
          "</thead><tbody>\n"
       << body.str() << "</tbody></table></section>\n";
 }

@@ -62,17 +62,22 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
   CHECK(html.find("2026-11-26T12:00:00.000Z &rarr; 2026-11-26T12:00:34.250Z") != std::string::npos);
 
   std::string table = between(html, "<section id=\"verdicts\">", "</section>");
+  // Both times of spec drill.md: the outage (to within the probe interval) and the recovery.
+  CHECK(table.find("<th>recover within</th><th>outage</th><th>recovery time</th>") !=
+        std::string::npos);
   CHECK(count(table, "<tr class=\"passed\">") == 3);
   CHECK(count(table, "<tr class=\"failed\">") == 2);
   CHECK(table.find("<tr class=\"passed\"><td>kill web-1</td><td>www</td><td>healthy</td><td>"
-                   "healthy</td><td class=\"num\">5000 ms</td><td class=\"num\">1210 ms</td><td "
+                   "healthy</td><td class=\"num\">5000 ms</td><td class=\"num\">&mdash;</td><td "
+                   "class=\"num\">1210 ms</td><td "
                    "class=\"ok\">passed</td><td>healthy again after 1210 ms</td></tr>") !=
         std::string::npos);
   CHECK(table.find("<tr class=\"failed\"><td>slow database</td><td>api</td><td>down</td><td>"
-                   "degraded</td><td class=\"num\">&mdash;</td><td class=\"num\">10.4 s</td><td "
+                   "degraded</td><td class=\"num\">&mdash;</td><td class=\"num\">&mdash;</td><td "
+                   "class=\"num\">10.4 s</td><td "
                    "class=\"bad\">failed</td><td>never down: the worst status was degraded</td>"
                    "</tr>") != std::string::npos);
-  CHECK(table.find("<td>pause cache</td><td colspan=\"5\" class=\"na\">fault not injected</td>"
+  CHECK(table.find("<td>pause cache</td><td colspan=\"6\" class=\"na\">fault not injected</td>"
                    "<td class=\"bad\">failed</td><td class=\"error\">the agent refused the fault "
                    "(403): process memcached is not in allow.processes</td>") != std::string::npos);
 
@@ -137,6 +142,16 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
   CHECK_FALSE(std::regex_search(html, std::regex("(src|href)=\"")));
   CHECK(html.find("@import") == std::string::npos);
   CHECK(html.find("url(") == std::string::npos);
+}
+
+TEST_CASE("The expectations table shows the outage with its precision", "[reports][drill]") {
+  json journal = fixture("drill-failed.json");
+  journal["steps"][0]["expectations"][0]["outage_ms"] = 2400;
+  journal["steps"][0]["expectations"][0]["outage_precision_ms"] = 50;
+  std::string table =
+      between(reports::drill_html(journal), "<section id=\"verdicts\">", "</section>");
+  CHECK(table.find("<td class=\"num\">2400 ms <span class=\"muted\">&plusmn;50 ms</span></td>") !=
+        std::string::npos);
 }
 
 TEST_CASE("A kill's normal end in the rollback is not shown as a failure", "[reports][drill]") {
