@@ -175,9 +175,14 @@ std::string timeline_svg(const json& probe, const json& steps) {
     auto from = number(step, "injected_at_ms");
     auto to = fault_end(step);
     if (!from || !to || !injected(step) || *to <= *from) continue;
-    out << "<rect class=\"fault\" x=\"" << px(x(*from)) << "\" y=\"" << px(kTop - kTickBand)
-        << "\" width=\"" << px(x(*to) - x(*from)) << "\" height=\"" << px(plot_h + kTickBand)
-        << "\"><title>" << markup_escape(text(step, "name")) << ": fault active from "
+    // A fault with a duration is shaded for that duration; a kill is an instant (its
+    // injection line), and what follows is only its observation, drawn lighter.
+    const bool instant = !number(at(step, "fault"), "duration_ms");
+    out << "<rect class=\"" << (instant ? "observe" : "fault") << "\" x=\"" << px(x(*from))
+        << "\" y=\"" << px(kTop - kTickBand) << "\" width=\"" << px(x(*to) - x(*from))
+        << "\" height=\"" << px(plot_h + kTickBand) << "\"><title>"
+        << markup_escape(text(step, "name"))
+        << (instant ? ": an instant fault, observed from " : ": fault active from ")
         << duration(*from) << " to " << duration(*to) << "</title></rect>\n";
   }
   // Axes and grid.
@@ -313,6 +318,7 @@ svg.timeline text{font:11px system-ui,sans-serif;fill:#52606d}
 svg.timeline .grid line{stroke:#eef1f4}
 svg.timeline .axis line{stroke:#9aa5b1}
 svg.timeline rect.fault{fill:#ffcc80;fill-opacity:.35}
+svg.timeline rect.observe{fill:#b0bec5;fill-opacity:.2}
 svg.timeline path.latency{fill:none;stroke:#1565c0;stroke-width:1.3;stroke-linejoin:round}
 svg.timeline path.failed{stroke:#d32f2f;stroke-width:1.5}
 svg.timeline line.objective{stroke:#2e7d32;stroke-dasharray:6 4}
@@ -340,7 +346,7 @@ void write_expectations(std::ostringstream& out, const json& steps) {
     const json& expectations = list(step, "expectations");
     if (!injected(step) && expectations.empty()) {
       body << "<tr class=\"failed\"><td>" << step_name
-           << "</td><td colspan=\"5\" class=\"na\">fault not injected</td><td "
+           << "</td><td colspan=\"6\" class=\"na\">fault not injected</td><td "
               "class=\"bad\">failed</td><td class=\"error\">"
            << markup_escape(text(step, "error")) << "</td></tr>\n";
       ++rows;
@@ -355,6 +361,12 @@ void write_expectations(std::ostringstream& out, const json& steps) {
            << markup_escape(text(e, "expected")) << "</td><td>"
            << markup_escape(text(e, "observed")) << "</td><td class=\"num\">"
            << optional_ms(e, "recover_within_ms") << "</td><td class=\"num\">"
+           << optional_ms(e, "outage_ms")
+           << (number(e, "outage_precision_ms")
+                   ? " <span class=\"muted\">&plusmn;" +
+                         duration(*number(e, "outage_precision_ms")) + "</span>"
+                   : std::string())
+           << "</td><td class=\"num\">"
            << (at(e, "recovery_ms").is_null() && at(e, "observed").is_string()
                    ? "<span class=\"na\">not recovered</span>"
                    : optional_ms(e, "recovery_ms"))
@@ -368,7 +380,8 @@ void write_expectations(std::ostringstream& out, const json& steps) {
     return;
   }
   out << "<table><thead><tr><th>step</th><th>probe</th><th>expected</th><th>observed</th>"
-         "<th>recover within</th><th>recovery time</th><th>result</th><th>message</th></tr>"
+         "<th>recover within</th><th>outage</th><th>recovery time</th><th>result</th>"
+         "<th>message</th></tr>"
          "</thead><tbody>\n"
       << body.str() << "</tbody></table></section>\n";
 }
@@ -393,7 +406,8 @@ void write_timelines(std::ostringstream& out, const json& probes, const json& st
   }
   out << "<p class=\"legend\"><b style=\"border-top:2px solid #1565c0\"></b>latency of a "
          "successful sample <b style=\"border-left:2px solid #d32f2f\"></b>failed sample "
-         "<b style=\"background:#ffcc80\"></b>fault active <b style=\"border-left:2px solid "
+         "<b style=\"background:#ffcc80\"></b>fault active <b style=\"background:#dfe5e8\"></b>"
+         "observation after an instant fault (a kill) <b style=\"border-left:2px solid "
          "#e65100\"></b>injection <b style=\"border-top:2px dashed #2e7d32\"></b>p99 "
          "objective</p></section>\n";
 }
@@ -499,7 +513,9 @@ void write_rollback(std::ostringstream& out, const json& rollback) {
          "</thead><tbody>";
   for (const auto& r : rollback) {
     std::string result = text(r, "result");
-    bool ok = result == "reverted" || result == "already ended";
+    // "observation ended" is a kill's normal end (the agent stopped watching for the
+    // process to come back): as good as "reverted", not a failure.
+    bool ok = result == "reverted" || result == "already ended" || result == "observation ended";
     out << "<tr><td>" << markup_escape(text(r, "step")) << "</td><td>"
         << markup_escape(text(r, "agent")) << "</td><td><code>"
         << markup_escape(text(r, "fault_id")) << "</code></td><td class=\"" << (ok ? "ok" : "bad")

@@ -62,17 +62,22 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
   CHECK(html.find("2026-11-26T12:00:00.000Z &rarr; 2026-11-26T12:00:34.250Z") != std::string::npos);
 
   std::string table = between(html, "<section id=\"verdicts\">", "</section>");
+  // Both times of spec drill.md: the outage (to within the probe interval) and the recovery.
+  CHECK(table.find("<th>recover within</th><th>outage</th><th>recovery time</th>") !=
+        std::string::npos);
   CHECK(count(table, "<tr class=\"passed\">") == 3);
   CHECK(count(table, "<tr class=\"failed\">") == 2);
   CHECK(table.find("<tr class=\"passed\"><td>kill web-1</td><td>www</td><td>healthy</td><td>"
-                   "healthy</td><td class=\"num\">5000 ms</td><td class=\"num\">1210 ms</td><td "
+                   "healthy</td><td class=\"num\">5000 ms</td><td class=\"num\">&mdash;</td><td "
+                   "class=\"num\">1210 ms</td><td "
                    "class=\"ok\">passed</td><td>healthy again after 1210 ms</td></tr>") !=
         std::string::npos);
   CHECK(table.find("<tr class=\"failed\"><td>slow database</td><td>api</td><td>down</td><td>"
-                   "degraded</td><td class=\"num\">&mdash;</td><td class=\"num\">10.4 s</td><td "
+                   "degraded</td><td class=\"num\">&mdash;</td><td class=\"num\">&mdash;</td><td "
+                   "class=\"num\">10.4 s</td><td "
                    "class=\"bad\">failed</td><td>never down: the worst status was degraded</td>"
                    "</tr>") != std::string::npos);
-  CHECK(table.find("<td>pause cache</td><td colspan=\"5\" class=\"na\">fault not injected</td>"
+  CHECK(table.find("<td>pause cache</td><td colspan=\"6\" class=\"na\">fault not injected</td>"
                    "<td class=\"bad\">failed</td><td class=\"error\">the agent refused the fault "
                    "(403): process memcached is not in allow.processes</td>") != std::string::npos);
 
@@ -84,7 +89,10 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
     std::string svg = between(html, "<svg class=\"timeline\"", "</svg>", at);
     at = html.find("</svg>", at) + 1;
     CHECK_NOTHROW(parse_xml(svg));
-    CHECK(count(svg, "<rect class=\"fault\"") == 2);
+    // The latency fault shaded for its duration; the kill, an instant, followed by its
+    // observation.
+    CHECK(count(svg, "<rect class=\"fault\"") == 1);
+    CHECK(count(svg, "<rect class=\"observe\"") == 1);
     CHECK(count(svg, "<g class=\"step\">") == 2);
     CHECK(count(svg, "<g class=\"step not-injected\">") == 1);
     CHECK(svg.find(">kill web-1</text>") != std::string::npos);
@@ -99,9 +107,12 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
   CHECK(www.find("<title>p99 objective 250 ms</title>") != std::string::npos);
   CHECK(www.find("<title>slow database: fault active from 15.0 s to 25.0 s</title>") !=
         std::string::npos);
-  // The kill's fault is shaded to the end of its window.
-  CHECK(www.find("<title>kill web-1: fault active from 3 ms to 15.0 s</title>") !=
+  // A kill is an instant: what follows it is its observation, drawn as such, not as a fault
+  // active for the whole window.
+  CHECK(www.find("<rect class=\"observe\"") != std::string::npos);
+  CHECK(www.find("<title>kill web-1: an instant fault, observed from 3 ms to 15.0 s</title>") !=
         std::string::npos);
+  CHECK(www.find("kill web-1: fault active") == std::string::npos);
 
   // Steps: what the agent saw, the summaries with their empty phases, the prediction.
   std::string steps = between(html, "<section id=\"steps\">", "</section>");
@@ -131,6 +142,32 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
   CHECK_FALSE(std::regex_search(html, std::regex("(src|href)=\"")));
   CHECK(html.find("@import") == std::string::npos);
   CHECK(html.find("url(") == std::string::npos);
+}
+
+TEST_CASE("The expectations table shows the outage with its precision", "[reports][drill]") {
+  json journal = fixture("drill-failed.json");
+  journal["steps"][0]["expectations"][0]["outage_ms"] = 2400;
+  journal["steps"][0]["expectations"][0]["outage_precision_ms"] = 50;
+  std::string table =
+      between(reports::drill_html(journal), "<section id=\"verdicts\">", "</section>");
+  CHECK(table.find("<td class=\"num\">2400 ms <span class=\"muted\">&plusmn;50 ms</span></td>") !=
+        std::string::npos);
+}
+
+TEST_CASE("A kill's normal end in the rollback is not shown as a failure", "[reports][drill]") {
+  json journal = fixture("drill-aborted.json");
+  journal["rollback"] = {
+      {{"step", "kill web-1"},
+       {"agent", "local"},
+       {"fault_id", "f-1"},
+       {"result", "observation ended"}},
+      {{"step", "slow"}, {"agent", "local"}, {"fault_id", "f-2"}, {"result", "failed: HTTP 500"}}};
+  std::string html = reports::drill_html(journal);
+  std::string rollback = between(html, "<section id=\"rollback\">", "</section>");
+  CHECK(rollback.find("<td><code>f-1</code></td><td class=\"ok\">observation ended</td>") !=
+        std::string::npos);
+  CHECK(rollback.find("<td><code>f-2</code></td><td class=\"bad\">failed: HTTP 500</td>") !=
+        std::string::npos);
 }
 
 TEST_CASE("Every string from the journal is escaped in the drill report", "[reports][drill]") {
