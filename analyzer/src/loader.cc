@@ -13,6 +13,7 @@
 // the references, the domain and membership cycles) share the id table and the diagnostics, and
 // read best in order.
 #include "achilles/analyzer/loader.h"
+#include "achilles/common/text.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -77,12 +78,7 @@ constexpr ElementKind kSectionKinds[] = {ElementKind::kDomain, ElementKind::kCom
                                          ElementKind::kService, ElementKind::kEntrypoint};
 
 std::string join(Keys keys) {
-  std::string s;
-  for (auto k : keys) {
-    if (!s.empty()) s += ", ";
-    s += k;
-  }
-  return s;
+  return common::join(keys, ", ");
 }
 
 /// "a domain", "an entrypoint", ...

@@ -1,5 +1,7 @@
 // Loading topologies: the good files give the model, and every kind of bad input gives the
 // full text of every problem, located.
+// One file past 500 lines: one test per kind of bad input, each asserting its full message;
+// they share the helpers that load a text and collect its diagnostics.
 #include <sys/wait.h>
 #include <unistd.h>
 

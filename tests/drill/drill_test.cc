@@ -1,5 +1,7 @@
 // Drills: reading plans, judging samples, and the runner against a real agent and processes
-// the tests start themselves. The end-to-end drills against haproxy are tests/drill/.
+// the tests start themselves. The end-to-end drills against haproxy are e2e_test.sh and
+// demo_test.sh beside it.
+// One file past 500 lines: the runner's tests share the agent and probe fixtures they start.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
