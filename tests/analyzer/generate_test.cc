@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "achilles/analyzer/analysis.h"
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/generate.h"
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/writer.h"
+#include "achilles/common/diagnostic.h"
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "achilles/common/diagnostic.h"
 #include "achilles/analyzer/model.h"
+#include "achilles/common/diagnostic.h"
 
 namespace achilles::analyzer {
 
