@@ -108,8 +108,8 @@ void parse_response(const std::string& raw, HttpResult& r) {
     r.error = raw.empty() ? "the connection closed without a response" : "malformed response";
     return;
   }
-  const auto [end, ec] = std::from_chars(raw.data() + 9, raw.data() + 12, r.status);
-  if (ec != std::errc() || end != raw.data() + 12) {
+  const auto [status_end, status_ec] = std::from_chars(raw.data() + 9, raw.data() + 12, r.status);
+  if (status_ec != std::errc() || status_end != raw.data() + 12) {
     r.error = "malformed status line";
     return;
   }

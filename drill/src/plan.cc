@@ -80,7 +80,11 @@ std::int64_t Plan::step_end_ms(std::size_t i) const {
   const Step& s = steps[i];
   if (s.observe_ms) return s.at_ms + *s.observe_ms;
   if (i + 1 < steps.size()) return std::max(steps[i + 1].at_ms, s.at_ms + 1);
-  std::int64_t span = s.fault.value("duration_ms", std::int64_t{0});
+  // The fault may be anything a plan says (it is checked, and refused, apart): read it safely.
+  std::int64_t span = 0;
+  if (s.fault.is_object())
+    if (auto d = s.fault.find("duration_ms"); d != s.fault.end() && d->is_number_integer())
+      span = d->get<std::int64_t>();
   if (s.recover_within_ms) span = std::max(span, *s.recover_within_ms);
   return s.at_ms + std::max<std::int64_t>(span + 3000, 5000);
 }
@@ -555,7 +559,8 @@ void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
     }
   }
   // A latency fault without an expectation is measured but never judged: say so.
-  if (s.expect.empty() && s.fault.is_object() && s.fault.value("kind", "") == "latency")
+  if (s.expect.empty() && s.fault.is_object() && s.fault.contains("kind") &&
+      s.fault["kind"] == "latency")
     plan.warnings.push_back({plan.file, s.line, s.column,
                              "step '" + s.name +
                                  "': a latency fault without 'expect' is measured but not "

@@ -16,6 +16,13 @@ using namespace achilles;
 
 namespace {
 
+/// A hard dependency on `target`.
+achilles::analyzer::Dependency hard_dependency(achilles::analyzer::ElementId target) {
+  achilles::analyzer::Dependency d;
+  d.target = target;
+  return d;
+}
+
 /// Gives every component a target block (every third a proxy) and every entrypoint a url, so
 /// that derive_plan() has everything to act on and to watch.
 void add_targets(analyzer::Topology& t) {
@@ -83,16 +90,20 @@ TEST_CASE("a derived plan does not kill a service member that is a single point 
     e.inject_target = {{"agent", "127.0.0.1:8474"}, {"process", id}};
     const auto x = t.add(std::move(e));
     for (const auto& d : deps)
-      t[x].depends_on.push_back({.target = *t.find(d)});
+      t[x].depends_on.push_back(hard_dependency(*t.find(d)));
     return x;
   };
   component("db-primary", {});
   component("db-replica", {});
-  analyzer::Element read{.id = "db-read", .kind = analyzer::ElementKind::kService};
+  analyzer::Element read;
+  read.id = "db-read";
+  read.kind = analyzer::ElementKind::kService;
   read.members = {*t.find("db-primary"), *t.find("db-replica")};
   t.add(std::move(read));
   component("app", {"db-primary", "db-read"});
-  analyzer::Element www{.id = "www", .kind = analyzer::ElementKind::kEntrypoint};
+  analyzer::Element www;
+  www.id = "www";
+  www.kind = analyzer::ElementKind::kEntrypoint;
   www.target = *t.find("app");
   www.labels = {{"url", "http://127.0.0.1:8080/"}};
   t.add(std::move(www));
@@ -111,16 +122,22 @@ TEST_CASE("A derived step's observation ends a probe timeout before the next fau
   // step and slowed by it must not be judged with the kill before it.
   analyzer::Topology t;
   for (const char* id : {"web-1", "web-2", "db"}) {
-    analyzer::Element e{.id = id, .kind = analyzer::ElementKind::kComponent};
+    analyzer::Element e;
+    e.id = id;
+    e.kind = analyzer::ElementKind::kComponent;
     e.inject_target = {{"agent", "127.0.0.1:8474"}, {"process", id}};
     if (std::string(id) == "db") e.inject_target.emplace_back("proxy", "db");
     t.add(std::move(e));
   }
-  analyzer::Element web{.id = "web", .kind = analyzer::ElementKind::kService};
+  analyzer::Element web;
+  web.id = "web";
+  web.kind = analyzer::ElementKind::kService;
   web.members = {*t.find("web-1"), *t.find("web-2")};
-  web.depends_on.push_back({.target = *t.find("db")});
+  web.depends_on.push_back(hard_dependency(*t.find("db")));
   t.add(std::move(web));
-  analyzer::Element www{.id = "www", .kind = analyzer::ElementKind::kEntrypoint};
+  analyzer::Element www;
+  www.id = "www";
+  www.kind = analyzer::ElementKind::kEntrypoint;
   www.target = *t.find("web");
   www.labels = {{"url", "http://127.0.0.1:8080/"}};
   t.add(std::move(www));

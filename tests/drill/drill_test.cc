@@ -794,3 +794,19 @@ TEST_CASE("A plan's window days given as a map are an error, not a walk of the m
         "plan.yaml:5:8: error: 'steps' must be a list of at least one step\n"
         "plan.yaml:6:9: error: 'probes' must be a list of at least one probe");
 }
+
+TEST_CASE("A fault whose kind or duration is not of the right type is a problem, not a crash",
+          "[drill]") {
+  // Found by fuzz_drill_plan: the latency warning read `kind` and the step's end read
+  // `duration_ms` with json::value(), which throws when the value has another type.
+  const std::string head =
+      "version: 1\ntitle: t\nagents:\n  local: {url: \"http://127.0.0.1:8474\"}\n"
+      "probes:\n  - name: www\n    tcp: {address: \"127.0.0.1:9\"}\n"
+      "steady_state: {hold_ms: 200}\nsteps:\n  - name: s\n    at_ms: 0\n";
+  const std::string null_kind = problems_of(head + "    fault: {agent: local, kind: }\n");
+  CHECK(null_kind.find("plan.yaml:12:") != std::string::npos);
+  CHECK(null_kind.find("kind") != std::string::npos);
+  const std::string text_duration = problems_of(
+      head + "    fault: {agent: local, kind: pause, target: {pid: 4242}, duration_ms: soon}\n");
+  CHECK(text_duration.find("duration_ms") != std::string::npos);
+}
