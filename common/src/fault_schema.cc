@@ -3,9 +3,10 @@
 // check_fault_body() and answer 400 with the first problem (see docs/drill.md).
 #include "achilles/common/fault_schema.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <limits>
-#include <regex>
 #include <set>
 
 namespace achilles::common {
@@ -108,13 +109,14 @@ void check_target(const json& body, std::vector<FaultProblem>& out) {
       if (re.size() > 1024) {
         f.bad("field 'target.cmdline' must be at most 1024 characters", "cmdline");
       } else {
-        try {
-          std::regex compiled(re);
-        } catch (const std::regex_error& e) {
-          f.bad(
-              "field 'target.cmdline' is not a valid regular expression: " + std::string(e.what()),
-              "cmdline");
-        }
+        // The agent matches with RE2 (linear time): the same engine, options and message.
+        re2::RE2::Options o;
+        o.set_log_errors(false);
+        o.set_max_mem(8 << 20);
+        const re2::RE2 compiled(re, o);
+        if (!compiled.ok())
+          f.bad("field 'target.cmdline' is not a valid regular expression: " + compiled.error(),
+                "cmdline");
       }
     }
     ++given;

@@ -2,6 +2,7 @@
 // RE2 (Debian's libre2): matching is linear in the input, so no pattern can hold up the
 // event loop the way a backtracking engine (std::regex) does on `(a+)+$`.
 #include "achilles/injector/fault.h"
+#include "achilles/common/fault_schema.h"
 
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -163,6 +164,14 @@ Target parse_target(const json& v) {
 }  // namespace
 
 FaultSpec parse_fault(const json& body, const Limits& limits) {
+  // One schema for the agent and for the drill runner, which checks every fault of a plan
+  // before anything runs (common/fault_schema.cc): the first problem it finds is this
+  // request's 400. The checks below read the values and stay as a second line.
+  const common::FaultLimits schema_limits{limits.max_duration_ms, limits.max_cores,
+                                          static_cast<std::int64_t>(std::min<std::uint64_t>(
+                                              limits.max_memory_bytes, std::int64_t{1} << 62))};
+  if (auto problems = common::check_fault_body(body, schema_limits); !problems.empty())
+    bad(problems.front().message);
   if (!body.is_object()) bad("the body must be a JSON object");
   FaultSpec s;
   if (!body.contains("kind")) bad("missing field 'kind'");
