@@ -236,7 +236,8 @@ TEST_CASE(
            json({{"kind", "pause"}, {"target", {{"pid", paused.pid()}}}, {"duration_ms", 60000}})
                .dump());
   CHECK(p.status == 201);
-  CHECK(proc_state(paused.pid()) == 'T');
+  // SIGSTOP takes effect asynchronously: on a busy machine the state changes a little later.
+  CHECK(wait_until([&] { return proc_state(paused.pid()) == 'T'; }));
   CHECK(http(agent.port(), "DELETE", "/v1/faults/" + p.json().value("id", "")).status == 200);
   CHECK(wait_until([&] { return proc_state(paused.pid()) != 'T'; }));
 }
