@@ -620,7 +620,9 @@ class TopologyBuilder {
       if (x != std::floor(x) || std::isinf(x)) {
         error(k->pos(),
               pre.text() + "min_healthy " + std::string(k->text()) + " is not a whole number");
-      } else if (x < 1 || (written > 0 && x > static_cast<double>(written))) {
+      } else if (x < 1 || x > static_cast<double>(written > 0 ? written : UINT32_MAX)) {
+        // Without members (an error of its own) the bound is still the type's: a cast of
+        // 3e45 to uint32_t is undefined behaviour (found by fuzz_topology_json).
         error(k->pos(), pre.text() + "min_healthy " + std::string(k->text()) + " is outside 1.." +
                             (written > 0 ? std::to_string(written) : std::string("n")));
       } else {

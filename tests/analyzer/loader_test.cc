@@ -619,6 +619,12 @@ TEST_CASE("Members must not be empty and min_healthy must be within 1..n", "[loa
           "t.yaml:7:48: error: service 'web': min_healthy 4 is outside 1..3\n"
           "t.yaml:8:41: error: service 'w0': min_healthy 0 is outside 1..1\n"
           "t.yaml:9:44: error: service 'w2': min_healthy 1.5 is not a whole number");
+  // Without members there is no n, but a number beyond any count is still refused rather
+  // than cast (undefined behaviour, caught by UBSan in the sanitizer build).
+  REQUIRE(json_errors("{\"version\": 1, \"services\": [{\"id\": \"s\", \"members\": [], "
+                      "\"min_healthy\": 3e45}]}") ==
+          "t.json:1:52: error: service 's': 'members' must not be empty\n"
+          "t.json:1:71: error: service 's': min_healthy 3e45 is outside 1..n");
 }
 
 TEST_CASE("Availability and slo must be above 0 and at most 1", "[loader]") {
