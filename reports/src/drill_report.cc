@@ -3,11 +3,13 @@
 // One file past 500 lines: one self-contained HTML page (its styles, its script and its charts)
 // written in the order a reader meets it.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <tuple>
 #include <vector>
 
 #include "achilles/common/markup.h"
@@ -115,10 +117,10 @@ std::optional<double> fault_end(const json& step) {
 /// red ticks along the top, each step's injection as a labelled vertical line with its
 /// fault's duration shaded, and the p99 objective as a dashed line.
 std::string timeline_svg(const json& probe, const json& steps) {
-  constexpr double kWidth = 1000, kHeight = 280;
-  constexpr double kLeft = 64, kRight = 16, kTop = 54, kBottom = 34;
+  constexpr double kWidth = 1000, kPlotHeight = 192;
+  constexpr double kLeft = 64, kRight = 16, kBottom = 34;
   constexpr double kTickBand = 14;  // where failed samples are marked, above the plot
-  const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
+  const double plot_w = kWidth - kLeft - kRight, plot_h = kPlotHeight;
 
   struct Sample {
     double t;
@@ -159,14 +161,78 @@ std::string timeline_svg(const json& probe, const json& steps) {
   y_max = std::max(y_max, y_ticks.back());
 
   auto x = [&](double t) { return kLeft + (t - t0) / (t1 - t0) * plot_w; };
-  auto y = [&](double ms) { return kTop + plot_h - std::min(ms, y_max) / y_max * plot_h; };
+
+  // Each step's injection is a vertical line labelled at its top, left to right. A label goes
+  // on the first row where it does not touch the one before it (its width estimated from its
+  // length: 11 px bold text is under 7 px a character); three rows are always there and up to
+  // three more are added above the plot when steps crowd. Where no row has room for the name,
+  // the step's number stands in for it (the step cards below are numbered the same way, and
+  // the full name is the tooltip); where no row has room even for that, the number goes just
+  // after the row that ends first, a few pixels from its line rather than over another label.
+  constexpr double kCharWidth = 7, kGap = 8;
+  constexpr size_t kRows = 3, kMaxRows = 6;
+  struct Mark {
+    double t;
+    size_t index;
+    const json* step;
+  };
+  struct Placed {
+    Mark mark;
+    std::string full, shown;
+    size_t row;
+    double from, to;
+    bool end_anchored;
+  };
+  std::vector<Mark> marks;
+  size_t index = 0;
+  for (const auto& step : steps) {
+    ++index;
+    bool done = injected(step) && number(step, "injected_at_ms");
+    if (auto t = done ? number(step, "injected_at_ms") : number(step, "at_ms"))
+      marks.push_back({*t, index, &step});
+  }
+  std::stable_sort(marks.begin(), marks.end(), [](auto& a, auto& b) { return a.t < b.t; });
+  std::array<double, kMaxRows> row_end;
+  row_end.fill(-1e9);
+  std::vector<Placed> labels;
+  size_t rows = kRows;
+  for (const Mark& m : marks) {
+    const json& step = *m.step;
+    bool done = injected(step) && number(step, "injected_at_ms");
+    Placed l{m, text(step, "name") + (done ? "" : " (not injected)"), "", 0, 0, 0, false};
+    const double lx = x(m.t);
+    auto fit = [&](const std::string& shown) {
+      double w = static_cast<double>(shown.size()) * kCharWidth;
+      l.shown = shown;
+      l.end_anchored = lx + 3 + w > kWidth - kRight && lx - 3 - w >= 0;
+      l.from = l.end_anchored ? lx - 3 - w : lx + 3;
+      l.to = l.end_anchored ? lx - 3 : lx + 3 + w;
+      for (l.row = 0; l.row < kMaxRows; ++l.row)
+        if (row_end[l.row] + kGap <= l.from) return true;
+      return false;
+    };
+    if (!fit(l.full) && !fit(std::to_string(m.index))) {
+      l.row =
+          static_cast<size_t>(std::min_element(row_end.begin(), row_end.end()) - row_end.begin());
+      l.end_anchored = false;
+      l.from = row_end[l.row] + kGap;
+      l.to = l.from + static_cast<double>(l.shown.size()) * kCharWidth;
+    }
+    row_end[l.row] = l.to;
+    rows = std::max(rows, l.row + 1);
+    labels.push_back(std::move(l));
+  }
+  // The plot starts below the label rows.
+  const double top = 54 + 12 * static_cast<double>(rows - kRows);
+  const double height = top + plot_h + kBottom;
+  auto y = [&](double ms) { return top + plot_h - std::min(ms, y_max) / y_max * plot_h; };
   auto px = [](double v) { return common::format("%.1f", v); };
 
   std::string name = text(probe, "name");
   size_t failed = std::count_if(samples.begin(), samples.end(), [](auto& s) { return !s.ok; });
   std::ostringstream out;
   out << "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " << kWidth
-      << " " << kHeight << "\" role=\"img\" aria-label=\""
+      << " " << height << "\" role=\"img\" aria-label=\""
       << markup_escape("Timeline of probe " + name + ": " + std::to_string(samples.size()) +
                        " samples, " + std::to_string(failed) + " failed")
       << "\">\n";
@@ -179,7 +245,7 @@ std::string timeline_svg(const json& probe, const json& steps) {
     // injection line), and what follows is only its observation, drawn lighter.
     const bool instant = !number(at(step, "fault"), "duration_ms");
     out << "<rect class=\"" << (instant ? "observe" : "fault") << "\" x=\"" << px(x(*from))
-        << "\" y=\"" << px(kTop - kTickBand) << "\" width=\"" << px(x(*to) - x(*from))
+        << "\" y=\"" << px(top - kTickBand) << "\" width=\"" << px(x(*to) - x(*from))
         << "\" height=\"" << px(plot_h + kTickBand) << "\"><title>"
         << markup_escape(text(step, "name"))
         << (instant ? ": an instant fault, observed from " : ": fault active from ")
@@ -194,21 +260,32 @@ std::string timeline_svg(const json& probe, const json& steps) {
   for (double v : y_ticks)
     out << "<text x=\"" << kLeft - 6 << "\" y=\"" << px(y(v) + 4) << "\" text-anchor=\"end\">"
         << common::format(v < 10 && v != std::floor(v) ? "%.1f" : "%.0f", v) << "</text>";
-  out << "<text x=\"12\" y=\"" << px(kTop + plot_h / 2) << "\" transform=\"rotate(-90 12 "
-      << px(kTop + plot_h / 2) << ")\" text-anchor=\"middle\">latency (ms)</text>";
+  out << "<text x=\"12\" y=\"" << px(top + plot_h / 2) << "\" transform=\"rotate(-90 12 "
+      << px(top + plot_h / 2) << ")\" text-anchor=\"middle\">latency (ms)</text>";
   for (double t : ticks(t0, t1, 10))
-    out << "<line x1=\"" << px(x(t)) << "\" x2=\"" << px(x(t)) << "\" y1=\"" << kTop + plot_h
-        << "\" y2=\"" << kTop + plot_h + 4 << "\"/><text x=\"" << px(x(t)) << "\" y=\""
-        << kTop + plot_h + 17 << "\" text-anchor=\"middle\">" << common::format("%g s", t / 1000)
+    out << "<line x1=\"" << px(x(t)) << "\" x2=\"" << px(x(t)) << "\" y1=\"" << top + plot_h
+        << "\" y2=\"" << top + plot_h + 4 << "\"/><text x=\"" << px(x(t)) << "\" y=\""
+        << top + plot_h + 17 << "\" text-anchor=\"middle\">" << common::format("%g s", t / 1000)
         << "</text>";
-  out << "<line x1=\"" << kLeft << "\" x2=\"" << kWidth - kRight << "\" y1=\"" << kTop + plot_h
-      << "\" y2=\"" << kTop + plot_h << "\"/>";
-  out << "<text x=\"" << kWidth - kRight << "\" y=\"" << kHeight - 2
+  out << "<line x1=\"" << kLeft << "\" x2=\"" << kWidth - kRight << "\" y1=\"" << top + plot_h
+      << "\" y2=\"" << top + plot_h << "\"/>";
+  out << "<text x=\"" << kWidth - kRight << "\" y=\"" << height - 2
       << "\" text-anchor=\"end\">time from the end of the steady state</text></g>\n";
-  if (p99)
+  // The objective, labelled on the chart. One far above every sample (more than 4 times the
+  // slowest) would flatten the latency line to nothing: the scale stays with the samples and
+  // the label says that the objective is above it, rather than a line drawn at the top edge
+  // that a reader would take for the objective's value.
+  if (p99 && *p99 <= y_max) {
     out << "<line class=\"objective\" x1=\"" << kLeft << "\" x2=\"" << kWidth - kRight << "\" y1=\""
         << px(y(*p99)) << "\" y2=\"" << px(y(*p99)) << "\"><title>p99 objective " << duration(*p99)
-        << "</title></line>\n";
+        << "</title></line><text class=\"objective\" x=\"" << kWidth - kRight - 4 << "\" y=\""
+        << px(y(*p99) - 4) << "\" text-anchor=\"end\">p99 objective " << duration(*p99)
+        << "</text>\n";
+  } else if (p99) {
+    out << "<text class=\"objective off-scale\" x=\"" << kWidth - kRight - 4 << "\" y=\""
+        << px(top + 12) << "\" text-anchor=\"end\">&#8593; p99 objective " << duration(*p99)
+        << ": above this scale</text>\n";
+  }
 
   // The latency line. With more samples than pixels, each pixel column keeps its lowest and
   // highest latency, which is what the eye would see anyway.
@@ -263,29 +340,33 @@ std::string timeline_svg(const json& probe, const json& steps) {
   if (failed > 0) {
     std::string ticks_d;
     for (const auto& s : samples)
-      if (!s.ok) ticks_d += "M" + px(x(s.t)) + " " + px(kTop - kTickBand) + "v10";
+      if (!s.ok) ticks_d += "M" + px(x(s.t)) + " " + px(top - kTickBand) + "v10";
     out << "<path class=\"failed\" d=\"" << ticks_d << "\"><title>" << failed
         << " failed samples</title></path>\n";
   }
-  // Each step's injection, labelled; labels take turns on three rows so that close steps
-  // stay readable.
-  int row = 0;
-  for (const auto& step : steps) {
+  // The lines first, then every label over them (with a white halo), so that no line
+  // crosses a label.
+  for (const Placed& l : labels) {
+    const json& step = *l.mark.step;
     bool done = injected(step) && number(step, "injected_at_ms");
-    auto t = done ? number(step, "injected_at_ms") : number(step, "at_ms");
-    if (!t) continue;
-    std::string label = text(step, "name") + (done ? "" : " (not injected)");
-    double lx = x(*t), ly = 12 + 12 * (row++ % 3);
-    out << "<g class=\"step" << (done ? "" : " not-injected") << "\"><title>"
-        << markup_escape(label) << " at " << duration(*t) << "</title><line x1=\"" << px(lx)
-        << "\" x2=\"" << px(lx) << "\" y1=\"" << px(ly + 2) << "\" y2=\"" << kTop + plot_h
-        << "\"/><text x=\"" << px(lx + 3) << "\" y=\"" << px(ly) << "\""
-        << (lx > kWidth - 200 ? " text-anchor=\"end\"" : "") << ">" << markup_escape(label)
-        << "</text></g>\n";
+    const double lx = x(l.mark.t), ly = 12 + 12 * static_cast<double>(l.row);
+    out << "<g class=\"step" << (done ? "" : " not-injected") << "\"><title>" << l.mark.index
+        << ". " << markup_escape(l.full) << " at " << duration(l.mark.t) << "</title><line x1=\""
+        << px(lx) << "\" x2=\"" << px(lx) << "\" y1=\"" << px(ly + 2) << "\" y2=\"" << top + plot_h
+        << "\"/></g>\n";
+  }
+  for (const Placed& l : labels) {
+    const json& step = *l.mark.step;
+    bool done = injected(step) && number(step, "injected_at_ms");
+    const double ly = 12 + 12 * static_cast<double>(l.row);
+    out << "<text class=\"step-label" << (done ? "" : " not-injected") << "\" x=\""
+        << px(l.end_anchored ? l.to : l.from) << "\" y=\"" << px(ly) << "\""
+        << (l.end_anchored ? " text-anchor=\"end\"" : "") << "><title>" << l.mark.index << ". "
+        << markup_escape(l.full) << "</title>" << markup_escape(l.shown) << "</text>\n";
   }
   if (samples.empty())
     out << "<text class=\"empty\" x=\"" << px(kLeft + plot_w / 2) << "\" y=\""
-        << px(kTop + plot_h / 2) << "\" text-anchor=\"middle\">no samples</text>\n";
+        << px(top + plot_h / 2) << "\" text-anchor=\"middle\">no samples</text>\n";
   out << "</svg>";
   return out.str();
 }
@@ -310,6 +391,7 @@ table{border-collapse:collapse;width:100%;margin:6px 0}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6ebef;vertical-align:top}
 th{background:#f4f6f8}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+th.num{text-align:right}
 .ok{color:#2e7d32;font-weight:600}.bad{color:#b71c1c;font-weight:600}.na{color:#6b7785}
 .muted{color:#6b7785}
 code{font-size:13px;word-break:break-all}
@@ -322,10 +404,12 @@ svg.timeline rect.observe{fill:#b0bec5;fill-opacity:.2}
 svg.timeline path.latency{fill:none;stroke:#1565c0;stroke-width:1.3;stroke-linejoin:round}
 svg.timeline path.failed{stroke:#d32f2f;stroke-width:1.5}
 svg.timeline line.objective{stroke:#2e7d32;stroke-dasharray:6 4}
+svg.timeline text.objective{fill:#2e7d32}
 svg.timeline .step line{stroke:#e65100;stroke-width:1.5}
-svg.timeline .step text{fill:#bf360c;font-weight:600}
+svg.timeline text.step-label{fill:#bf360c;font-weight:600}
+svg.timeline text.step-label,svg.timeline text.objective{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
 svg.timeline .not-injected line{stroke:#78909c;stroke-dasharray:3 3}
-svg.timeline .not-injected text{fill:#546e7a}
+svg.timeline text.step-label.not-injected{fill:#546e7a}
 .legend{color:#52606d;font-size:12px;margin:2px 0 12px}
 .legend b{display:inline-block;width:18px;height:10px;margin:0 4px 0 12px;vertical-align:middle}
 .step-card{border:1px solid #e0e6eb;border-radius:6px;padding:8px 14px;margin:10px 0}
@@ -380,7 +464,8 @@ void write_expectations(std::ostringstream& out, const json& steps) {
     return;
   }
   out << "<table><thead><tr><th>step</th><th>probe</th><th>expected</th><th>observed</th>"
-         "<th>recover within</th><th>outage</th><th>recovery time</th><th>result</th>"
+         "<th class=\"num\">recover within</th><th class=\"num\">outage</th>"
+         "<th class=\"num\">recovery time</th><th>result</th>"
          "<th>message</th></tr>"
          "</thead><tbody>\n"
       << body.str() << "</tbody></table></section>\n";
@@ -433,8 +518,11 @@ std::string observed_text(const json& observed) {
 void write_steps(std::ostringstream& out, const json& steps, const json& probes) {
   out << "<section id=\"steps\"><h2>Steps</h2>";
   if (steps.empty()) out << "<p class=\"muted\">No step ran.</p>";
+  size_t index = 0;
   for (const auto& step : steps) {
-    out << "<div class=\"step-card\"><h3>" << markup_escape(text(step, "name")) << "</h3><p>";
+    // Numbered as the timelines number a step whose name has no room.
+    out << "<div class=\"step-card\"><h3><span class=\"muted\">" << ++index << ".</span> "
+        << markup_escape(text(step, "name")) << "</h3><p>";
     if (auto a = number(step, "at_ms")) out << "planned at " << duration(*a);
     if (auto i = number(step, "injected_at_ms")) out << ", injected at " << duration(*i);
     const json& window = at(step, "window");
@@ -471,8 +559,10 @@ void write_steps(std::ostringstream& out, const json& steps, const json& probes)
     out << "</p>";
     const json& summary = at(step, "summary");
     if (summary.is_object() && !summary.empty()) {
-      out << "<table class=\"summary\"><thead><tr><th>probe</th><th>phase</th><th>samples</th>"
-             "<th>success</th><th>p50</th><th>p99</th><th>max</th></tr></thead><tbody>";
+      out << "<table class=\"summary\"><thead><tr><th>probe</th><th>phase</th>"
+             "<th class=\"num\">samples</th><th class=\"num\">success</th><th "
+             "class=\"num\">p50</th>"
+             "<th class=\"num\">p99</th><th class=\"num\">max</th></tr></thead><tbody>";
       // In the order of the journal's probes (a JSON object's keys come sorted), then any
       // probe the summary has that the list does not.
       std::vector<std::string> order;

@@ -63,8 +63,9 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
 
   std::string table = between(html, "<section id=\"verdicts\">", "</section>");
   // Both times of spec drill.md: the outage (to within the probe interval) and the recovery.
-  CHECK(table.find("<th>recover within</th><th>outage</th><th>recovery time</th>") !=
-        std::string::npos);
+  // Numbers are right-aligned under right-aligned headers.
+  CHECK(table.find("<th class=\"num\">recover within</th><th class=\"num\">outage</th><th "
+                   "class=\"num\">recovery time</th>") != std::string::npos);
   CHECK(count(table, "<tr class=\"passed\">") == 3);
   CHECK(count(table, "<tr class=\"failed\">") == 2);
   CHECK(table.find("<tr class=\"passed\"><td>kill web-1</td><td>www</td><td>healthy</td><td>"
@@ -105,6 +106,7 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
         std::string::npos);
   CHECK(www.find("<title>12 failed samples</title>") != std::string::npos);
   CHECK(www.find("<title>p99 objective 250 ms</title>") != std::string::npos);
+  CHECK(www.find(">p99 objective 250 ms</text>") != std::string::npos);
   CHECK(www.find("<title>slow database: fault active from 15.0 s to 25.0 s</title>") !=
         std::string::npos);
   // A kill is an instant: what follows it is its observation, drawn as such, not as a fault
@@ -116,6 +118,9 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
 
   // Steps: what the agent saw, the summaries with their empty phases, the prediction.
   std::string steps = between(html, "<section id=\"steps\">", "</section>");
+  CHECK(steps.find("<h3><span class=\"muted\">1.</span> kill web-1</h3>") != std::string::npos);
+  CHECK(steps.find("<th class=\"num\">samples</th><th class=\"num\">success</th>") !=
+        std::string::npos);
   CHECK(steps.find("the agent observed: <span class=\"observed\">restarted, new pid 4242, after "
                    "812 ms</span>") != std::string::npos);
   CHECK(steps.find("<tr><td>www</td><td>during</td><td class=\"num\">150</td><td "
@@ -142,6 +147,103 @@ TEST_CASE("The drill report shows the verdict, every expectation and each probe'
   CHECK_FALSE(std::regex_search(html, std::regex("(src|href)=\"")));
   CHECK(html.find("@import") == std::string::npos);
   CHECK(html.find("url(") == std::string::npos);
+}
+
+namespace {
+
+/// A journal of one probe and `names.size()` steps injected at the given times (ms).
+json journal_with_steps(const std::vector<std::pair<std::string, double>>& steps, double p99) {
+  json j = {
+      {"drill", "labels"},
+      {"verdict", "passed"},
+      {"probes",
+       json::array(
+           {{{"name", "www"}, {"healthy_when", {{"p99_ms", p99}}}, {"samples", json::array()}}})},
+      {"steps", json::array()}};
+  for (int t = 0; t < 20000; t += 100)
+    j["probes"][0]["samples"].push_back(json::array({t, true, 20 + (t % 700) / 10}));
+  for (const auto& [name, at] : steps)
+    j["steps"].push_back({{"name", name},
+                          {"at_ms", at},
+                          {"injected_at_ms", at},
+                          {"fault", {{"kind", "pause"}, {"duration_ms", 500}}},
+                          {"window", {{"from_ms", at}, {"to_ms", at + 1000}}}});
+  return j;
+}
+
+struct Label {
+  double x0, x1, y;
+  std::string text;
+};
+
+/// The step labels of the first timeline, with their extent as the report estimates it
+/// (7 px a character) from where they start, or end when anchored there.
+std::vector<Label> step_labels(const std::string& html) {
+  std::string svg = between(html, "<svg class=\"timeline\"", "</svg>");
+  std::regex text(
+      R"re(<text class="step-label[^"]*" x="([0-9.-]+)" y="([0-9.]+)"( text-anchor="end")?><title>[^<]*</title>([^<]*)</text>)re");
+  std::vector<Label> out;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), text); it != std::sregex_iterator();
+       ++it) {
+    double x = std::stod((*it)[1]);
+    std::string t = (*it)[4];
+    double w = 7.0 * static_cast<double>(t.size());
+    bool end = (*it)[3].matched;
+    out.push_back({end ? x - w : x, end ? x : x + w, std::stod((*it)[2]), t});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Step labels never overlap on the timeline: close steps take other rows or their number",
+          "[reports][drill]") {
+  // Eight steps within 2.1 s of a 20 s drill, with long names: six rows hold six names, the
+  // last two show their numbers; a step near the right edge ends its label at its line.
+  std::vector<std::pair<std::string, double>> steps;
+  for (int i = 0; i < 8; ++i)
+    steps.emplace_back("kill the payment processor replica " + std::to_string(i), 5000 + 300 * i);
+  steps.emplace_back("latency on the store", 19500);
+  std::string html = reports::drill_html(journal_with_steps(steps, 250));
+  std::vector<Label> labels = step_labels(html);
+  REQUIRE(labels.size() == 9);
+  for (size_t a = 0; a < labels.size(); ++a)
+    for (size_t b = a + 1; b < labels.size(); ++b) {
+      INFO(labels[a].text << " and " << labels[b].text);
+      CHECK((labels[a].y != labels[b].y || labels[a].x1 <= labels[b].x0 ||
+             labels[b].x1 <= labels[a].x0));
+    }
+  CHECK(labels[0].text == "kill the payment processor replica 0");
+  CHECK(labels[5].text == "kill the payment processor replica 5");
+  CHECK(labels[5].y == 72);  // the sixth row
+  CHECK(labels[6].text == "7");
+  CHECK(labels[7].text == "8");
+  CHECK(labels[8].text == "latency on the store");
+  CHECK(html.find("<title>7. kill the payment processor replica 6 at 6800 ms</title>") !=
+        std::string::npos);
+  CHECK(
+      html.find("<h3><span class=\"muted\">7.</span> kill the payment processor replica 6</h3>") !=
+      std::string::npos);
+  // Three extra rows push the plot down: the picture is 36 px taller than the usual 280.
+  CHECK(html.find("viewBox=\"0 0 1000 316\"") != std::string::npos);
+  // A single step keeps the usual height.
+  CHECK(reports::drill_html(journal_with_steps({{"pause", 5000}}, 250))
+            .find("viewBox=\"0 0 1000 280\"") != std::string::npos);
+}
+
+TEST_CASE("An objective far above every sample is labelled as off the scale, not drawn at the top",
+          "[reports][drill]") {
+  // Samples reach 89 ms; an objective of 5000 ms would flatten them, so it is named, not drawn.
+  std::string html = reports::drill_html(journal_with_steps({{"pause", 5000}}, 5000));
+  std::string svg = between(html, "<svg class=\"timeline\"", "</svg>");
+  CHECK(svg.find("<line class=\"objective\"") == std::string::npos);
+  CHECK(svg.find(">&#8593; p99 objective 5000 ms: above this scale</text>") != std::string::npos);
+  // Within reach of the samples, it is drawn and labelled where it is.
+  html = reports::drill_html(journal_with_steps({{"pause", 5000}}, 300));
+  svg = between(html, "<svg class=\"timeline\"", "</svg>");
+  CHECK(svg.find("<line class=\"objective\"") != std::string::npos);
+  CHECK(svg.find(">p99 objective 300 ms</text>") != std::string::npos);
+  CHECK(svg.find("above this scale") == std::string::npos);
 }
 
 TEST_CASE("The expectations table shows the outage with its precision", "[reports][drill]") {
