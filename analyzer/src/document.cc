@@ -170,7 +170,10 @@ uint32_t Document::Builder::intern_key(std::string_view key) {
   }
   auto begin = static_cast<uint32_t>(doc_.strings_.size());
   doc_.strings_.append(key);
-  if (key.size() <= 32 && key_cache_.size() < kMaxCached) key_cache_.emplace(key, begin);
+  // `key` may point into strings_ itself (an alias used as a key is the text of its anchor's
+  // node): after the append it may dangle, so the cache takes the copy just made.
+  const std::string_view stored(doc_.strings_.data() + begin, key.size());
+  if (stored.size() <= 32 && key_cache_.size() < kMaxCached) key_cache_.emplace(stored, begin);
   return begin;
 }
 

@@ -95,6 +95,25 @@ TEST_CASE("Aliases that are used as they are meant still load, shared", "[loader
         "t.yaml:4:7: error: 'name' must be a string, not null");
 }
 
+TEST_CASE("Aliases used as keys keep their text while the document's strings grow",
+          "[loader][hostile]") {
+  // An alias key is the text of its anchor's node, which lives in the document's own string
+  // store; interning it appends to that store, which may move it. The key cache once kept a
+  // view of the old buffer (heap-use-after-free under ASan, found by fuzz_topology_yaml).
+  // Two hundred distinct anchored values used as label keys make the store grow many times.
+  std::string text = "version: 1\ncomponents:\n";
+  for (int i = 0; i < 200; ++i)
+    text += "  - {id: c" + std::to_string(i) + ", labels: {k: &a" + std::to_string(i) +
+            " label-key-number-" + std::to_string(i) + "}}\n";
+  text += "  - id: last\n    labels:\n";
+  for (int i = 0; i < 200; ++i)
+    text += "      *a" + std::to_string(i) + " : v\n";
+  text += "      label-key-number-7 : twice\n";
+  // Every alias key reads back as its anchor's text; the literal key equal to one of them
+  // is a duplicate of it.
+  CHECK(yaml_errors(text) == "t.yaml:405:7: error: duplicate key 'label-key-number-7'");
+}
+
 TEST_CASE("An alias bomb is refused by its expanded size before anything is expanded",
           "[loader][hostile]") {
   // Nine levels of ten aliases in 367 bytes: 10^9 nodes expanded (the bomb of the issue,
