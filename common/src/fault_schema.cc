@@ -123,6 +123,13 @@ void check_target(const json& body, std::vector<FaultProblem>& out) {
   }
   if (f.has("pidfile")) {
     f.string("pidfile", true);
+    const json& p = v.at("pidfile");
+    if (p.is_string() && !p.get<std::string>().empty()) {
+      if (p.get<std::string>().front() != '/')
+        f.bad("field 'target.pidfile' must be an absolute path", "pidfile");
+      else if (p.get<std::string>().size() > 4096)
+        f.bad("field 'target.pidfile' must be at most 4096 characters", "pidfile");
+    }
     ++given;
   }
   if (f.has("count")) {

@@ -77,6 +77,14 @@ TEST_CASE("The fault schema reports every problem of a body, as the agent words 
   CHECK(messages(json::parse(R"({"kind": "explode"})")) ==
         "kind: field 'kind' must be one of kill, pause, latency, cpu, memory\n");
   CHECK(messages(json::parse(R"({"kind": "memory", "bytes": 1024, "duration_ms": 10})")).empty());
+  // Every rule the agent has is here, so that a plan the runner accepts the agent accepts:
+  // a pidfile is an absolute path (this was the agent's alone, so a plan passed its check
+  // and then failed on the agent at the step).
+  CHECK(messages(json::parse(R"({"kind": "kill", "target": {"pidfile": "run/x.pid"}})")) ==
+        "target.pidfile: field 'target.pidfile' must be an absolute path\n");
+  CHECK(messages(json::parse(R"({"kind": "kill", "target": {"pidfile": "/)" +
+                             std::string(4096, 'a') + R"("}})")) ==
+        "target.pidfile: field 'target.pidfile' must be at most 4096 characters\n");
   // A larger limit, when the agent is configured for it.
   common::FaultLimits hour;
   hour.max_duration_ms = 3600000;

@@ -113,6 +113,15 @@ TEST_CASE("A fault body is refused with a message naming the wrong field", "[age
                    Limits{900000, 30000, 4, 1024}) == "accepted");
 }
 
+TEST_CASE("A pidfile target must be an absolute path of at most 4096 characters", "[agent]") {
+  CHECK(refusal_of({{"kind", "kill"}, {"target", {{"pidfile", "run/x.pid"}}}}, Limits{}) ==
+        "400 field 'target.pidfile' must be an absolute path");
+  CHECK(refusal_of({{"kind", "kill"}, {"target", {{"pidfile", "/" + std::string(4096, 'a')}}}},
+                   Limits{}) == "400 field 'target.pidfile' must be at most 4096 characters");
+  auto spec = parse_fault({{"kind", "kill"}, {"target", {{"pidfile", "/run/x.pid"}}}}, Limits{});
+  CHECK(spec.target.pidfile == "/run/x.pid");
+}
+
 TEST_CASE("The configured maximum duration caps every fault", "[agent]") {
   Limits limits;
   limits.max_duration_ms = 5000;
