@@ -73,7 +73,9 @@ std::string impact_text(const Finding& f) {
   if (!i.entrypoints_down.empty())
     out += join(i.entrypoints_down, ", ") + (f.kind == "cycle" ? " never up; " : " down; ");
   if (!i.entrypoints_degraded.empty()) out += join(i.entrypoints_degraded, ", ") + " degraded; ";
-  out += plural(i.components_down, "component") + " and " + plural(i.services_down, "service") +
+  // "1 component down", not "1 component and 0 services down": a zero is left out.
+  out += plural(i.components_down, "component") +
+         (i.services_down ? " and " + plural(i.services_down, "service") : "") +
          (f.kind == "cycle" ? " never start" : " down");
   return out;
 }
