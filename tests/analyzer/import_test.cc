@@ -749,6 +749,49 @@ TEST_CASE(
                                                    "spof:temporal-1", "spof:temporal-web-1"});
 }
 
+TEST_CASE(
+    "achilles import --entrypoint and --profile; warnings and notes are comments in the "
+    "topology",
+    "[import]") {
+  std::string out = "/tmp/achilles-import-test-mastodon.yaml";
+  auto r = run_cli("import compose " + kReal + "mastodon.yml -o " + out);
+  CHECK(r.code == 0);
+  const std::string warning =
+      "no entrypoint could be inferred, so analyze has no request path to judge and finds "
+      "nothing: name where users come in with --entrypoint ID (services: db, redis, web, "
+      "streaming, sidekiq)";
+  const std::string note =
+      "compose: published ports not taken as entrypoints (not user traffic): web "
+      "127.0.0.1:3000:3000 (bound to 127.0.0.1, reachable from the Docker host only); streaming "
+      "127.0.0.1:4000:4000 (bound to 127.0.0.1, reachable from the Docker host only)";
+  CHECK(r.err ==
+        "achilles import: note: " + note + "\nachilles import: warning: " + warning + "\n");
+  std::ifstream in(out);
+  std::vector<std::string> head(5);
+  for (auto& line : head)
+    std::getline(in, line);
+  CHECK(head[3] == "# warning: " + warning);
+  CHECK(head[4] == "# note: " + note);
+
+  auto named =
+      run_cli("import compose " + kReal + "mastodon.yml -o " + out + " --entrypoint web streaming");
+  CHECK(named.code == 0);
+  CHECK(named.err.find("warning") == std::string::npos);
+  auto a = run_cli("analyze " + out + " --order 1");
+  CHECK(a.out.find("spof:db-1") != std::string::npos);
+  std::remove(out.c_str());
+
+  auto typo = run_cli("import compose " + kReal + "mastodon.yml --entrypoint streming");
+  CHECK(typo.code == 2);
+  CHECK(typo.err ==
+        "achilles import: error: --entrypoint 'streming': no service or component of the import "
+        "has this id (did you mean 'streaming'?)\n");
+  auto profile = run_cli("import compose " + kReal + "mastodon.yml --profile gpu");
+  CHECK(profile.code == 2);
+  CHECK(profile.err ==
+        "achilles import: error: --profile 'gpu': no service has it (the file has no profiles)\n");
+}
+
 // --- Terraform ------------------------------------------------------------------------------
 
 TEST_CASE("terraform: an ASG behind an ALB, a multi-AZ RDS and a Redis replication group",
