@@ -209,7 +209,6 @@ class ComposeImporter {
   ImportResult run(const std::vector<ImportSource>& sources) {
     for (const auto& src : sources)
       read(src);
-    problems_.throw_if_any();
     select_profiles();
     detect_swarm();
     find_one_shot_jobs();
@@ -250,18 +249,30 @@ class ComposeImporter {
 
   /// A map with its `<<` merge keys (YAML 1.1, used with `x-` anchors) resolved: yaml-cpp
   /// keeps `<<` as an ordinary key. Keys of the map win over merged ones, and among merged
-  /// maps the earlier wins, as the merge key type says.
-  static YAML::Node merged(const YAML::Node& n, int depth = 0) {
+  /// maps the earlier wins, as the merge key type says. Anything but a map or a list of maps
+  /// after `<<` is an error.
+  YAML::Node merged(const std::string& file, const YAML::Node& n, const std::string& path,
+                    int depth = 0) {
     YAML::Node merge = child(n, "<<");
     if (!merge.IsDefined() || depth > 16) return n;
     YAML::Node out(YAML::NodeType::Map);
     std::vector<YAML::Node> bases;
-    if (merge.IsMap()) bases.push_back(merge);
-    if (merge.IsSequence())
-      for (size_t i = merge.size(); i-- > 0;)  // the earlier wins: applied last
-        if (merge[i].IsMap()) bases.push_back(merge[i]);
+    if (merge.IsMap()) {
+      bases.push_back(merge);
+    } else if (merge.IsSequence()) {
+      for (size_t i = merge.size(); i-- > 0;) {  // the earlier wins: applied last
+        if (merge[i].IsMap())
+          bases.push_back(merge[i]);
+        else
+          error(file, merge[i], path + "/<</" + std::to_string(i),
+                "a merge key lists maps, not " + describe(merge[i]));
+      }
+    } else {
+      error(file, merge, path + "/<<",
+            "a merge key names a map or a list of maps, not " + describe(merge));
+    }
     for (const auto& base : bases) {
-      YAML::Node b = merged(base, depth + 1);
+      YAML::Node b = merged(file, base, path + "/<<", depth + 1);
       for (auto it = b.begin(); it != b.end(); ++it)
         out[it->first.Scalar()] = it->second;
     }
@@ -314,7 +325,8 @@ class ComposeImporter {
         error(file, it->second, path, "a service must be a map, not " + describe(it->second));
         continue;
       }
-      s.node = it->second.IsMap() ? merged(it->second) : YAML::Node(YAML::NodeType::Map);
+      s.node =
+          it->second.IsMap() ? merged(file, it->second, path) : YAML::Node(YAML::NodeType::Map);
       YAML::Node profiles = child(s.node, "profiles");
       if (profiles.IsSequence()) {
         for (size_t i = 0; i < profiles.size(); ++i) {
@@ -650,7 +662,7 @@ class ComposeImporter {
     if (ports.IsSequence()) {
       for (size_t i = 0; i < ports.size(); ++i) {
         const YAML::Node& p = ports[i];
-        if (p.IsScalar()) {
+        if (p.IsScalar() && !parse_port(p.Scalar()).container.empty()) {
           published.push_back(parse_port(p.Scalar()));
         } else if (p.IsMap() && child(p, "target").IsScalar()) {
           Port port;
@@ -662,7 +674,7 @@ class ComposeImporter {
           published.push_back(port);
         } else {
           error(file, p, path + "/ports/" + std::to_string(i),
-                "must be HOST:CONTAINER or a map with 'target', not " + describe(p));
+                "must be [IP:][HOST:]CONTAINER or a map with 'target', not " + describe(p));
         }
       }
     } else if (ports.IsDefined() && !ports.IsNull()) {

@@ -304,6 +304,27 @@ TEST_CASE("compose: depends_on an unknown service or condition is an error", "[i
         "not a service of this file");
 }
 
+TEST_CASE(
+    "compose: a merge key that names no map and a port with no container port are "
+    "errors",
+    "[import]") {
+  const std::string text = R"(services:
+  web:
+    <<: 5
+    ports: ["[::1]:8080:80", ":::", "8080:"]
+  api:
+    <<: [{image: shop/api}, latest]
+)";
+  CHECK(import_error("compose", "compose.yaml", text) ==
+        "compose.yaml:3:9: error: /services/web/<<: a merge key names a map or a list of maps, "
+        "not '5'\n"
+        "compose.yaml:6:29: error: /services/api/<</1: a merge key lists maps, not 'latest'\n"
+        "compose.yaml:4:30: error: /services/web/ports/1: must be [IP:][HOST:]CONTAINER or a map "
+        "with 'target', not ':::'\n"
+        "compose.yaml:4:37: error: /services/web/ports/2: must be [IP:][HOST:]CONTAINER or a map "
+        "with 'target', not '8080:'");
+}
+
 // --- Compose: what is and is not on the request path (issue 21) -----------------------------
 
 ImportResult compose(const std::string& text, const ImportOptions& options = {}) {
