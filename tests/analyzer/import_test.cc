@@ -811,6 +811,9 @@ TEST_CASE(
   CHECK(profile.code == 2);
   CHECK(profile.err ==
         "achilles import: error: --profile 'gpu': no service has it (the file has no profiles)\n");
+  auto k8s = run_cli("import k8s " + kData + "k8s --profile gpu");
+  CHECK(k8s.code == 2);
+  CHECK(k8s.err == "achilles import: error: --profile is for compose, not k8s\n");
 }
 
 // --- Terraform ------------------------------------------------------------------------------
