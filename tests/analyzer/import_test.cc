@@ -476,7 +476,7 @@ services:
 
 TEST_CASE(
     "compose: links, host names in command and environment, and YAML merge keys give "
-    "dependencies; a host name matching nothing is noted",
+    "dependencies, a host name matching nothing is noted",
     "[import]") {
   auto r = compose(R"(name: blog
 x-app: &app
@@ -560,7 +560,7 @@ services:
 }
 
 TEST_CASE(
-    "compose: loopback, database, admin and random ports are not entrypoints; without any, "
+    "compose: loopback, database, admin and random ports are not entrypoints, without any "
     "the import warns and --entrypoint names one",
     "[import]") {
   const std::string text = R"(name: social
@@ -691,7 +691,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "compose, real: the voting app's Swarm stack is spread over nodes; the visualizer "
+    "compose, real: the voting app's Swarm stack is spread over nodes, the visualizer "
     "and the random Redis port are not entrypoints",
     "[import]") {
   Topology t = round_trip(real("voting-app-stack.yml").topology);
@@ -771,7 +771,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "achilles import --entrypoint and --profile; warnings and notes are comments in the "
+    "achilles import --entrypoint and --profile, warnings and notes are comments in the "
     "topology",
     "[import]") {
   std::string out = "/tmp/achilles-import-test-mastodon.yaml";
