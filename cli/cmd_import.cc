@@ -27,9 +27,14 @@ int run_import(const Args& args) {
         "achilles import: error: -o names a YAML (.yaml, .yml) or JSON "
         "(.json) file, not '" +
         out + "'");
-  auto result = analyzer::import_paths(kind, paths);
+  analyzer::ImportOptions options;
+  options.entrypoints = args.all("entrypoint");
+  options.profiles = args.all("profile");
+  auto result = analyzer::import_paths(kind, paths, options);
   for (const auto& note : result.notes)
     std::cerr << "achilles import: note: " << note << "\n";
+  for (const auto& warning : result.warnings)
+    std::cerr << "achilles import: warning: " << warning << "\n";
 
   analyzer::Syntax syntax =
       ends_with(out, ".json") ? analyzer::Syntax::kJson : analyzer::Syntax::kYaml;
@@ -40,6 +45,11 @@ int run_import(const Args& args) {
       text << " " << p;
     text << "`.\n# Every inferred element says where it came from in its `source` label;\n"
             "# review the quorums (min_healthy), placement and dependencies before trusting it.\n";
+    // The decisions the importer made stay with the topology, not only on the terminal.
+    for (const auto& warning : result.warnings)
+      text << "# warning: " << warning << "\n";
+    for (const auto& note : result.notes)
+      text << "# note: " << note << "\n";
   }
   analyzer::write_topology(result.topology, syntax, text);
   // What is written must load: an importer that produced anything else has a bug.
@@ -58,31 +68,44 @@ int run_import(const Args& args) {
 const Registrar registrar{Command{
     CommandSpec{
         .name = "import",
-        .usage = "KIND PATH... [-o OUT]",
+        .usage = "KIND PATH... [-o OUT] [--entrypoint ID...] [--profile NAME...]",
         .summary = "write a topology from Kubernetes, Compose, Terraform or DOT",
         .description =
             "KIND is one of:\n"
             "  k8s        manifests (files or directories, multi-document YAML, JSON, List):\n"
             "             Deployments, StatefulSets, DaemonSets, Services, PodDisruptionBudgets,\n"
             "             Ingresses, Nodes\n"
-            "  compose    a docker-compose.yml: services, replicas, depends_on, ports\n"
+            "  compose    a docker-compose.yml or Swarm stack: services, replicas, depends_on,\n"
+            "             links, ports, profiles\n"
             "  terraform  the output of `terraform show -json` (a state or a plan)\n"
             "  dot        a Graphviz graph, by the mapping of docs/importers.md\n"
             "The topology is written as YAML, or JSON when OUT ends in .json. Each inferred\n"
             "element has a `source` label naming what it came from; notes about what was\n"
-            "skipped or assumed go to stderr. See docs/importers.md.",
+            "skipped, assumed or left out go to stderr and, in YAML, into the file as comments.\n"
+            "Without an entrypoint analyze finds nothing: name one with --entrypoint when\n"
+            "none can be inferred. See docs/importers.md.",
         .options =
             {
                 {.name = "output",
                  .short_name = 'o',
                  .value_name = "OUT",
                  .help = "write to OUT (.yaml, .yml or .json) instead of stdout"},
+                {.name = "entrypoint",
+                 .repeatable = true,
+                 .value_name = "ID",
+                 .help = "users come in at service or component ID (repeatable); replaces the "
+                         "inferred entrypoints"},
+                {.name = "profile",
+                 .repeatable = true,
+                 .value_name = "NAME",
+                 .help = "compose: also import the services of profile NAME ('*' for all)"},
             },
         .min_positionals = 2,
         .max_positionals = SIZE_MAX,
         .examples =
             "  achilles import k8s deploy/ -o shop.yaml\n"
             "  achilles import compose docker-compose.yml -o app.yaml\n"
+            "  achilles import compose compose.yml --profile cpu --entrypoint web -o app.yaml\n"
             "  terraform show -json > tf.json && achilles import terraform tf.json -o infra.json\n",
     },
     run_import}};

@@ -207,6 +207,22 @@ std::vector<std::string> referenced_hosts(std::string_view value, bool bare) {
   return out;
 }
 
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
 void Problems::throw_if_any() {
   if (diagnostics_.empty()) return;
   throw InputError(std::move(diagnostics_));
@@ -257,9 +273,10 @@ const std::vector<std::string>& import_kinds() {
   return kinds;
 }
 
-ImportResult import_paths(std::string_view kind, const std::vector<std::string>& paths) {
+ImportResult import_paths(std::string_view kind, const std::vector<std::string>& paths,
+                          const ImportOptions& options) {
   if (std::find(import_kinds().begin(), import_kinds().end(), kind) == import_kinds().end())
-    return import_sources(kind, {});  // reports the unknown kind before any path
+    return import_sources(kind, {}, options);  // reports the unknown kind before any path
   std::vector<ImportSource> sources;
   for (const auto& path : paths) {
     std::error_code ec;
@@ -279,16 +296,102 @@ ImportResult import_paths(std::string_view kind, const std::vector<std::string>&
       sources.push_back({path, read_file(path)});
     }
   }
-  return import_sources(kind, sources);
+  return import_sources(kind, sources, options);
 }
 
-ImportResult import_sources(std::string_view kind, const std::vector<ImportSource>& sources) {
-  if (kind == "k8s") return detail::import_k8s(sources);
-  if (kind == "compose") return detail::import_compose(sources);
-  if (kind == "terraform") return detail::import_terraform(sources);
-  if (kind == "dot") return detail::import_dot(sources);
-  throw UsageError("achilles import: error: unknown kind '" + std::string(kind) +
-                   "' (expected k8s, compose, terraform or dot)");
+namespace {
+
+/// `--entrypoint ID...`: the entrypoints the user named replace the inferred ones. The
+/// entrypoints are the last elements (Draft::build's order), so dropping them keeps the
+/// indices of everything else.
+void name_entrypoints(ImportResult& r, const std::vector<std::string>& wanted) {
+  const Topology& t = r.topology;
+  for (const auto& id : wanted) {
+    auto x = t.find(id);
+    if (x && (t[*x].kind == ElementKind::kComponent || t[*x].kind == ElementKind::kService))
+      continue;
+    std::string message = "achilles import: error: --entrypoint '" + id + "': ";
+    message += x ? "is a " + std::string(to_string(t[*x].kind)) +
+                       ", not a service or component of the import"
+                 : "no service or component of the import has this id";
+    std::string best;
+    size_t best_distance = SIZE_MAX;
+    for (const auto& e : t.elements) {
+      if (e.kind != ElementKind::kService && e.kind != ElementKind::kComponent) continue;
+      size_t d = detail::edit_distance(id, e.id);
+      if (d < best_distance) best_distance = d, best = e.id;
+    }
+    if (!best.empty() && best_distance <= std::max<size_t>(2, id.size() / 3))
+      message += " (did you mean '" + best + "'?)";
+    throw UsageError(message);
+  }
+  Topology out;
+  out.name = t.name;
+  out.file = t.file;
+  out.agents = t.agents;
+  std::string dropped;
+  for (const auto& e : t.elements) {
+    if (e.kind == ElementKind::kEntrypoint)
+      dropped += (dropped.empty() ? "" : ", ") + e.id;
+    else
+      out.add(e);
+  }
+  std::vector<std::string> added;
+  for (const auto& id : wanted) {
+    std::string entry = "entry:" + id;
+    if (std::find(added.begin(), added.end(), entry) != added.end()) continue;
+    Element e;
+    e.id = entry;
+    e.kind = ElementKind::kEntrypoint;
+    e.type = "entrypoint";
+    e.target = *out.find(id);
+    e.labels = {{"source", "--entrypoint " + id}};
+    out.add(std::move(e));
+    added.push_back(entry);
+  }
+  r.notes.push_back("entrypoints named by --entrypoint: " + [&] {
+    std::string list;
+    for (const auto& a : added)
+      list += (list.empty() ? "" : ", ") + a;
+    return list;
+  }() + (dropped.empty() ? "" : "; inferred ones dropped: " + dropped));
+  r.topology = std::move(out);
+}
+
+}  // namespace
+
+ImportResult import_sources(std::string_view kind, const std::vector<ImportSource>& sources,
+                            const ImportOptions& options) {
+  if (!options.profiles.empty() && kind != "compose")
+    throw UsageError("achilles import: error: --profile is for compose, not " + std::string(kind));
+  ImportResult r;
+  if (kind == "k8s")
+    r = detail::import_k8s(sources);
+  else if (kind == "compose")
+    r = detail::import_compose(sources, options);
+  else if (kind == "terraform")
+    r = detail::import_terraform(sources);
+  else if (kind == "dot")
+    r = detail::import_dot(sources);
+  else
+    throw UsageError("achilles import: error: unknown kind '" + std::string(kind) +
+                     "' (expected k8s, compose, terraform or dot)");
+  if (!options.entrypoints.empty()) name_entrypoints(r, options.entrypoints);
+  // Never a clean bill of health by accident: without an entrypoint nothing is on a request
+  // path, and analyze finds nothing.
+  if (r.topology.count(ElementKind::kEntrypoint) == 0 && !r.topology.undirected) {
+    std::string candidates;
+    size_t n = 0;
+    for (const auto& e : r.topology.elements)
+      if (e.kind == ElementKind::kService && n++ < 8)
+        candidates += (candidates.empty() ? "" : ", ") + e.id;
+    r.warnings.push_back(
+        "no entrypoint could be inferred, so analyze has no request path to judge and finds "
+        "nothing: name where users come in with --entrypoint ID" +
+        (candidates.empty() ? std::string()
+                            : " (services: " + candidates + (n > 8 ? ", ..." : "") + ")"));
+  }
+  return r;
 }
 
 }  // namespace achilles::analyzer

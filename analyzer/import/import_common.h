@@ -81,6 +81,9 @@ bool valid_id(std::string_view id);
 /// is a bare name counts when `bare` is true. Returned lower-case, as written (with domain).
 std::vector<std::string> referenced_hosts(std::string_view value, bool bare);
 
+/// Edit distance of two ids (insertions, deletions, substitutions), for "did you mean".
+size_t edit_distance(std::string_view a, std::string_view b);
+
 /// Collects located problems; throws them all at the end.
 class Problems {
  public:
@@ -99,7 +102,7 @@ class Problems {
 std::optional<std::vector<YAML::Node>> load_yaml(const ImportSource& src, Problems& problems);
 
 ImportResult import_k8s(const std::vector<ImportSource>& sources);
-ImportResult import_compose(const std::vector<ImportSource>& sources);
+ImportResult import_compose(const std::vector<ImportSource>& sources, const ImportOptions& options);
 ImportResult import_terraform(const std::vector<ImportSource>& sources);
 ImportResult import_dot(const std::vector<ImportSource>& sources);
 

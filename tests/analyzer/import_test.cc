@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -301,6 +302,518 @@ TEST_CASE("compose: depends_on an unknown service or condition is an error", "[i
         "'service_ready'\n"
         "compose.yaml:5:7: error: /services/web/depends_on/queue: depends on 'queue', which is "
         "not a service of this file");
+}
+
+TEST_CASE(
+    "compose: a merge key that names no map and a port with no container port are "
+    "errors",
+    "[import]") {
+  const std::string text = R"(services:
+  web:
+    <<: 5
+    ports: ["[::1]:8080:80", ":::", "8080:"]
+  api:
+    <<: [{image: shop/api}, latest]
+)";
+  CHECK(import_error("compose", "compose.yaml", text) ==
+        "compose.yaml:3:9: error: /services/web/<<: a merge key names a map or a list of maps, "
+        "not '5'\n"
+        "compose.yaml:6:29: error: /services/api/<</1: a merge key lists maps, not 'latest'\n"
+        "compose.yaml:4:30: error: /services/web/ports/1: must be [IP:][HOST:]CONTAINER or a map "
+        "with 'target', not ':::'\n"
+        "compose.yaml:4:37: error: /services/web/ports/2: must be [IP:][HOST:]CONTAINER or a map "
+        "with 'target', not '8080:'");
+}
+
+// --- Compose: what is and is not on the request path (issue 21) -----------------------------
+
+ImportResult compose(const std::string& text, const ImportOptions& options = {}) {
+  return import_sources("compose", {{"compose.yaml", text}}, options);
+}
+
+std::string yaml_of(const Topology& t) {
+  std::ostringstream out;
+  write_topology(t, Syntax::kYaml, out);
+  return out.str();
+}
+
+TEST_CASE(
+    "compose: a tracing agent that every service lists is not a dependency, and its UI "
+    "port is not an entrypoint",
+    "[import]") {
+  auto r = compose(R"(name: shop
+services:
+  web:
+    image: shop/web
+    ports: ["80:8080"]
+    depends_on: [api, jaeger]
+  api:
+    image: shop/api
+    depends_on: [jaeger]
+    environment:
+      OTEL_EXPORTER_OTLP_ENDPOINT: http://otel-collector:4318
+  otel-collector:
+    image: ${COLLECTOR_IMAGE}
+    depends_on: [jaeger]
+  jaeger:
+    image: jaegertracing/all-in-one:1.58
+    ports: ["16686:16686", "14268:14268"]
+)");
+  CHECK(r.notes == std::vector<std::string>{
+                       "compose: otel-collector is an OpenTelemetry collector (by service name "
+                       "otel-collector), never on the request path: not a dependency of api",
+                       "compose: jaeger is Jaeger (tracing) (by image "
+                       "jaegertracing/all-in-one:1.58), never on the request path: not a "
+                       "dependency of api, otel-collector, web",
+                       "compose: published ports not taken as entrypoints (not user traffic): "
+                       "jaeger 16686:16686 (Jaeger (tracing), by image "
+                       "jaegertracing/all-in-one:1.58); jaeger 14268:14268 (Jaeger (tracing), by "
+                       "image jaegertracing/all-in-one:1.58)"});
+  CHECK(r.warnings.empty());
+  CHECK(yaml_of(r.topology) == R"(version: 1
+name: "shop"
+domains:
+  - {id: "host:shop", kind: "host", labels: {"source": "compose: every service runs on the one Docker host"}}
+components:
+  - {id: "web-1", kind: "container", domain: "host:shop", labels: {"source": "compose:web", "image": "shop/web"}}
+  - {id: "api-1", kind: "container", domain: "host:shop", labels: {"source": "compose:api", "image": "shop/api"}}
+  - {id: "otel-collector-1", kind: "container", domain: "host:shop", labels: {"source": "compose:otel-collector", "image": "${COLLECTOR_IMAGE}"}}
+  - {id: "jaeger-1", kind: "container", domain: "host:shop", labels: {"source": "compose:jaeger", "image": "jaegertracing/all-in-one:1.58"}}
+services:
+  - {id: "web", members: ["web-1"], depends_on: ["api"], labels: {"source": "compose:web"}}
+  - {id: "api", members: ["api-1"], labels: {"source": "compose:api"}}
+  - {id: "otel-collector", members: ["otel-collector-1"], labels: {"source": "compose:otel-collector", "role": "an OpenTelemetry collector, by service name otel-collector"}}
+  - {id: "jaeger", members: ["jaeger-1"], labels: {"source": "compose:jaeger", "role": "Jaeger (tracing), by image jaegertracing/all-in-one:1.58"}}
+entrypoints:
+  - {id: "published:web", target: "web", labels: {"source": "compose:web", "ports": "80:8080", "inferred": "published ports that look like user traffic"}}
+)");
+  CHECK(finding_ids(round_trip(r.topology)) ==
+        std::vector<std::string>{"domain_spof:host:shop", "spof:api-1", "spof:web-1"});
+}
+
+TEST_CASE(
+    "compose: one-shot jobs (service_completed_successfully, a restart-no migration) are "
+    "not runtime dependencies",
+    "[import]") {
+  auto r = compose(R"(name: shop
+services:
+  web:
+    image: shop/web
+    ports: ["443:8443"]
+    depends_on:
+      db: {condition: service_healthy}
+      schema: {condition: service_completed_successfully}
+      migrate: {condition: service_started}
+  schema:
+    image: shop/web
+    command: ["rails", "db:setup"]
+    depends_on: [db]
+  migrate:
+    image: shop/web
+    restart: "no"
+    command: ["rails", "db:migrate"]
+  db:
+    image: postgres:16
+)");
+  CHECK(r.notes == std::vector<std::string>{
+                       "compose: one-shot jobs run before the services start and exit, so they "
+                       "are not runtime dependencies; left out: schema (web waits for it to "
+                       "complete (service_completed_successfully)); migrate (restart: \"no\" and "
+                       "it runs once (migrat...))"});
+  Topology t = round_trip(r.topology);
+  CHECK(deps(t, "web") == std::vector<std::string>{"db"});
+  CHECK_FALSE(t.find("schema"));
+  CHECK_FALSE(t.find("migrate-1"));
+  CHECK(finding_ids(t) ==
+        std::vector<std::string>{"domain_spof:host:shop", "spof:db-1", "spof:web-1"});
+}
+
+TEST_CASE(
+    "compose: services of a profile are imported only with --profile, as docker compose "
+    "starts them",
+    "[import]") {
+  const std::string text = R"(name: ai
+services:
+  app:
+    image: ai/app
+    ports: ["8080:8080"]
+    environment: [OLLAMA_HOST=ollama:11434]
+  ollama-cpu:
+    profiles: [cpu]
+    container_name: ollama
+    image: ollama/ollama
+  ollama-gpu:
+    profiles: ["gpu"]
+    image: ollama/ollama
+)";
+  auto r = compose(text);
+  CHECK(r.notes == std::vector<std::string>{
+                       "compose: services of profiles not enabled are left out, as docker "
+                       "compose does: ollama-cpu (cpu), ollama-gpu (gpu); enable a profile with "
+                       "--profile NAME",
+                       "compose: dependencies left out: app -> ollama-cpu (environment; "
+                       "ollama-cpu is in a profile not enabled)"});
+  CHECK_FALSE(r.topology.find("ollama-cpu"));
+  CHECK(r.topology.count(ElementKind::kService) == 1);
+
+  ImportOptions cpu;
+  cpu.profiles = {"cpu"};
+  auto with = compose(text, cpu);
+  Topology t = round_trip(with.topology);
+  CHECK(deps(t, "app") == std::vector<std::string>{"ollama-cpu"});
+  CHECK(label(at(t, "app"), "inferred_dependencies") == "ollama-cpu (environment)");
+  CHECK_FALSE(t.find("ollama-gpu"));
+  ImportOptions all;
+  all.profiles = {"*"};
+  CHECK(compose(text, all).topology.count(ElementKind::kService) == 3);
+
+  ImportOptions typo;
+  typo.profiles = {"gpu-nvidia"};
+  CHECK_THROWS_WITH(compose(text, typo),
+                    "achilles import: error: --profile 'gpu-nvidia': no "
+                    "service has it (profiles: cpu, gpu)");
+}
+
+TEST_CASE(
+    "compose: links, host names in command and environment, and YAML merge keys give "
+    "dependencies, a host name matching nothing is noted",
+    "[import]") {
+  auto r = compose(R"(name: blog
+x-app: &app
+  image: blog/app
+  links: ["db:database"]
+  environment:
+    CACHE: redis://cache:6379
+    SEARCH_URL: http://search:9200
+services:
+  web:
+    <<: *app
+    ports: ["80:3000"]
+  sim:
+    image: blog/load-test
+    command: "-d 60 -h web"
+  db:
+    image: mysql:8
+  memcached:
+    image: memcached
+    hostname: cache
+)");
+  CHECK(r.notes == std::vector<std::string>{
+                       "compose: dependencies inferred from service names in environment, "
+                       "command and entrypoint (label inferred_dependencies): web -> memcached "
+                       "(environment), sim -> web (command)",
+                       "compose: host names that match no service of the file (outside it, or a "
+                       "name to check): search (web environment)"});
+  Topology t = round_trip(r.topology);
+  CHECK(deps(t, "web") == std::vector<std::string>{"db", "memcached"});
+  CHECK(deps(t, "sim") == std::vector<std::string>{"web"});
+  CHECK(label(at(t, "web-1"), "image") == "blog/app");
+}
+
+TEST_CASE(
+    "compose: a Swarm stack spreads replicas over nodes, a global service runs on each, "
+    "placement constraints are labels",
+    "[import]") {
+  auto r = compose(R"(name: vote
+services:
+  vote:
+    image: vote/vote
+    ports: ["5000:80"]
+    depends_on: [redis]
+    deploy: {replicas: 2}
+  redis:
+    image: redis:alpine
+    deploy:
+      replicas: 2
+      update_config: {parallelism: 2}
+  db:
+    image: postgres:9.4
+    deploy:
+      placement:
+        constraints: [node.role == manager]
+  agent:
+    image: vote/agent
+    deploy: {mode: global}
+)");
+  CHECK(r.notes == std::vector<std::string>{
+                       "compose: a Swarm stack (redis has deploy.update_config, db has "
+                       "deploy.placement, agent has deploy.mode): the nodes are not in the file, "
+                       "so 3 nodes swarm-node-1..swarm-node-3 are assumed; replicated tasks are "
+                       "spread over them in turn, a global service runs one task on each; "
+                       "placement constraints are kept as labels, not modelled: db: node.role == "
+                       "manager"});
+  Topology t = round_trip(r.topology);
+  CHECK(ids(t, at(t, "vote").members) == std::vector<std::string>{"vote-1", "vote-2"});
+  CHECK(domain_of(t, "vote-1") == "swarm-node-1");
+  CHECK(domain_of(t, "vote-2") == "swarm-node-2");
+  CHECK(domain_of(t, "redis-1") == "swarm-node-3");
+  CHECK(domain_of(t, "redis-2") == "swarm-node-1");
+  CHECK(domain_of(t, "db-1") == "swarm-node-2");
+  CHECK(ids(t, at(t, "agent").members) ==
+        std::vector<std::string>{"agent-1", "agent-2", "agent-3"});
+  CHECK(domain_of(t, "agent-3") == "swarm-node-3");
+  CHECK(label(at(t, "db"), "placement_constraints") == "node.role == manager");
+  CHECK(label(at(t, "agent"), "swarm_mode") == "global: one task on each node");
+  CHECK_FALSE(t.find("host:vote"));
+  // Two vote tasks on two nodes: no single node takes the site down.
+  CHECK(finding_ids(t) == std::vector<std::string>{});
+}
+
+TEST_CASE(
+    "compose: loopback, database, admin and random ports are not entrypoints, without any "
+    "the import warns and --entrypoint names one",
+    "[import]") {
+  const std::string text = R"(name: social
+services:
+  web:
+    image: social/web
+    ports: ["127.0.0.1:3000:3000", "9229:9229"]
+    depends_on: [db]
+  db:
+    image: postgres:14-alpine
+    ports: ["5432:5432"]
+  admin:
+    image: dpage/pgadmin4
+    ports: [{target: 80, published: 5050}]
+  cache:
+    image: social/cache
+    ports: ["6379"]
+)";
+  auto r = compose(text);
+  CHECK(r.notes == std::vector<std::string>{
+                       "compose: published ports not taken as entrypoints (not user traffic): "
+                       "web 127.0.0.1:3000:3000 (bound to 127.0.0.1, reachable from the Docker "
+                       "host only); web 9229:9229 (port 9229 is the Node.js debugger's); db "
+                       "5432:5432 (a database, cache or queue, by image postgres:14-alpine); "
+                       "admin 5050:80 (an admin UI, by image dpage/pgadmin4); cache 6379 (no host "
+                       "port: Docker picks a random one)"});
+  CHECK(r.warnings == std::vector<std::string>{
+                          "no entrypoint could be inferred, so analyze has no request path to "
+                          "judge and finds nothing: name where users come in with --entrypoint "
+                          "ID (services: web, db, admin, cache)"});
+  CHECK(r.topology.count(ElementKind::kEntrypoint) == 0);
+
+  ImportOptions named;
+  named.entrypoints = {"web"};
+  auto e = compose(text, named);
+  CHECK(e.warnings.empty());
+  CHECK(e.notes.back() == "entrypoints named by --entrypoint: entry:web");
+  Topology t = round_trip(e.topology);
+  CHECK(t[at(t, "entry:web").target].id == "web");
+  CHECK(finding_ids(t) ==
+        std::vector<std::string>{"domain_spof:host:social", "spof:db-1", "spof:web-1"});
+
+  named.entrypoints = {"wbe"};
+  CHECK_THROWS_WITH(compose(text, named),
+                    "achilles import: error: --entrypoint 'wbe': no service or component of the "
+                    "import has this id (did you mean 'web'?)");
+  named.entrypoints = {"host:social"};
+  CHECK_THROWS_WITH(compose(text, named),
+                    "achilles import: error: --entrypoint 'host:social': is a domain, not a "
+                    "service or component of the import");
+}
+
+// --- Compose: real, public files (tests/data/import/real/compose/SOURCES.md) ------------------
+
+const std::string kReal = kData + "real/compose/";
+
+ImportResult real(const std::string& file, const ImportOptions& options = {}) {
+  return import_paths("compose", {kReal + file}, options);
+}
+
+std::vector<std::string> entrypoint_ids(const Topology& t) {
+  std::vector<std::string> out;
+  for (const auto& e : t.elements)
+    if (e.kind == ElementKind::kEntrypoint) out.push_back(e.id);
+  return out;
+}
+
+/// Whether any element depends on `id`.
+bool depended_on(const Topology& t, const std::string& id) {
+  for (const auto& e : t.elements)
+    for (const auto& d : e.depends_on)
+      if (t[d.target].id == id) return true;
+  return false;
+}
+
+TEST_CASE(
+    "compose, real: every file of tests/data/import/real/compose imports (exit 0) and "
+    "analyzes",
+    "[import][slow]") {
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kReal)) {
+    if (entry.path().extension() != ".yml") continue;
+    ++files;
+    INFO(entry.path());
+    auto r = run_cli("import compose " + entry.path().string() + " -o /tmp/achilles-real.yaml");
+    CHECK(r.code == 0);
+    auto a = run_cli("analyze /tmp/achilles-real.yaml --order 1");
+    CHECK(a.code == 0);
+  }
+  std::remove("/tmp/achilles-real.yaml");
+  CHECK(files == 8);
+}
+
+TEST_CASE(
+    "compose, real: OpenTelemetry demo: the collector every service lists is not a "
+    "dependency, the Envoy proxy is the one entrypoint",
+    "[import]") {
+  Topology t = round_trip(real("otel-demo.yml").topology);
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"published:frontend-proxy"});
+  for (const char* agent : {"otel-collector", "jaeger", "grafana", "prometheus"}) {
+    INFO(agent);
+    CHECK_FALSE(depended_on(t, agent));
+  }
+  CHECK(deps(t, "checkout") == std::vector<std::string>{"cart", "currency", "email", "payment",
+                                                        "product-catalog", "shipping", "kafka",
+                                                        "flagd"});
+  auto found = finding_ids(t);
+  REQUIRE(found.size() == 19);
+  CHECK(found[0] == "domain_spof:host:compose");
+  CHECK(std::count(found.begin(), found.end(), "spof:flagd-1") == 1);
+  CHECK(std::count(found.begin(), found.end(), "spof:kafka-1") == 1);
+  for (const auto& f : found)
+    CHECK(f.find("otel-collector") == std::string::npos);
+}
+
+TEST_CASE(
+    "compose, real: Sock Shop: Zipkin in the environment is not a dependency, its port "
+    "is not an entrypoint, the load test's -h names the edge router",
+    "[import]") {
+  auto r = real("sock-shop.yml");
+  Topology t = round_trip(r.topology);
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"published:edge-router"});
+  CHECK_FALSE(depended_on(t, "zipkin"));
+  CHECK(deps(t, "user") == std::vector<std::string>{"user-db"});
+  CHECK(deps(t, "user-sim") == std::vector<std::string>{"edge-router"});
+  CHECK(finding_ids(t) ==
+        std::vector<std::string>{"domain_spof:host:compose", "spof:edge-router-1"});
+}
+
+TEST_CASE(
+    "compose, real: the voting app's Swarm stack is spread over nodes, the visualizer "
+    "and the random Redis port are not entrypoints",
+    "[import]") {
+  Topology t = round_trip(real("voting-app-stack.yml").topology);
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"published:vote", "published:result"});
+  CHECK(domain_of(t, "vote-1") != domain_of(t, "vote-2"));
+  CHECK(label(at(t, "db"), "placement_constraints") == "node.role == manager");
+  CHECK(deps(t, "vote") == std::vector<std::string>{"redis"});
+  CHECK(finding_ids(t) == std::vector<std::string>{"domain_spof:swarm-node-3", "spof:db-1"});
+}
+
+TEST_CASE(
+    "compose, real: swarmprom: global services run on every node, the Prometheus and "
+    "Alertmanager ports of the proxy are not entrypoints",
+    "[import]") {
+  Topology t = round_trip(real("swarmprom.yml").topology);
+  CHECK(ids(t, at(t, "caddy").members) ==
+        std::vector<std::string>{"caddy-1", "caddy-2", "caddy-3"});
+  CHECK(domain_of(t, "cadvisor-3") == "swarm-node-3");
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"published:caddy"});
+  CHECK(label(at(t, "published:caddy"), "ports") == "3000:3000");
+  CHECK_FALSE(depended_on(t, "alertmanager"));
+  // What the proxy forwards to is in its Caddyfile, which the importer does not read: the
+  // proxy over three nodes is all the file shows, and no single failure takes it down.
+  CHECK(finding_ids(t) == std::vector<std::string>{});
+}
+
+TEST_CASE(
+    "compose, real: n8n starter kit: profiles and the one-shot import job are left out, "
+    "merge keys are read",
+    "[import]") {
+  Topology t = round_trip(real("n8n-ai-starter-kit.yml").topology);
+  std::vector<std::string> services;
+  for (const auto& e : t.elements)
+    if (e.kind == ElementKind::kService) services.push_back(e.id);
+  CHECK(services == std::vector<std::string>{"postgres", "n8n", "qdrant", "minio", "nginx"});
+  CHECK(label(at(t, "n8n-1"), "image") == "n8nio/n8n:latest");
+  CHECK(deps(t, "n8n") == std::vector<std::string>{"postgres"});
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"published:n8n", "published:nginx"});
+  CHECK(finding_ids(t) == std::vector<std::string>{"domain_spof:host:compose", "spof:n8n-1",
+                                                   "spof:nginx-1", "spof:postgres-1"});
+  ImportOptions cpu;
+  cpu.profiles = {"cpu"};
+  Topology with = round_trip(real("n8n-ai-starter-kit.yml", cpu).topology);
+  CHECK(with.find("ollama-cpu"));
+  CHECK(deps(with, "ollama-pull-llama-cpu") == std::vector<std::string>{"ollama-cpu"});
+}
+
+TEST_CASE(
+    "compose, real: Misskey (behind a tunnel) and Mastodon (behind a host proxy on "
+    "127.0.0.1) have no inferable entrypoint: a warning, then --entrypoint",
+    "[import]") {
+  for (const char* file : {"misskey.yml", "mastodon.yml"}) {
+    INFO(file);
+    auto r = real(file);
+    CHECK(r.topology.count(ElementKind::kEntrypoint) == 0);
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].rfind("no entrypoint could be inferred", 0) == 0);
+    ImportOptions web;
+    web.entrypoints = {"web"};
+    Topology t = round_trip(real(file, web).topology);
+    CHECK(deps(t, "web") == std::vector<std::string>{"db", "redis"});
+    CHECK(finding_ids(t) == std::vector<std::string>{"domain_spof:host:compose", "spof:db-1",
+                                                     "spof:redis-1", "spof:web-1"});
+  }
+}
+
+TEST_CASE(
+    "compose, real: Temporal: the published Cassandra port is not an entrypoint, the "
+    "server and its web UI are",
+    "[import]") {
+  Topology t = round_trip(real("temporal.yml").topology);
+  CHECK(entrypoint_ids(t) ==
+        std::vector<std::string>{"published:temporal", "published:temporal-web"});
+  CHECK(deps(t, "temporal") == std::vector<std::string>{"cassandra"});
+  CHECK(finding_ids(t) == std::vector<std::string>{"domain_spof:host:compose", "spof:cassandra-1",
+                                                   "spof:temporal-1", "spof:temporal-web-1"});
+}
+
+TEST_CASE(
+    "achilles import --entrypoint and --profile, warnings and notes are comments in the "
+    "topology",
+    "[import]") {
+  std::string out = "/tmp/achilles-import-test-mastodon.yaml";
+  auto r = run_cli("import compose " + kReal + "mastodon.yml -o " + out);
+  CHECK(r.code == 0);
+  const std::string warning =
+      "no entrypoint could be inferred, so analyze has no request path to judge and finds "
+      "nothing: name where users come in with --entrypoint ID (services: db, redis, web, "
+      "streaming, sidekiq)";
+  const std::string note =
+      "compose: published ports not taken as entrypoints (not user traffic): web "
+      "127.0.0.1:3000:3000 (bound to 127.0.0.1, reachable from the Docker host only); streaming "
+      "127.0.0.1:4000:4000 (bound to 127.0.0.1, reachable from the Docker host only)";
+  CHECK(r.err ==
+        "achilles import: note: " + note + "\nachilles import: warning: " + warning + "\n");
+  std::ifstream in(out);
+  std::vector<std::string> head(5);
+  for (auto& line : head)
+    std::getline(in, line);
+  CHECK(head[3] == "# warning: " + warning);
+  CHECK(head[4] == "# note: " + note);
+
+  auto named =
+      run_cli("import compose " + kReal + "mastodon.yml -o " + out + " --entrypoint web streaming");
+  CHECK(named.code == 0);
+  CHECK(named.err.find("warning") == std::string::npos);
+  auto a = run_cli("analyze " + out + " --order 1");
+  CHECK(a.out.find("spof:db-1") != std::string::npos);
+  std::remove(out.c_str());
+
+  auto typo = run_cli("import compose " + kReal + "mastodon.yml --entrypoint streming");
+  CHECK(typo.code == 2);
+  CHECK(typo.err ==
+        "achilles import: error: --entrypoint 'streming': no service or component of the import "
+        "has this id (did you mean 'streaming'?)\n");
+  auto profile = run_cli("import compose " + kReal + "mastodon.yml --profile gpu");
+  CHECK(profile.code == 2);
+  CHECK(profile.err ==
+        "achilles import: error: --profile 'gpu': no service has it (the file has no profiles)\n");
+  auto k8s = run_cli("import k8s " + kData + "k8s --profile gpu");
+  CHECK(k8s.code == 2);
+  CHECK(k8s.err == "achilles import: error: --profile is for compose, not k8s\n");
 }
 
 // --- Terraform ------------------------------------------------------------------------------
