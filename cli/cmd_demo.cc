@@ -272,22 +272,27 @@ int run_demo(const Args& args) {
     const int agent_port = free_port(), store_port = free_port(), proxy_port = free_port(),
               web1 = free_port(), web2 = free_port(), www = free_port();
     const std::string agent_addr = "127.0.0.1:" + std::to_string(agent_port);
+    // The services' process names carry the agent's port ("d45553-web-1", within the
+    // kernel's 15 characters), and the agent may signal only those: a kill by name acts on
+    // every process of that name, and the demo must never touch one of the machine's own
+    // that happens to be called web-1 or store.
+    const std::string tag = "d" + std::to_string(agent_port) + "-";
     procs.start("achilles-agent",
                 {agent, "--listen", agent_addr, "--insecure-loopback", "--state-file",
                  dir + "/agent-state.json", "--audit-log", logs + "/agent-audit.jsonl",
-                 "--allow-process", "web-*", "--allow-process", "store", "--proxy",
+                 "--allow-process", tag + "web-*", "--allow-process", tag + "store", "--proxy",
                  "store,127.0.0.1:" + std::to_string(proxy_port) +
                      ",127.0.0.1:" + std::to_string(store_port)},
                 logs + "/agent.log");
     // The store comes back 3 s after it dies, the web backends after 0.5 s: a supervisor
     // (systemd's Restart=) that the agent sees restoring the process.
     procs.start("store",
-                {python, service, "store", "--name", "store", "--port", std::to_string(store_port),
-                 "--restart-after", "3"},
+                {python, service, "store", "--name", tag + "store", "--port",
+                 std::to_string(store_port), "--restart-after", "3"},
                 logs + "/store.log");
     for (int i : {1, 2})
       procs.start("web-" + std::to_string(i),
-                  {python, service, "web", "--name", "web-" + std::to_string(i), "--port",
+                  {python, service, "web", "--name", tag + "web-" + std::to_string(i), "--port",
                    std::to_string(i == 1 ? web1 : web2), "--store",
                    "127.0.0.1:" + std::to_string(proxy_port), "--restart-after", "0.5"},
                   logs + "/web-" + std::to_string(i) + ".log");
@@ -325,9 +330,9 @@ int run_demo(const Args& args) {
       // stays below it.
       topo << "  - {id: web-" << i << ", kind: web, domain: this-host, "
            << "depends_on: [{id: store, timeout_ms: 1000}], "
-           << "target: {agent: \"" << agent_addr << "\", process: web-" << i << "}}\n";
+           << "target: {agent: \"" << agent_addr << "\", process: " << tag << "web-" << i << "}}\n";
     topo << "  - {id: store, kind: database, domain: this-host, target: {agent: \"" << agent_addr
-         << "\", process: store, proxy: store}}\n"
+         << "\", process: " << tag << "store, proxy: store}}\n"
          << "services:\n  - {id: web, members: [web-1, web-2], min_healthy: 1}\n"
          << "entrypoints:\n  - {id: www, target: lb, labels: {url: \"http://127.0.0.1:" << www
          << "/\"}}\n";

@@ -38,20 +38,24 @@ wait_port() {  # wait until something listens on 127.0.0.1:$1
 
 WEB1=$(free_port) WEB2=$(free_port) STORE=$(free_port) PROXY=$(free_port) WWW=$(free_port)
 
+# The processes' names carry this script's pid, so that the agent, which may signal only
+# them, can never touch another process on the host that happens to be called web-1 or store
+# (a kill by name acts on every process of that name).
+N="e$$-"
 # The agent: loopback only, may signal the web backends and the store, proxies the store.
 "$AGENT" --listen 127.0.0.1:0 --insecure-loopback --state-file "$W/agent-state.json" \
-  --audit-log "$W/audit.jsonl" --allow-process 'web-*' --allow-process store \
+  --audit-log "$W/audit.jsonl" --allow-process "${N}web-*" --allow-process "${N}store" \
   --proxy "store,127.0.0.1:$PROXY,127.0.0.1:$STORE" >"$W/agent.out" 2>"$W/agent.err" &
 PIDS+=($!)
 for _ in $(seq 1 100); do grep -q listening "$W/agent.out" && break; sleep 0.05; done
 AGENT_ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$W/agent.out")
 [[ -n $AGENT_ADDR ]] || fail "the agent did not start: $(cat "$W/agent.err")"
 
-python3 "$SERVICE" store --name store --port "$STORE" --restart-after 2 >/dev/null &
+python3 "$SERVICE" store --name "${N}store" --port "$STORE" --restart-after 2 >/dev/null &
 PIDS+=($!)
 for n in 1 2; do
   port=$WEB1; [[ $n == 2 ]] && port=$WEB2
-  python3 "$SERVICE" web --name "web-$n" --port "$port" --store "127.0.0.1:$PROXY" \
+  python3 "$SERVICE" web --name "${N}web-$n" --port "$port" --store "127.0.0.1:$PROXY" \
     --restart-after 0.5 >/dev/null &
   PIDS+=($!)
 done
@@ -85,9 +89,9 @@ version: 1
 name: e2e shop
 components:
   - {id: lb, depends_on: [web], target: {agent: "$AGENT_ADDR", port: "$WWW"}}
-  - {id: web-1, depends_on: [store], target: {agent: "$AGENT_ADDR", process: web-1}}
-  - {id: web-2, depends_on: [store], target: {agent: "$AGENT_ADDR", process: web-2}}
-  - {id: store, target: {agent: "$AGENT_ADDR", process: store, proxy: store}}
+  - {id: web-1, depends_on: [store], target: {agent: "$AGENT_ADDR", process: "${N}web-1"}}
+  - {id: web-2, depends_on: [store], target: {agent: "$AGENT_ADDR", process: "${N}web-2"}}
+  - {id: store, target: {agent: "$AGENT_ADDR", process: "${N}store", proxy: store}}
 services:
   - {id: web, members: [web-1, web-2]}
 entrypoints:
@@ -142,7 +146,8 @@ rec=$(jq_py "$W/one.json" 'j["steps"][0]["expectations"][0]["recovery_ms"]')
 echo "recovery time of www after losing web-1: $rec ms"
 
 echo "== losing both backends takes the site down, and it comes back when they resume"
-# The command line matches the supervisors too; the allowlist (web-*) keeps them out.
+# The command line matches the supervisors too (and any other service.py on the host); the
+# allowlist (this run's web-*) keeps them out.
 { plan_header "both backends stop"
   cat <<PLAN
 steps:

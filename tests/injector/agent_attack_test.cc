@@ -60,9 +60,9 @@ bool asleep(Child& c) {
   return wait_until([&] { return proc_name(c.pid()) == "sleep" && proc_state(c.pid()) == 'S'; });
 }
 
+// A sleep with a unique argument, so that a cmdline pattern matches only ours.
 std::string unique_sleep() {
-  static int n = 0;
-  return "2000." + std::to_string(::getpid()) + std::to_string(++n);
+  return unique_sleep_arg(2000);
 }
 
 }  // namespace

@@ -25,8 +25,7 @@ namespace {
 
 // A sleep with a unique argument, so that a cmdline pattern matches only ours.
 std::string unique_sleep() {
-  static int n = 0;
-  return "2000." + std::to_string(::getpid()) + std::to_string(++n);
+  return unique_sleep_arg(2000);
 }
 
 Reply post(int port, const std::string& path, const json& body) {
@@ -65,13 +64,20 @@ std::vector<int> agent_tasks(pid_t agent) {
 
 TEST_CASE("A pathological cmdline pattern does not hold up the agent", "[agent]") {
   TempDir dir;
-  Agent agent(dir, {"--insecure-loopback", "--allow-process", "sleep"});
+  // The pattern is matched against every process, so the allowlist names only this test's
+  // own victim (a sleep under a name no other process has): whatever else on the host ends
+  // in an 'a', the agent may not signal it.
+  const std::string name = "ach-" + std::to_string(::getpid());
+  const std::string sleeper = dir.file(name);
+  std::filesystem::create_symlink("/bin/sleep", sleeper);
+  Agent agent(dir, {"--insecure-loopback", "--allow-process", name});
   // A command line of many a's and a '!': `(a+)+$` backtracks exponentially on it. The shell
   // stops itself (no child of its own is left behind).
   Child bait({"sh", "-c", "kill -STOP $$", std::string(34, 'a') + "!"});
   REQUIRE(wait_until([&] { return proc_name(bait.pid()) == "sh"; }));
-  Child victim({"sleep", unique_sleep()});
-  REQUIRE(asleep(victim));
+  Child victim({sleeper, unique_sleep()});
+  REQUIRE(wait_until(
+      [&] { return proc_name(victim.pid()) == name && proc_state(victim.pid()) == 'S'; }));
   auto pause = post(agent.port(), "/v1/faults",
                     {{"kind", "pause"}, {"target", {{"pid", victim.pid()}}}, {"duration_ms", 300}});
   REQUIRE(pause.status == 201);

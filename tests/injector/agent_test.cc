@@ -23,8 +23,7 @@ const std::vector<std::string> kLoopback = {"--insecure-loopback", "--allow-proc
 
 // A sleep with a unique argument, so that a cmdline pattern matches only ours.
 std::string unique_sleep() {
-  static int n = 0;
-  return "1000." + std::to_string(::getpid()) + std::to_string(++n);
+  return unique_sleep_arg(1000);
 }
 
 Reply post(int port, const std::string& path, const json& body) {

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -128,6 +130,14 @@ char proc_state(pid_t pid) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto p = parse_proc_stat(text);
   return p ? p->state : 0;
+}
+
+std::string unique_sleep_arg(int seconds) {
+  static std::atomic<int> n{0};
+  char text[64];
+  std::snprintf(text, sizeof text, "%d.%07d%05d", seconds, static_cast<int>(::getpid()),
+                ++n % 100000);
+  return text;
 }
 
 std::string proc_name(pid_t pid) {

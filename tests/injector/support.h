@@ -49,6 +49,12 @@ char proc_state(pid_t pid);
 /// /proc/PID/stat's name (comm), or "" when the process is gone.
 std::string proc_name(pid_t pid);
 
+/// An argument for `sleep` (SECONDS and then a fraction) that no other process on the host
+/// has: this test process's pid and a counter in fixed widths, so that an anchored cmdline
+/// pattern on it matches only this sleep, never another test run's (`1000.123` + `45` and
+/// `1000.1234` + `5` were the same text before the widths were fixed).
+std::string unique_sleep_arg(int seconds);
+
 /// Writes `text` to a new file of mode 0600 (a token or a key: the agent refuses others).
 void write_private_file(const std::string& path, const std::string& text);
 
