@@ -1,11 +1,14 @@
 // The agent's /metrics: the text format, each counter moving on the event it counts (the
 // engine and the API in process with fake OS mechanisms, then the real agent against a
-// process and a proxy the test started), the token, and a flood that adds no series.
+// process and a proxy the test started), the token, a flood that adds no series, the shipped
+// Grafana dashboard, and a real Prometheus (Debian's package) scraping the agent with the
+// shipped scrape config.
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -437,4 +440,168 @@ TEST_CASE("Proxy bytes are counted per proxy and direction on both of the relay'
   // A removed proxy's series goes with it.
   REQUIRE(http(agent.port(), "DELETE", "/proxies/echo").status == 204);
   CHECK(http(agent.port(), "GET", "/metrics").body.find("proxy=\"echo\"") == std::string::npos);
+}
+
+TEST_CASE("The shipped Grafana dashboard is valid JSON and queries only the agent's metrics",
+          "[agent][metrics]") {
+  const std::string path = std::string(ACHILLES_DEPLOY_DIR) + "/grafana/achilles-agent.json";
+  const json dash = json::parse(read_file(path));  // throws on invalid JSON
+  REQUIRE(dash.contains("panels"));
+  REQUIRE(dash["panels"].is_array());
+  REQUIRE(!dash["panels"].empty());
+  std::set<std::string> queried;
+  static const std::regex metric(R"(\b(achilles_agent_[a-z_]+))");
+  auto collect = [&](const std::string& expr) {
+    for (std::sregex_iterator it(expr.begin(), expr.end(), metric), end; it != end; ++it)
+      queried.insert((*it)[1]);
+  };
+  std::set<int> ids;
+  for (const auto& panel : dash["panels"]) {
+    INFO(panel.dump());
+    CHECK(panel["title"].is_string());
+    CHECK(ids.insert(panel["id"].get<int>()).second);
+    REQUIRE(panel["targets"].is_array());
+    REQUIRE(!panel["targets"].empty());
+    for (const auto& target : panel["targets"]) {
+      REQUIRE(target["expr"].is_string());
+      collect(target["expr"]);
+    }
+  }
+  for (const auto& var : dash["templating"]["list"])
+    if (var.contains("definition")) collect(var["definition"]);
+
+  // The agent's own exposition, with a proxy so that every metric has series.
+  TempDir dir;
+  EchoServer echo;
+  Agent agent(dir, {"--insecure-loopback", "--proxy",
+                    "echo,127.0.0.1:0,127.0.0.1:" + std::to_string(echo.port())});
+  const std::string text = http(agent.port(), "GET", "/metrics").body;
+  const std::set<std::string> served = typed_metrics(text);
+  for (const auto& name : queried) {
+    INFO(name);
+    CHECK(served.count(name) == 1);
+  }
+  // ...and every metric of the agent has a panel.
+  CHECK(queried == served);
+}
+
+namespace {
+
+std::string url_encode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char b[4];
+      std::snprintf(b, sizeof b, "%%%02X", c);
+      out += b;
+    }
+  }
+  return out;
+}
+
+// The shipped scrape config with what differs here replaced; fails when a line to replace
+// is missing from it.
+std::string test_scrape_config(const std::string& token_file, int agent_port) {
+  std::string text = read_file(std::string(ACHILLES_DEPLOY_DIR) + "/prometheus/scrape.yml");
+  auto replace = [&](const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+  };
+  replace("credentials_file: /etc/prometheus/achilles-token", "credentials_file: " + token_file);
+  replace("\"127.0.0.1:8474\"", "\"127.0.0.1:" + std::to_string(agent_port) + "\"");
+  replace("scrape_interval: 15s", "scrape_interval: 1s");
+  replace("scrape_timeout: 5s", "scrape_timeout: 1s");
+  return "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n" + text;
+}
+
+}  // namespace
+
+TEST_CASE("A real Prometheus scrapes the agent with its token and sees the fault counters",
+          "[agent][metrics][slow]") {
+  const char* binary = "/usr/bin/prometheus";
+  if (::access(binary, X_OK) != 0) {
+    WARN("skipped: /usr/bin/prometheus is not installed (Debian package 'prometheus')");
+    return;
+  }
+  TempDir dir;  // declared first: removed after Prometheus and the agent are killed
+  write_private_file(dir.file("token"), kToken);
+  Agent agent(dir, {"--token-file", dir.file("token"), "--allow-process", "sleep"});
+  const std::string config = dir.file("prometheus.yml");
+  std::ofstream(config) << test_scrape_config(dir.file("token"), agent.port());
+  const int port = unused_loopback_port();
+  const std::string log = dir.file("prometheus.log");
+  Child prometheus({"sh", "-c",
+                    std::string("exec ") + binary + " --config.file=" + config +
+                        " --storage.tsdb.path=" + dir.file("data") +
+                        " --web.listen-address=127.0.0.1:" + std::to_string(port) +
+                        " --log.level=warn >" + log + " 2>&1"});
+  const bool ready = wait_until([&] { return http(port, "GET", "/-/ready").status == 200; }, 60s);
+  INFO("prometheus.log:\n" << read_file(log));
+  REQUIRE(ready);
+
+  const std::string auth = "Authorization: Bearer " + kToken;
+  Child victim({"sleep", "1000." + std::to_string(::getpid()) + "9"});
+  REQUIRE(wait_until([&] { return proc_name(victim.pid()) == "sleep"; }));
+  const Reply r = http(agent.port(), "POST", "/v1/faults",
+                       R"({"kind": "pause", "target": {"pid": )" + std::to_string(victim.pid()) +
+                           R"(}, "duration_ms": 60000})",
+                       {auth});
+  REQUIRE(r.status == 201);
+  REQUIRE(wait_until([&] { return proc_state(victim.pid()) == 'T'; }));
+  REQUIRE(
+      http(agent.port(), "DELETE", "/v1/faults/" + r.json()["id"].get<std::string>(), "", {auth})
+          .status == 200);
+  REQUIRE(wait_until([&] { return proc_state(victim.pid()) != 'T'; }));
+
+  // One instant query's result: "" when it has no sample yet, "error: ..." when it fails.
+  auto query = [&](const std::string& q) -> std::string {
+    const Reply reply = http(port, "GET", "/api/v1/query?query=" + url_encode(q));
+    if (reply.status != 200) return "error: HTTP " + std::to_string(reply.status) + reply.body;
+    const json j = json::parse(reply.body, nullptr, false);
+    if (j.is_discarded() || j.value("status", "") != "success") return "error: " + reply.body;
+    const json& result = j["data"]["result"];
+    if (!result.is_array() || result.size() != 1) return "";
+    return result[0]["value"][1].get<std::string>();
+  };
+  std::map<std::string, std::string> seen;
+  const std::map<std::string, std::string> expected = {
+      {R"(sum(achilles_agent_faults_total{job="achilles-agent",outcome="injected"}))", "1"},
+      {R"(achilles_agent_faults_total{kind="pause",outcome="injected"})", "1"},
+      {R"(achilles_agent_reverts_total{reason="deleted"})", "1"},
+      {R"(sum(achilles_agent_reverts_total))", "1"},
+      {R"(achilles_agent_faults_active{kind="pause"})", "0"},
+      {R"(up{job="achilles-agent"})", "1"}};
+  const bool all = wait_until(
+      [&] {
+        for (const auto& [q, want] : expected)
+          seen[q] = query(q);
+        return seen == expected;
+      },
+      60s);
+  INFO("prometheus.log:\n" << read_file(log));
+  for (const auto& [q, want] : expected) {
+    INFO(q);
+    CHECK(seen[q] == want);
+  }
+  CHECK(all);
+  // The scrape carried the token and parsed cleanly.
+  const json targets = json::parse(http(port, "GET", "/api/v1/targets").body);
+  REQUIRE(targets["data"]["activeTargets"].size() == 1);
+  CHECK(targets["data"]["activeTargets"][0]["lastError"] == "");
+  CHECK(targets["data"]["activeTargets"][0]["health"] == "up");
+
+  // Every query of the shipped dashboard is valid PromQL for this Prometheus.
+  const json dash =
+      json::parse(read_file(std::string(ACHILLES_DEPLOY_DIR) + "/grafana/achilles-agent.json"));
+  for (const auto& panel : dash["panels"])
+    for (const auto& target : panel["targets"]) {
+      std::string expr = target["expr"];
+      expr = std::regex_replace(expr, std::regex(R"(\$__rate_interval)"), "1m");
+      expr = std::regex_replace(expr, std::regex(R"(\$instance)"), ".*");
+      INFO(expr);
+      CHECK(query(expr).rfind("error: ", 0) == std::string::npos);
+    }
 }
