@@ -14,6 +14,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "achilles/injector/api.h"
 #include "achilles/injector/metrics.h"
@@ -76,8 +77,10 @@ std::string read_file(const std::string& path) {
 
 // The engine and the API in process, on fake processes and a fake clock.
 struct ApiRig {
-  explicit ApiRig(bool require_token = false)
-      : engine(rig.deps(), rig.options()), api(engine, nullptr, audit, rig.clock, [&] {
+  explicit ApiRig(bool require_token = false, const std::string& audit_path = "")
+      : engine(rig.deps(), rig.options()),
+        audit(audit_path),
+        api(engine, nullptr, audit, rig.clock, [&] {
           ApiOptions o;
           o.token = kToken;
           o.require_token = require_token;
@@ -107,7 +110,7 @@ struct ApiRig {
   }
   Rig rig;
   FaultEngine engine;
-  AuditLog audit{""};
+  AuditLog audit;
   Metrics metrics;
   Api api;
 };
@@ -265,6 +268,38 @@ TEST_CASE("Injections, refusals, failures and each kind of revert are counted wh
   CHECK(value(text, "achilles_agent_requests_total{code=\"400\"}") == 3);
   CHECK(value(text, "achilles_agent_requests_total{code=\"409\"}") == 1);
   CHECK(value(text, "achilles_agent_requests_total{code=\"403\"}") == 2);
+}
+
+TEST_CASE("A fault refused because the audit log cannot be written is counted as refused",
+          "[agent][metrics]") {
+  ApiRig a(false, "/dev/full");  // every write fails with ENOSPC
+  CHECK(a.call("POST", "/v1/faults", kPause + R"("duration_ms": 1000})").status == 503);
+  CHECK(a.rig.signals.sent.empty());
+  const std::string text = a.scrape();
+  CHECK(value(text, fault_series("pause", "refused")) == 1);
+  CHECK(value(text, fault_series("pause", "injected")) == 0);
+  CHECK(value(text, "achilles_agent_requests_total{code=\"503\"}") == 1);
+}
+
+TEST_CASE("Counters bumped from several threads at once lose nothing", "[agent][metrics]") {
+  Metrics m;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) {
+        m.fault("cpu", Metrics::Outcome::kInjected);
+        m.revert("expired");
+        m.request(200);
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(m.faults("cpu", Metrics::Outcome::kInjected) == 40000);
+  CHECK(m.reverts("expired") == 40000);
+  CHECK(m.requests(200) == 40000);
+  const std::string text = m.render({});
+  CHECK(value(text, fault_series("cpu", "injected")) == 40000);
+  CHECK(value(text, "achilles_agent_requests_total{code=\"200\"}") == 40000);
 }
 
 TEST_CASE("A kill's observation ending is not counted as a revert", "[agent][metrics]") {
