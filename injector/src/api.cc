@@ -222,12 +222,16 @@ HttpResponse Api::handle(const HttpRequest& req) noexcept {
         resp = HttpResponse::error(
             503, "the audit log cannot be written (" + audit_.error() + "): nothing was done");
         if (options_.metrics && req.path == "/v1/faults" && req.method == "POST") {
-          const json body = json::parse(req.body, nullptr, false);
-          options_.metrics->fault(
-              body.is_object() && body.contains("kind") && body["kind"].is_string()
-                  ? body["kind"].get<std::string>()
-                  : "",
-              Metrics::Outcome::kRefused);
+          // Parsed with the depth guard, as every body is (see kMaxJsonDepth).
+          std::string kind;
+          try {
+            const json body = parse_json_body(req.body, "");
+            if (body.is_object() && body.contains("kind") && body["kind"].is_string())
+              kind = body["kind"].get<std::string>();
+          } catch (const ApiError&) {
+            // Not JSON: its kind is unknown.
+          }
+          options_.metrics->fault(kind, Metrics::Outcome::kRefused);
         }
       }
     }

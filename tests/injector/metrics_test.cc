@@ -279,6 +279,10 @@ TEST_CASE("A fault refused because the audit log cannot be written is counted as
   CHECK(value(text, fault_series("pause", "refused")) == 1);
   CHECK(value(text, fault_series("pause", "injected")) == 0);
   CHECK(value(text, "achilles_agent_requests_total{code=\"503\"}") == 1);
+  // A body nested 60,000 deep is looked at with the depth guard, and counts as unknown.
+  CHECK(a.call("POST", "/v1/faults", std::string(60000, '[') + std::string(60000, ']')).status ==
+        503);
+  CHECK(value(a.scrape(), fault_series("unknown", "refused")) == 1);
 }
 
 TEST_CASE("Counters bumped from several threads at once lose nothing", "[agent][metrics]") {
