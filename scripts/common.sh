@@ -10,7 +10,7 @@ PACKAGES=(
   libyaml-cpp-dev catch2 libssl-dev libhowardhinnant-date-dev tzdata libre2-dev
   clang-format clang-14 libfuzzer-14-dev python3 python3-networkx
   socat nodejs chromium scram haproxy systemd
-  help2man bash-completion dpkg-dev lintian debootstrap
+  help2man bash-completion dpkg-dev lintian debootstrap prometheus
 )
 
 # What building alone needs (./scripts/package), and what packaging adds: man pages, the .debs'

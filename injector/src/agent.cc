@@ -173,9 +173,11 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   auto loads = make_process_load_runner();
 
   asio::io_context io(1);
+  Metrics metrics;
   ProxyManager proxies(io, *clock, config.max_duration_ms);
   FaultEngine engine({*procs, *signals, *clock, *loads, &proxies}, options);
   engine.set_audit([&](const nlohmann::json& e) { audit.write(e); });
+  engine.set_metrics(&metrics);
   proxies.set_harm_gate([&] {
     if (engine.halted()) throw ApiError(409, "the agent is halted: POST /v1/resume first");
   });
@@ -186,6 +188,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   // Fails now, not at the first fault, when the state file cannot be written.
   if (!config.state_file.empty()) {
     const Recovery recovery = recover_state(config.state_file, *procs, *signals, options.guard);
+    metrics.revert("recovery", recovery.faults);
     for (const auto& action : recovery.actions) {
       audit.write(action);
       std::cerr << "achilles-agent: recovered: " << action.dump() << "\n";
@@ -207,6 +210,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   ApiOptions api_options;
   api_options.token = token;
   api_options.require_token = !config.insecure_loopback;
+  api_options.metrics = &metrics;
   Api api(engine, &proxies, audit, *clock, api_options);
 
   ServerLimits limits;

@@ -169,6 +169,7 @@ std::optional<HttpResponse> Api::admit(const HttpRequest& req) noexcept {
       refusal->headers.emplace_back("WWW-Authenticate", "Bearer");
     }
     if (!refusal) return std::nullopt;
+    count_request(refusal->status);
     json e = entry(req);
     e["status"] = refusal->status;
     e["refused"] = true;
@@ -183,7 +184,12 @@ std::optional<HttpResponse> Api::admit(const HttpRequest& req) noexcept {
   }
 }
 
+void Api::count_request(int status) noexcept {
+  if (options_.metrics) options_.metrics->request(status);
+}
+
 void Api::rejected(const HttpRequest& req, int status, const std::string& message) noexcept {
+  if (status != 0) count_request(status);
   try {
     json e = entry(req);
     if (status == 0) {
@@ -203,6 +209,7 @@ void Api::rejected(const HttpRequest& req, int status, const std::string& messag
 HttpResponse Api::handle(const HttpRequest& req) noexcept {
   if (auto refusal = admit(req)) return *refusal;
   HttpResponse resp;
+  bool counted = false;
   try {
     json e = entry(req);
     const bool changes = req.method != "GET" && req.method != "HEAD";
@@ -214,6 +221,18 @@ HttpResponse Api::handle(const HttpRequest& req) noexcept {
       if (!audit_.write(intent)) {
         resp = HttpResponse::error(
             503, "the audit log cannot be written (" + audit_.error() + "): nothing was done");
+        if (options_.metrics && req.path == "/v1/faults" && req.method == "POST") {
+          // Parsed with the depth guard, as every body is (see kMaxJsonDepth).
+          std::string kind;
+          try {
+            const json body = parse_json_body(req.body, "");
+            if (body.is_object() && body.contains("kind") && body["kind"].is_string())
+              kind = body["kind"].get<std::string>();
+          } catch (const ApiError&) {
+            // Not JSON: its kind is unknown.
+          }
+          options_.metrics->fault(kind, Metrics::Outcome::kRefused);
+        }
       }
     }
     if (resp.status != 503) {
@@ -225,6 +244,12 @@ HttpResponse Api::handle(const HttpRequest& req) noexcept {
         resp = HttpResponse::error(500, std::string("internal error: ") + err.what());
       }
     }
+    count_request(resp.status);
+    counted = true;
+    // A scrape (every few seconds, for as long as the agent runs) would fill the audit log
+    // with lines that record no change: an answered GET /metrics is left out of it.
+    if (req.method == "GET" && req.path == "/metrics" && resp.status == 200 && options_.metrics)
+      return resp;
     e["status"] = resp.status;
     if (resp.status >= 400) {
       json b = json::parse(resp.body, nullptr, false);
@@ -238,6 +263,7 @@ HttpResponse Api::handle(const HttpRequest& req) noexcept {
                    audit_.error().c_str());
   } catch (...) {
     resp = HttpResponse::error(500, "internal error");
+    if (!counted) count_request(500);
   }
   return resp;
 }
@@ -271,6 +297,10 @@ HttpResponse method_not_allowed(const std::string& allow) {
 HttpResponse Api::route(const HttpRequest& req) {
   auto parts = split_path(req.path);
   if (!parts.empty() && parts[0] == "v1") return route_v1(req, parts);
+  if (parts.size() == 1 && parts[0] == "metrics" && options_.metrics) {
+    if (req.method != "GET") return method_not_allowed("GET");
+    return metrics();
+  }
   return route_toxiproxy(req, parts);
 }
 
@@ -287,8 +317,17 @@ HttpResponse Api::route_v1(const HttpRequest& req, const std::vector<std::string
   }
   if (parts.size() == 2 && what == "faults") {
     if (m == "GET") return HttpResponse::json(200, {{"faults", engine_.list()}});
-    if (m == "POST")
-      return HttpResponse::json(201, engine_.create(body_json(req, "malformed JSON: ")));
+    if (m == "POST") {
+      json body;
+      try {
+        body = body_json(req, "malformed JSON: ");
+      } catch (const ApiError&) {
+        // Refused before the engine sees it; its kind is unknown.
+        if (options_.metrics) options_.metrics->fault("", Metrics::Outcome::kRefused);
+        throw;
+      }
+      return HttpResponse::json(201, engine_.create(body));
+    }
     return method_not_allowed("GET, POST");
   }
   if (parts.size() == 3 && what == "faults") {
@@ -305,6 +344,23 @@ HttpResponse Api::route_v1(const HttpRequest& req, const std::vector<std::string
     return HttpResponse::json(200, what == "halt" ? engine_.halt() : engine_.resume());
   }
   throw ApiError(404, "no such endpoint: " + req.path);
+}
+
+HttpResponse Api::metrics() const {
+  MetricGauges g;
+  const json s = engine_.status();
+  g.halted = s.value("halted", false);
+  for (const auto& f : s["active_faults"])
+    if (f.contains("kind") && f["kind"].is_string()) ++g.active[f["kind"].get<std::string>()];
+  if (s["lease"].is_object())
+    g.lease_seconds_remaining =
+        static_cast<double>(s["lease"].value("remaining_ms", std::int64_t{0})) / 1000.0;
+  if (proxies_) g.proxies = proxies_->traffic();
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = kMetricsContentType;
+  r.body = options_.metrics->render(g);
+  return r;
 }
 
 HttpResponse Api::route_toxiproxy(const HttpRequest& req, const std::vector<std::string>& parts) {

@@ -110,6 +110,22 @@ bool same_program(const ProcessInfo& a, const ProcessInfo& b) {
 }  // namespace
 
 json FaultEngine::create(const json& body) {
+  bool started = false;
+  const std::string kind = body.is_object() && body.contains("kind") && body["kind"].is_string()
+                               ? body["kind"].get<std::string>()
+                               : "";
+  try {
+    json made = start(body, started);
+    if (metrics_) metrics_->fault(kind, Metrics::Outcome::kInjected);
+    return made;
+  } catch (...) {
+    if (metrics_)
+      metrics_->fault(kind, started ? Metrics::Outcome::kFailed : Metrics::Outcome::kRefused);
+    throw;
+  }
+}
+
+json FaultEngine::start(const json& body, bool& started) {
   if (halted_ == "lease expired")
     throw ApiError(409, "the lease lapsed, so the agent is halted: POST /v1/resume first");
   if (!halted_.empty()) throw ApiError(409, "the agent is halted: POST /v1/resume first");
@@ -185,6 +201,7 @@ json FaultEngine::create(const json& body) {
   // Written down before anything happens, so that a crash in between leaves a record. A kill
   // leaves nothing to revert, so the state file does not change for it.
   const bool recorded = spec.kind != FaultKind::kKill;
+  started = true;
   faults_.push_back(std::move(owned));
   try {
     if (recorded) persist();
@@ -296,6 +313,8 @@ void FaultEngine::revert(Fault& f, const std::string& reason) {
   } catch (const std::exception&) {
     // Reverted anyway; a stale entry only makes a later agent check a process again.
   }
+  // A kill's observation ending undoes nothing: it is not a revert.
+  if (metrics_ && f.spec.kind != FaultKind::kKill) metrics_->revert(metric_revert_reason(reason));
   if (audit_)
     audit_({{"event", "revert"},
             {"id", f.id},
@@ -720,6 +739,7 @@ Recovery recover_state(const std::string& path, const ProcessTable& procs, Signa
     for (const auto& [line, f] : records) {
       try {
         recover_fault(f, procs, signals, guard, ancestors, out.actions);
+        ++out.faults;
       } catch (const json::exception& e) {
         damaged(line, std::string("a fault record with a missing or wrong field: ") + e.what());
       }

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <deque>
 #include <map>
@@ -84,6 +85,8 @@ struct Pipe {
   std::uint64_t path_generation = 0;
   /// The writer has a chunk in flight.
   bool writing = false;
+  /// The proxy's count of bytes delivered in this direction (achilles_agent_proxy_bytes_total).
+  std::atomic<std::uint64_t>* delivered = nullptr;
 };
 
 /// A connection-level timer of a timeout or reset_peer toxic.
@@ -149,6 +152,10 @@ struct ProxyState : std::enable_shared_from_this<ProxyState> {
   /// While disabled: when it is enabled again (the agent's time bound), and since when.
   steady::time_point disabled_until{};
   std::chrono::system_clock::time_point disabled_wall{};
+  /// Bytes delivered to the server (upstream) and to the client (downstream), by every
+  /// connection of this proxy.
+  std::atomic<std::uint64_t> upstream_bytes{0};
+  std::atomic<std::uint64_t> downstream_bytes{0};
 
   void start_listening() {
     auto [host, port] = split_host_port(info.listen, "listen");
@@ -213,7 +220,10 @@ Link::Link(std::shared_ptr<ProxyState> p, tcp::socket c)
       client(std::move(c)),
       server(proxy->io),
       up(client.get_executor()),
-      down(client.get_executor()) {}
+      down(client.get_executor()) {
+  up.delivered = &proxy->upstream_bytes;
+  down.delivered = &proxy->downstream_bytes;
+}
 
 Link::~Link() {
   proxy->links.erase(this);
@@ -405,6 +415,7 @@ awaitable<bool> Link::plain_relay(tcp::socket& src, tcp::socket& dst, Pipe& p, c
         co_return false;
       }
       off += static_cast<std::size_t>(w);
+      p.delivered->fetch_add(static_cast<std::uint64_t>(w), std::memory_order_relaxed);
     }
     // A read that filled the buffer left more waiting: a larger one takes it in fewer calls.
     if (size == p.buffer_size && size < kMaxBuffer)
@@ -555,6 +566,7 @@ awaitable<void> Link::writer(tcp::socket& dst, Pipe& p, std::uint64_t generation
       close();
       co_return;
     }
+    p.delivered->fetch_add(c.data.size(), std::memory_order_relaxed);
   }
 }
 
@@ -762,6 +774,14 @@ void ProxyManager::set_harm_gate(std::function<void()> gate) {
 void ProxyManager::close_all() {
   for (auto& [name, p] : impl_->proxies)
     p->stop_listening();
+}
+
+std::vector<ProxyTraffic> ProxyManager::traffic() const {
+  std::vector<ProxyTraffic> out;
+  for (const auto& [name, p] : impl_->proxies)
+    out.push_back({name, p->upstream_bytes.load(std::memory_order_relaxed),
+                   p->downstream_bytes.load(std::memory_order_relaxed)});
+  return out;
 }
 
 void ProxyManager::add_latency(const std::string& proxy, const std::string& toxic,

@@ -13,6 +13,7 @@
 
 #include "achilles/injector/engine.h"
 #include "achilles/injector/http.h"
+#include "achilles/injector/metrics.h"
 #include "achilles/injector/proxy.h"
 
 namespace achilles::injector {
@@ -49,6 +50,9 @@ struct ApiOptions {
   std::string token;
   bool require_token = true;
   std::string version = "0.1.0";
+  /// Where requests and refused fault bodies are counted, and what GET /metrics shows; null:
+  /// /metrics answers 404.
+  Metrics* metrics = nullptr;
 };
 
 class Api {
@@ -73,6 +77,9 @@ class Api {
   HttpResponse route(const HttpRequest& request);
   HttpResponse route_v1(const HttpRequest& request, const std::vector<std::string>& parts);
   HttpResponse route_toxiproxy(const HttpRequest& request, const std::vector<std::string>& parts);
+  /// GET /metrics: the counters, and the gauges read from the engine and the proxies now.
+  HttpResponse metrics() const;
+  void count_request(int status) noexcept;
   bool authorized(const HttpRequest& request) const;
   nlohmann::json entry(const HttpRequest& request) const;
 

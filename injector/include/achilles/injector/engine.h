@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "achilles/injector/fault.h"
+#include "achilles/injector/metrics.h"
 #include "achilles/injector/os.h"
 
 namespace achilles::injector {
@@ -72,8 +73,13 @@ class FaultEngine {
   FaultEngine& operator=(const FaultEngine&) = delete;
 
   void set_audit(AuditSink sink) { audit_ = std::move(sink); }
+  /// Where faults asked for and reverts are counted (achilles_agent_faults_total,
+  /// achilles_agent_reverts_total); may be null.
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
 
   /// POST /v1/faults: validates, selects, writes the state file, starts; the new record.
+  /// Counted as injected, refused (an ApiError before anything was written or done) or failed
+  /// (an error while starting it).
   nlohmann::json create(const nlohmann::json& body);
   /// Faults active or reverted within the retention time, oldest first.
   nlohmann::json list() const;
@@ -104,6 +110,8 @@ class FaultEngine {
 
  private:
   struct Fault;
+  /// create() without the counting; sets `started` once the state file is to be written.
+  nlohmann::json start(const nlohmann::json& body, bool& started);
   void revert(Fault& f, const std::string& reason);
   void observe_kill(Fault& f, const std::vector<ProcessInfo>& procs);
   nlohmann::json record(const Fault& f) const;
@@ -115,6 +123,7 @@ class FaultEngine {
   EngineDeps deps_;
   EngineOptions options_;
   AuditSink audit_;
+  Metrics* metrics_ = nullptr;
   std::vector<std::unique_ptr<Fault>> faults_;
   /// Why new faults are refused ("halt", "lease expired"); empty when they are not.
   std::string halted_;
@@ -151,6 +160,9 @@ struct Recovery {
   /// The earlier agent was halted (or its lease had lapsed): "halt", "lease expired" or
   /// "state file damaged" (when the file's header could not be read); empty when not.
   std::string halted;
+  /// Fault records of the earlier agent that were read (each ended now: reverted, or found
+  /// to have ended with that agent), for achilles_agent_reverts_total{reason="recovery"}.
+  std::size_t faults = 0;
 };
 
 /// Reverts what a state file left by an earlier agent still lists: continues each paused

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "achilles/injector/engine.h"
+#include "achilles/injector/metrics.h"
 #include "achilles/injector/os.h"
 
 namespace asio {
@@ -99,6 +100,9 @@ class ProxyManager final : public ToxicSink {
   void set_harm_gate(std::function<void()> gate);
   /// Closes every proxy (on shutdown).
   void close_all();
+  /// Bytes each proxy that exists has delivered, by direction, in name order (a proxy
+  /// removed, or replaced by /populate, starts again from 0).
+  std::vector<ProxyTraffic> traffic() const;
 
   // ToxicSink, for latency faults.
   void add_latency(const std::string& proxy, const std::string& toxic, std::int64_t latency_ms,
