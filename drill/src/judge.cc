@@ -28,15 +28,19 @@ std::string ms_text(std::int64_t ms) {
 
 Health health_at(const ProbeSpec& probe, const std::vector<Sample>& samples, std::size_t i) {
   const std::int64_t end = samples[i].t_ms;
-  std::size_t total = 0;
+  std::size_t total = 0, good = 0;
   std::vector<double> latencies;
   for (std::size_t j = i + 1; j-- > 0;) {
     if (samples[j].t_ms <= end - probe.window_ms) break;
     ++total;
-    if (samples[j].ok) latencies.push_back(samples[j].latency_ms);
+    if (!samples[j].ok) continue;
+    latencies.push_back(samples[j].latency_ms);
+    // A prometheus probe's sample is good when its value is within healthy_when; others
+    // when they succeed.
+    if (!probe.value || (samples[j].value && probe.value->holds(*samples[j].value))) ++good;
   }
   if (latencies.empty()) return Health::kDown;
-  const double ratio = static_cast<double>(latencies.size()) / static_cast<double>(total);
+  const double ratio = static_cast<double>(good) / static_cast<double>(total);
   // A ratio is compared with a little slack, so that 99 of 100 meets 0.99 despite rounding.
   if (ratio + 1e-9 < probe.success_ratio) return Health::kDegraded;
   if (probe.p99_ms) {
