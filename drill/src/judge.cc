@@ -196,14 +196,24 @@ nlohmann::json summarize(const std::vector<Sample>& samples, std::int64_t from_m
                          std::int64_t to_ms) {
   std::size_t n = 0;
   std::vector<double> ok;
+  std::optional<double> min_value, max_value;
   for (const auto& s : samples)
     if (s.t_ms >= from_ms && s.t_ms < to_ms) {
       ++n;
       if (s.ok) ok.push_back(s.latency_ms);
+      if (s.value && std::isfinite(*s.value)) {
+        min_value = std::min(min_value.value_or(*s.value), *s.value);
+        max_value = std::max(max_value.value_or(*s.value), *s.value);
+      }
     }
   if (n == 0) return nullptr;
   nlohmann::json j = {{"samples", n},
                       {"success_ratio", static_cast<double>(ok.size()) / static_cast<double>(n)}};
+  // A prometheus probe's values in the span (also those of samples that failed by down_when).
+  if (min_value) {
+    j["min_value"] = *min_value;
+    j["max_value"] = *max_value;
+  }
   if (ok.empty()) {
     j["p50_ms"] = j["p99_ms"] = j["max_ms"] = nullptr;
   } else {

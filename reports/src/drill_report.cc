@@ -547,8 +547,14 @@ void write_steps(std::ostringstream& out, const json& steps, const json& probes)
     out << "</p>";
     const json& summary = at(step, "summary");
     if (summary.is_object() && !summary.empty()) {
+      // A prometheus probe's values get a column of their own (min to max in each phase).
+      bool values = false;
+      for (const auto& [probe, phases] : summary.items())
+        for (const char* phase : {"before", "during", "after"})
+          values |= number(at(phases, phase), "min_value").has_value();
       out << "<table class=\"summary\"><thead><tr><th>probe</th><th>phase</th><th>samples</th>"
-             "<th>success</th><th>p50</th><th>p99</th><th>max</th></tr></thead><tbody>";
+             "<th>success</th><th>p50</th><th>p99</th><th>max</th>"
+          << (values ? "<th>value</th>" : "") << "</tr></thead><tbody>";
       // In the order of the journal's probes (a JSON object's keys come sorted), then any
       // probe the summary has that the list does not.
       std::vector<std::string> order;
@@ -562,14 +568,24 @@ void write_steps(std::ostringstream& out, const json& steps, const json& probes)
           const json& s = at(phases, phase);
           out << "<tr><td>" << markup_escape(probe) << "</td><td>" << phase << "</td>";
           if (!s.is_object()) {
-            out << "<td colspan=\"5\" class=\"na\">no samples</td></tr>";
+            out << "<td colspan=\"" << (values ? 6 : 5) << "\" class=\"na\">no samples</td></tr>";
             continue;
           }
           auto n = number(s, "samples");
           out << "<td class=\"num\">" << (n ? common::format("%.0f", *n) : "&mdash;")
               << "</td><td class=\"num\">" << ratio(s) << "</td><td class=\"num\">"
               << optional_ms(s, "p50_ms") << "</td><td class=\"num\">" << optional_ms(s, "p99_ms")
-              << "</td><td class=\"num\">" << optional_ms(s, "max_ms") << "</td></tr>";
+              << "</td><td class=\"num\">" << optional_ms(s, "max_ms") << "</td>";
+          if (values) {
+            auto lo = number(s, "min_value"), hi = number(s, "max_value");
+            out << "<td class=\"num\">"
+                << (!lo || !hi ? "&mdash;"
+                    : *lo == *hi
+                        ? common::format("%g", *lo)
+                        : common::format("%g", *lo) + " &ndash; " + common::format("%g", *hi))
+                << "</td>";
+          }
+          out << "</tr>";
         }
       }
       out << "</tbody></table>";

@@ -576,6 +576,24 @@ TEST_CASE("A prometheus value is healthy within healthy_when, degraded outside, 
   CHECK(degraded.message == "degraded; still not healthy at the end of the window");
 }
 
+TEST_CASE("A prometheus probe's summaries give the least and greatest value of each span",
+          "[drill][prometheus]") {
+  const std::vector<Sample> s = {{0, true, 1, 0.5},
+                                 {100, true, 1, 2},
+                                 {200, false, 1, 7},
+                                 {300, false, 300, std::nullopt},
+                                 {400, true, 1, 0.25}};
+  json j = summarize(s, 0, 500);
+  CHECK(j["min_value"] == 0.25);
+  CHECK(j["max_value"] == 7);  // a down_when sample's value counts
+  j = summarize(s, 300, 400);  // only the failed query: no value
+  CHECK_FALSE(j.contains("min_value"));
+  CHECK(j["samples"] == 1);
+  // Probes without values have no such keys.
+  const std::vector<Sample> plain = {{0, true, 1, std::nullopt}};
+  CHECK_FALSE(summarize(plain, 0, 100).contains("min_value"));
+}
+
 // ---------------------------------------------------------------- drills
 
 namespace {

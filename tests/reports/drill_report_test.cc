@@ -365,8 +365,22 @@ TEST_CASE("A prometheus probe's chart shows its values, its bounds and why sampl
             {"to_ms", 3000},
             {"samples", 1},
             {"reason", "Prometheus answered HTTP 400: bad_data: <parse error>"}}}}}}},
-      {"steps", json::array()}};
+      {"steps",
+       {{{"name", "burst"},
+         {"summary",
+          {{"errors",
+            {{"before",
+              {{"samples", 2}, {"success_ratio", 1}, {"min_value", 0.2}, {"max_value", 0.2}}},
+             {"during",
+              {{"samples", 2}, {"success_ratio", 0.5}, {"min_value", 3}, {"max_value", 9}}},
+             {"after", nullptr}}}}}}}}};
   const std::string html = reports::drill_html(journal);
+  // The step's summary has a value column: min to max in each phase.
+  const std::string summary = between(html, "<table class=\"summary\">", "</table>");
+  CHECK(summary.find("<th>value</th>") != std::string::npos);
+  CHECK(summary.find("<td class=\"num\">0.2</td>") != std::string::npos);
+  CHECK(summary.find("<td class=\"num\">3 &ndash; 9</td>") != std::string::npos);
+  CHECK(summary.find("<td colspan=\"6\" class=\"na\">no samples</td>") != std::string::npos);
   const std::string svg = between(html, "<svg class=\"timeline\"", "</svg>");
   CHECK_NOTHROW(parse_xml(svg));
   CHECK(svg.find(">value</text>") != std::string::npos);

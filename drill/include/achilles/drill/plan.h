@@ -238,7 +238,8 @@ Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recove
               std::int64_t from_ms, std::int64_t to_ms);
 
 /// `{samples, success_ratio, p50_ms, p99_ms, max_ms}` of the samples in [from_ms, to_ms), or
-/// null when there are none.
+/// null when there are none; with `min_value` and `max_value` when samples have values (a
+/// prometheus probe's).
 nlohmann::json summarize(const std::vector<Sample>& samples, std::int64_t from_ms,
                          std::int64_t to_ms);
 
