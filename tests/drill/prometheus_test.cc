@@ -2,7 +2,8 @@
 // plan, the load-time check that a query returns one series, judging Prometheus's answers
 // (pure, then against a fake Prometheus on loopback that the test starts), a drill whose
 // steady state, expectation and stop condition are a prometheus probe, and the real
-// Prometheus of Debian's `prometheus` package scraping an app that the test pauses.
+// Prometheus of Debian's `prometheus` package, behind basic auth, scraping an app that the
+// test, then a drill through the agent, pauses.
 //
 // One file past 500 lines: the fake server, the real Prometheus and the plans they are
 // probed with are shared by the cases here, which test one feature from plan to journal.
@@ -746,8 +747,17 @@ const char* const kApp =
     "print(s.server_address[1], flush=True)\n"
     "s.serve_forever()\n";
 
+/// The password of user `drill` on the real Prometheus, and its bcrypt hash (cost 4) for
+/// Prometheus's web config (made with Python's crypt.crypt(..., METHOD_BLOWFISH)): a colon and
+/// a space in it, which basic auth must carry as they are.
+const char* const kPassword = "pa:ss word";
+const char* const kPasswordHash = "$2b$04$0j0pjy9Yn4JtaUxC4aDKnuZ2pjPoxm0c5V4sjFsBH1B0UYft.ElCm";
+/// base64("drill:pa:ss word")
+const char* const kBasicAuth = "Authorization: Basic ZHJpbGw6cGE6c3Mgd29yZA==";
+
 /// Prometheus on a loopback port, scraping job "app" every second, with its own config and
-/// data directory under `dir`; killed when destroyed (Child), its directory removed with `dir`.
+/// data directory under `dir`, its API behind basic auth (user `drill`, kPassword); killed
+/// when destroyed (Child), its directory removed with `dir`.
 struct RealPrometheus {
   int port = unused_loopback_port();
   std::unique_ptr<Child> process;
@@ -757,16 +767,18 @@ struct RealPrometheus {
            "  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n"
            "    static_configs:\n      - targets: ['127.0.0.1:"
         << app_port << "']\n";
+    std::ofstream(dir.file("web.yml")) << "basic_auth_users:\n  drill: '" << kPasswordHash << "'\n";
     process = std::make_unique<Child>(std::vector<std::string>{
         "sh", "-c",
-        "exec prometheus --config.file=" + dir.file("prometheus.yml") + " --storage.tsdb.path=" +
-            dir.file("data") + " --web.listen-address=127.0.0.1:" + std::to_string(port) +
-            " --log.level=warn >" + dir.file("prometheus.log") + " 2>&1"});
+        "exec prometheus --config.file=" + dir.file("prometheus.yml") + " --web.config.file=" +
+            dir.file("web.yml") + " --storage.tsdb.path=" + dir.file("data") +
+            " --web.listen-address=127.0.0.1:" + std::to_string(port) + " --log.level=warn >" +
+            dir.file("prometheus.log") + " 2>&1"});
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
   bool ready() {
     try {
-      return http(port, "GET", "/-/ready").status == 200;
+      return http(port, "GET", "/-/ready", "", {kBasicAuth}).status == 200;
     } catch (const std::exception&) {
       return false;
     }
@@ -794,9 +806,20 @@ TEST_CASE(
   RealPrometheus prom(dir, app_port);
   INFO("prometheus log: " << read_file(dir.file("prometheus.log")));
   REQUIRE(wait_until([&] { return prom.ready(); }, 60s));
+  write_private_file(dir.file("password"), std::string(kPassword) + "\n");
+  const std::string auth = ", basic_auth: {username: drill, password_file: password}";
   const ProbeSpec up = probe_of("  - name: app-up\n    prometheus: {url: \"" + prom.url() +
-                                "\", query: 'min(up{job=\"app\"})', timeout_ms: 2000}\n"
-                                "    healthy_when: {above: 0.5}\n    down_when: {below: 0.5}\n");
+                                    "\", query: 'min(up{job=\"app\"})', timeout_ms: 2000" + auth +
+                                    "}\n    healthy_when: {above: 0.5}\n    down_when: {below: "
+                                    "0.5}\n",
+                                dir.path());
+  // Without the credentials, Prometheus refuses the query: a failed sample that says so.
+  const ProbeSpec anonymous =
+      probe_of("  - name: app-up\n    prometheus: {url: \"" + prom.url() +
+               "\", query: 'min(up{job=\"app\"})'}\n    healthy_when: {above: 0.5}\n");
+  const ProbeOutcome refused = sample_probe(anonymous);
+  CHECK_FALSE(refused.ok);
+  CHECK_THAT(refused.error, Catch::StartsWith("HTTP 401"));
   // Up through the probe once Prometheus has scraped the app.
   REQUIRE(wait_until([&] { return sample_probe(up).value == 1.0; }, 30s));
   CHECK(sample_probe(up).ok);
@@ -826,7 +849,8 @@ TEST_CASE(
       << "version: 1\ntitle: the app's scrape goes down while the app is paused\n"
          "agents:\n  local: {url: \"http://127.0.0.1:"
       << agent.port() << "\"}\nprobes:\n  - name: app-up\n    prometheus: {url: \"" << prom.url()
-      << "\", query: 'min(up{job=\"app\"})', timeout_ms: 2000}\n    every_ms: 250\n"
+      << "\", query: 'min(up{job=\"app\"})', timeout_ms: 2000" << auth
+      << "}\n    every_ms: 250\n"
          "    window_ms: 1000\n    healthy_when: {above: 0.5}\n    down_when: {below: 0.5}\n"
          "steady_state: {hold_ms: 1500, timeout_ms: 30000}\nlease_ms: 5000\nsteps:\n"
          "  - name: pause the app\n    at_ms: 0\n    fault: {agent: local, kind: pause, "
@@ -856,7 +880,12 @@ TEST_CASE(
   CHECK(ones > 0);
   CHECK(zeros >= 2);
   CHECK(j["probes"][0]["failures"][0]["reason"] == "the value 0 is below 0.5 (down_when)");
-  CHECK_THAT(read_file(dir.file("report.html")), Catch::Contains("path class=\"value\""));
+  const std::string report = read_file(dir.file("report.html"));
+  CHECK_THAT(report, Catch::Contains("path class=\"value\""));
+  // The password is in no output: the journal and the report name its file only.
+  CHECK(read_file(dir.file("journal.json")).find(kPassword) == std::string::npos);
+  CHECK(report.find(kPassword) == std::string::npos);
+  CHECK(j["plan"]["probes"][0]["basic_auth"]["password_file"] == dir.file("password"));
   // The rollback (or the fault's end) continued the app.
   CHECK(wait_until([&] { return proc_state(app.pid()) != 'T'; }));
   CHECK(wait_until([&] { return sample_probe(up).ok; }, 30s));
