@@ -72,9 +72,18 @@ std::string format_dry_run(const Plan& plan) {
   out << "probes:\n";
   for (const auto& p : plan.probes) {
     out << "  " << p.name << ": " << probe_kind_name(p.kind) << " " << p.describe() << " every "
-        << p.every_ms << " ms, healthy when success >= " << p.success_ratio;
+        << p.every_ms << " ms, healthy when ";
+    if (p.value) out << "the value is " << p.value->str() << " in ";
+    out << (p.value ? "a ratio >= " : "success >= ") << p.success_ratio
+        << (p.value ? " of samples" : "");
     if (p.p99_ms) out << " and p99 <= " << *p.p99_ms << " ms";
-    out << " over " << p.window_ms << " ms\n";
+    out << " over " << p.window_ms << " ms";
+    if (p.down_when) out << "; down when " << p.down_when->str();
+    if (!p.bearer_token_file.empty()) out << " (bearer token from " << p.bearer_token_file << ")";
+    if (!p.basic_auth_password_file.empty())
+      out << " (basic auth as '" << p.basic_auth_user << "', password from "
+          << p.basic_auth_password_file << ")";
+    out << "\n";
   }
   out << "steady state: every probe healthy for " << plan.hold_ms << " ms (waiting at most "
       << plan.steady_timeout_ms << " ms)\n";

@@ -28,15 +28,19 @@ std::string ms_text(std::int64_t ms) {
 
 Health health_at(const ProbeSpec& probe, const std::vector<Sample>& samples, std::size_t i) {
   const std::int64_t end = samples[i].t_ms;
-  std::size_t total = 0;
+  std::size_t total = 0, good = 0;
   std::vector<double> latencies;
   for (std::size_t j = i + 1; j-- > 0;) {
     if (samples[j].t_ms <= end - probe.window_ms) break;
     ++total;
-    if (samples[j].ok) latencies.push_back(samples[j].latency_ms);
+    if (!samples[j].ok) continue;
+    latencies.push_back(samples[j].latency_ms);
+    // A prometheus probe's sample is good when its value is within healthy_when; others
+    // when they succeed.
+    if (!probe.value || (samples[j].value && probe.value->holds(*samples[j].value))) ++good;
   }
   if (latencies.empty()) return Health::kDown;
-  const double ratio = static_cast<double>(latencies.size()) / static_cast<double>(total);
+  const double ratio = static_cast<double>(good) / static_cast<double>(total);
   // A ratio is compared with a little slack, so that 99 of 100 meets 0.99 despite rounding.
   if (ratio + 1e-9 < probe.success_ratio) return Health::kDegraded;
   if (probe.p99_ms) {
@@ -192,14 +196,24 @@ nlohmann::json summarize(const std::vector<Sample>& samples, std::int64_t from_m
                          std::int64_t to_ms) {
   std::size_t n = 0;
   std::vector<double> ok;
+  std::optional<double> min_value, max_value;
   for (const auto& s : samples)
     if (s.t_ms >= from_ms && s.t_ms < to_ms) {
       ++n;
       if (s.ok) ok.push_back(s.latency_ms);
+      if (s.value && std::isfinite(*s.value)) {
+        min_value = std::min(min_value.value_or(*s.value), *s.value);
+        max_value = std::max(max_value.value_or(*s.value), *s.value);
+      }
     }
   if (n == 0) return nullptr;
   nlohmann::json j = {{"samples", n},
                       {"success_ratio", static_cast<double>(ok.size()) / static_cast<double>(n)}};
+  // A prometheus probe's values in the span (also those of samples that failed by down_when).
+  if (min_value) {
+    j["min_value"] = *min_value;
+    j["max_value"] = *max_value;
+  }
   if (ok.empty()) {
     j["p50_ms"] = j["p99_ms"] = j["max_ms"] = nullptr;
   } else {

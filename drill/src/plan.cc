@@ -15,6 +15,7 @@
 #include "achilles/analyzer/yaml_guard.h"
 #include "achilles/common/text.h"
 #include "achilles/drill/plan.h"
+#include "promql.h"
 
 #include "achilles/common/fault_schema.h"
 #include "achilles/common/text.h"
@@ -44,8 +45,16 @@ const char* probe_kind_name(ProbeKind kind) {
       return "tcp";
     case ProbeKind::kExec:
       return "exec";
+    case ProbeKind::kPrometheus:
+      return "prometheus";
   }
   return "?";
+}
+
+std::string Threshold::str() const {
+  std::ostringstream out;
+  out << (below ? "below " : "above ") << limit;
+  return out.str();
 }
 
 const char* health_name(Health h) {
@@ -72,8 +81,22 @@ std::string ProbeSpec::describe() const {
         s += (s.empty() ? "" : " ") + a;
       return s;
     }
+    case ProbeKind::kPrometheus:
+      return query + " at " + url;
   }
   return "";
+}
+
+nlohmann::json ProbeSpec::healthy_when_json() const {
+  nlohmann::json hw = {{"success_ratio", success_ratio}, {"window_ms", window_ms}};
+  if (p99_ms) hw["p99_ms"] = *p99_ms;
+  if (value) hw[value->below ? "below" : "above"] = value->limit;
+  return hw;
+}
+
+nlohmann::json ProbeSpec::down_when_json() const {
+  if (!down_when) return nullptr;
+  return {{down_when->below ? "below" : "above", down_when->limit}};
 }
 
 std::int64_t Plan::step_end_ms(std::size_t i) const {
@@ -124,14 +147,23 @@ nlohmann::json Plan::to_json() const {
   }
   json ps = json::array();
   for (const auto& p : probes) {
-    json hw = {{"success_ratio", p.success_ratio}, {"window_ms", p.window_ms}};
-    if (p.p99_ms) hw["p99_ms"] = *p.p99_ms;
-    ps.push_back({{"name", p.name},
+    json probe = {{"name", p.name},
                   {"kind", probe_kind_name(p.kind)},
                   {"target", p.describe()},
                   {"every_ms", p.every_ms},
                   {"timeout_ms", p.timeout_ms},
-                  {"healthy_when", hw}});
+                  {"healthy_when", p.healthy_when_json()}};
+    if (p.kind == ProbeKind::kPrometheus) {
+      probe["url"] = p.url;
+      probe["query"] = p.query;
+      if (p.down_when) probe["down_when"] = p.down_when_json();
+      // The files, never what they hold.
+      if (!p.basic_auth_password_file.empty())
+        probe["basic_auth"] = {{"username", p.basic_auth_user},
+                               {"password_file", p.basic_auth_password_file}};
+      if (!p.bearer_token_file.empty()) probe["bearer_token_file"] = p.bearer_token_file;
+    }
+    ps.push_back(probe);
   }
   j["probes"] = ps;
   j["steady_state"] = {{"hold_ms", hold_ms}, {"timeout_ms", steady_timeout_ms}};
@@ -327,17 +359,104 @@ bool valid_url(const std::string& url, bool allow_https) {
   return !host_port.empty() && host_port.find(' ') == std::string::npos;
 }
 
+std::string read_token(Reader& r, const YAML::Node& at, const std::string& path,
+                       const std::string& what = "token file");
+
+/// `{below: X}` or `{above: X}`: exactly one of them.
+std::optional<Threshold> read_threshold(Reader& r, const YAML::Node& n, const std::string& what) {
+  if (!r.mapping(n, what, {"below", "above"})) return std::nullopt;
+  if (n["below"] && n["above"]) {
+    r.problem(n, what + " takes one of 'below' or 'above', not both");
+    return std::nullopt;
+  }
+  if (!n["below"] && !n["above"]) {
+    r.problem(n, what + " needs 'below' or 'above'");
+    return std::nullopt;
+  }
+  const bool below = bool(n["below"]);
+  const char* key = below ? "below" : "above";
+  if (auto v = r.number(n[key], key, -1e300, 1e300)) return Threshold{below, *v};
+  return std::nullopt;
+}
+
+/// A prometheus probe's server, query and credentials (spec drill.md; docs/drill.md
+/// "Prometheus probes"). The query must aggregate to one series (promql.h).
+void read_prometheus(Reader& r, const YAML::Node& m, ProbeSpec& p) {
+  if (!r.mapping(m, "a prometheus probe",
+                 {"url", "query", "timeout_ms", "basic_auth", "bearer_token_file", "ca_file",
+                  "insecure_skip_verify"},
+                 {"url", "query"}))
+    return;
+  if (auto v = r.string(m["url"], "url")) {
+    p.url = *v;
+    if (!valid_url(p.url, true) || p.url.find('?') != std::string::npos ||
+        p.url.find('#') != std::string::npos)
+      r.problem(m["url"],
+                "'url' must be http(s)://HOST[:PORT][/PATH], the server's base URL "
+                "without a query, got '" +
+                    p.url + "'");
+    while (!p.url.empty() && p.url.back() == '/' && p.url.find("://") + 3 < p.url.size())
+      p.url.pop_back();
+  }
+  if (auto v = r.string(m["query"], "query")) {
+    p.query = *v;
+    if (common::trim(p.query).empty())
+      r.problem(m["query"], "probe '" + p.name + "': 'query' is empty");
+    else if (auto why = promql_multi_series(p.query))
+      r.problem(m["query"], "probe '" + p.name + "': " + *why);
+  }
+  if (m["timeout_ms"])
+    if (auto v = r.integer(m["timeout_ms"], "timeout_ms", 1, 600000)) p.timeout_ms = *v;
+  if (const auto b = m["basic_auth"]) {
+    if (r.mapping(b, "'basic_auth'", {"username", "password_file"},
+                  {"username", "password_file"})) {
+      if (auto u = r.string(b["username"], "username")) {
+        p.basic_auth_user = *u;
+        if (p.basic_auth_user.find(':') != std::string::npos)
+          r.problem(b["username"], "a basic_auth username cannot hold ':'");
+      }
+      if (auto f = r.string(b["password_file"], "password_file")) {
+        p.basic_auth_password_file = r.path(*f);
+        p.basic_auth_password =
+            read_token(r, b["password_file"], p.basic_auth_password_file, "password file");
+      }
+    }
+  }
+  if (m["bearer_token_file"])
+    if (auto f = r.string(m["bearer_token_file"], "bearer_token_file")) {
+      p.bearer_token_file = r.path(*f);
+      p.bearer_token = read_token(r, m["bearer_token_file"], p.bearer_token_file);
+    }
+  if (m["basic_auth"] && m["bearer_token_file"])
+    r.problem(m, "probe '" + p.name +
+                     "': basic_auth and bearer_token_file both set the Authorization header: "
+                     "give one");
+  if (m["ca_file"])
+    if (auto v = r.string(m["ca_file"], "ca_file")) p.ca_file = r.path(*v);
+  if (const auto k = m["insecure_skip_verify"]) {
+    if (!k.IsScalar() || (k.Scalar() != "true" && k.Scalar() != "false"))
+      r.problem(k, "'insecure_skip_verify' must be true or false");
+    else
+      p.insecure_skip_verify = k.Scalar() == "true";
+  }
+  if ((!p.ca_file.empty() || p.insecure_skip_verify) && p.url.rfind("https://", 0) != 0)
+    r.problem(m, "probe '" + p.name + "': ca_file and insecure_skip_verify need https://");
+}
+
 void read_probe(Reader& r, const YAML::Node& n, std::vector<ProbeSpec>& out) {
   if (!r.mapping(n, "a probe",
-                 {"name", "http", "tcp", "exec", "every_ms", "window_ms", "healthy_when"},
+                 {"name", "http", "tcp", "exec", "prometheus", "every_ms", "window_ms",
+                  "healthy_when", "down_when"},
                  {"name"}))
     return;
   ProbeSpec p;
   if (auto v = r.string(n["name"], "name")) p.name = *v;
   for (const auto& q : out)
     if (q.name == p.name) r.problem(n["name"], "probe '" + p.name + "' is defined twice");
-  int kinds = (n["http"] ? 1 : 0) + (n["tcp"] ? 1 : 0) + (n["exec"] ? 1 : 0);
-  if (kinds != 1) r.problem(n, "probe '" + p.name + "' needs exactly one of http, tcp or exec");
+  int kinds =
+      (n["http"] ? 1 : 0) + (n["tcp"] ? 1 : 0) + (n["exec"] ? 1 : 0) + (n["prometheus"] ? 1 : 0);
+  if (kinds != 1)
+    r.problem(n, "probe '" + p.name + "' needs exactly one of http, tcp, exec or prometheus");
   if (const auto h = n["http"]) {
     p.kind = ProbeKind::kHttp;
     if (r.mapping(h, "an http probe",
@@ -405,6 +524,9 @@ void read_probe(Reader& r, const YAML::Node& n, std::vector<ProbeSpec>& out) {
       if (e["timeout_ms"])
         if (auto v = r.integer(e["timeout_ms"], "timeout_ms", 1, 600000)) p.timeout_ms = *v;
     }
+  } else if (const auto m = n["prometheus"]) {
+    p.kind = ProbeKind::kPrometheus;
+    read_prometheus(r, m, p);
   }
   if (n["every_ms"])
     if (auto v = r.integer(n["every_ms"], "every_ms", 10, 3600000)) p.every_ms = *v;
@@ -417,13 +539,56 @@ void read_probe(Reader& r, const YAML::Node& n, std::vector<ProbeSpec>& out) {
     r.problem(n["healthy_when"]["window_ms"],
               "probe '" + p.name + "': window_ms is given twice (keep the probe's own)");
   if (const auto hw = n["healthy_when"]) {
-    if (r.mapping(hw, "healthy_when", {"success_ratio", "p99_ms", "window_ms"})) {
+    if (r.mapping(hw, "healthy_when", {"success_ratio", "p99_ms", "window_ms", "below", "above"})) {
+      const bool prometheus = p.kind == ProbeKind::kPrometheus;
+      for (const char* key : {"below", "above"})
+        if (hw[key] && !prometheus)
+          r.problem(hw[key], "probe '" + p.name + "': '" + key +
+                                 "' judges a prometheus probe's value; this probe has none");
+      if (hw["p99_ms"] && prometheus)
+        r.problem(hw["p99_ms"],
+                  "probe '" + p.name +
+                      "': p99_ms judges latency; a prometheus probe is judged by its value "
+                      "(below or above)");
+      if (prometheus && !hw["below"] && !hw["above"])
+        r.problem(hw, "probe '" + p.name + "': healthy_when needs 'below' or 'above'");
+      if (prometheus && (hw["below"] || hw["above"])) {
+        if (hw["below"] && hw["above"])
+          r.problem(hw, "healthy_when takes one of 'below' or 'above', not both");
+        else {
+          const bool below = bool(hw["below"]);
+          const char* key = below ? "below" : "above";
+          if (auto v = r.number(hw[key], key, -1e300, 1e300)) p.value = Threshold{below, *v};
+        }
+      }
       if (hw["success_ratio"])
         if (auto v = r.number(hw["success_ratio"], "success_ratio", 0, 1)) p.success_ratio = *v;
       if (hw["p99_ms"])
         if (auto v = r.number(hw["p99_ms"], "p99_ms", 0, 3600000)) p.p99_ms = *v;
       if (hw["window_ms"])
         if (auto v = r.integer(hw["window_ms"], "window_ms", 10, 3600000)) p.window_ms = *v;
+    }
+  }
+  if (p.kind == ProbeKind::kPrometheus && n["prometheus"] && n["prometheus"].IsMap() &&
+      !n["healthy_when"])
+    r.problem(n, "probe '" + p.name +
+                     "': a prometheus probe needs healthy_when: {below: X} or "
+                     "{above: X}");
+  if (const auto d = n["down_when"]) {
+    if (p.kind != ProbeKind::kPrometheus)
+      r.problem(d, "probe '" + p.name +
+                       "': 'down_when' judges a prometheus probe's value; this "
+                       "probe has none");
+    else
+      p.down_when = read_threshold(r, d, "down_when");
+    // A value both healthy and down would be judged down: a plan that says so is a mistake.
+    if (p.value && p.down_when) {
+      const Threshold& h = *p.value;
+      const Threshold& w = *p.down_when;
+      const bool overlap = h.below == w.below || (h.below ? w.limit < h.limit : w.limit > h.limit);
+      if (overlap)
+        r.problem(d, "probe '" + p.name + "': down_when (" + w.str() + ") overlaps healthy_when (" +
+                         h.str() + "): a value cannot be both healthy and down");
     }
   }
   if (p.window_ms < p.every_ms)
@@ -569,17 +734,18 @@ void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
   plan.steps.push_back(std::move(s));
 }
 
-std::string read_token(Reader& r, const YAML::Node& at, const std::string& path) {
+std::string read_token(Reader& r, const YAML::Node& at, const std::string& path,
+                       const std::string& what) {
   std::ifstream in(path);
   if (!in) {
-    r.problem(at, "cannot read the token file '" + path + "'");
+    r.problem(at, "cannot read the " + what + " '" + path + "'");
     return "";
   }
   std::string token;
   std::getline(in, token);
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
     token.pop_back();
-  if (token.empty()) r.problem(at, "the token file '" + path + "' is empty");
+  if (token.empty()) r.problem(at, "the " + what + " '" + path + "' is empty");
   return token;
 }
 

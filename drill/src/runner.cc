@@ -70,15 +70,8 @@ class Run {
       a.tls = client_tls(ref);
       agents_.emplace(name, std::move(a));
     }
-    for (const auto& p : plan_.probes) {
-      ProbeState s;
-      s.spec = &p;
-      if (p.kind == ProbeKind::kHttp) {
-        s.url = parse_url(p.url);
-        s.tls = probe_tls(p);
-      }
-      probes_.push_back(std::move(s));
-    }
+    for (const auto& p : plan_.probes)
+      probes_.push_back(make_probe_state(p));
     steps_.resize(plan_.steps.size());
   }
 
@@ -407,18 +400,18 @@ class Run {
     ++p.in_flight;
     const auto start = Clock::now();
     p.pending.push_back(start);
-    std::pair<bool, std::string> r;
+    ProbeResult r;
     try {
       r = co_await sample_once(p);
     } catch (const std::exception& e) {
-      r = {false, e.what()};
+      r = {false, e.what(), std::nullopt};
     }
     --p.in_flight;
     if (auto it = std::find(p.pending.begin(), p.pending.end(), start); it != p.pending.end())
       p.pending.erase(it);
     if (stopping_) co_return;
-    RawSample s{start, r.first, ms_since(start)};
-    if (!r.first) p.last_error = r.second;
+    RawSample s{start, r.ok, ms_since(start), r.value, r.ok ? std::string() : r.error};
+    if (!r.ok) p.last_error = r.error;
     auto it =
         std::upper_bound(p.samples.begin(), p.samples.end(), s,
                          [](const RawSample& a, const RawSample& b) { return a.start < b.start; });
@@ -433,7 +426,7 @@ class Run {
     for (auto it = p.samples.rbegin(); it != p.samples.rend(); ++it) {
       const auto age = std::chrono::duration<double, std::milli>(last - it->start).count();
       if (age >= static_cast<double>(p.spec->window_ms)) break;
-      window.push_back({-static_cast<std::int64_t>(age), it->ok, it->ms});
+      window.push_back({-static_cast<std::int64_t>(age), it->ok, it->ms, it->value});
     }
     std::reverse(window.begin(), window.end());
     const Health h = health_at(*p.spec, window, window.size() - 1);
@@ -552,22 +545,47 @@ class Run {
     json probes = json::array();
     for (std::size_t k = 0; k < probes_.size(); ++k) {
       const auto& p = probes_[k];
+      const bool valued = p.spec->kind == ProbeKind::kPrometheus;
       json arr = json::array();
+      // Why samples failed: each run of consecutive failures with the same reason, once.
+      json failures = json::array();
+      bool previous_failed = false;
       for (const auto& s : p.samples) {
         const std::int64_t t = rel(s.start);
         if (t > end_ms) continue;
-        samples[k].push_back({t, s.ok, s.ms});
-        arr.push_back({t, s.ok ? 1 : 0, std::round(s.ms * 100) / 100});
+        samples[k].push_back({t, s.ok, s.ms, s.value});
+        json sample = {t, s.ok ? 1 : 0, std::round(s.ms * 100) / 100};
+        // [t, ok, ms, value]: a prometheus probe's value, null when the query gave none;
+        // infinities as "+Inf" and "-Inf", as Prometheus writes them (JSON has no such number).
+        if (valued)
+          sample.push_back(!s.value                  ? json(nullptr)
+                           : std::isfinite(*s.value) ? json(*s.value)
+                                                     : json(*s.value > 0 ? "+Inf" : "-Inf"));
+        arr.push_back(std::move(sample));
+        if (!s.ok) {
+          if (previous_failed && failures.back()["reason"] == s.error) {
+            failures.back()["to_ms"] = t;
+            failures.back()["samples"] = failures.back()["samples"].get<int>() + 1;
+          } else {
+            failures.push_back({{"from_ms", t}, {"to_ms", t}, {"samples", 1}, {"reason", s.error}});
+          }
+        }
+        previous_failed = !s.ok;
       }
       health[k] = health_series(*p.spec, samples[k]);
-      json hw = {{"success_ratio", p.spec->success_ratio}, {"window_ms", p.spec->window_ms}};
-      if (p.spec->p99_ms) hw["p99_ms"] = *p.spec->p99_ms;
-      probes.push_back({{"name", p.spec->name},
-                        {"kind", probe_kind_name(p.spec->kind)},
-                        {"target", p.spec->describe()},
-                        {"every_ms", p.spec->every_ms},
-                        {"healthy_when", hw},
-                        {"samples", arr}});
+      json probe = {{"name", p.spec->name},
+                    {"kind", probe_kind_name(p.spec->kind)},
+                    {"target", p.spec->describe()},
+                    {"every_ms", p.spec->every_ms},
+                    {"healthy_when", p.spec->healthy_when_json()}};
+      if (valued) {
+        probe["query"] = p.spec->query;
+        probe["url"] = p.spec->url;
+        if (p.spec->down_when) probe["down_when"] = p.spec->down_when_json();
+      }
+      probe["samples"] = arr;
+      probe["failures"] = failures;
+      probes.push_back(probe);
     }
     j["probes"] = probes;
 

@@ -115,23 +115,33 @@ std::optional<double> fault_end(const json& step) {
 /// A probe's samples drawn as one SVG: the latency of the successful samples as a line (one
 /// path element however many samples: a long drill has tens of thousands), failed samples as
 /// red ticks along the top, each step's injection as a labelled vertical line with its
-/// fault's duration shaded, and the p99 objective as a dashed line.
+/// fault's duration shaded, and the p99 objective as a dashed line. A prometheus probe's
+/// chart draws its values instead ([t, ok, ms, value]: also those of samples that failed by
+/// down_when), with its healthy_when and down_when bounds as dashed lines.
 std::string timeline_svg(const json& probe, const json& steps) {
   constexpr double kWidth = 1000, kPlotHeight = 192;
   constexpr double kLeft = 64, kRight = 16, kBottom = 34;
   constexpr double kTickBand = 14;  // where failed samples are marked, above the plot
   const double plot_w = kWidth - kLeft - kRight, plot_h = kPlotHeight;
 
+  // What the line shows: a successful sample's latency, or a prometheus probe's value.
+  const bool valued = text(probe, "kind") == "prometheus";
   struct Sample {
     double t;
     bool ok;
-    double latency;
+    double latency;  // the value, for a prometheus probe
+    bool drawn;      // on the line
   };
   std::vector<Sample> samples;
   for (const auto& s : list(probe, "samples")) {
     if (!s.is_array() || s.size() < 3 || !s[0].is_number() || !s[2].is_number()) continue;
     bool ok = s[1].is_boolean() ? s[1].get<bool>() : s[1].is_number() && s[1].get<double>() != 0;
-    samples.push_back({s[0].get<double>(), ok, s[2].get<double>()});
+    if (valued) {
+      const bool has_value = s.size() >= 4 && s[3].is_number();
+      samples.push_back({s[0].get<double>(), ok, has_value ? s[3].get<double>() : 0, has_value});
+    } else {
+      samples.push_back({s[0].get<double>(), ok, s[2].get<double>(), ok});
+    }
   }
   std::sort(samples.begin(), samples.end(), [](auto& a, auto& b) { return a.t < b.t; });
 
@@ -152,13 +162,39 @@ std::string timeline_svg(const json& probe, const json& steps) {
   }
   if (!any) t0 = 0;
   if (t1 - t0 < 1000) t1 = t0 + 1000;
-  double y_max = 1;
+  double y_min = 0, y_max = valued ? 0 : 1;
   for (const auto& s : samples)
-    if (s.ok) y_max = std::max(y_max, s.latency);
+    if (s.drawn) {
+      y_max = std::max(y_max, s.latency);
+      y_min = std::min(y_min, s.latency);
+    }
   auto p99 = number(at(probe, "healthy_when"), "p99_ms");
   if (p99 && *p99 < y_max * 4) y_max = std::max(y_max, *p99 * 1.1);
-  std::vector<double> y_ticks = ticks(0, y_max, 4);
+  // A prometheus probe's bounds: healthy_when and down_when, each `below` or `above`.
+  struct Bound {
+    double value;
+    const char* css;
+    std::string label;
+  };
+  std::vector<Bound> bounds;
+  if (valued)
+    for (auto [key, css, what] : {std::tuple{"healthy_when", "objective", "healthy when"},
+                                  std::tuple{"down_when", "down-bound", "down when"}})
+      for (const char* side : {"below", "above"})
+        if (auto v = number(at(probe, key), side)) {
+          bounds.push_back(
+              {*v, css, std::string(what) + " " + side + " " + common::format("%g", *v)});
+          y_max = std::max(y_max, *v);
+          y_min = std::min(y_min, *v);
+        }
+  if (valued) {
+    // Room above the highest value or bound, so that a line at the top stays visible.
+    const double span = y_max - y_min;
+    y_max += span > 0 ? span * 0.1 : 1;
+  }
+  std::vector<double> y_ticks = ticks(y_min, y_max, 4);
   y_max = std::max(y_max, y_ticks.back());
+  y_min = std::min(y_min, y_ticks.front());
 
   auto x = [&](double t) { return kLeft + (t - t0) / (t1 - t0) * plot_w; };
 
@@ -225,7 +261,9 @@ std::string timeline_svg(const json& probe, const json& steps) {
   // The plot starts below the label rows.
   const double top = 54 + 12 * static_cast<double>(rows - kRows);
   const double height = top + plot_h + kBottom;
-  auto y = [&](double ms) { return top + plot_h - std::min(ms, y_max) / y_max * plot_h; };
+  auto y = [&](double v) {
+    return top + plot_h - (std::clamp(v, y_min, y_max) - y_min) / (y_max - y_min) * plot_h;
+  };
   auto px = [](double v) { return common::format("%.1f", v); };
 
   std::string name = text(probe, "name");
@@ -259,9 +297,12 @@ std::string timeline_svg(const json& probe, const json& steps) {
   out << "</g>\n<g class=\"axis\">";
   for (double v : y_ticks)
     out << "<text x=\"" << kLeft - 6 << "\" y=\"" << px(y(v) + 4) << "\" text-anchor=\"end\">"
-        << common::format(v < 10 && v != std::floor(v) ? "%.1f" : "%.0f", v) << "</text>";
+        << (valued ? common::format("%g", v)
+                   : common::format(v < 10 && v != std::floor(v) ? "%.1f" : "%.0f", v))
+        << "</text>";
   out << "<text x=\"12\" y=\"" << px(top + plot_h / 2) << "\" transform=\"rotate(-90 12 "
-      << px(top + plot_h / 2) << ")\" text-anchor=\"middle\">latency (ms)</text>";
+      << px(top + plot_h / 2) << ")\" text-anchor=\"middle\">"
+      << (valued ? "value" : "latency (ms)") << "</text>";
   for (double t : ticks(t0, t1, 10))
     out << "<line x1=\"" << px(x(t)) << "\" x2=\"" << px(x(t)) << "\" y1=\"" << top + plot_h
         << "\" y2=\"" << top + plot_h + 4 << "\"/><text x=\"" << px(x(t)) << "\" y=\""
@@ -286,15 +327,19 @@ std::string timeline_svg(const json& probe, const json& steps) {
         << px(top + 12) << "\" text-anchor=\"end\">&#8593; p99 objective " << duration(*p99)
         << ": above this scale</text>\n";
   }
+  for (const auto& b : bounds)
+    out << "<line class=\"" << b.css << "\" x1=\"" << kLeft << "\" x2=\"" << kWidth - kRight
+        << "\" y1=\"" << px(y(b.value)) << "\" y2=\"" << px(y(b.value)) << "\"><title>"
+        << markup_escape(b.label) << "</title></line>\n";
 
-  // The latency line. With more samples than pixels, each pixel column keeps its lowest and
-  // highest latency, which is what the eye would see anyway.
+  // The line (latency or value). With more samples than pixels, each pixel column keeps its lowest
+  // and highest latency, which is what the eye would see anyway.
   std::string d;
-  size_t ok_count = samples.size() - failed;
+  size_t ok_count = std::count_if(samples.begin(), samples.end(), [](auto& s) { return s.drawn; });
   if (ok_count <= 2 * static_cast<size_t>(plot_w)) {
     bool pen_down = false;
     for (const auto& s : samples) {
-      if (!s.ok) {
+      if (!s.drawn) {
         pen_down = false;
         continue;
       }
@@ -307,7 +352,7 @@ std::string timeline_svg(const json& probe, const json& steps) {
     std::vector<bool> had_failure(columns, false);
     for (const auto& s : samples) {
       int c = std::clamp(static_cast<int>(x(s.t) - kLeft), 0, columns - 1);
-      if (!s.ok) {
+      if (!s.drawn) {
         had_failure[c] = true;
         continue;
       }
@@ -325,17 +370,18 @@ std::string timeline_svg(const json& probe, const json& steps) {
       pen_down = !had_failure[c];
     }
   }
-  if (!d.empty()) out << "<path class=\"latency\" d=\"" << d << "\"/>\n";
+  const char* line_class = valued ? "value" : "latency";
+  if (!d.empty()) out << "<path class=\"" << line_class << "\" d=\"" << d << "\"/>\n";
   // A single successful sample between failures is a dot, not an invisible segment.
   if (ok_count > 0 && ok_count <= 2 * static_cast<size_t>(plot_w)) {
     std::string dots;
     for (size_t i = 0; i < samples.size(); ++i) {
-      if (!samples[i].ok) continue;
+      if (!samples[i].drawn) continue;
       bool alone =
-          (i == 0 || !samples[i - 1].ok) && (i + 1 == samples.size() || !samples[i + 1].ok);
+          (i == 0 || !samples[i - 1].drawn) && (i + 1 == samples.size() || !samples[i + 1].drawn);
       if (alone) dots += "M" + px(x(samples[i].t) - 1.5) + " " + px(y(samples[i].latency)) + "h3";
     }
-    if (!dots.empty()) out << "<path class=\"latency\" d=\"" << dots << "\"/>\n";
+    if (!dots.empty()) out << "<path class=\"" << line_class << "\" d=\"" << dots << "\"/>\n";
   }
   if (failed > 0) {
     std::string ticks_d;
@@ -405,6 +451,8 @@ svg.timeline path.latency{fill:none;stroke:#1565c0;stroke-width:1.3;stroke-linej
 svg.timeline path.failed{stroke:#d32f2f;stroke-width:1.5}
 svg.timeline line.objective{stroke:#2e7d32;stroke-dasharray:6 4}
 svg.timeline text.objective{fill:#2e7d32}
+svg.timeline path.value{fill:none;stroke:#6a1b9a;stroke-width:1.3;stroke-linejoin:round}
+svg.timeline line.down-bound{stroke:#b71c1c;stroke-dasharray:3 3}
 svg.timeline .step line{stroke:#e65100;stroke-width:1.5}
 svg.timeline text.step-label{fill:#bf360c;font-weight:600}
 svg.timeline text.step-label,svg.timeline text.objective{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
@@ -471,6 +519,24 @@ void write_expectations(std::ostringstream& out, const json& steps) {
       << body.str() << "</tbody></table></section>\n";
 }
 
+/// Why samples failed (the journal's `failures`: runs of one reason), per probe.
+void write_failures(std::ostringstream& out, const json& probes) {
+  std::ostringstream rows;
+  for (const auto& p : probes)
+    for (const auto& f : list(p, "failures")) {
+      auto from = number(f, "from_ms"), to = number(f, "to_ms"), n = number(f, "samples");
+      rows << "<tr><td>" << markup_escape(text(p, "name")) << "</td><td class=\"num\">"
+           << (from ? duration(*from) : "&mdash;") << "</td><td class=\"num\">"
+           << (to ? duration(*to) : "&mdash;") << "</td><td class=\"num\">"
+           << (n ? common::format("%.0f", *n) : "&mdash;") << "</td><td class=\"error\">"
+           << markup_escape(text(f, "reason")) << "</td></tr>";
+    }
+  if (rows.str().empty()) return;
+  out << "<h3>Why samples failed</h3><table class=\"failures\"><thead><tr><th>probe</th>"
+         "<th>from</th><th>to</th><th>samples</th><th>reason</th></tr></thead><tbody>"
+      << rows.str() << "</tbody></table>\n";
+}
+
 void write_timelines(std::ostringstream& out, const json& probes, const json& steps) {
   out << "<section id=\"timelines\"><h2>Timelines</h2>";
   if (probes.empty()) out << "<p class=\"muted\">No probe recorded.</p>";
@@ -485,8 +551,13 @@ void write_timelines(std::ostringstream& out, const json& probes, const json& st
       if (auto r = number(hw, "success_ratio"))
         out << " success &ge; " << common::format("%g%%", *r * 100);
       if (auto q = number(hw, "p99_ms")) out << ", p99 &le; " << duration(*q);
+      if (auto b = number(hw, "below")) out << ", value &lt; " << common::format("%g", *b);
+      if (auto a = number(hw, "above")) out << ", value &gt; " << common::format("%g", *a);
       if (auto w = number(hw, "window_ms")) out << " over " << duration(*w);
     }
+    const json& dw = at(p, "down_when");
+    if (auto b = number(dw, "below")) out << "; down when value &lt; " << common::format("%g", *b);
+    if (auto a = number(dw, "above")) out << "; down when value &gt; " << common::format("%g", *a);
     out << "</span></h3>\n" << timeline_svg(p, steps) << "\n</div>\n";
   }
   out << "<p class=\"legend\"><b style=\"border-top:2px solid #1565c0\"></b>latency of a "
@@ -494,7 +565,11 @@ void write_timelines(std::ostringstream& out, const json& probes, const json& st
          "<b style=\"background:#ffcc80\"></b>fault active <b style=\"background:#dfe5e8\"></b>"
          "observation after an instant fault (a kill) <b style=\"border-left:2px solid "
          "#e65100\"></b>injection <b style=\"border-top:2px dashed #2e7d32\"></b>p99 "
-         "objective</p></section>\n";
+         "objective (a prometheus probe: healthy_when) <b style=\"border-top:2px solid "
+         "#6a1b9a\"></b>a prometheus probe's value <b style=\"border-top:2px dashed "
+         "#b71c1c\"></b>down_when</p>\n";
+  write_failures(out, probes);
+  out << "</section>\n";
 }
 
 /// What the agent reported about the fault when it ended: for a kill, whether the process
@@ -559,10 +634,15 @@ void write_steps(std::ostringstream& out, const json& steps, const json& probes)
     out << "</p>";
     const json& summary = at(step, "summary");
     if (summary.is_object() && !summary.empty()) {
+      // A prometheus probe's values get a column of their own (min to max in each phase).
+      bool values = false;
+      for (const auto& [probe, phases] : summary.items())
+        for (const char* phase : {"before", "during", "after"})
+          values |= number(at(phases, phase), "min_value").has_value();
       out << "<table class=\"summary\"><thead><tr><th>probe</th><th>phase</th>"
-             "<th class=\"num\">samples</th><th class=\"num\">success</th><th "
-             "class=\"num\">p50</th>"
-             "<th class=\"num\">p99</th><th class=\"num\">max</th></tr></thead><tbody>";
+             "<th class=\"num\">samples</th><th class=\"num\">success</th>"
+             "<th class=\"num\">p50</th><th class=\"num\">p99</th><th class=\"num\">max</th>"
+          << (values ? "<th class=\"num\">value</th>" : "") << "</tr></thead><tbody>";
       // In the order of the journal's probes (a JSON object's keys come sorted), then any
       // probe the summary has that the list does not.
       std::vector<std::string> order;
@@ -576,14 +656,24 @@ void write_steps(std::ostringstream& out, const json& steps, const json& probes)
           const json& s = at(phases, phase);
           out << "<tr><td>" << markup_escape(probe) << "</td><td>" << phase << "</td>";
           if (!s.is_object()) {
-            out << "<td colspan=\"5\" class=\"na\">no samples</td></tr>";
+            out << "<td colspan=\"" << (values ? 6 : 5) << "\" class=\"na\">no samples</td></tr>";
             continue;
           }
           auto n = number(s, "samples");
           out << "<td class=\"num\">" << (n ? common::format("%.0f", *n) : "&mdash;")
               << "</td><td class=\"num\">" << ratio(s) << "</td><td class=\"num\">"
               << optional_ms(s, "p50_ms") << "</td><td class=\"num\">" << optional_ms(s, "p99_ms")
-              << "</td><td class=\"num\">" << optional_ms(s, "max_ms") << "</td></tr>";
+              << "</td><td class=\"num\">" << optional_ms(s, "max_ms") << "</td>";
+          if (values) {
+            auto lo = number(s, "min_value"), hi = number(s, "max_value");
+            out << "<td class=\"num\">"
+                << (!lo || !hi ? "&mdash;"
+                    : *lo == *hi
+                        ? common::format("%g", *lo)
+                        : common::format("%g", *lo) + " &ndash; " + common::format("%g", *hi))
+                << "</td>";
+          }
+          out << "</tr>";
         }
       }
       out << "</tbody></table>";

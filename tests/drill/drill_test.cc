@@ -61,7 +61,7 @@ lease_ms: 6000
 std::vector<Sample> series(std::initializer_list<std::tuple<std::int64_t, bool, double>> xs) {
   std::vector<Sample> out;
   for (auto [t, ok, ms] : xs)
-    out.push_back({t, ok, ms});
+    out.push_back({t, ok, ms, std::nullopt});
   return out;
 }
 
@@ -70,7 +70,7 @@ std::vector<Sample> every_100ms(std::int64_t from, std::int64_t to, std::int64_t
                                 std::int64_t bad_to, double latency = 2) {
   std::vector<Sample> out;
   for (std::int64_t t = from; t < to; t += 100)
-    out.push_back({t, !(t >= bad_from && t < bad_to), latency});
+    out.push_back({t, !(t >= bad_from && t < bad_to), latency, std::nullopt});
   return out;
 }
 
@@ -327,7 +327,7 @@ TEST_CASE("Expectations: healthy after the recovery allowance, degraded, down", 
   slow.p99_ms = 100;
   std::vector<Sample> d;
   for (std::int64_t t = -1000; t < 3000; t += 100)
-    d.push_back({t, true, t >= 0 && t < 2000 ? 300.0 : 5.0});
+    d.push_back({t, true, t >= 0 && t < 2000 ? 300.0 : 5.0, std::nullopt});
   auto hd = health_series(slow, d);
   v = judge({"www", Health::kDegraded}, std::nullopt, d, hd, 0, 3000);
   CHECK(v.passed);
@@ -347,9 +347,9 @@ TEST_CASE("A sample belongs to the window in which it was sent, however late its
   // Healthy until the next step's fault at 2000; the sample sent at 1950 was answered 1000 ms
   // later, during that fault. It counts for this step, which it fails, and not for the next.
   auto s = every_100ms(-1000, 1950, -1, -1);
-  s.push_back({1950, false, 1000});
+  s.push_back({1950, false, 1000, std::nullopt});
   for (std::int64_t t = 2050; t < 4000; t += 100)
-    s.push_back({t, true, 2});
+    s.push_back({t, true, 2, std::nullopt});
   auto h = health_series(p, s);
   Verdict v = judge({"www", Health::kHealthy}, std::nullopt, s, h, 0, 2000);
   CHECK_FALSE(v.passed);
@@ -366,7 +366,7 @@ TEST_CASE("Down is judged from the outage itself, however short against the wind
   // the window never holds no success, but users saw an outage of 500 ms.
   std::vector<Sample> s;
   for (std::int64_t t = -2000; t < 4000; t += 50)
-    s.push_back({t, !(t >= 0 && t < 500), 2});
+    s.push_back({t, !(t >= 0 && t < 500), 2, std::nullopt});
   auto h = health_series(p, s);
   Verdict v = judge({"www", Health::kDown}, std::nullopt, s, h, 0, 4000);
   CHECK(v.passed);
@@ -379,7 +379,7 @@ TEST_CASE("Down is judged from the outage itself, however short against the wind
   CHECK(v.message == "down, not up: an outage of 500 ms");
   std::vector<Sample> one;
   for (std::int64_t t = -2000; t < 4000; t += 50)
-    one.push_back({t, t != 100, 2});
+    one.push_back({t, t != 100, 2, std::nullopt});
   auto h1 = health_series(p, one);
   v = judge({"www", Health::kDown}, std::nullopt, one, h1, 0, 4000);
   CHECK_FALSE(v.passed);

@@ -435,3 +435,73 @@ TEST_CASE("JUnit: a skipped drill is a suite of skipped test cases", "[reports][
   CHECK(count(bare, "<testcase ") == 1);
   CHECK(bare.find("name=\"drill\">\n      <skipped message=") != std::string::npos);
 }
+
+TEST_CASE("A prometheus probe's chart shows its values, its bounds and why samples failed",
+          "[reports][drill]") {
+  // Values 0.2 (healthy), 3 (degraded), 9 (down by down_when: a failed sample with its value)
+  // and a failed query without a value.
+  const json journal = {
+      {"title", "prometheus"},
+      {"verdict", "passed"},
+      {"probes",
+       {{{"name", "errors"},
+         {"kind", "prometheus"},
+         {"target", "sum(rate(errors[30s])) at http://127.0.0.1:9090"},
+         {"every_ms", 1000},
+         {"healthy_when", {{"below", 1}, {"success_ratio", 1}, {"window_ms", 1000}}},
+         {"down_when", {{"above", 8}}},
+         {"samples",
+          {{0, 1, 3.5, 0.2},
+           {1000, 1, 3.1, 3},
+           {2000, 0, 2.9, 9},
+           {3000, 0, 300, nullptr},
+           {4000, 1, 3, 0.2}}},
+         {"failures",
+          {{{"from_ms", 2000},
+            {"to_ms", 2000},
+            {"samples", 1},
+            {"reason",
+             "the value 9 is "
+             "above 8 (down_when)"}},
+           {{"from_ms", 3000},
+            {"to_ms", 3000},
+            {"samples", 1},
+            {"reason", "Prometheus answered HTTP 400: bad_data: <parse error>"}}}}}}},
+      {"steps",
+       {{{"name", "burst"},
+         {"summary",
+          {{"errors",
+            {{"before",
+              {{"samples", 2}, {"success_ratio", 1}, {"min_value", 0.2}, {"max_value", 0.2}}},
+             {"during",
+              {{"samples", 2}, {"success_ratio", 0.5}, {"min_value", 3}, {"max_value", 9}}},
+             {"after", nullptr}}}}}}}}};
+  const std::string html = reports::drill_html(journal);
+  // The step's summary has a value column: min to max in each phase.
+  const std::string summary = between(html, "<table class=\"summary\">", "</table>");
+  CHECK(summary.find("<th class=\"num\">value</th>") != std::string::npos);
+  CHECK(summary.find("<td class=\"num\">0.2</td>") != std::string::npos);
+  CHECK(summary.find("<td class=\"num\">3 &ndash; 9</td>") != std::string::npos);
+  CHECK(summary.find("<td colspan=\"6\" class=\"na\">no samples</td>") != std::string::npos);
+  const std::string svg = between(html, "<svg class=\"timeline\"", "</svg>");
+  CHECK_NOTHROW(parse_xml(svg));
+  CHECK(svg.find(">value</text>") != std::string::npos);
+  CHECK(svg.find(">latency (ms)</text>") == std::string::npos);
+  // One line through the four samples with a value (the 9 of the down sample included), none
+  // through the failed query; the latency line is not drawn.
+  const std::string line = between(svg, "<path class=\"value\" d=\"", "\"/>");
+  CHECK(count(line, "M") == 2);  // broken at the sample without a value
+  CHECK(count(line, "L") == 2);
+  CHECK(svg.find("class=\"latency\"") == std::string::npos);
+  CHECK(svg.find("<title>2 failed samples</title>") != std::string::npos);
+  CHECK(svg.find("<line class=\"objective\"") != std::string::npos);
+  CHECK(svg.find("<title>healthy when below 1</title>") != std::string::npos);
+  CHECK(svg.find("<line class=\"down-bound\"") != std::string::npos);
+  CHECK(svg.find("<title>down when above 8</title>") != std::string::npos);
+  CHECK(html.find("healthy when success &ge; 100%, value &lt; 1 over 1000 ms; down when value "
+                  "&gt; 8") != std::string::npos);
+  CHECK(html.find("<td class=\"error\">the value 9 is above 8 (down_when)</td>") !=
+        std::string::npos);
+  CHECK(html.find("Prometheus answered HTTP 400: bad_data: &lt;parse error&gt;") !=
+        std::string::npos);
+}

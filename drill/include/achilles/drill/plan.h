@@ -53,8 +53,17 @@ struct AgentRef {
   std::int64_t max_duration_ms = 900000;
 };
 
-enum class ProbeKind { kHttp, kTcp, kExec };
+enum class ProbeKind { kHttp, kTcp, kExec, kPrometheus };
 const char* probe_kind_name(ProbeKind kind);
+
+/// A bound on a prometheus probe's value: `below: X` (value < X) or `above: X` (value > X).
+struct Threshold {
+  bool below = true;
+  double limit = 0;
+  bool holds(double value) const { return below ? value < limit : value > limit; }
+  /// "below 0.01", "above 0.5".
+  std::string str() const;
+};
 
 struct ProbeSpec {
   std::string name;
@@ -72,14 +81,28 @@ struct ProbeSpec {
   std::string address;
   /// exec: argv, run without a shell.
   std::vector<std::string> command;
+  /// prometheus: the server's base URL is `url`, the PromQL `query`, judged by
+  /// `healthy_when` (`value`) and, optionally, `down_when`; a sample whose value meets
+  /// `down_when` counts as failed (an outage). Credentials, read from their files when the
+  /// plan is loaded, are never written out (to_json names the files only).
+  std::string query;
+  std::optional<Threshold> value;
+  std::optional<Threshold> down_when;
+  std::string basic_auth_user, basic_auth_password, basic_auth_password_file;
+  std::string bearer_token, bearer_token_file;
   std::int64_t timeout_ms = 1000;
   std::int64_t every_ms = 200;
   /// healthy_when
   double success_ratio = 1.0;
   std::optional<double> p99_ms;
   std::int64_t window_ms = 1000;
-  /// What the probe looks at, for people: the URL, the address or the command.
+  /// What the probe looks at, for people: the URL, the address, the command or the query.
   std::string describe() const;
+  /// `healthy_when` as the journal writes it: success_ratio, window_ms, and p99_ms or the
+  /// value's bound (`below` or `above`).
+  nlohmann::json healthy_when_json() const;
+  /// `down_when` as `{below: X}` or `{above: X}` (null without one).
+  nlohmann::json down_when_json() const;
 };
 
 enum class Health { kHealthy, kDegraded, kDown };
@@ -170,9 +193,14 @@ struct Sample {
   std::int64_t t_ms = 0;
   bool ok = false;
   double latency_ms = 0;
+  /// A prometheus probe's value (nothing for a failed query and for other probes).
+  std::optional<double> value;
 };
 
-/// The probe's health over the window of `probe.window_ms` that ends at samples[i].
+/// The probe's health over the window of `probe.window_ms` that ends at samples[i]: down
+/// when no sample in it succeeded, degraded when fewer than success_ratio were good (a
+/// success; for a prometheus probe, a value within healthy_when) or the p99 latency is above
+/// p99_ms, else healthy.
 Health health_at(const ProbeSpec& probe, const std::vector<Sample>& samples, std::size_t i);
 /// health_at for every sample.
 std::vector<Health> health_series(const ProbeSpec& probe, const std::vector<Sample>& samples);
@@ -210,7 +238,8 @@ Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recove
               std::int64_t from_ms, std::int64_t to_ms);
 
 /// `{samples, success_ratio, p50_ms, p99_ms, max_ms}` of the samples in [from_ms, to_ms), or
-/// null when there are none.
+/// null when there are none; with `min_value` and `max_value` when samples have values (a
+/// prometheus probe's).
 nlohmann::json summarize(const std::vector<Sample>& samples, std::int64_t from_ms,
                          std::int64_t to_ms);
 

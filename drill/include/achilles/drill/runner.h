@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -31,6 +32,18 @@ struct RunOptions {
 /// runs: they abort the drill, and the rollback still happens. Throws RunError when an agent
 /// cannot be reached before the first fault.
 nlohmann::json run(const Plan& plan, const RunOptions& options = {});
+
+/// One sample of a probe, taken now (for tests and for checking a plan's probes by hand).
+struct ProbeOutcome {
+  bool ok = false;
+  /// Why it failed ("" when it did not).
+  std::string error;
+  /// A prometheus probe's value, when the query gave one.
+  std::optional<double> value;
+  double ms = 0;
+};
+/// Takes one sample of `probe` on a loop of its own, bounded by the probe's timeout.
+ProbeOutcome sample_probe(const ProbeSpec& probe);
 
 /// The journal of a drill that did not run: verdict `skipped` with the reason.
 nlohmann::json skipped_journal(const Plan& plan, const std::string& reason);
