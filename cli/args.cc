@@ -157,6 +157,13 @@ double number_option(const Args& args, const std::string& name, double fallback,
   return d;
 }
 
+analyzer::GroupBy group_by_option(const Args& args, const std::string& command) {
+  std::string by = args.get("by").value_or("fix");
+  if (by == "fix") return analyzer::GroupBy::kFix;
+  if (by == "team") return analyzer::GroupBy::kTeam;
+  throw UsageError(command + ": error: --by must be fix or team, not '" + by + "'");
+}
+
 void write_output(const std::string& path, const std::string& text) {
   write_output(path, [&](std::ostream& out) { out << text; });
 }

@@ -23,6 +23,7 @@ int run_analyze(const Args& args) {
   options.threshold = number_option(args, "threshold", 0.8, 0.0, 100.0);
   options.cascade = args.has("cascade");
   options.full_explanations = args.has("full-explanations");
+  options.group_by = group_by_option(args, "achilles analyze");
 
   Progress progress(args.has("timings"));
   options.progress = progress.callback();
@@ -53,8 +54,8 @@ int run_analyze(const Args& args) {
 const Registrar registrar{Command{
     CommandSpec{
         .name = "analyze",
-        .usage = "FILE [--order K] [--threshold U] [--cascade] [--full-explanations] [--format "
-                 "text|json|md] [-o OUT]",
+        .usage = "FILE [--order K] [--threshold U] [--cascade] [--full-explanations] [--by team] "
+                 "[--format text|json|md] [-o OUT]",
         .summary = "find the single points of failure, domain failures and cut sets",
         .description =
             "Loads a topology (YAML or JSON, see docs/topology.md) and reports:\n"
@@ -73,6 +74,11 @@ const Registrar registrar{Command{
             "longer than 32 keeps its first and last 16 links (--full-explanations: all).\n"
             "The cut sets of one k-of-n group that yields more of them than it has\n"
             "members are one finding: any k of its members, with their count.\n"
+            "Every output opens with the risk groups: the findings gathered by what a\n"
+            "team would change to resolve them (the service without redundancy or spread,\n"
+            "the one without headroom, the entrypoint below its objective, the loop), most\n"
+            "harmful first; --by team gathers them by the team that owns that element\n"
+            "(labels.team), with a group for what has no team label.\n"
             "The text output is for a terminal, json is the stable format of\n"
             "spec analysis-json.md, md a summary for a pull-request comment.",
         .options =
@@ -93,6 +99,10 @@ const Registrar registrar{Command{
                  .value_name = "",
                  .help = "write every explanation whole, however long (default: a chain "
                          "longer than 32 keeps its first and last 16 links)"},
+                {.name = "by",
+                 .value_name = "WHAT",
+                 .help = "what the risk groups gather findings by: fix (default), the "
+                         "element to change, or team, its labels.team"},
                 {.name = "format", .value_name = "FMT", .help = "text (default), json or md"},
                 {.name = "output",
                  .short_name = 'o',

@@ -30,6 +30,8 @@ int run_report(const Args& args) {
   if (args.get("order") && *args.get("order") != std::to_string(options.order))
     throw common::UsageError("achilles: error: --order must be 1, 2 or 3");
 
+  options.group_by = group_by_option(args, "achilles report");
+
   Progress progress;
   options.progress = progress.callback();
   progress.update("loading", 0);
@@ -46,7 +48,7 @@ int run_report(const Args& args) {
 const Registrar registrar{Command{
     CommandSpec{
         .name = "report",
-        .usage = "FILE -o report.html [--level service|component] [--order K]",
+        .usage = "FILE -o report.html [--level service|component] [--order K] [--by team]",
         .summary = "write one self-contained HTML page for a planning review",
         .description = "The page holds a summary (counts by severity, the worst risks), the graph\n"
                        "(click an element to see its blast radius), every finding in a sortable,\n"
@@ -62,6 +64,10 @@ const Registrar registrar{Command{
                 {.name = "order",
                  .value_name = "K",
                  .help = "largest cut set to look for: 1, 2 (default) or 3"},
+                {.name = "by",
+                 .value_name = "WHAT",
+                 .help = "what the worst risks gather findings by: fix (default), the "
+                         "element to change, or team, its labels.team"},
             },
         .min_positionals = 1,
         .max_positionals = 1,

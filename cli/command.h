@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "achilles/analyzer/analysis.h"
+
 namespace achilles::cli {
 
 /// One option of a command: `--name VALUE`, or a flag when `takes_value` is false.
@@ -53,6 +55,10 @@ std::string help_text(const CommandSpec& spec);
 /// A number option within [lo, hi]; throws UsageError naming the option otherwise.
 double number_option(const Args& args, const std::string& name, double fallback, double lo,
                      double hi);
+
+/// `--by fix|team` (default fix): what the risk groups gather their findings by; throws
+/// UsageError, its message starting with `command`, for anything else.
+analyzer::GroupBy group_by_option(const Args& args, const std::string& command);
 
 /// A subcommand: its spec and what it runs; returns the exit code.
 struct Command {

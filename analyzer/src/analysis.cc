@@ -129,6 +129,8 @@ class Analyzer {
     if (options_.progress) options_.progress("sorting", -1);
     sort_findings();
     analysis.findings = std::move(findings_);
+    if (options_.progress) options_.progress("risk groups", -1);
+    analysis.groups = group_risks(t_, analysis.findings, options_.group_by);
     return analysis;
   }
 
@@ -979,6 +981,28 @@ nlohmann::json to_json(const Topology& topology, const Analysis& analysis) {
     findings.push_back(std::move(j));
   }
   doc["findings"] = std::move(findings);
+  // The risk groups (spec whatif.md): by fix they name the element, by team the team (null
+  // for the group of what has no team label) and the fixes.
+  json groups = json::array();
+  for (const RiskGroup& g : analysis.groups) {
+    json ids = json::array();
+    for (size_t i : g.findings)
+      ids.push_back(analysis.findings[i].id());
+    json j = {{"kind", g.kind},
+              {"severity", g.severity},
+              {"findings", std::move(ids)},
+              {"entrypoints_down", g.entrypoints_down},
+              {"entrypoints_degraded", g.entrypoints_degraded},
+              {"summary", g.summary}};
+    if (g.kind == "team") {
+      j["team"] = g.has_team ? json(g.team) : json(nullptr);
+      j["fixes"] = g.fixes;
+    } else {
+      j["fix"] = g.fix;
+    }
+    groups.push_back(std::move(j));
+  }
+  doc["groups"] = std::move(groups);
   json eps = json::array();
   for (const Element& e : topology.elements) {
     if (e.kind != ElementKind::kEntrypoint) continue;

@@ -356,6 +356,42 @@ void write_json(const Topology& topology, const Analysis& analysis, std::ostream
   if (!analysis.findings.empty()) out.line(1);
   out.raw("]");
 
+  // "groups": keys in nlohmann's order, as to_json() writes them.
+  out.key(false, 1, "groups").raw("[");
+  for (size_t g = 0; g < analysis.groups.size(); ++g) {
+    const RiskGroup& group = analysis.groups[g];
+    const bool team = group.kind == "team";
+    out.item(g == 0, 2).raw("{");
+    out.key(true, 3, "entrypoints_degraded").strings(group.entrypoints_degraded, 3);
+    out.key(false, 3, "entrypoints_down").strings(group.entrypoints_down, 3);
+    out.key(false, 3, "findings");
+    if (group.findings.empty()) {
+      out.raw("[]");
+    } else {
+      out.raw("[");
+      for (size_t i = 0; i < group.findings.size(); ++i)
+        out.item(i == 0, 4).str(analysis.findings[group.findings[i]].id());
+      out.line(3).raw("]");
+    }
+    if (team)
+      out.key(false, 3, "fixes").strings(group.fixes, 3);
+    else
+      out.key(false, 3, "fix").str(group.fix);
+    out.key(false, 3, "kind").str(group.kind);
+    out.key(false, 3, "severity").str(group.severity);
+    out.key(false, 3, "summary").str(group.summary);
+    if (team) {
+      out.key(false, 3, "team");
+      if (group.has_team)
+        out.str(group.team);
+      else
+        out.raw("null");
+    }
+    out.line(2).raw("}");
+  }
+  if (!analysis.groups.empty()) out.line(1);
+  out.raw("]");
+
   out.key(false, 1, "options").raw("{");
   out.key(true, 2, "cascade").boolean(analysis.options.cascade);
   out.key(false, 2, "order").integer(analysis.options.order);

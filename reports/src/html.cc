@@ -83,6 +83,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 #blast button{font:inherit;margin:2px 4px 2px 0;padding:1px 6px}
 .ok{color:#2e7d32;font-weight:600}.bad{color:#b71c1c;font-weight:600}.na{color:#6b7785}
 .muted{color:#6b7785}
+#worst li{margin:0 0 6px}#worst b{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px}
 .warning{padding:6px 10px;background:#fff8e1;border-left:4px solid #f9a825}
 code{font-size:13px}
 )css";
@@ -352,10 +353,50 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
     out << "<p class=\"warning\" id=\"no-entrypoints\"><b>Warning:</b> "
         << markup_escape(kNoEntrypoints)
         << ". Declare the entrypoints users come in by (see docs/topology.md).</p>\n";
-  // Most harmful first (order.h); the worst risks are the first five of that order, one
-  // per subject (a region's domain_spof and capacity_spof are one risk).
+  // The worst risks are the first five risk groups (spec whatif.md): what to change, most
+  // harmful first, each with its findings. A document without groups (written before
+  // them) shows the first five findings of the harm order (order.h), one per subject.
   const auto order = harm_order(t, findings);
-  if (!findings.empty()) {
+  const json groups = analysis.value("groups", json::array());
+  if (!findings.empty() && groups.is_array() && !groups.empty()) {
+    out << "<p>The worst risks, what to change first (" << groups.size() << " risk group"
+        << (groups.size() == 1 ? "" : "s") << " for " << findings.size() << " finding"
+        << (findings.size() == 1 ? "" : "s") << "):</p><ol id=\"worst\">";
+    size_t listed = 0;
+    for (const auto& g : groups) {
+      if (listed == 5) break;
+      if (!g.is_object()) continue;
+      ++listed;
+      std::string summary = g.value("summary", "");
+      std::string name = g.value("fix", "");
+      if (g.contains("team")) name = g["team"].is_string() ? g["team"].get<std::string>() : "";
+      out << "<li><b class=\"sev-" << markup_escape(g.value("severity", "")) << "\">"
+          << markup_escape(g.value("severity", "")) << "</b> ";
+      if (!name.empty() && summary.compare(0, name.size(), name) == 0)
+        out << "<code>" << markup_escape(name) << "</code>"
+            << markup_escape(summary.substr(name.size()));
+      else
+        out << markup_escape(summary);
+      const json down = g.value("entrypoints_down", json::array());
+      if (!down.empty()) {
+        std::vector<std::string> eps;
+        for (const auto& e : down)
+          if (e.is_string()) eps.push_back(e.get<std::string>());
+        out << " (" << markup_escape(common::join(eps, ", ")) << " down)";
+      }
+      const json ids = g.value("findings", json::array());
+      std::vector<std::string> shown;
+      for (size_t k = 0; k < ids.size() && k < 3; ++k)
+        if (ids[k].is_string()) shown.push_back(ids[k].get<std::string>());
+      out << "<br><span class=\"muted\">" << markup_escape(common::join(shown, ", "));
+      if (ids.size() > shown.size()) out << " and " << ids.size() - shown.size() << " more";
+      out << "</span></li>";
+    }
+    out << "</ol>";
+    if (groups.size() > listed)
+      out << "<p class=\"muted\">and " << groups.size() - listed
+          << " more risk groups; every finding is in the table below.</p>";
+  } else if (!findings.empty()) {
     out << "<p>The worst risks, most harmful first:</p><ul id=\"worst\">";
     std::set<json> subjects;
     size_t listed = 0;

@@ -125,6 +125,12 @@ std::vector<const analyzer::Utilization*> busiest(const Analysis& analysis, size
   return rows;
 }
 
+/// The name a group's line starts with: its fix, or by team the team.
+std::string group_label(const analyzer::RiskGroup& g) {
+  if (g.kind != "team") return g.fix;
+  return g.has_team ? g.team : "no team label";
+}
+
 std::string md_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -192,6 +198,14 @@ std::string format_text(const Topology& topology, const Analysis& analysis) {
   std::ostringstream out;
   out << title(topology) << " (" << counts_line(topology) << "): " << findings_line(analysis)
       << "\n";
+  // The risk groups first (spec whatif.md): one line each, most harmful first.
+  if (!analysis.groups.empty()) {
+    out << "\nRISK GROUPS (" << analysis.groups.size() << "), most harmful first\n";
+    for (const auto& g : analysis.groups)
+      out << "  " << g.severity
+          << std::string(g.severity.size() < 9 ? 9 - g.severity.size() : 1, ' ') << g.summary
+          << "\n";
+  }
   const auto order = harm_order(topology, analysis.findings);
   for (int rank = 0; rank < 4; ++rank) {
     std::vector<const Finding*> group;
@@ -230,6 +244,14 @@ std::string format_markdown(const Topology& topology, const Analysis& analysis) 
   out << "### Achilles: " << md_escape(title(topology)) << "\n\n"
       << "**" << findings_line(analysis) << "** (" << counts_line(topology) << ")\n\n";
   if (analysis.findings.empty()) return out.str();
+  // The risk groups first (spec whatif.md), most harmful first.
+  out << "**Risk groups**, most harmful first:\n\n| severity | "
+      << (analysis.options.group_by == analyzer::GroupBy::kTeam ? "team" : "change")
+      << " | risk group |\n| --- | --- | --- |\n";
+  for (const auto& g : analysis.groups)
+    out << "| " << g.severity << " | " << md_escape(group_label(g)) << " | " << md_escape(g.summary)
+        << " |\n";
+  out << "\n**Findings**, most harmful first:\n\n";
   out << "| severity | finding | entrypoints down | services down | why |\n"
       << "| --- | --- | --- | --: | --- |\n";
   for (size_t i : harm_order(topology, analysis.findings)) {

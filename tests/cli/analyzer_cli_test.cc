@@ -29,7 +29,12 @@ TEST_CASE("analyze prints a summary line and the findings grouped by severity", 
   // The counts of the topology, then of the findings; the most harmful first (the region
   // takes 4 services down, az1 2, rack-1 and lb-1 one each).
   CHECK(r.out.rfind("shop (4 failure domains, 7 components, 4 services, 1 entrypoint): 11 "
-                    "findings: 4 critical, 7 high\n\nCRITICAL (4)\n  domain_spof:region\n",
+                    "findings: 4 critical, 7 high\n\n"
+                    "RISK GROUPS (3), most harmful first\n"
+                    "  critical lb lacks redundancy or spread: 4 findings, 1 entrypoint down\n"
+                    "  high     db lacks redundancy or spread: 2 findings, 1 entrypoint down\n"
+                    "  high     web lacks redundancy or spread: 5 findings, 1 entrypoint down\n"
+                    "\nCRITICAL (4)\n  domain_spof:region\n",
                     0) == 0);
   CHECK(r.out.find("  spof:lb-1\n      lb-1 is a single point of failure for www\n"
                    "      impact: www down; 1 component and 1 service down\n"
@@ -56,6 +61,56 @@ TEST_CASE("analyze --format json follows the analysis schema", "[cli]") {
   CHECK(f["impact"]["entrypoints_degraded"] == nlohmann::json::array());
   CHECK(f["explanation"] == nlohmann::json::array({"www", "lb", "lb-1"}));
   CHECK(doc["entrypoints"][0]["id"] == "www");
+  // The risk groups (spec whatif.md): lb-1, its rack, zone and region are all lb's.
+  CHECK(doc["groups"] ==
+        nlohmann::json::parse(R"([{"entrypoints_degraded": [], "entrypoints_down": ["www"],
+          "findings": ["domain_spof:region", "domain_spof:az1", "domain_spof:rack-1", "spof:lb-1"],
+          "fix": "lb", "kind": "redundancy", "severity": "critical",
+          "summary": "lb lacks redundancy or spread: 4 findings, 1 entrypoint down"}])"));
+}
+
+TEST_CASE("analyze --by team gathers the risk groups by labels.team, and what has none apart",
+          "[cli]") {
+  const std::string teams = std::string(ACHILLES_TEST_DATA) + "/cli/teams.yaml";
+  auto r = run_achilles("analyze " + teams + " --by team");
+  CHECK(r.code == 0);
+  CHECK(
+      r.out.find("\n\nRISK GROUPS (3), most harmful first\n"
+                 "  critical team shop: 1 thing to change (web): 6 findings, 1 entrypoint down\n"
+                 "  critical no team label: 4 things to change (auth-1, cfg-1, nfs-1 and 1 more): "
+                 "4 findings, 1 entrypoint down\n"
+                 "  critical team edge: 2 things to change (lb-1, www): 3 findings, 1 entrypoint "
+                 "down\n\nCRITICAL (6)\n") != std::string::npos);
+  auto j = run_achilles("analyze " + teams + " --by team --format json");
+  REQUIRE(j.code == 0);
+  auto doc = nlohmann::json::parse(j.out);
+  REQUIRE(doc["groups"].size() == 3);
+  CHECK(doc["groups"][1]["team"] == nullptr);
+  CHECK(doc["groups"][1]["fixes"] ==
+        nlohmann::json::array({"auth-1", "cfg-1", "nfs-1", "auth-1+cfg-1"}));
+  // Without any team label, one group holds every finding.
+  auto none = run_achilles("analyze " + kShop + " --by team --format json");
+  REQUIRE(none.code == 0);
+  auto all = nlohmann::json::parse(none.out);
+  REQUIRE(all["groups"].size() == 1);
+  CHECK(all["groups"][0]["team"] == nullptr);
+  CHECK(all["groups"][0]["findings"].size() == all["findings"].size());
+  CHECK(all["groups"][0]["summary"] ==
+        "no team label: 3 things to change (lb, db, web): 11 findings, 1 entrypoint down");
+  // The report's worst risks are the teams' groups.
+  const std::string html = "/tmp/achilles-cli-teams-report.html";
+  auto rep = run_achilles("report " + teams + " --by team -o " + html);
+  REQUIRE(rep.code == 0);
+  std::ifstream in(html);
+  std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(html.c_str());
+  CHECK(page.find("<ol id=\"worst\"><li><b class=\"sev-critical\">critical</b> team shop: 1 "
+                  "thing to change (web): 6 findings, 1 entrypoint down (www down)<br>") !=
+        std::string::npos);
+  // Anything but fix or team is bad usage.
+  auto bad = run_achilles("analyze " + kShop + " --by owner");
+  CHECK(bad.code == 2);
+  CHECK(bad.err == "achilles analyze: error: --by must be fix or team, not 'owner'\n");
 }
 
 TEST_CASE("analyze --format md writes a table for a pull request", "[cli]") {
@@ -64,6 +119,10 @@ TEST_CASE("analyze --format md writes a table for a pull request", "[cli]") {
   CHECK(r.out ==
         "### Achilles: shop\n\n**4 findings: 4 critical** (4 failure domains, 7 components, 4 "
         "services, 1 entrypoint)\n\n"
+        "**Risk groups**, most harmful first:\n\n"
+        "| severity | change | risk group |\n| --- | --- | --- |\n"
+        "| critical | lb | lb lacks redundancy or spread: 4 findings, 1 entrypoint down |\n\n"
+        "**Findings**, most harmful first:\n\n"
         "| severity | finding | entrypoints down | services down | why |\n"
         "| --- | --- | --- | --: | --- |\n"
         "| critical | domain_spof `region` | www | 4 | www → lb (1 of 1 healthy needed) → lb-1 → "
@@ -91,7 +150,8 @@ TEST_CASE("analyze --timings reports each stage on stderr and leaves the output 
   }
   CHECK(stages == std::vector<std::string>{"loading " + kShop, "preparing", "single failures",
                                            "cut sets of 2", "cold start", "loads", "structure",
-                                           "sorting", "writing the json output", "in all"});
+                                           "sorting", "risk groups", "writing the json output",
+                                           "in all"});
 }
 
 TEST_CASE("blast shows what is down and degraded", "[cli]") {
@@ -180,6 +240,9 @@ TEST_CASE("analyze reports the pairs of a k-of-n group as one finding", "[cli]")
   CHECK(r.code == 0);
   CHECK(r.out ==
         "quorum-5 (0 failure domains, 5 components, 1 service, 1 entrypoint): 1 finding: 1 high\n"
+        "\n"
+        "RISK GROUPS (1), most harmful first\n"
+        "  high     q lacks redundancy or spread: 1 finding, 1 entrypoint down\n"
         "\n"
         "HIGH (1)\n"
         "  cut_set:m0+m1+m2+m3+m4\n"

@@ -82,11 +82,49 @@ TEST_CASE("text and Markdown list a stateful finding before an equally harmful s
   CHECK(md.find("spof `zdb`") < md.find("spof `aux`"));
 }
 
-TEST_CASE("campaign-2012: the report's worst risks are the most harmful and include db-primary",
-          "[reports][order]") {
+TEST_CASE(
+    "campaign-2012: the report's worst risks are the first five risk groups, what to "
+    "change first",
+    "[reports][order]") {
   auto t = analyzer::load_topology(std::string(ACHILLES_TOPOLOGIES) + "/campaign-2012.yaml");
   auto a = analyzer::analyze(t, {});
   std::string html = reports::format_html(t, analyzer::to_json(t, a));
+  // The region is reached through dashboards, its only copy sits in use1-az3; the region's
+  // capacity_spof is web's headroom; db-primary is db-writes' only member.
+  CHECK(section(html, "<p>The worst risks", "</p>") ==
+        "<p>The worst risks, what to change first (15 risk groups for 29 findings):</p>");
+  CHECK(section(html, "<ol id=\"worst\">", "</ol>") ==
+        "<ol id=\"worst\"><li><b class=\"sev-critical\">critical</b> <code>dashboards</code> "
+        "lacks redundancy or spread: 3 findings, 4 entrypoints down, 1 entrypoint degraded "
+        "(analytics-dashboard, call-tool, donate, mobile-api down)<br><span "
+        "class=\"muted\">domain_spof:us-east-1, domain_spof:use1-az3, "
+        "spof:dashboards</span></li><li><b class=\"sev-critical\">critical</b> <code>web</code> "
+        "has no headroom: 1 finding, 4 entrypoints down, 1 entrypoint degraded "
+        "(analytics-dashboard, call-tool, donate, mobile-api down)<br><span "
+        "class=\"muted\">capacity_spof:us-east-1</span></li><li><b "
+        "class=\"sev-critical\">critical</b> <code>db-writes</code> lacks redundancy or spread: "
+        "2 findings, 2 entrypoints down, 3 entrypoints degraded (call-tool, mobile-api "
+        "down)<br><span class=\"muted\">domain_spof:use1-az1, spof:db-primary</span></li><li><b "
+        "class=\"sev-critical\">critical</b> <code>donate-web</code> has no headroom: 5 "
+        "findings, 2 entrypoints down, 3 entrypoints degraded (call-tool, mobile-api "
+        "down)<br><span class=\"muted\">capacity_spof:use1-az1, capacity_spof:use1-az2, "
+        "capacity_spof:donate-web-1 and 2 more</span></li><li><b "
+        "class=\"sev-critical\">critical</b> <code>donations-queue</code> lacks redundancy or "
+        "spread: 1 finding, 1 entrypoint down (donate down)<br><span "
+        "class=\"muted\">spof:donations-queue</span></li></ol>");
+  CHECK(html.find("<p class=\"muted\">and 10 more risk groups; every finding is in the table "
+                  "below.</p>") != std::string::npos);
+}
+
+TEST_CASE(
+    "campaign-2012: from a document without risk groups, the report's worst risks are "
+    "the most harmful findings and include db-primary",
+    "[reports][order]") {
+  auto t = analyzer::load_topology(std::string(ACHILLES_TOPOLOGIES) + "/campaign-2012.yaml");
+  auto a = analyzer::analyze(t, {});
+  auto doc = analyzer::to_json(t, a);
+  doc.erase("groups");
+  std::string html = reports::format_html(t, doc);
   std::string worst = section(html, "<ul id=\"worst\">", "</ul>");
   // One per subject: us-east-1's capacity_spof and domain_spof are one risk.
   CHECK(worst ==

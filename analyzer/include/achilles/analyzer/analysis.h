@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,15 @@ int severity_rank(std::string_view severity);
 /// Called now and then during long work: the stage and the fraction of it done.
 using ProgressFn = std::function<void(std::string_view stage, double fraction)>;
 
+/// What the risk groups of an analysis gather their findings by (spec whatif.md, "Risk
+/// groups"; docs/analysis.md).
+enum class GroupBy {
+  /// The element a team would change to resolve them (group_key()).
+  kFix,
+  /// The team that owns that element (`labels.team`), `--by team`.
+  kTeam,
+};
+
 struct AnalysisOptions {
   /// Largest cut set reported (1..3); 1 means single failures only.
   unsigned order = 2;
@@ -87,6 +97,8 @@ struct AnalysisOptions {
   /// machine's cores, 1 keeps everything on the calling thread. The result is the same for
   /// every value.
   unsigned threads = 0;
+  /// What the risk groups gather their findings by.
+  GroupBy group_by = GroupBy::kFix;
   ProgressFn progress;
 };
 
@@ -123,6 +135,32 @@ struct EntrypointAvailability {
   std::vector<Importance> importance;
 };
 
+/// Findings gathered by what a team would change to resolve them (spec whatif.md, "Risk
+/// groups"): every finding of an analysis is in exactly one group.
+struct RiskGroup {
+  /// By fix: the element to change (a service or component id; a cycle's loop or a subject
+  /// without a service, their ids joined with `+`). Empty by team.
+  std::string fix;
+  /// redundancy (spof, domain_spof, cut_set, articulation_point, bridge), capacity
+  /// (overload, capacity_spof), slo (slo_risk), cycle; by team, `team`.
+  std::string kind;
+  /// By team: the team (`labels.team`), or empty for the group of what has none
+  /// (`has_team` false).
+  std::string team;
+  bool has_team = false;
+  /// By team: the fixes of its findings, most harmful first, each once.
+  std::vector<std::string> fixes;
+  /// The most severe of its findings.
+  std::string severity;
+  /// Indexes into Analysis::findings, most harmful first (harm.h).
+  std::vector<size_t> findings;
+  /// Sorted ids of the entrypoints some finding takes down, and of those some degrades and
+  /// none takes down.
+  std::vector<std::string_view> entrypoints_down, entrypoints_degraded;
+  /// One line for a person: `svc-12 has no headroom: 20 findings, 2 entrypoints degraded`.
+  std::string summary;
+};
+
 struct Analysis {
   AnalysisOptions options;
   /// Most severe first, then by id.
@@ -131,7 +169,25 @@ struct Analysis {
   std::vector<Utilization> utilization;
   /// Every entrypoint, in file order; empty when no component or domain has an availability.
   std::vector<EntrypointAvailability> availability;
+  /// The findings by what to change, most harmful first (group_risks()).
+  std::vector<RiskGroup> groups;
 };
+
+/// The key a finding is grouped by: its group's kind and its fix (spec whatif.md): for spof,
+/// domain_spof and cut_set the last element of the explanation that is a service, else the
+/// subject (a service counts only where the chain goes on into one of its members: one that
+/// fell because something it depends on fell is not what lacks redundancy), and for a domain
+/// the component the chain reaches it from; for overload and capacity_spof the service of the
+/// element that runs out of capacity (else that element); for slo_risk the entrypoint; for a cycle
+/// the loop.
+std::pair<std::string, std::string> group_key(const Topology& topology, const Finding& finding);
+
+/// The risk groups of `findings` (analyzed on `topology`), most harmful first: a group's harm
+/// is its worst severity, the entrypoints its findings take down together, the most services
+/// and components one takes down, and whether any is stateful (harm.h); ties go to the group
+/// with more findings, then by kind and fix (or team).
+std::vector<RiskGroup> group_risks(const Topology& topology, const std::vector<Finding>& findings,
+                                   GroupBy by);
 
 /// Runs every analysis on a loaded topology, which must outlive the result, unchanged
 /// (Impact's lists are views of its ids).

@@ -9,28 +9,16 @@
 #include <nlohmann/json.hpp>
 
 #include "achilles/analyzer/analysis.h"
+#include "achilles/analyzer/harm.h"
 #include "achilles/analyzer/model.h"
 
 namespace achilles::reports {
 
-/// True for an element that holds data: a component or domain whose `kind` is of the
-/// database, cache, queue or storage family (database, db, postgres, mysql, redis, cache,
-/// queue, broker, kafka, store, storage, volume, disk, ...), one that depends on such a
-/// volume or disk, or a service with such a member. Losing it loses data, not only time.
-bool is_stateful(const analyzer::Topology& topology, analyzer::ElementId x);
-
-/// How harmful a finding is, as its outputs rank it.
-struct Harm {
-  int severity = 0;  ///< analyzer::severity_rank: 0 critical .. 3 low
-  size_t entrypoints_down = 0;
-  size_t services_down = 0;
-  size_t components_down = 0;
-  bool stateful = false;  ///< some subject is_stateful()
-};
-
-/// Most harmful first: severity, then more entrypoints down, more services down, more
-/// components down, then stateful before stateless. Ties keep their given order.
-bool more_harmful(const Harm& a, const Harm& b);
+// Harm, more_harmful and is_stateful live in the analyzer (harm.h), which orders the risk
+// groups of the analysis document by them.
+using analyzer::Harm;
+using analyzer::is_stateful;
+using analyzer::more_harmful;
 
 /// Indexes of `findings` in that order.
 std::vector<size_t> harm_order(const analyzer::Topology& topology,
