@@ -85,7 +85,10 @@ std::string verdict_of(const json& journal) {
 /// Round numbers for axis ticks: about `count` of them from lo to hi.
 std::vector<double> ticks(double lo, double hi, int count) {
   double span = hi - lo;
-  if (span <= 0) return {lo};
+  // Never empty, and never an endless loop: a span that is not a finite positive number,
+  // or one so far from zero that adding a step no longer changes a double, gives one tick.
+  if (!std::isfinite(lo) || !std::isfinite(hi) || !(span > 0) || !std::isfinite(span))
+    return {std::isfinite(lo) ? lo : 0};
   double raw = span / count;
   double magnitude = std::pow(10, std::floor(std::log10(raw)));
   double step = magnitude;
@@ -95,8 +98,9 @@ std::vector<double> ticks(double lo, double hi, int count) {
       break;
     }
   std::vector<double> out;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9 && out.size() < 64; t += step)
     out.push_back(std::fabs(t) < step * 1e-9 ? 0 : t);
+  if (out.empty()) out.push_back(lo);
   return out;
 }
 
@@ -124,6 +128,7 @@ std::string timeline_svg(const json& probe, const json& steps) {
   constexpr double kTickBand = 14;  // where failed samples are marked, above the plot
   const double plot_w = kWidth - kLeft - kRight, plot_h = kPlotHeight;
 
+  constexpr double kMaxValue = 1e300, kMaxTime = 1e12;  // 1e12 ms: 31 years
   // What the line shows: a successful sample's latency, or a prometheus probe's value.
   const bool valued = text(probe, "kind") == "prometheus";
   struct Sample {
@@ -136,11 +141,16 @@ std::string timeline_svg(const json& probe, const json& steps) {
   for (const auto& s : list(probe, "samples")) {
     if (!s.is_array() || s.size() < 3 || !s[0].is_number() || !s[2].is_number()) continue;
     bool ok = s[1].is_boolean() ? s[1].get<bool>() : s[1].is_number() && s[1].get<double>() != 0;
+    // Within what a chart can scale: a journal may hold any finite number (a query's value
+    // of 1.7e308; a hand-edited time), and the scale's arithmetic must stay finite.
+    const double t = std::clamp(s[0].get<double>(), -kMaxTime, kMaxTime);
     if (valued) {
       const bool has_value = s.size() >= 4 && s[3].is_number();
-      samples.push_back({s[0].get<double>(), ok, has_value ? s[3].get<double>() : 0, has_value});
+      samples.push_back({t, ok,
+                         has_value ? std::clamp(s[3].get<double>(), -kMaxValue, kMaxValue) : 0,
+                         has_value});
     } else {
-      samples.push_back({s[0].get<double>(), ok, s[2].get<double>(), ok});
+      samples.push_back({t, ok, std::clamp(s[2].get<double>(), 0.0, kMaxValue), ok});
     }
   }
   std::sort(samples.begin(), samples.end(), [](auto& a, auto& b) { return a.t < b.t; });
@@ -149,6 +159,7 @@ std::string timeline_svg(const json& probe, const json& steps) {
   double t0 = 0, t1 = 1000;
   bool any = false;
   auto cover = [&](double t) {
+    t = std::clamp(t, -kMaxTime, kMaxTime);
     t0 = any ? std::min(t0, t) : t;
     t1 = any ? std::max(t1, t) : t;
     any = true;
@@ -181,7 +192,8 @@ std::string timeline_svg(const json& probe, const json& steps) {
     for (auto [key, css, what] : {std::tuple{"healthy_when", "objective", "healthy when"},
                                   std::tuple{"down_when", "down-bound", "down when"}})
       for (const char* side : {"below", "above"})
-        if (auto v = number(at(probe, key), side)) {
+        if (auto given = number(at(probe, key), side)) {
+          auto v = std::optional(std::clamp(*given, -kMaxValue, kMaxValue));
           bounds.push_back(
               {*v, css, std::string(what) + " " + side + " " + common::format("%g", *v)});
           y_max = std::max(y_max, *v);

@@ -320,6 +320,32 @@ TEST_CASE("Degenerate journals still give a page and a JUnit file", "[reports][d
   }
 }
 
+TEST_CASE("Values and times at the edge of a double still give a finite chart",
+          "[reports][drill]") {
+  // A query may answer 1.7e308 (the runner keeps any finite value); a journal may be edited
+  // by hand. The scale once overflowed to infinity, its ticks came back empty and the chart
+  // read past the end of them.
+  for (const json& samples : {json::array({{0, true, 1, 1.7e308}, {100, true, 1, -1.7e308}}),
+                              json::array({{0, true, 1, 1.7e308}}),
+                              json::array({{-1.7e308, true, 1e308, 5}, {1.7e308, false, 1, 1}})}) {
+    for (const char* kind : {"prometheus", "http"}) {
+      json j = {{"verdict", "passed"},
+                {"probes",
+                 {{{"name", "p"},
+                   {"kind", kind},
+                   {"healthy_when", {{"below", 1e308}, {"p99_ms", 1e308}}},
+                   {"samples", samples}}}},
+                {"steps", {{{"name", "s"}, {"at_ms", 1e308}, {"injected_at_ms", 1e308}}}}};
+      std::string html = reports::drill_html(j);
+      std::string svg = between(html, "<svg class=\"timeline\"", "</svg>");
+      INFO(kind << " " << samples.dump());
+      CHECK_NOTHROW(parse_xml(svg));
+      CHECK(svg.find("nan") == std::string::npos);
+      CHECK(svg.find("inf") == std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("A drill with tens of thousands of samples stays a light page", "[reports][drill]") {
   json samples = json::array();
   for (int t = 0; t < 60000; ++t)
