@@ -8,6 +8,7 @@
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/writer.h"
 #include "achilles/common/diagnostic.h"
+#include "achilles/common/text.h"
 #include "command.h"
 
 namespace achilles::cli {
@@ -32,9 +33,9 @@ int run_import(const Args& args) {
   options.profiles = args.all("profile");
   auto result = analyzer::import_paths(kind, paths, options);
   for (const auto& note : result.notes)
-    std::cerr << "achilles import: note: " << note << "\n";
+    std::cerr << "achilles import: note: " << common::one_line(note) << "\n";
   for (const auto& warning : result.warnings)
-    std::cerr << "achilles import: warning: " << warning << "\n";
+    std::cerr << "achilles import: warning: " << common::one_line(warning) << "\n";
 
   analyzer::Syntax syntax =
       ends_with(out, ".json") ? analyzer::Syntax::kJson : analyzer::Syntax::kYaml;
@@ -42,14 +43,16 @@ int run_import(const Args& args) {
   if (syntax == analyzer::Syntax::kYaml) {
     text << "# Imported by `achilles import " << kind;
     for (const auto& p : paths)
-      text << " " << p;
+      text << " " << common::one_line(p);
     text << "`.\n# Every inferred element says where it came from in its `source` label;\n"
             "# review the quorums (min_healthy), placement and dependencies before trusting it.\n";
-    // The decisions the importer made stay with the topology, not only on the terminal.
+    // The decisions the importer made stay with the topology, not only on the terminal; each
+    // on its own comment line whatever the input's names hold (a newline in a port string
+    // would otherwise start a line of YAML).
     for (const auto& warning : result.warnings)
-      text << "# warning: " << warning << "\n";
+      text << "# warning: " << common::one_line(warning) << "\n";
     for (const auto& note : result.notes)
-      text << "# note: " << note << "\n";
+      text << "# note: " << common::one_line(note) << "\n";
   }
   analyzer::write_topology(result.topology, syntax, text);
   // What is written must load: an importer that produced anything else has a bug.

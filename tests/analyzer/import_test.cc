@@ -991,6 +991,38 @@ TEST_CASE("dot: syntax errors name the line, bad attributes the element", "[impo
 
 // --- The command ----------------------------------------------------------------------------
 
+TEST_CASE("A name with a newline in an imported file stays inside its comment line", "[import]") {
+  // A tracing agent is named in a note as the file names it; a "\n" in its name once started
+  // a line of YAML in the written topology (and raw control bytes went to the terminal).
+  const std::string in = "/tmp/achilles-import-test-newline.yaml";
+  const std::string out = "/tmp/achilles-import-test-newline-out.yaml";
+  {
+    std::ofstream f(in);
+    f << "services:\n  web:\n    image: nginx\n    ports: [\"8080:80\"]\n"
+         "    depends_on: [\"jaeger\\nentrypoints: []\\e[31m\"]\n"
+         "  \"jaeger\\nentrypoints: []\\e[31m\":\n    image: jaegertracing/all-in-one\n";
+  }
+  auto r = run_cli("import compose " + in + " -o " + out);
+  CHECK(r.code == 0);
+  CHECK(r.err.find('\x1b') == std::string::npos);
+  CHECK(r.err.find("jaeger\\nentrypoints: []\\x1b[31m is Jaeger") != std::string::npos);
+  std::ifstream written(out);
+  std::string line;
+  bool header = true;
+  while (std::getline(written, line)) {
+    if (header && (line.empty() || line[0] != '#')) header = false;
+    INFO(line);
+    if (header) CHECK(line.rfind("# ", 0) == 0);
+    CHECK(line.rfind("entrypoints: []", 0) == std::string::npos);
+  }
+  // The written topology keeps its entrypoint: the text did not end the list.
+  auto a = run_cli("analyze " + out + " --format json");
+  CHECK(a.code == 0);
+  CHECK(a.out.find("\"entrypoints\": [\n    {") != std::string::npos);
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+}
+
 TEST_CASE("achilles import writes a topology that analyze reads, notes on stderr", "[import]") {
   std::string out = "/tmp/achilles-import-test-k8s.yaml";
   auto r = run_cli("import k8s " + kData + "k8s -o " + out);

@@ -41,6 +41,11 @@ std::string_view trim(std::string_view s);
 /// least 1); empty otherwise. For "does not exist; did you mean ...?".
 std::string closest(std::string_view word, const std::vector<std::string>& candidates);
 
+/// `s` on one line: each control character (below 0x20, and DEL) written as `\n`, `\r`,
+/// `\t` or `\xHH`, and a backslash as `\\`; the rest (UTF-8 included) as it is. For text
+/// from an input that goes into a comment line of a file, or a line on a terminal.
+std::string one_line(std::string_view s);
+
 /// printf into a string; the compiler checks the arguments against the format.
 [[gnu::format(printf, 1, 2)]] std::string format(const char* fmt, ...);
 
