@@ -345,6 +345,32 @@ std::optional<int> parse_hhmm(const std::string& s) {
   return h * 60 + m;
 }
 
+/// Whether a URL holds user information (`USER:PASSWORD@HOST`). A plan's URLs are written
+/// to the journal, the report and --dry-run, so credentials go in files (basic_auth,
+/// bearer_token_file, token_file), never in a URL.
+bool has_userinfo(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return false;
+  const std::string rest = url.substr(scheme + 3);
+  return rest.substr(0, rest.find('/')).find('@') != std::string::npos;
+}
+
+/// The URL with its user information replaced by `***`, for a message about it.
+std::string without_userinfo(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto at = url.find('@', scheme + 3);
+  return url.substr(0, scheme + 3) + "***" + url.substr(at);
+}
+
+/// Whether `url` holds credentials, reported (without them) where it is written.
+bool refuse_userinfo(Reader& r, const YAML::Node& at, const std::string& url,
+                     const std::string& instead, const std::string& prefix = "") {
+  if (!has_userinfo(url)) return false;
+  r.problem(at, prefix + "'url' must not hold credentials (" + without_userinfo(url) +
+                    "): they would be written to the journal and the report; use " + instead);
+  return true;
+}
+
 bool valid_url(const std::string& url, bool allow_https) {
   const std::string http = "http://", https = "https://";
   std::string rest;
@@ -389,8 +415,10 @@ void read_prometheus(Reader& r, const YAML::Node& m, ProbeSpec& p) {
     return;
   if (auto v = r.string(m["url"], "url")) {
     p.url = *v;
-    if (!valid_url(p.url, true) || p.url.find('?') != std::string::npos ||
-        p.url.find('#') != std::string::npos)
+    if (refuse_userinfo(r, m["url"], p.url, "basic_auth with a password_file"))
+      p.url = without_userinfo(p.url);
+    else if (!valid_url(p.url, true) || p.url.find('?') != std::string::npos ||
+             p.url.find('#') != std::string::npos)
       r.problem(m["url"],
                 "'url' must be http(s)://HOST[:PORT][/PATH], the server's base URL "
                 "without a query, got '" +
@@ -465,7 +493,9 @@ void read_probe(Reader& r, const YAML::Node& n, std::vector<ProbeSpec>& out) {
                   {"url"})) {
       if (auto v = r.string(h["url"], "url")) {
         p.url = *v;
-        if (!valid_url(p.url, true))
+        if (refuse_userinfo(r, h["url"], p.url, "an exec probe with curl and a netrc file"))
+          p.url = without_userinfo(p.url);
+        else if (!valid_url(p.url, true))
           r.problem(h["url"], "'url' must be http(s)://HOST[:PORT]/PATH, got '" + p.url + "'");
       }
       if (h["ca_file"])
@@ -776,7 +806,9 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
           continue;
         if (auto u = r.string(v["url"], "url")) {
           ref.url = *u;
-          if (!valid_url(ref.url, true))
+          if (refuse_userinfo(r, v["url"], ref.url, "token_file", "agent '" + ref.name + "': "))
+            ref.url = without_userinfo(ref.url);
+          else if (!valid_url(ref.url, true))
             r.problem(v["url"],
                       "agent '" + ref.name +
                           "': 'url' must be http://HOST:PORT or https://HOST:PORT, got '" +

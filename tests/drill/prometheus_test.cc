@@ -233,6 +233,35 @@ TEST_CASE("A prometheus probe is read with its query, bounds and credentials",
   CHECK(dry.find("s3cret") == std::string::npos);
 }
 
+TEST_CASE("Credentials in a probe's or an agent's URL are refused without being repeated",
+          "[drill][prometheus]") {
+  // The URLs go to the journal, the report and --dry-run; `admin:s3cret@` also made the host
+  // part unreadable, so every sample failed.
+  TempDir dir;
+  const std::string text =
+      "version: 1\ntitle: t\nagents:\n  local: {url: \"http://root:hunter2@127.0.0.1:8474\"}\n"
+      "probes:\n"
+      "  - name: a\n"
+      "    prometheus: {url: \"http://admin:s3cret@prom:9090\", query: 'sum(x)'}\n"
+      "    healthy_when: {below: 1}\n"
+      "  - name: b\n"
+      "    http: {url: \"https://u:pw@www/\"}\n"
+      "steps:\n  - name: cpu\n    at_ms: 0\n    fault: {agent: local, kind: cpu, cores: 1, load: "
+      "0.1, duration_ms: 100}\n";
+  const std::string out = problems_in(text, dir.path());
+  CHECK(out ==
+        "plan.yaml:4:16: error: agent 'local': 'url' must not hold credentials "
+        "(http://***@127.0.0.1:8474): they would be written to the journal and the report; use "
+        "token_file\n"
+        "plan.yaml:7:23: error: 'url' must not hold credentials (http://***@prom:9090): they "
+        "would be written to the journal and the report; use basic_auth with a password_file\n"
+        "plan.yaml:10:17: error: 'url' must not hold credentials (https://***@www/): they would "
+        "be written to the journal and the report; use an exec probe with curl and a netrc "
+        "file");
+  for (const char* secret : {"hunter2", "s3cret", "pw@"})
+    CHECK(out.find(secret) == std::string::npos);
+}
+
 TEST_CASE("A bad prometheus probe gets every problem at once, each located",
           "[drill][prometheus]") {
   TempDir dir;
