@@ -180,6 +180,22 @@ Verdict judge(const Expectation& expectation, std::optional<std::int64_t> recove
     case Health::kDown: {
       v.observed = was_down ? Health::kDown : worst == Health::kDown ? Health::kDegraded : worst;
       v.passed = was_down && recovered_in_time;
+      // An outage made only of queries the monitoring did not answer is no evidence that the
+      // service was down: Prometheus itself may be what failed. Not a pass.
+      if (was_down) {
+        bool evidence = false;
+        for (std::size_t i = 0; i < samples.size(); ++i)
+          if (samples[i].t_ms >= outage->start_ms && samples[i].t_ms < to_ms && !samples[i].ok &&
+              samples[i].t_ms < outage->start_ms + std::max<std::int64_t>(outage->ms, 1))
+            evidence |= !samples[i].unanswered;
+        if (!evidence) {
+          v.passed = false;
+          v.message = "not confirmed: " + outage_text() +
+                      ", but every failed sample in it was a query that got no value (the "
+                      "monitoring, not the service, may be what was down)";
+          break;
+        }
+      }
       if (!was_down)
         v.message = std::string("never down: the worst was ") + health_name(v.observed) +
                     (outage ? " (one failed sample)" : "");

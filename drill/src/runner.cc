@@ -553,7 +553,7 @@ class Run {
       for (const auto& s : p.samples) {
         const std::int64_t t = rel(s.start);
         if (t > end_ms) continue;
-        samples[k].push_back({t, s.ok, s.ms, s.value});
+        samples[k].push_back({t, s.ok, s.ms, s.value, valued && !s.ok && !s.value});
         json sample = {t, s.ok ? 1 : 0, std::round(s.ms * 100) / 100};
         // [t, ok, ms, value]: a prometheus probe's value, null when the query gave none;
         // infinities as "+Inf" and "-Inf", as Prometheus writes them (JSON has no such number).

@@ -290,6 +290,38 @@ TEST_CASE("A probe's health is judged over its sliding window", "[drill]") {
   CHECK(health_at(p, s, 9) == Health::kDegraded);
 }
 
+TEST_CASE("An expected down is not confirmed by queries the monitoring did not answer",
+          "[drill][prometheus]") {
+  ProbeSpec p;
+  p.window_ms = 500;
+  // The same outage twice: once as values in down_when (failed samples that carry a value),
+  // once as queries that got no value at all (Prometheus unreachable, timing out, empty).
+  auto measured = every_100ms(-2000, 6000, 0, 1200);
+  auto unanswered = measured;
+  for (auto& x : measured)
+    if (!x.ok) x.value = 0;
+  for (auto& x : unanswered)
+    if (!x.ok) x.unanswered = true;
+  Verdict v =
+      judge({"www", Health::kDown}, std::nullopt, measured, health_series(p, measured), 0, 6000);
+  CHECK(v.passed);
+  v = judge({"www", Health::kDown}, std::nullopt, unanswered, health_series(p, unanswered), 0,
+            6000);
+  CHECK_FALSE(v.passed);
+  CHECK(v.message ==
+        "not confirmed: an outage of 1200 ms, but every failed sample in it was a query that got "
+        "no value (the monitoring, not the service, may be what was down)");
+  // One answered failure among them is evidence enough.
+  unanswered[25].unanswered = false;
+  v = judge({"www", Health::kDown}, std::nullopt, unanswered, health_series(p, unanswered), 0,
+            6000);
+  CHECK(v.passed);
+  // Expecting healthy, unanswered queries still fail the step: nothing was shown healthy.
+  v = judge({"www", Health::kHealthy}, std::nullopt, unanswered, health_series(p, unanswered), 0,
+            6000);
+  CHECK_FALSE(v.passed);
+}
+
 TEST_CASE("Expectations: healthy after the recovery allowance, degraded, down", "[drill]") {
   ProbeSpec p;
   p.window_ms = 500;

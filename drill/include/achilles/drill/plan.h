@@ -195,6 +195,10 @@ struct Sample {
   double latency_ms = 0;
   /// A prometheus probe's value (nothing for a failed query and for other probes).
   std::optional<double> value;
+  /// A failed sample that says nothing of the service: a prometheus query that got no value
+  /// (an error, a timeout, an empty result). Such samples count as failed (spec drill.md),
+  /// but an expected `down` is not confirmed by them alone.
+  bool unanswered = false;
 };
 
 /// The probe's health over the window of `probe.window_ms` that ends at samples[i]: down
