@@ -17,7 +17,7 @@ status=0
 seed=
 if [ -n "${FUZZ_SEED:-}" ]; then seed="-seed=$FUZZ_SEED"; fi
 for target in topology_yaml topology_json import_k8s import_compose import_terraform \
-              import_dot drill_plan policy baseline; do
+              import_dot drill_plan promql policy baseline; do
   mkdir -p "$scratch/$target"
   echo "fuzz: $target for ${seconds}s"
   if ! "$build/fuzz/analyzer/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 \
