@@ -100,6 +100,11 @@ std::string format_dry_run(const Plan& plan) {
     out << "abort when " << plan.abort_when->probe << " is not healthy for "
         << plan.abort_when->unhealthy_for_ms << " ms\n";
   out << "rollback: always; lease " << plan.lease_ms << " ms on every agent\n";
+  if (!plan.notify.empty()) {
+    out << "notify (start, each fault's injection and revert, the end):\n";
+    for (const auto& t : plan.notify)
+      out << "  " << t.describe() << "\n";
+  }
   return out.str();
 }
 
