@@ -1,12 +1,13 @@
-// The drill runner: one Asio loop drives the probes, the steps, the lease renewals and the
-// signals. Whatever happens (the stop condition, Ctrl-C, an agent refusing, a bug), the
-// rollback runs before run() returns: every fault this drill created and that is still active
-// is deleted on its agent, and each lease is released.
+// The drill runner: one Asio loop drives the probes, the steps, the lease renewals, the
+// notifications (`notify:`, each target on a coroutine of its own) and the signals. Whatever
+// happens (the stop condition, Ctrl-C, an agent refusing, a bug), the rollback runs before run()
+// returns: every fault this drill created and that is still active is deleted on its agent, and
+// each lease is released.
 //
-// The Run class is one state machine, about 580 lines: the probes' samples, the steps' faults,
-// the leases and the rollback share its state, and the guarantee that the rollback sees every
-// fault rests on that state living in one place. The HTTP client (http_client.cc), the probes
-// (probe.cc) and the journal's summaries (journal.cc) are apart.
+// The Run class is one state machine, about 780 lines: the probes' samples, the steps' faults,
+// the leases, the rollback and the events notified share its state, and the guarantee that the
+// rollback sees every fault rests on that state living in one place. The HTTP client
+// (http_client.cc), the probes (probe.cc) and the journal's summaries (journal.cc) are apart.
 #include "achilles/drill/runner.h"
 
 #include <signal.h>
