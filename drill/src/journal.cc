@@ -59,6 +59,13 @@ std::string format_summary(const json& j) {
   for (const auto& r : j["rollback"])
     out << "  rollback: fault " << r["fault_id"].get<std::string>() << " of step '"
         << r["step"].get<std::string>() << "': " << r["result"].get<std::string>() << "\n";
+  // Notifications that failed: warnings, also where the live log is not shown (not a
+  // terminal); they never change the verdict.
+  if (j.contains("notifications"))
+    for (const auto& n : j["notifications"])
+      if (!n.value("ok", true))
+        out << "  warning: the " << n.value("event", "?") << " notification to "
+            << n.value("target", "?") << " failed: " << n.value("error", "?") << "\n";
   return out.str();
 }
 

@@ -301,6 +301,12 @@ TEST_CASE("A notify target that refuses connections or answers 500 does not fail
   }
   CHECK(webhook_events == std::vector<std::string>{"start", "inject", "revert", "end"});
   CHECK(grafana_events == std::vector<std::string>{"revert", "end"});
+  // And in the summary printed at the end (the live log is shown on a terminal only).
+  const std::string summary = format_summary(j);
+  CHECK(summary.find("  warning: the inject notification to " + webhook +
+                     " failed: Connection refused\n") != std::string::npos);
+  CHECK(summary.find("  warning: the revert notification to " + grafana + " failed: HTTP 500\n") !=
+        std::string::npos);
   // And each failure was a warning in the log.
   CHECK(std::find(logged.begin(), logged.end(),
                   "warning: the end notification to " + grafana +
