@@ -113,9 +113,10 @@ std::int64_t Plan::step_end_ms(std::size_t i) const {
 }
 
 std::string NotifyTarget::describe() const {
-  // The scheme, host and port; a path (a webhook's secret, often) as "/***".
+  // The scheme, host and port; a path or a query (a webhook's secret, often) as "/***".
   const auto scheme = url.find("://");
-  const auto slash = scheme == std::string::npos ? std::string::npos : url.find('/', scheme + 3);
+  const auto slash =
+      scheme == std::string::npos ? std::string::npos : url.find_first_of("/?", scheme + 3);
   std::string shown = url;
   if (slash != std::string::npos && slash + 1 < url.size()) shown = url.substr(0, slash) + "/***";
   std::string d = (kind == Kind::kWebhook ? "webhook " : "grafana ") + shown;

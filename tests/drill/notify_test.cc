@@ -74,9 +74,10 @@ TEST_CASE("A plan's notify targets are read, and Grafana's token is never writte
       "steps:\n  - name: s\n    at_ms: 0\n    fault: {agent: a, kind: cpu, cores: 1, load: 0.1, "
       "duration_ms: 100}\n"
       "notify:\n  - webhook: \"https://hooks.slack.com/services/T0/B0/secretpath\"\n"
-      "  - grafana: {url: \"http://127.0.0.1:3000\", token_file: grafana.token}\n";
+      "  - grafana: {url: \"http://127.0.0.1:3000\", token_file: grafana.token}\n"
+      "  - webhook: \"http://127.0.0.1:8080?key=querysecret\"\n";
   const Plan plan = parse_plan(text, "plan.yaml", dir.path());
-  REQUIRE(plan.notify.size() == 2);
+  REQUIRE(plan.notify.size() == 3);
   CHECK(plan.notify[0].kind == NotifyTarget::Kind::kWebhook);
   CHECK(plan.notify[0].url == "https://hooks.slack.com/services/T0/B0/secretpath");
   CHECK(plan.notify[1].kind == NotifyTarget::Kind::kGrafana);
@@ -86,10 +87,12 @@ TEST_CASE("A plan's notify targets are read, and Grafana's token is never writte
   // Slack) elided, and Grafana's token file, never the token.
   const json expected = {
       "webhook https://hooks.slack.com/***",
-      "grafana http://127.0.0.1:3000 (token from " + dir.path() + "/grafana.token)"};
+      "grafana http://127.0.0.1:3000 (token from " + dir.path() + "/grafana.token)",
+      "webhook http://127.0.0.1:8080/***"};
   CHECK(plan.to_json()["notify"] == expected);
   CHECK(plan.to_json().dump().find("s3cret") == std::string::npos);
   CHECK(plan.to_json().dump().find("secretpath") == std::string::npos);
+  CHECK(plan.to_json().dump().find("querysecret") == std::string::npos);
   const std::string dry = format_dry_run(plan);
   CHECK(dry.find("notify (start, each fault's injection and revert, the end):\n"
                  "  webhook https://hooks.slack.com/***\n"
@@ -97,6 +100,7 @@ TEST_CASE("A plan's notify targets are read, and Grafana's token is never writte
                  dir.path() + "/grafana.token)\n") != std::string::npos);
   CHECK(dry.find("s3cret") == std::string::npos);
   CHECK(dry.find("secretpath") == std::string::npos);
+  CHECK(dry.find("querysecret") == std::string::npos);
 }
 
 TEST_CASE("Every problem with notify targets is reported at once, located", "[drill][notify]") {
