@@ -59,6 +59,13 @@ std::string format_summary(const json& j) {
   for (const auto& r : j["rollback"])
     out << "  rollback: fault " << r["fault_id"].get<std::string>() << " of step '"
         << r["step"].get<std::string>() << "': " << r["result"].get<std::string>() << "\n";
+  // Notifications that failed: warnings, also where the live log is not shown (not a
+  // terminal); they never change the verdict.
+  if (j.contains("notifications"))
+    for (const auto& n : j["notifications"])
+      if (!n.value("ok", true))
+        out << "  warning: the " << n.value("event", "?") << " notification to "
+            << n.value("target", "?") << " failed: " << n.value("error", "?") << "\n";
   return out.str();
 }
 
@@ -100,6 +107,11 @@ std::string format_dry_run(const Plan& plan) {
     out << "abort when " << plan.abort_when->probe << " is not healthy for "
         << plan.abort_when->unhealthy_for_ms << " ms\n";
   out << "rollback: always; lease " << plan.lease_ms << " ms on every agent\n";
+  if (!plan.notify.empty()) {
+    out << "notify (start, each fault's injection and revert, the end):\n";
+    for (const auto& t : plan.notify)
+      out << "  " << t.describe() << "\n";
+  }
   return out.str();
 }
 

@@ -112,6 +112,18 @@ std::int64_t Plan::step_end_ms(std::size_t i) const {
   return s.at_ms + std::max<std::int64_t>(span + 3000, 5000);
 }
 
+std::string NotifyTarget::describe() const {
+  // The scheme, host and port; a path or a query (a webhook's secret, often) as "/***".
+  const auto scheme = url.find("://");
+  const auto slash =
+      scheme == std::string::npos ? std::string::npos : url.find_first_of("/?", scheme + 3);
+  std::string shown = url;
+  if (slash != std::string::npos && slash + 1 < url.size()) shown = url.substr(0, slash) + "/***";
+  std::string d = (kind == Kind::kWebhook ? "webhook " : "grafana ") + shown;
+  if (!token_file.empty()) d += " (token from " + token_file + ")";
+  return d;
+}
+
 namespace {
 
 const char* const kDayNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
@@ -185,6 +197,12 @@ nlohmann::json Plan::to_json() const {
                        {"unhealthy_for_ms", abort_when->unhealthy_for_ms}};
   j["rollback"] = "always";
   j["lease_ms"] = lease_ms;
+  if (!notify.empty()) {
+    json n = json::array();
+    for (const auto& t : notify)
+      n.push_back(t.describe());
+    j["notify"] = n;
+  }
   return j;
 }
 
@@ -779,10 +797,60 @@ std::string read_token(Reader& r, const YAML::Node& at, const std::string& path,
   return token;
 }
 
+/// `notify: [{webhook: URL}, {grafana: {url, token_file}}]` (docs/drill.md "Notifications").
+void read_notify(Reader& r, const YAML::Node& n, Plan& plan) {
+  const std::string shape = "{webhook: URL} or {grafana: {url, token_file}}";
+  if (!n.IsSequence()) {
+    r.problem(n, "'notify' must be a list of " + shape);
+    return;
+  }
+  for (const auto& item : n) {
+    if (!item.IsMap() || item.size() != 1) {
+      r.problem(item, "each 'notify' entry must be " + shape);
+      continue;
+    }
+    const auto kv = *item.begin();
+    const std::string key = kv.first.Scalar();
+    NotifyTarget t;
+    YAML::Node url_node;
+    if (key == "webhook") {
+      url_node = kv.second;
+    } else if (key == "grafana") {
+      t.kind = NotifyTarget::Kind::kGrafana;
+      if (!r.mapping(kv.second, "a grafana notify target", {"url", "token_file"},
+                     {"url", "token_file"}))
+        continue;
+      url_node = kv.second["url"];
+      if (auto f = r.string(kv.second["token_file"], "token_file")) {
+        t.token_file = r.path(*f);
+        t.token = read_token(r, kv.second["token_file"], t.token_file);
+      }
+    } else {
+      r.problem(kv.first, "unknown notify target '" + key + "': " + shape);
+      continue;
+    }
+    const std::string what = key == "webhook" ? "webhook" : "url";
+    if (auto u = r.string(url_node, what)) {
+      t.url = *u;
+      if (has_userinfo(t.url)) {
+        r.problem(url_node, "'" + what + "' must not hold credentials (" + without_userinfo(t.url) +
+                                "): they would be written to the journal and the report" +
+                                (key == "grafana" ? "; use token_file" : ""));
+        t.url = without_userinfo(t.url);
+      } else if (!valid_url(t.url, true)) {
+        r.problem(
+            url_node,
+            "'" + what + "' must be http://HOST[:PORT][/PATH] or https://..., got '" + t.url + "'");
+      }
+    }
+    plan.notify.push_back(std::move(t));
+  }
+}
+
 void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
   if (!r.mapping(root, "the plan",
                  {"version", "title", "topology", "agents", "window", "probes", "steady_state",
-                  "steps", "abort_when", "rollback", "lease_ms"},
+                  "steps", "abort_when", "rollback", "lease_ms", "notify"},
                  {"version", "title", "agents", "probes", "steps"}))
     return;
   if (root["version"])
@@ -913,6 +981,7 @@ void read_plan(Reader& r, const YAML::Node& root, Plan& plan) {
                                "no step has an expectation ('expect'): the drill injects "
                                "faults and judges nothing, so it can only fail by aborting"});
   }
+  if (const auto n = root["notify"]) read_notify(r, n, plan);
   if (const auto a = root["abort_when"]) {
     if (r.mapping(a, "'abort_when'", {"probe", "unhealthy_for_ms"},
                   {"probe", "unhealthy_for_ms"})) {

@@ -1,12 +1,13 @@
-// The drill runner: one Asio loop drives the probes, the steps, the lease renewals and the
-// signals. Whatever happens (the stop condition, Ctrl-C, an agent refusing, a bug), the
-// rollback runs before run() returns: every fault this drill created and that is still active
-// is deleted on its agent, and each lease is released.
+// The drill runner: one Asio loop drives the probes, the steps, the lease renewals, the
+// notifications (`notify:`, each target on a coroutine of its own) and the signals. Whatever
+// happens (the stop condition, Ctrl-C, an agent refusing, a bug), the rollback runs before run()
+// returns: every fault this drill created and that is still active is deleted on its agent, and
+// each lease is released.
 //
-// The Run class is one state machine, about 580 lines: the probes' samples, the steps' faults,
-// the leases and the rollback share its state, and the guarantee that the rollback sees every
-// fault rests on that state living in one place. The HTTP client (http_client.cc), the probes
-// (probe.cc) and the journal's summaries (journal.cc) are apart.
+// The Run class is one state machine, about 780 lines: the probes' samples, the steps' faults,
+// the leases, the rollback and the events notified share its state, and the guarantee that the
+// rollback sees every fault rests on that state living in one place. The HTTP client
+// (http_client.cc), the probes (probe.cc) and the journal's summaries (journal.cc) are apart.
 #include "achilles/drill/runner.h"
 
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <iomanip>
 #include <limits>
 #include <list>
@@ -53,6 +55,7 @@ struct FaultRecord {
 struct StepRun {
   bool injected = false;  // a POST was attempted
   Clock::time_point at{};
+  std::chrono::system_clock::time_point at_wall{};
   json response = nullptr;
   json final_record = nullptr;
   std::string error;
@@ -73,6 +76,20 @@ class Run {
     for (const auto& p : plan_.probes)
       probes_.push_back(make_probe_state(p));
     steps_.resize(plan_.steps.size());
+    for (const auto& t : plan_.notify) {
+      Notifier n;
+      n.target = &t;
+      n.url = parse_url(t.url);
+      if (t.kind == NotifyTarget::Kind::kGrafana) {
+        while (!n.url.target.empty() && n.url.target.back() == '/')
+          n.url.target.pop_back();
+        n.url.target += "/api/annotations";
+      }
+      ProbeSpec tls_of;  // the system's CAs, as for an https probe without a ca_file
+      tls_of.url = t.url;
+      n.tls = probe_tls(tls_of);
+      notifiers_.push_back(std::move(n));
+    }
   }
 
   json run() {
@@ -89,7 +106,9 @@ class Run {
     io_.run();
     if (options_.status) options_.status("");  // the live line, before anything else prints
     if (failure) std::rethrow_exception(failure);
-    return journal();
+    json j = final_journal_ ? std::move(*final_journal_) : journal();
+    if (!notifiers_.empty()) j["notifications"] = notifications_;
+    return j;
   }
 
  private:
@@ -102,6 +121,140 @@ class Run {
 
   void log(const std::string& line) {
     if (options_.log) options_.log(line);
+  }
+
+  // ------------------------------------------------------ the notifications
+
+  /// How long one notification may take; a target that fails or takes longer is recorded in
+  /// the journal and the drill goes on (docs/drill.md "Notifications").
+  static constexpr std::int64_t kNotifyTimeoutMs = 2000;
+
+  /// A notify target and the events waiting for it: each target gets its events in order, one
+  /// request at a time, on a coroutine of its own, so that neither the probes nor the steps
+  /// ever wait for it.
+  struct Notifier {
+    const NotifyTarget* target = nullptr;
+    Url url;
+    std::unique_ptr<asio::ssl::context> tls;
+    std::deque<std::pair<std::string, json>> queue;  // event name, body
+    std::string in_flight;                           // the event being posted, if any
+    bool sending = false;
+  };
+
+  struct Event {
+    Event(std::string n, std::chrono::system_clock::time_point t) : name(std::move(n)), time(t) {}
+    std::string name;  // start, inject, revert, end
+    std::chrono::system_clock::time_point time;
+    json fields = json::object();
+    std::string text;
+    /// For Grafana: a region annotation from `from` to `time` with these tags; no annotation
+    /// without it.
+    std::optional<std::chrono::system_clock::time_point> from;
+    std::vector<std::string> tags;
+  };
+
+  static std::int64_t epoch_ms(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  }
+
+  std::chrono::system_clock::time_point wall(Clock::time_point t) const {
+    return started_wall_ +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(t - started_);
+  }
+
+  /// Queues `e` for every target; never waits.
+  void notify(const Event& e) {
+    for (auto& n : notifiers_) {
+      json body;
+      if (n.target->kind == NotifyTarget::Kind::kWebhook) {
+        body = {{"event", e.name}, {"drill", plan_.title}, {"time", common::format_time(e.time)}};
+        body.update(e.fields);
+        body["text"] = e.text;
+      } else {
+        if (!e.from) continue;
+        json tags = {"achilles", "drill"};
+        for (const auto& t : e.tags)
+          tags.push_back(t);
+        body = {{"time", epoch_ms(*e.from)},
+                {"timeEnd", epoch_ms(e.time)},
+                {"tags", tags},
+                {"text", e.text}};
+      }
+      n.queue.emplace_back(e.name, std::move(body));
+      if (!n.sending) {
+        n.sending = true;
+        asio::co_spawn(io_, deliver(n), asio::detached);
+      }
+    }
+  }
+
+  void record_notification(const Notifier& n, const std::string& event, const std::string& error) {
+    json rec = {{"target", n.target->describe()}, {"event", event}, {"ok", error.empty()}};
+    if (!error.empty()) {
+      rec["error"] = error;
+      log("warning: the " + event + " notification to " + n.target->describe() +
+          " failed: " + error + "; the drill goes on");
+    }
+    notifications_.push_back(std::move(rec));
+  }
+
+  awaitable<void> deliver(Notifier& n) {
+    while (!n.queue.empty()) {
+      const std::string event = n.queue.front().first;
+      const std::string body = n.queue.front().second.dump();
+      n.queue.pop_front();
+      n.in_flight = event;
+      std::vector<std::pair<std::string, std::string>> headers;
+      if (!n.target->token.empty())
+        headers.emplace_back("Authorization", "Bearer " + n.target->token);
+      HttpResult r;
+      try {
+        r = co_await http_call(n.url, "POST", body, std::move(headers), n.tls.get(),
+                               kNotifyTimeoutMs);
+      } catch (const std::exception& e) {
+        r.error = e.what();
+      }
+      n.in_flight.clear();
+      std::string error = r.error;
+      if (error.empty() && r.status / 100 != 2) error = "HTTP " + std::to_string(r.status);
+      record_notification(n, event, error);
+    }
+    n.sending = false;
+  }
+
+  /// The end: the verdict to every target, then at most two timeouts for what is still being
+  /// posted; what is not answered by then is recorded as such.
+  awaitable<void> notify_end() {
+    final_journal_ = journal();
+    const std::string verdict = (*final_journal_)["verdict"].get<std::string>();
+    const std::string reason = final_journal_->value("reason", "");
+    Event e{"end", std::chrono::system_clock::now()};
+    e.fields = {{"verdict", verdict}, {"reason", reason}};
+    e.text = "Achilles drill '" + plan_.title + "' ended: " + verdict +
+             (reason.empty() ? "" : " (" + reason + ")");
+    e.from = started_wall_;
+    e.tags = {"end", verdict};
+    notify(e);
+    const auto deadline = Clock::now() + std::chrono::milliseconds(2 * kNotifyTimeoutMs);
+    asio::steady_timer t(io_);
+    auto busy = [&] {
+      return std::any_of(notifiers_.begin(), notifiers_.end(),
+                         [](const Notifier& n) { return n.sending; });
+    };
+    while (busy() && Clock::now() < deadline) {
+      t.expires_after(std::chrono::milliseconds(20));
+      std::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    for (auto& n : notifiers_) {
+      if (!n.in_flight.empty())
+        record_notification(n, n.in_flight, "no answer when the drill ended");
+      for (const auto& [event, body] : n.queue)
+        record_notification(n, event,
+                            "not sent: the drill ended while the target was still "
+                            "answering earlier events");
+      n.queue.clear();
+    }
   }
 
   void on_signal(const std::error_code& ec, int sig) {
@@ -204,6 +357,14 @@ class Run {
     for (auto& p : probes_)
       asio::co_spawn(ex, probe_loop(p), asio::detached);
     asio::co_spawn(ex, show_status(), asio::detached);
+    {
+      Event e{"start", std::chrono::system_clock::now()};
+      e.fields = {{"steps", plan_.steps.size()}, {"agents", plan_.agents.size()}};
+      e.text = "Achilles drill '" + plan_.title +
+               "' started: " + std::to_string(plan_.steps.size()) + " step(s) on " +
+               std::to_string(plan_.agents.size()) + " agent(s)";
+      notify(e);
+    }
     const auto steady_deadline = Clock::now() + std::chrono::milliseconds(plan_.steady_timeout_ms);
     log("waiting for the steady state: every probe healthy for " + std::to_string(plan_.hold_ms) +
         " ms");
@@ -251,6 +412,7 @@ class Run {
               "); it expires on its own");
       }
     signals_.cancel();
+    if (!notifiers_.empty()) co_await notify_end();
     // Let samples in flight finish or time out; the journal ignores those after the end.
     io_.stop();
   }
@@ -263,6 +425,7 @@ class Run {
       StepRun& run = steps_[i];
       run.injected = true;
       run.at = Clock::now();
+      run.at_wall = wall(run.at);
       Agent& a = agents_.at(s.agent);
       auto r = co_await agent_call(a, "POST", "/v1/faults", s.fault);
       json body = r.body.empty() ? json() : parse_answer(r.body);
@@ -275,6 +438,15 @@ class Run {
         faults_.push_back({i, s.agent, run.fault_id});
         log("step '" + s.name + "': " + s.fault.value("kind", "?") + " injected on agent '" +
             s.agent + "' (fault " + run.fault_id + ")");
+        Event e{"inject", run.at_wall};
+        e.fields = {{"step", s.name},
+                    {"agent", s.agent},
+                    {"fault_kind", s.fault.value("kind", "?")},
+                    {"fault_id", run.fault_id}};
+        e.text = "Achilles drill '" + plan_.title + "': step '" + s.name +
+                 "': " + s.fault.value("kind", "?") + " injected on agent '" + s.agent +
+                 "' (fault " + run.fault_id + ")";
+        notify(e);
       } else {
         run.error = describe_failure(r);
         // A 201 without a fault id: the agent may hold a fault this drill cannot name; the
@@ -359,7 +531,35 @@ class Run {
         }
       }
       rollback_.push_back(entry);
+      notify_revert(f, entry["result"].get<std::string>());
     }
+  }
+
+  /// The revert event; for a fault that had already ended on its own, it ended at its
+  /// injection plus its duration_ms (if that is earlier than now).
+  void notify_revert(const FaultRecord& f, const std::string& result) {
+    if (notifiers_.empty()) return;
+    const Step& s = plan_.steps[f.step];
+    const StepRun& run = steps_[f.step];
+    const std::string kind = s.fault.value("kind", "?");
+    auto ended = std::chrono::system_clock::now();
+    if (result == "already ended" && s.fault.contains("duration_ms") &&
+        s.fault["duration_ms"].is_number_integer())
+      ended = std::min(ended, run.at_wall + std::chrono::milliseconds(
+                                                s.fault["duration_ms"].get<std::int64_t>()));
+    Event e{"revert", ended};
+    e.fields = {{"step", s.name},
+                {"agent", f.agent},
+                {"fault_kind", kind},
+                {"fault_id", f.id},
+                {"result", result}};
+    e.text = "Achilles drill '" + plan_.title + "': step '" + s.name + "': " + kind +
+             " on agent '" + f.agent + "' " +
+             (result.rfind("failed", 0) == 0 ? "could not be reverted (" + result + ")" : result) +
+             " (fault " + f.id + ")";
+    e.from = run.at_wall;
+    e.tags = {"fault", kind, f.agent};
+    notify(e);
   }
 
   awaitable<void> renew_leases() {
@@ -759,6 +959,10 @@ class Run {
   std::vector<StepRun> steps_;
   std::vector<FaultRecord> faults_;
   json rollback_ = json::array();
+  std::vector<Notifier> notifiers_;
+  json notifications_ = json::array();
+  /// The journal as it stood when the end was notified (with notify targets only).
+  std::optional<json> final_journal_;
   std::chrono::system_clock::time_point started_wall_;
   Clock::time_point started_;
   std::optional<Clock::time_point> t0_, end_;

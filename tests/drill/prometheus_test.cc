@@ -25,10 +25,12 @@
 #include "../drill/src/promql.h"
 #include "achilles/drill/plan.h"
 #include "achilles/drill/runner.h"
+#include "fake_http.h"
 #include "support.h"
 
 using namespace achilles::drill;
 using namespace achilles::injector::testing;
+using namespace achilles::drill::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
@@ -69,94 +71,8 @@ std::string vector_answer(std::initializer_list<const char*> values) {
       .dump();
 }
 
-/// A fake Prometheus on a loopback port the OS picked: every request gets what `answer`
-/// returns for it (status and body), after `delay`; the requests are kept for the test.
-class FakePrometheus {
- public:
-  struct Answer {
-    int status = 200;
-    std::string body;
-    std::chrono::milliseconds delay{0};
-  };
-  using Handler = std::function<Answer(const std::string& request)>;
-
-  explicit FakePrometheus(Handler h) : handler_(std::move(h)) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::listen(listen_fd_, 64) != 0 ||
-        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      throw std::runtime_error("cannot listen on loopback");
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~FakePrometheus() {
-    stop_ = true;
-    thread_.join();
-    for (auto& w : workers_)
-      w.join();
-    ::close(listen_fd_);
-  }
-  int port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  void set(Handler h) {
-    std::lock_guard lock(mutex_);
-    handler_ = std::move(h);
-  }
-  std::vector<std::string> requests() {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{listen_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      workers_.emplace_back([this, fd] { answer(fd); });
-    }
-  }
-  void answer(int fd) {
-    std::string request;
-    char buf[4096];
-    while (request.find("\r\n\r\n") == std::string::npos) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 2000) <= 0) break;
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      request.append(buf, static_cast<std::size_t>(n));
-    }
-    Answer a;
-    {
-      std::lock_guard lock(mutex_);
-      requests_.push_back(request);
-      a = handler_(request);
-    }
-    // A slow answer, in slices, so that the server stops promptly at the end of a test.
-    for (auto waited = 0ms; waited < a.delay && !stop_; waited += 10ms)
-      std::this_thread::sleep_for(10ms);
-    const std::string response =
-        "HTTP/1.1 " + std::to_string(a.status) +
-        " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(a.body.size()) +
-        "\r\nConnection: close\r\n\r\n" + a.body;
-    if (!stop_) (void)!::write(fd, response.data(), response.size());
-    ::close(fd);
-  }
-
-  Handler handler_;
-  std::mutex mutex_;
-  std::vector<std::string> requests_;
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::vector<std::thread> workers_;
-};
+/// A fake Prometheus: the loopback HTTP server of fake_http.h.
+using FakePrometheus = FakeHttpServer;
 
 /// The probe of a plan read from `probe_lines`.
 ProbeSpec probe_of(const std::string& probe_lines, const std::string& dir = "") {

@@ -142,6 +142,19 @@ struct AbortWhen {
   std::int64_t unhealthy_for_ms = 0;
 };
 
+/// Where the runner posts the drill's events (docs/drill.md "Notifications"): a webhook
+/// (JSON events, Slack-compatible `text`) or Grafana (annotations, a bearer token).
+struct NotifyTarget {
+  enum class Kind { kWebhook, kGrafana };
+  Kind kind = Kind::kWebhook;
+  std::string url;
+  /// Grafana's bearer token, read from `token_file` when the plan is loaded; never written out.
+  std::string token, token_file;
+  /// "webhook URL" or "grafana URL (token from FILE)", the URL's path elided (a webhook's
+  /// path is often its secret: Slack's are), for the journal, --dry-run and messages.
+  std::string describe() const;
+};
+
 struct Plan {
   /// The file as named, and its directory (relative paths in the plan resolve against it).
   std::string file;
@@ -157,6 +170,7 @@ struct Plan {
   std::vector<Step> steps;
   std::optional<AbortWhen> abort_when;
   std::int64_t lease_ms = 5000;
+  std::vector<NotifyTarget> notify;
   /// What is allowed but probably a mistake (a latency step that nothing judges), located;
   /// `drill run` prints them as warnings before it starts.
   std::vector<PlanProblem> warnings;
