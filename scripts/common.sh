@@ -9,7 +9,7 @@ PACKAGES=(
   libboost-graph-dev libgraphviz-dev graphviz nlohmann-json3-dev libasio-dev
   libyaml-cpp-dev catch2 libssl-dev libhowardhinnant-date-dev tzdata libre2-dev
   clang-format clang-14 libfuzzer-14-dev python3 python3-networkx
-  socat nodejs chromium scram haproxy systemd
+  socat curl procps nodejs chromium scram haproxy systemd
   help2man bash-completion dpkg-dev lintian debootstrap prometheus
 )
 
