@@ -5,6 +5,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <stdexcept>
 
 namespace achilles::common {
 
@@ -38,6 +39,16 @@ std::string one_line(std::string_view s) {
       out += c;
   }
   return out;
+}
+
+std::optional<long long> whole_integer(const std::string& s) {
+  std::size_t used = 0;
+  try {
+    const long long v = std::stoll(s, &used);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {  // not a number, or out of range
+  }
+  return std::nullopt;
 }
 
 std::string lower(std::string_view s) {

@@ -18,7 +18,6 @@
 #include "promql.h"
 
 #include "achilles/common/fault_schema.h"
-#include "achilles/common/text.h"
 
 namespace achilles::drill {
 
@@ -261,17 +260,12 @@ class Reader {
       return std::nullopt;
     }
     const std::string& text = node.Scalar();
-    std::size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (text.empty() || used != text.size()) {
+    const auto parsed = common::whole_integer(text);
+    if (!parsed) {
       problem(node, "'" + key + "' must be an integer, got '" + text + "'");
       return std::nullopt;
     }
+    const long long v = *parsed;
     if (v < lo || v > hi) {
       problem(node, "'" + key + "' must be between " + std::to_string(lo) + " and " +
                         std::to_string(hi) + ", got " + text);
@@ -339,12 +333,8 @@ nlohmann::json to_json_value(const YAML::Node& n) {
   if (n.Tag() == "!") return s;  // quoted
   if (s == "true") return true;
   if (s == "false") return false;
+  if (auto v = common::whole_integer(s)) return *v;
   std::size_t used = 0;
-  try {
-    long long v = std::stoll(s, &used);
-    if (used == s.size()) return v;
-  } catch (const std::exception&) {
-  }
   try {
     double v = std::stod(s, &used);
     if (used == s.size() && std::isfinite(v)) return v;

@@ -1,6 +1,8 @@
 // Configuration: YAML keys and flags share names (`max_duration_ms` / `--max-duration-ms`).
 #include "achilles/injector/config.h"
 
+#include "achilles/common/text.h"
+
 #include <arpa/inet.h>
 #include <pwd.h>
 
@@ -21,15 +23,9 @@ std::string where(const std::string& file, const YAML::Node& node) {
 
 std::int64_t to_int(const std::string& text, const std::string& what, std::int64_t lo,
                     std::int64_t hi) {
-  std::size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || text.empty())
-    throw ConfigError(what + " must be an integer, got '" + text + "'");
+  const auto parsed = common::whole_integer(text);
+  if (!parsed) throw ConfigError(what + " must be an integer, got '" + text + "'");
+  const long long v = *parsed;
   if (v < lo || v > hi)
     throw ConfigError(what + " must be between " + std::to_string(lo) + " and " +
                       std::to_string(hi) + ", got " + text);

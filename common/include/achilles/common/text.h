@@ -2,6 +2,7 @@
 // whitespace, and printf-style formatting (GCC 12 has no std::format). One copy each.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,10 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
 /// `\t` or `\xHH`, and a backslash as `\\`; the rest (UTF-8 included) as it is. For text
 /// from an input that goes into a comment line of a file, or a line on a terminal.
 std::string one_line(std::string_view s);
+
+/// `s` as a whole integer, as std::stoll reads it (leading white space and a sign allowed,
+/// nothing after the digits); nothing when it is empty, has anything else, or is out of range.
+std::optional<long long> whole_integer(const std::string& s);
 
 /// printf into a string; the compiler checks the arguments against the format.
 [[gnu::format(printf, 1, 2)]] std::string format(const char* fmt, ...);
