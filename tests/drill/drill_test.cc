@@ -440,14 +440,26 @@ TEST_CASE("Summaries give the success ratio and latency percentiles of a span", 
 
 namespace {
 
-std::string plan_text(int agent_port, const std::string& probe_file, const std::string& steps,
-                      const std::string& extra = "") {
+/// A step that loads a tenth of a core for 100 ms: harmless, for drills about their probes.
+const std::string kCpuStep =
+    "  - name: cpu\n    at_ms: 0\n"
+    "    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, duration_ms: 100}\n";
+
+/// A plan whose one probe `file` runs `exec` (the flow mapping of an exec probe).
+std::string plan_with_exec(int agent_port, const std::string& exec, const std::string& steps,
+                           const std::string& extra = "") {
   return "version: 1\ntitle: runner test\nagents:\n  local: {url: \"http://127.0.0.1:" +
-         std::to_string(agent_port) +
-         "\"}\nprobes:\n  - name: file\n    exec: {command: [test, -e, \"" + probe_file +
-         "\"], timeout_ms: 1000}\n    every_ms: 50\n    healthy_when: {window_ms: 200}\n"
+         std::to_string(agent_port) + "\"}\nprobes:\n  - name: file\n    exec: " + exec +
+         "\n    every_ms: 50\n    healthy_when: {window_ms: 200}\n"
          "steady_state: {hold_ms: 300, timeout_ms: 3000}\nlease_ms: 3000\n" +
          extra + "steps:\n" + steps;
+}
+
+/// A plan whose probe is healthy while `probe_file` exists.
+std::string plan_text(int agent_port, const std::string& probe_file, const std::string& steps,
+                      const std::string& extra = "") {
+  return plan_with_exec(
+      agent_port, "{command: [test, -e, \"" + probe_file + "\"], timeout_ms: 1000}", steps, extra);
 }
 
 void touch(const std::string& path) {
@@ -542,11 +554,8 @@ TEST_CASE("The stop condition aborts the drill and still rolls back", "[drill][s
 TEST_CASE("No steady state: the drill is skipped and nothing is injected", "[drill][slow]") {
   TempDir dir;
   Agent agent(dir, {"--insecure-loopback", "--allow-process", "sleep"});
-  const std::string steps =
-      "  - name: cpu\n    at_ms: 0\n"
-      "    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, duration_ms: 100}\n";
   Plan plan =
-      parse_plan(plan_text(agent.port(), dir.file("missing"), steps), "plan.yaml", dir.path());
+      parse_plan(plan_text(agent.port(), dir.file("missing"), kCpuStep), "plan.yaml", dir.path());
   plan.steady_timeout_ms = 800;
   json j = run(plan);
   CHECK(j["verdict"] == "skipped");
@@ -564,13 +573,11 @@ TEST_CASE("The live status says a probe is unhealthy while its samples go unansw
   // The probe answers at once until the file `slow` exists, then takes 3 s, beyond its 1 s
   // timeout and its 200 ms window: no sample completes for a second at a time.
   const std::string slow = dir.file("slow");
-  std::string text = plan_text(agent.port(), dir.file("missing"),
-                               "  - name: cpu\n    at_ms: 0\n"
-                               "    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, "
-                               "duration_ms: 100}\n");
-  text.replace(text.find("exec: {command: [test, -e, \"" + dir.file("missing") + "\"]"),
-               std::string("exec: {command: [test, -e, \"" + dir.file("missing") + "\"]").size(),
-               "exec: {command: [sh, -c, \"if [ -e " + slow + " ]; then sleep 3; fi\"]");
+  const std::string text = plan_with_exec(agent.port(),
+                                          "{command: [sh, -c, \"if [ -e " + slow +
+                                              " ]; then sleep 3; fi\"], "
+                                              "timeout_ms: 1000}",
+                                          kCpuStep);
   Plan plan = parse_plan(text, "plan.yaml", dir.path());
   plan.hold_ms = 60000;  // never steady: the drill is skipped after steady_timeout_ms
   plan.steady_timeout_ms = 2500;
@@ -597,15 +604,11 @@ TEST_CASE("An exec probe still running when the drill stops is killed and reaped
   Agent agent(dir, {"--insecure-loopback"});
   // Each sample starts a grandchild and waits for it: no sample ever ends within the drill.
   const std::string pids = dir.file("pids");
-  std::string text = plan_text(agent.port(), dir.file("missing"),
-                               "  - name: cpu\n    at_ms: 0\n"
-                               "    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, "
-                               "duration_ms: 100}\n");
-  const std::string probe =
-      "exec: {command: [test, -e, \"" + dir.file("missing") + "\"], timeout_ms: 1000}";
-  text.replace(text.find(probe), probe.size(),
-               "exec: {command: [sh, -c, \"sleep 60 & echo $! >> " + pids + "; echo $$ >> " + pids +
-                   "; wait\"], timeout_ms: 60000}");
+  const std::string text =
+      plan_with_exec(agent.port(),
+                     "{command: [sh, -c, \"sleep 60 & echo $! >> " + pids + "; echo $$ >> " + pids +
+                         "; wait\"], timeout_ms: 60000}",
+                     kCpuStep);
   Plan plan = parse_plan(text, "plan.yaml", dir.path());
   plan.steady_timeout_ms = 600;
   json j = run(plan);
@@ -732,10 +735,7 @@ TEST_CASE("An agent that does not answer stops the drill before any fault", "[dr
   TempDir dir;
   const int port = unused_loopback_port();
   touch(dir.file("ok"));
-  const std::string steps =
-      "  - name: cpu\n    at_ms: 0\n"
-      "    fault: {agent: local, kind: cpu, cores: 1, load: 0.1, duration_ms: 100}\n";
-  Plan plan = parse_plan(plan_text(port, dir.file("ok"), steps), "plan.yaml", dir.path());
+  Plan plan = parse_plan(plan_text(port, dir.file("ok"), kCpuStep), "plan.yaml", dir.path());
   CHECK_THROWS_WITH(run(plan),
                     Catch::Contains("agent 'local' at http://127.0.0.1:" + std::to_string(port) +
                                     " does not answer /v1/status") &&
