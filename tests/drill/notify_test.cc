@@ -62,6 +62,35 @@ std::int64_t epoch_ms(const std::string& iso) {
   return static_cast<std::int64_t>(timegm(&tm)) * 1000 + std::stoi(iso.substr(20, 3));
 }
 
+/// What the drills below share: a real agent, a sleeping process of the test's own that the
+/// drill pauses (by pid), and a Grafana token file.
+struct Rig {
+  TempDir dir;
+  Agent agent{dir, {"--insecure-loopback", "--allow-process", "sleep"}};
+  Child sleeper{{"sleep", "1000"}};
+  Rig() {
+    REQUIRE(wait_until([&] { return proc_name(sleeper.pid()) == "sleep"; }));
+    std::ofstream(dir.file("grafana.token")) << "glsa_s3cret\n";
+  }
+  Plan plan(const std::string& notify) const {
+    return parse_plan(notify_plan(agent.port(), sleeper.pid(), notify), "plan.yaml", dir.path());
+  }
+};
+
+/// A drill's journal and the lines it logged.
+struct Logged {
+  json journal;
+  std::vector<std::string> lines;
+};
+
+Logged run_logged(const Plan& plan) {
+  Logged out;
+  RunOptions options;
+  options.log = [&](const std::string& line) { out.lines.push_back(line); };
+  out.journal = run(plan, options);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("A plan's notify targets are read, and Grafana's token is never written out",
@@ -154,24 +183,14 @@ TEST_CASE("Every problem with notify targets is reported at once, located", "[dr
 
 TEST_CASE("A webhook and Grafana get each event of a drill in order, with its shape and token",
           "[drill][notify][slow]") {
-  TempDir dir;
-  Agent agent(dir, {"--insecure-loopback", "--allow-process", "sleep"});
-  Child sleeper({"sleep", "1000"});
-  REQUIRE(wait_until([&] { return proc_name(sleeper.pid()) == "sleep"; }));
+  Rig rig;
   FakeHttpServer hook([](const std::string&) { return FakeHttpServer::Answer{200, "ok"}; });
   FakeHttpServer grafana([](const std::string&) {
     return FakeHttpServer::Answer{200, R"({"id": 1, "message": "Annotation added"})"};
   });
-  std::ofstream(dir.file("grafana.token")) << "glsa_s3cret\n";
-  const std::string notify = "  - webhook: \"" + hook.url() +
-                             "/hooks/T0/secret\"\n"
-                             "  - grafana: {url: \"" +
-                             grafana.url() + "/grafana/\", token_file: grafana.token}\n";
-  Plan plan = parse_plan(notify_plan(agent.port(), sleeper.pid(), notify), "plan.yaml", dir.path());
-  std::vector<std::string> logged;
-  RunOptions options;
-  options.log = [&](const std::string& line) { logged.push_back(line); };
-  const json j = run(plan, options);
+  const auto [j, logged] = run_logged(
+      rig.plan("  - webhook: \"" + hook.url() + "/hooks/T0/secret\"\n" + "  - grafana: {url: \"" +
+               grafana.url() + "/grafana/\", token_file: grafana.token}\n"));
   INFO(j.dump(2));
   CHECK(j["verdict"] == "passed");
   const std::string fault_id = j["steps"][0]["response"]["body"]["id"].get<std::string>();
@@ -257,40 +276,30 @@ TEST_CASE("A webhook and Grafana get each event of a drill in order, with its sh
         json({{"target", "webhook " + hook.url() + "/***"}, {"event", "start"}, {"ok", true}}));
   CHECK(j.dump().find("s3cret") == std::string::npos);
   CHECK(j.dump().find("T0/secret") == std::string::npos);
-  CHECK(wait_until([&] { return proc_state(sleeper.pid()) != 'T'; }));
+  CHECK(wait_until([&] { return proc_state(rig.sleeper.pid()) != 'T'; }));
 }
 
 TEST_CASE("A notify target that refuses connections or answers 500 does not fail the drill",
           "[drill][notify][slow]") {
-  TempDir dir;
-  Agent agent(dir, {"--insecure-loopback", "--allow-process", "sleep"});
-  Child sleeper({"sleep", "1000"});
-  REQUIRE(wait_until([&] { return proc_name(sleeper.pid()) == "sleep"; }));
+  Rig rig;
   FakeHttpServer failing([](const std::string&) {
     return FakeHttpServer::Answer{500, "{\"message\": \"boom\"}"};
   });
-  std::ofstream(dir.file("grafana.token")) << "glsa_s3cret\n";
   const int refused = unused_loopback_port();
   const std::string refused_url = "http://127.0.0.1:" + std::to_string(refused);
-  const std::string notify = "  - webhook: \"" + refused_url +
-                             "/hook\"\n"
-                             "  - grafana: {url: \"" +
-                             failing.url() + "\", token_file: grafana.token}\n";
-  Plan plan = parse_plan(notify_plan(agent.port(), sleeper.pid(), notify), "plan.yaml", dir.path());
-  std::vector<std::string> logged;
-  RunOptions options;
-  options.log = [&](const std::string& line) { logged.push_back(line); };
-  const json j = run(plan, options);
+  const auto [j, logged] =
+      run_logged(rig.plan("  - webhook: \"" + refused_url + "/hook\"\n" + "  - grafana: {url: \"" +
+                          failing.url() + "\", token_file: grafana.token}\n"));
   INFO(j.dump(2));
   CHECK(j["verdict"] == "passed");
   CHECK(j["rollback"][0]["result"] == "reverted");
-  CHECK(wait_until([&] { return proc_state(sleeper.pid()) != 'T'; }));
+  CHECK(wait_until([&] { return proc_state(rig.sleeper.pid()) != 'T'; }));
   // Every event, to each target, recorded as failed, with why.
   const json& n = j["notifications"];
   REQUIRE(n.size() == 6);
   const std::string webhook = "webhook " + refused_url + "/***";
   const std::string grafana =
-      "grafana " + failing.url() + " (token from " + dir.path() + "/grafana.token)";
+      "grafana " + failing.url() + " (token from " + rig.dir.path() + "/grafana.token)";
   std::vector<std::string> webhook_events, grafana_events;
   for (const auto& x : n) {
     CHECK(x["ok"] == false);
@@ -322,20 +331,16 @@ TEST_CASE("A notify target that refuses connections or answers 500 does not fail
 
 TEST_CASE("A slow notify target holds neither the probes nor the end of the drill",
           "[drill][notify][slow]") {
-  TempDir dir;
-  Agent agent(dir, {"--insecure-loopback", "--allow-process", "sleep"});
-  Child sleeper({"sleep", "1000"});
-  REQUIRE(wait_until([&] { return proc_name(sleeper.pid()) == "sleep"; }));
+  Rig rig;
   // Answers after a minute: every notification times out (2 s each).
   FakeHttpServer slow([](const std::string&) { return FakeHttpServer::Answer{200, "ok", 60s}; });
-  const std::string notify = "  - webhook: \"" + slow.url() + "/hook\"\n";
-  Plan plan = parse_plan(notify_plan(agent.port(), sleeper.pid(), notify), "plan.yaml", dir.path());
+  const Plan plan = rig.plan("  - webhook: \"" + slow.url() + "/hook\"\n");
   const auto began = std::chrono::steady_clock::now();
   const json j = run(plan, {});
   const auto took = std::chrono::steady_clock::now() - began;
   INFO(j.dump(2));
   CHECK(j["verdict"] == "passed");
-  CHECK(wait_until([&] { return proc_state(sleeper.pid()) != 'T'; }));
+  CHECK(wait_until([&] { return proc_state(rig.sleeper.pid()) != 'T'; }));
   // The probe sampled all through the step, while the inject notification hung.
   CHECK(j["steps"][0]["summary"]["ok"]["during"]["samples"].get<int>() >= 3);
   // Four events one after another would take four minutes; the drill waits for them at most
