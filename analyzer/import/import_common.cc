@@ -14,7 +14,7 @@
 
 #include "import_common.h"
 
-#include "achilles/analyzer/yaml_guard.h"
+#include "achilles/common/yaml_guard.h"
 
 namespace achilles::analyzer {
 namespace detail {
@@ -232,7 +232,7 @@ std::optional<std::vector<YAML::Node>> load_yaml(const ImportSource& src, Proble
   // The guard first: it refuses what would make LoadAll loop forever or the walks below
   // recurse without end or expand aliases without bound.
   std::vector<Diagnostic> found;
-  if (!check_yaml(src.text, src.file, YamlDocuments::kMany, found)) {
+  if (!common::check_yaml(src.text, src.file, common::YamlDocuments::kMany, found)) {
     for (auto& d : found)
       problems.add(d.file, d.pos, std::move(d.message));
     return std::nullopt;

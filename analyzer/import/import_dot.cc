@@ -21,7 +21,7 @@
 #include <set>
 
 #include "achilles/analyzer/graphviz.h"
-#include "achilles/analyzer/yaml_guard.h"
+#include "achilles/common/yaml_guard.h"
 #include "document.h"
 #include "import_common.h"
 
@@ -47,7 +47,7 @@ class DotCheck {
   /// Where the text first goes wrong, and what is wrong; nullopt when cgraph can read it.
   std::optional<Diagnostic> run(const std::string& file) {
     try {
-      if (size_t bad = invalid_utf8_at(text_); bad != std::string_view::npos) {
+      if (size_t bad = common::invalid_utf8_at(text_); bad != std::string_view::npos) {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text_[bad]));
         fail(bad, std::string("the file is not valid UTF-8 (byte ") + hex + ")");

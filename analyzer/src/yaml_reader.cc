@@ -6,7 +6,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include "achilles/analyzer/yaml_guard.h"
+#include "achilles/common/yaml_guard.h"
 #include "document.h"
 
 namespace achilles::analyzer::doc {
@@ -243,7 +243,7 @@ class EventBuilder : public YAML::EventHandler {
 Document read_yaml(std::string_view text, const std::string& file,
                    std::vector<Diagnostic>& diagnostics) {
   EventBuilder builder(file, diagnostics);
-  if (!check_yaml(text, file, YamlDocuments::kOne, diagnostics, &builder)) return {};
+  if (!common::check_yaml(text, file, common::YamlDocuments::kOne, diagnostics, &builder)) return {};
   return builder.finish();
 }
 

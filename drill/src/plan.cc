@@ -12,8 +12,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "achilles/analyzer/yaml_guard.h"
 #include "achilles/common/text.h"
+#include "achilles/common/yaml_guard.h"
 #include "achilles/drill/plan.h"
 #include "promql.h"
 
@@ -1000,8 +1000,8 @@ Plan parse_plan(const std::string& text, const std::string& file, const std::str
   // The guard first: aliases that refer to themselves or expand without bound, depth,
   // UTF-8, a second document; to_json_value() below recurses.
   {
-    std::vector<analyzer::Diagnostic> found;
-    if (!analyzer::check_yaml(text, file, analyzer::YamlDocuments::kOne, found)) {
+    std::vector<common::Diagnostic> found;
+    if (!common::check_yaml(text, file, common::YamlDocuments::kOne, found)) {
       std::vector<PlanProblem> problems;
       for (const auto& d : found)
         problems.push_back(

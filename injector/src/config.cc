@@ -2,11 +2,13 @@
 #include "achilles/injector/config.h"
 
 #include "achilles/common/text.h"
+#include "achilles/common/yaml_guard.h"
 
 #include <arpa/inet.h>
 #include <pwd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <limits>
 
 #include <yaml-cpp/yaml.h>
@@ -86,11 +88,32 @@ std::string flag_of(std::string key) {
 }  // namespace
 
 AgentConfig load_config(const std::string& path) {
+  // A configuration is a few hundred bytes; a bigger file is a mistake (a log, a binary).
+  constexpr std::streamsize kMaxBytes = 1 << 20;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": error: cannot read the file");
+  std::string text(kMaxBytes + 1, '\0');
+  in.read(text.data(), kMaxBytes + 1);
+  if (in.bad()) throw ConfigError(path + ": error: cannot read the file");
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > static_cast<size_t>(kMaxBytes))
+    throw ConfigError(path + ": error: the configuration is larger than 1 MiB");
+  return parse_config(text, path);
+}
+
+AgentConfig parse_config(std::string_view text, const std::string& path) {
+  // The YAML guard first (UTF-8, depth, aliases, one document), as for every YAML reader, so
+  // that yaml-cpp never builds a cyclic or exploding tree from the file.
+  std::vector<common::Diagnostic> found;
+  if (!common::check_yaml(text, path, common::YamlDocuments::kOne, found)) {
+    std::vector<std::string> lines;
+    for (const auto& d : found)
+      lines.push_back(d.str());
+    throw ConfigError(common::join(lines, "\n"));
+  }
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(path + ": error: cannot read the file");
+    root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ":" +
                       std::to_string(e.mark.column + 1) + ": error: " + e.msg);
@@ -102,6 +125,11 @@ AgentConfig load_config(const std::string& path) {
     if (!n.IsScalar()) throw ConfigError(where(path, n) + "'" + key + "' must be a scalar");
     return n.Scalar();
   };
+  // A key is a plain word: a list or a map as a key (`? [a]`) is refused, not converted.
+  auto key_of = [&](const YAML::Node& k) {
+    if (!k.IsScalar()) throw ConfigError(where(path, k) + "a key must be a word");
+    return k.Scalar();
+  };
   auto strings = [&](const YAML::Node& n, const std::string& key) {
     if (!n.IsSequence()) throw ConfigError(where(path, n) + "'" + key + "' must be a list");
     std::vector<std::string> out;
@@ -110,7 +138,7 @@ AgentConfig load_config(const std::string& path) {
     return out;
   };
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_of(kv.first);
     const YAML::Node& v = kv.second;
     try {
       bool done = false;
@@ -125,7 +153,7 @@ AgentConfig load_config(const std::string& path) {
       } else if (key == "allow") {
         if (!v.IsMap()) throw ConfigError("'allow' must be a mapping");
         for (const auto& a : v) {
-          const std::string sub = a.first.as<std::string>();
+          const std::string sub = key_of(a.first);
           if (sub == "processes")
             c.allow_processes = strings(a.second, "allow.processes");
           else if (sub == "executables")
@@ -140,7 +168,7 @@ AgentConfig load_config(const std::string& path) {
       } else if (key == "tls") {
         if (!v.IsMap()) throw ConfigError("'tls' must be a mapping with cert, key and client_ca");
         for (const auto& a : v) {
-          const std::string sub = a.first.as<std::string>();
+          const std::string sub = key_of(a.first);
           bool known = false;
           for (const auto& k : kTlsKeys)
             if (sub == k.key) c.*k.field = scalar(a.second, "tls." + sub), known = true;
@@ -152,7 +180,7 @@ AgentConfig load_config(const std::string& path) {
           if (!p.IsMap()) throw ConfigError(where(path, p) + "each proxy must be a mapping");
           ProxyDecl d;
           for (const auto& f : p) {
-            const std::string pk = f.first.as<std::string>();
+            const std::string pk = key_of(f.first);
             if (pk == "name")
               d.name = scalar(f.second, pk);
             else if (pk == "listen")

@@ -13,7 +13,7 @@
 
 #include "achilles/analyzer/json_input.h"
 #include "achilles/analyzer/suggest.h"
-#include "achilles/analyzer/yaml_guard.h"
+#include "achilles/common/yaml_guard.h"
 #include "achilles/common/diagnostic.h"
 
 namespace achilles::reports {
@@ -74,7 +74,7 @@ class PolicyParser {
     YAML::Node root;
     // The guard first: aliases that refer to themselves or expand without bound, depth,
     // UTF-8, a second document.
-    if (!analyzer::check_yaml(text, file_, analyzer::YamlDocuments::kOne, diagnostics_))
+    if (!common::check_yaml(text, file_, common::YamlDocuments::kOne, diagnostics_))
       throw InputError(std::move(diagnostics_));
     try {
       root = YAML::Load(std::string(text));

@@ -10,7 +10,7 @@
 
 #include "achilles/analyzer/importers.h"
 #include "achilles/analyzer/loader.h"
-#include "achilles/analyzer/yaml_guard.h"
+#include "achilles/common/yaml_guard.h"
 #include "support/run.h"
 
 namespace {
@@ -173,8 +173,8 @@ TEST_CASE("Invalid UTF-8 in YAML is refused at load, located", "[loader][import]
     CHECK(r.code == 2);
     CHECK(r.err == "bad/invalid-utf8.yaml:2:7: error: the file is not valid UTF-8 (byte 0xFF)\n");
   }
-  CHECK(achilles::analyzer::invalid_utf8_at("\xe0\x80\x80") == 0);        // overlong
-  CHECK(achilles::analyzer::invalid_utf8_at("ok\xf4\x90\x80\x80") == 2);  // above U+10FFFF
+  CHECK(achilles::common::invalid_utf8_at("\xe0\x80\x80") == 0);        // overlong
+  CHECK(achilles::common::invalid_utf8_at("ok\xf4\x90\x80\x80") == 2);  // above U+10FFFF
 }
 
 TEST_CASE("A second YAML document in a topology is an error", "[loader][hostile]") {

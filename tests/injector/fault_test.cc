@@ -790,3 +790,38 @@ TEST_CASE(
                     "allow.pidfile_dirs must be absolute paths, got 'run'");
   std::filesystem::remove_all(tmpl);
 }
+
+TEST_CASE("A hostile configuration file is refused with its position, never a crash or a hang",
+          "[agent][config]") {
+  // Each of these once gave exit 3 with yaml-cpp's text ("bad conversion"), a cyclic tree, or
+  // was taken for an empty configuration.
+  const std::pair<std::string, std::string> cases[] = {
+      {"? [a]\n: 1\n", "agent.yaml:1:3: error: a key must be a word"},
+      {"allow: {? [x]: 1}\n", "agent.yaml:1:11: error: a key must be a word"},
+      {"proxies: [{? {a: 1}: 2}]\n", "agent.yaml:1:14: error: a key must be a word"},
+      {"allow: &a {processes: *a}\n",
+       "agent.yaml:1:23: error: alias '*a' is inside the node its anchor is on: a node cannot "
+       "contain itself"},
+      {",",
+       "agent.yaml:1:1: error: syntax error: ',' outside a list or map in brackets (a ',' "
+       "separates the items of [a, b] or {a: 1, b: 2})"},
+      {"listen: 127.0.0.1:1\n---\nlisten: 127.0.0.1:2\n",
+       "agent.yaml:2:1: error: a second YAML document: this file holds one (remove the '---' and "
+       "what follows, or the second document)"},
+      {"listen: \"\xff\"\n", "agent.yaml:1:10: error: the file is not valid UTF-8 (byte 0xFF)"},
+  };
+  for (const auto& [text, message] : cases) {
+    CAPTURE(text);
+    CHECK_THROWS_MATCHES(parse_config(text, "agent.yaml"), ConfigError,
+                         Catch::Matchers::Message(message));
+  }
+  // The file reader and the text reader agree, and a file far too big is not read whole.
+  char tmpl[] = "/tmp/achilles-config-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl));
+  const std::string path = std::string(tmpl) + "/agent.yaml";
+  std::ofstream(path) << "? [a]\n: 1\n";
+  CHECK_THROWS_WITH(load_config(path), path + ":1:3: error: a key must be a word");
+  std::ofstream(path) << "# " << std::string(2 << 20, 'x') << "\n";
+  CHECK_THROWS_WITH(load_config(path), path + ": error: the configuration is larger than 1 MiB");
+  std::filesystem::remove_all(tmpl);
+}

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -72,6 +73,10 @@ struct AgentConfig {
 
 /// Loads a YAML configuration; errors are `FILE:LINE:COLUMN: error: MESSAGE`.
 AgentConfig load_config(const std::string& path);
+/// The same from the file's text (`path` names it in messages). Every problem is a
+/// ConfigError: the YAML guard's (UTF-8, depth, aliases, a second document), syntax, unknown
+/// keys and bad values.
+AgentConfig parse_config(std::string_view text, const std::string& path);
 
 /// What the command line asks for.
 struct CommandLine {

@@ -1,7 +1,7 @@
 // The YAML guard (see yaml_guard.h): one pass over yaml-cpp's events that computes, for every
 // anchor, the size and height of its tree with aliases expanded, so that an alias costs a
 // lookup, not a copy; the first problem stops the pass.
-#include "achilles/analyzer/yaml_guard.h"
+#include "achilles/common/yaml_guard.h"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -11,9 +11,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "document.h"
-
-namespace achilles::analyzer {
+namespace achilles::common {
 
 size_t invalid_utf8_at(std::string_view text) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
@@ -216,10 +214,12 @@ bool check_yaml(std::string_view text, const std::string& file, YamlDocuments do
   if (size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[bad]));
-    diagnostics.push_back({file,
-                           doc::LineCounter(text).at(bad),
-                           {},
-                           std::string("the file is not valid UTF-8 (byte ") + hex + ")"});
+    const std::string_view before = text.substr(0, bad);
+    const size_t line_start = before.rfind('\n') + 1;  // 0 when there is no newline
+    const SourcePos pos{static_cast<uint32_t>(std::count(before.begin(), before.end(), '\n') + 1),
+                        static_cast<uint32_t>(bad - line_start + 1)};
+    diagnostics.push_back(
+        {file, pos, {}, std::string("the file is not valid UTF-8 (byte ") + hex + ")"});
     return false;
   }
   std::istringstream in{std::string(text)};
@@ -253,4 +253,4 @@ bool check_yaml(std::string_view text, const std::string& file, YamlDocuments do
   return true;
 }
 
-}  // namespace achilles::analyzer
+}  // namespace achilles::common

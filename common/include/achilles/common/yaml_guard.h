@@ -7,7 +7,8 @@
 // hundred bytes of nested aliases are a tree of 10^9 nodes to whoever walks it, and on a ','
 // at the top level of a document returns empty documents forever without reading further
 // (LoadAll never ends). The topology loader, the importers, the drill plan reader and the
-// policy reader all walk yaml-cpp nodes or events, so they share this one guard.
+// policy reader all walk yaml-cpp nodes or events, and so does the agent's configuration reader,
+// so they share this one guard (here in common, since the agent must not link the analyzer).
 #pragma once
 
 #include <cstddef>
@@ -15,14 +16,13 @@
 #include <string_view>
 #include <vector>
 
-#include "achilles/analyzer/model.h"
 #include "achilles/common/diagnostic.h"
 
 namespace YAML {
 class EventHandler;
 }
 
-namespace achilles::analyzer {
+namespace achilles::common {
 
 /// What a YAML file may cost once its aliases are expanded.
 struct YamlLimits {
@@ -54,4 +54,4 @@ bool check_yaml(std::string_view text, const std::string& file, YamlDocuments do
 /// no surrogates, nothing above U+10FFFF), or std::string_view::npos.
 size_t invalid_utf8_at(std::string_view text);
 
-}  // namespace achilles::analyzer
+}  // namespace achilles::common
