@@ -197,16 +197,34 @@ std::int64_t now_ns() {
     pause();
 }
 
-// "0::/PATH" of /proc/self/cgroup on a cgroup v2 host; nothing elsewhere.
+// Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup on a pure v2 host,
+// /sys/fs/cgroup/unified on a hybrid one (v1 controllers beside a v2 tree that has none, as
+// on the machine this is tested on); read from /proc/self/mountinfo ("... - cgroup2 ...").
+std::optional<std::string> cgroup2_mount() {
+  std::string text;
+  if (!read_file("/proc/self/mountinfo", text, 1 << 20)) return {};
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const auto dash = line.find(" - cgroup2 ");
+    if (dash == std::string::npos) continue;
+    std::istringstream fields(line.substr(0, dash));
+    std::string id, parent, dev, root, mount;
+    if (fields >> id >> parent >> dev >> root >> mount && root == "/") return mount;
+  }
+  return {};
+}
+
+// The agent's own cgroup in the v2 hierarchy ("0::/PATH" of /proc/self/cgroup), if the agent
+// may create cgroups there; nothing on a host without cgroup v2.
 std::optional<std::string> cgroup2_dir() {
-  struct stat st {};
-  if (::stat("/sys/fs/cgroup/cgroup.controllers", &st) != 0) return {};
+  const auto mount = cgroup2_mount();
+  if (!mount) return {};
   std::string text;
   if (!read_file("/proc/self/cgroup", text)) return {};
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);)
     if (line.rfind("0::", 0) == 0) {
-      std::string dir = "/sys/fs/cgroup" + line.substr(3);
+      std::string dir = *mount + line.substr(3);
       while (dir.size() > 1 && dir.back() == '/')
         dir.pop_back();
       if (::access(dir.c_str(), W_OK) == 0) return dir;
@@ -335,7 +353,9 @@ class ProcessLoadRunner final : public LoadRunner {
     std::vector<std::pair<std::string, std::string>> candidates;  // limit, usage
     for (std::string line; std::getline(lines, line);) {
       if (line.rfind("0::", 0) == 0) {
-        const std::string d = "/sys/fs/cgroup" + line.substr(3);
+        static const std::optional<std::string> mount = cgroup2_mount();
+        if (!mount) continue;
+        const std::string d = *mount + line.substr(3);
         candidates.emplace_back(d + "/memory.max", d + "/memory.current");
       } else if (auto at = line.find(":memory:"); at != std::string::npos) {
         const std::string d = "/sys/fs/cgroup/memory" + line.substr(at + 8);

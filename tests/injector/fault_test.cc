@@ -11,10 +11,12 @@
 #include <fstream>
 #include <thread>
 
+#include "achilles/common/text.h"
 #include "achilles/injector/config.h"
 #include "achilles/injector/engine.h"
 #include "achilles/injector/fault.h"
 #include "fakes.h"
+#include "support/run.h"
 
 using namespace achilles::injector;
 using namespace achilles::injector::testing;
@@ -622,10 +624,36 @@ TEST_CASE("Stress loads run in child processes that the load's end kills and rea
     adj >> score;
     CHECK(score == 1000);
   }
+  // Where this host has a cgroup v2 tree the test may write to (pure v2 at /sys/fs/cgroup, or
+  // hybrid at /sys/fs/cgroup/unified, as on the machine this was written on), each worker is in
+  // a cgroup of its own under the agent's, removed with the load.
+  std::string own;
+  for (const auto& line :
+       achilles::common::split(achilles::testing::slurp("/proc/self/cgroup"), '\n'))
+    if (line.rfind("0::", 0) == 0) own = line.substr(3);
+  std::optional<std::string> tree;
+  for (const char* mount : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"})
+    if (std::filesystem::exists(std::string(mount) + "/cgroup.controllers") &&
+        ::access((mount + (own == "/" ? "" : own)).c_str(), W_OK) == 0)
+      tree = mount + (own == "/" ? "" : own);
+  std::vector<std::string> cgroups;
+  if (tree) {
+    for (int p : pids) {
+      const std::string name = "achilles-stress-" + std::to_string(p);
+      CHECK_THAT(achilles::testing::slurp("/proc/" + std::to_string(p) + "/cgroup"),
+                 Catch::Matchers::Contains("0::" + (own == "/" ? "" : own) + "/" + name + "\n"));
+      cgroups.push_back(*tree + "/" + name);
+      CHECK(std::filesystem::exists(cgroups.back()));
+    }
+  } else {
+    WARN("cgroup placement not checked: this host has no cgroup v2 tree the test may write to");
+  }
   cpu.reset();
   mem.reset();
   for (int p : pids)
     CHECK_FALSE(procs->get(p));  // not even a zombie
+  for (const auto& dir : cgroups)
+    CHECK_FALSE(std::filesystem::exists(dir));
 }
 
 TEST_CASE("Two pauses of one process: it stays stopped until the last one ends", "[agent]") {
