@@ -395,12 +395,21 @@ class Analyzer {
     for (auto& [svc, list] : weakened_) {
       const Element& service = t_[svc];
       const size_t spare = service.members.size() - service.min_healthy;
-      // Largest losses first, so that the size bound cuts each loop short.
-      std::sort(list.begin(), list.end(), [](const auto& x, const auto& y) {
-        return x.second->lost.size() > y.second->lost.size();
+      // Members of the service's group of any 3 lose one member each, the least there is.
+      auto in_group3 = [&](ElementId x) {
+        return !group_of_.empty() && group_of_[x] != kNoGroup &&
+               groups_[group_of_[x]].service == svc && groups_[group_of_[x]].k == 3;
+      };
+      // Largest losses first, so that the size bound cuts each loop short; among equals, the
+      // group's members last, so that a triple of them only (the group's finding) is never
+      // looked at: once i is a member, j and k are too.
+      std::sort(list.begin(), list.end(), [&](const auto& x, const auto& y) {
+        if (x.second->lost.size() != y.second->lost.size())
+          return x.second->lost.size() > y.second->lost.size();
+        return in_group3(x.first) < in_group3(y.first);
       });
       auto size = [&list = list](size_t i) { return list[i].second->lost.size(); };
-      for (size_t i = 0; i < list.size() && 3 * size(i) > spare; ++i)
+      for (size_t i = 0; i < list.size() && 3 * size(i) > spare && !in_group3(list[i].first); ++i)
         for (size_t j = i + 1; j < list.size() && size(i) + 2 * size(j) > spare; ++j) {
           if (union_kills(service, list[i].second->lost, list[j].second->lost)) continue;
           std::vector<uint32_t> ij;
@@ -422,18 +431,21 @@ class Analyzer {
   }
 
   // A k-of-n group (analysis-json.md, `any`): members of one service that can lose one
-  // member more than it can spare (k = 2), each of which, failing, takes down nothing but
-  // itself and touches nothing but that service (its only edge in the net is its
-  // membership). Any two of them then break the service, no one of them does anything, and
-  // every two take down the same: themselves and what falls with the service. So their
-  // pairs are one finding, not n(n-1)/2 of them, and are not searched one by one. (Members
-  // that fall with the service, depending on it, are left out: see find_groups().)
+  // member more than it can spare (k = 2; with --order 3 also two more, k = 3), each of
+  // which, failing, takes down nothing but itself and touches nothing but that service (its
+  // only edge in the net is its membership). Any k of them then break the service, fewer do
+  // nothing, and every k take down the same: themselves and what falls with the service. So
+  // their sets are one finding, not C(n, k) of them, and are not searched one by one.
+  // (Members that fall with the service, depending on it, are left out: see find_groups().)
+  // A quorum of 10^4 that needs all but two has 1.7×10^11 sets of 3.
   //
-  // Only where that is more sets than members (n > 3), so that small estates read as before.
-  // With --order 3 a group is dissolved into its pairs when some third failure would break a
-  // further quorum together with what a pair takes down (the triples would differ by pair).
+  // Only from 2k members (more sets than members, and two disjoint sets for find_groups()),
+  // so that small estates read as before. With --order 3 a group of any 2 is dissolved into
+  // its pairs when some third failure would break a further quorum together with what a pair
+  // takes down (the triples would differ by pair).
   struct Group {
     ElementId service = kNoElement;
+    size_t k = 2;                    // any k of the members (2, or 3 with --order 3)
     std::vector<ElementId> members;  // sorted by index
     bool dissolved = false;
   };
@@ -441,33 +453,39 @@ class Analyzer {
   void find_groups() {
     for (const auto& [svc, list] : weakened_) {
       const Element& service = t_[svc];
-      if (service.members.size() - service.min_healthy != 1) continue;
+      const size_t spare = service.members.size() - service.min_healthy;
+      if (spare != 1 && !(spare == 2 && options_.order >= 3)) continue;
       Group g;
       g.service = svc;
+      g.k = spare + 1;
+      // Two disjoint sets of k members are needed below; and more sets than members.
+      const size_t least = 2 * g.k;
       for (const auto& [x, hit] : list) {
         if (t_[x].kind != ElementKind::kComponent || hit->lost.size() != 1) continue;
         auto to = net_.affected(x);
         if (to.size() == 1 && to[0] == svc && net_.links(x)[0] == Link::kMember)
           g.members.push_back(x);
       }
-      if (g.members.size() < 4) continue;
+      if (g.members.size() < least) continue;
       std::sort(g.members.begin(), g.members.end());
-      // A member that falls with the service (it depends on it) makes the pairs without it
-      // take down one more: it is paired one by one. Two disjoint pairs find them all, as
+      // A member that falls with the service (it depends on it) makes the sets without it
+      // take down one more: it is paired one by one. Two disjoint sets find them all, as
       // each takes down the other's.
       std::vector<ElementId> falls;
-      for (size_t first : {0, 2}) {
-        const ElementId pair[2] = {g.members[first], g.members[first + 1]};
-        propagator_.run(pair);
+      for (size_t first : {size_t{0}, g.k}) {
+        const std::span<const ElementId> set(g.members.data() + first, g.k);
+        propagator_.run(set);
         for (ElementId x : g.members)
-          if (x != pair[0] && x != pair[1] && propagator_.down(x)) falls.push_back(x);
+          if (std::find(set.begin(), set.end(), x) == set.end() && propagator_.down(x))
+            falls.push_back(x);
       }
       held_ = {};
       std::erase_if(g.members, [&](ElementId x) {
         return std::find(falls.begin(), falls.end(), x) != falls.end();
       });
-      if (g.members.size() < 4) continue;
-      if (options_.order >= 3) g.dissolved = further_quorum_broken(g);
+      if (g.members.size() < least) continue;
+      // (Sets of 3 are the largest searched, so a group of any 3 is never dissolved.)
+      if (g.k == 2 && options_.order >= 3) g.dissolved = further_quorum_broken(g);
       groups_.push_back(std::move(g));
     }
     // Deterministic order of the findings' creation; the findings are sorted anyway.
@@ -498,27 +516,30 @@ class Analyzer {
     return false;
   }
 
+  /// Whether `a` and `b` are two members of one group of any 2 (a pair its finding stands for).
   bool grouped_pair(ElementId a, ElementId b) const {
-    return !group_of_.empty() && group_of_[a] != kNoGroup && group_of_[a] == group_of_[b];
+    return !group_of_.empty() && group_of_[a] != kNoGroup && group_of_[a] == group_of_[b] &&
+           groups_[group_of_[a]].k == 2;
   }
 
-  /// The grouped cut_set of `g`, if its pairs take down an entrypoint.
+  /// The grouped cut_set of `g`, if its sets of k take down an entrypoint.
   void group_finding(const Group& g) {
-    const ElementId pair[2] = {g.members[0], g.members[1]};
-    propagator_.run(pair);
+    propagator_.run(std::span<const ElementId>(g.members.data(), g.k));
     held_ = {};
     auto eps = entrypoints_down();
     if (eps.empty()) return;
     ElementId from = *std::min_element(
         eps.begin(), eps.end(), [&](ElementId a, ElementId b) { return order_.before(a, b); });
     Finding f = failure_finding("cut_set", g.members, eps, from);
-    f.severity = "high";
-    const uint64_t n = g.members.size(), count = n * (n - 1) / 2;
-    f.details["any"] = size_t{2};
+    f.severity = g.k == 2 ? "high" : "medium";  // as for single cut sets of that order
+    const uint64_t n = g.members.size();
+    const uint64_t count = g.k == 2 ? n * (n - 1) / 2 : n * (n - 1) / 2 * (n - 2) / 3;
+    f.details["any"] = g.k;
     f.details["count"] = count;
-    f.message = "losing any 2 of these " + std::to_string(n) + " members of " + t_[g.service].id +
-                " together takes down " + english_list(f.impact.entrypoints_down) + " (" +
-                std::to_string(count) + " cut sets)";
+    f.message = "losing any " + std::to_string(g.k) + " of these " + std::to_string(n) +
+                " members of " + t_[g.service].id + " together takes down " +
+                english_list(f.impact.entrypoints_down) + " (" + std::to_string(count) +
+                " cut sets)";
     findings_.push_back(std::move(f));
   }
 

@@ -571,9 +571,9 @@ class Pass {
     for (uint32_t i = 0; i < eps_.size(); ++i)
       ep_pos.emplace(t_[eps_[i]].id, i);
     // A finding and the names of one of its cut sets: a grouped cut set (analysis-json.md,
-    // `any`) stands for every pair of its subject. Pairs are taken in the order of their
-    // elements, the order the pair pass finds them in, so that the sums below add the same
-    // terms in the same order whether or not pairs are grouped.
+    // `any`) stands for every pair (or triple) of its subject. Pairs are taken in the order
+    // of their elements, the order the pair pass finds them in, so that the sums below add
+    // the same terms in the same order whether or not pairs are grouped.
     struct Set {
       const Finding* f;
       std::array<std::string_view, 3> names;
@@ -585,18 +585,26 @@ class Pass {
       if (f.kind != "spof" && f.kind != "domain_spof" && f.kind != "cut_set") continue;
       const auto any = f.details.is_object() ? f.details.find("any") : f.details.end();
       if (any != f.details.end()) {
-        if (*any != 2) continue;
-        if (f.subject.size() * (f.subject.size() - 1) / 2 > kGroupExpandMax) {
-          large_group(f, ep_pos);
+        if (!any->is_number_unsigned() || (*any != 2 && *any != 3)) continue;
+        const size_t k = any->get<size_t>(), n = f.subject.size();
+        if (n < k) continue;
+        const size_t count = k == 2 ? n * (n - 1) / 2 : n * (n - 1) / 2 * (n - 2) / 3;
+        if (count > kGroupExpandMax) {
+          large_group(f, k, ep_pos);
           continue;
         }
-        expanded = true;
-        for (size_t i = 0; i < f.subject.size(); ++i)
-          for (size_t j = i + 1; j < f.subject.size(); ++j) {
-            auto a = t_.find(f.subject[i]), b = t_.find(f.subject[j]);
-            if (!a || !b) continue;
-            by_size[2].push_back(
-                {&f, {f.subject[i], f.subject[j], {}}, {std::min(*a, *b), std::max(*a, *b)}});
+        for (size_t i = 0; i < n; ++i)
+          for (size_t j = i + 1; j < n; ++j) {
+            if (k == 2) {
+              auto a = t_.find(f.subject[i]), b = t_.find(f.subject[j]);
+              if (!a || !b) continue;
+              expanded = true;
+              by_size[2].push_back(
+                  {&f, {f.subject[i], f.subject[j], {}}, {std::min(*a, *b), std::max(*a, *b)}});
+              continue;
+            }
+            for (size_t l = j + 1; l < n; ++l)
+              by_size[3].push_back({&f, {f.subject[i], f.subject[j], f.subject[l]}, {}});
           }
         continue;
       }
@@ -664,12 +672,16 @@ class Pass {
       }
   }
 
-  /// A grouped cut set of more pairs than kGroupExpandMax: its pairs are summed in closed
-  /// form (the sum over pairs of q_a q_b is ((sum q)^2 - sum q^2) / 2, and a member's part of
-  /// it is the sum of the others' q), not one by one. Left out of the upper bound, which
+  /// A grouped cut set of more sets than kGroupExpandMax: its sets are summed in closed form
+  /// from the power sums p1 = sum q, p2 = sum q^2, p3 = sum q^3 of its members' probability
+  /// of failing (Newton's identities), not one by one: over pairs, sum q_a q_b is
+  /// e2 = (p1^2 - p2) / 2; over triples, e3 = (p1^3 - 3 p1 p2 + 2 p3) / 6. A member's part of
+  /// it is the same sum over the others one size smaller. Left out of the upper bound, which
   /// stays an upper bound without them.
-  void large_group(const Finding& f, const std::unordered_map<std::string_view, uint32_t>& ep_pos) {
+  void large_group(const Finding& f, size_t k,
+                   const std::unordered_map<std::string_view, uint32_t>& ep_pos) {
     LargeGroup g;
+    g.k = k;
     for (const std::string& name : f.subject) {
       auto x = t_.find(name);
       if (!x) return;
@@ -679,8 +691,10 @@ class Pass {
       g.q.push_back(q);
       g.sum += q;
       g.sum_squares += q * q;
+      g.sum_cubes += q * q * q;
     }
-    g.count = g.ids.size() * (g.ids.size() - 1) / 2;
+    const size_t n = g.ids.size();
+    g.count = k == 2 ? n * (n - 1) / 2 : n * (n - 1) / 2 * (n - 2) / 3;
     const uint32_t index = static_cast<uint32_t>(large_.size());
     bool stored = false;
     for (std::string_view name : f.impact.entrypoints_down)
@@ -719,7 +733,7 @@ class Pass {
     const auto& large = findings_ ? large_terms_[i] : none_large;
     for (uint32_t g : large) {
       const LargeGroup& group = large_[g];
-      sum += (group.sum * group.sum - group.sum_squares) / 2;
+      sum += group.total();
       count += group.count;
     }
     a.availability = std::max(0.0, 1 - sum);
@@ -747,7 +761,7 @@ class Pass {
     for (uint32_t g : large) {
       const LargeGroup& group = large_[g];
       for (size_t j = 0; j < group.ids.size(); ++j)
-        birnbaum[group.ids[j]] += group.sum - group.q[j];
+        birnbaum[group.ids[j]] += group.without(j);
     }
     for (auto [x, ib] : birnbaum) {
       double gain = ib * (1 - *t_[x].availability);
@@ -769,10 +783,23 @@ class Pass {
   std::vector<CutSet> cut_sets_;
   std::vector<std::vector<uint32_t>> terms_;  // per entrypoint, its cut sets
   struct LargeGroup {
+    size_t k = 2;  // its sets are any k of its members
     std::vector<ElementId> ids;
     std::vector<double> q;  // each one's probability of failing
-    double sum = 0, sum_squares = 0;
+    double sum = 0, sum_squares = 0, sum_cubes = 0;
     size_t count = 0;
+    /// The probability summed over its sets: e_k of the q (see large_group()).
+    double total() const {
+      const double e2 = (sum * sum - sum_squares) / 2;
+      if (k == 2) return e2;
+      return (sum * sum * sum - 3 * sum * sum_squares + 2 * sum_cubes) / 6;
+    }
+    /// The sum over the sets holding member j of the probability of the rest of the set.
+    double without(size_t j) const {
+      const double p1 = sum - q[j];
+      if (k == 2) return p1;
+      return (p1 * p1 - (sum_squares - q[j] * q[j])) / 2;
+    }
   };
   std::vector<LargeGroup> large_;
   std::vector<std::vector<uint32_t>> large_terms_;  // per entrypoint, its large groups

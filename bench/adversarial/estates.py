@@ -6,6 +6,8 @@ analysis to its limits (bench/adversarial/run.sh times them):
             every component is a spof whose explanation is as long as its depth.
   quorum N  one service of N components that needs all but one (min_healthy N-1), one
             entrypoint on it: every pair of members is a cut set, N(N-1)/2 of them.
+  quorum3 N the same service needing all but two (min_healthy N-2): at --order 3 every
+            triple of members is a cut set, N(N-1)(N-2)/6 of them.
   tree N    a failure-domain tree N deep (d0 > d1 > ... > dN-1), a host component in each
             domain, one service over all the hosts that needs half of them, an entrypoint
             on it: every domain weakens the service, and the deep ones are nested in one
@@ -13,7 +15,7 @@ analysis to its limits (bench/adversarial/run.sh times them):
   shuffled N  the same tree with the service's members listed in a random order (seed 1),
             so that what a domain takes down of them is not a run of the list.
 
-usage: estates.py chain|quorum|tree|shuffled N > FILE.yaml
+usage: estates.py chain|quorum|quorum3|tree|shuffled N > FILE.yaml
 """
 import random
 import sys
@@ -27,12 +29,12 @@ def chain(n, out):
     out.write("entrypoints:\n  - {id: www, target: c0}\n")
 
 
-def quorum(n, out):
-    out.write("version: 1\nname: quorum-%d\ncomponents:\n" % n)
+def quorum(n, out, spare=1):
+    out.write("version: 1\nname: quorum%s-%d\ncomponents:\n" % ("3" if spare == 2 else "", n))
     for i in range(n):
         out.write("  - {id: m%d}\n" % i)
     out.write("services:\n  - {id: q, members: [%s], min_healthy: %d}\n"
-              % (", ".join("m%d" % i for i in range(n)), n - 1))
+              % (", ".join("m%d" % i for i in range(n)), n - spare))
     out.write("entrypoints:\n  - {id: www, target: q}\n")
 
 
@@ -54,6 +56,7 @@ def tree(n, out, shuffle=False):
 
 def main():
     kinds = {"chain": chain, "quorum": quorum, "tree": tree,
+             "quorum3": lambda n, out: quorum(n, out, spare=2),
              "shuffled": lambda n, out: tree(n, out, shuffle=True)}
     if len(sys.argv) != 3 or sys.argv[1] not in kinds or not sys.argv[2].isdigit():
         sys.exit(__doc__.strip().splitlines()[-1])

@@ -6,9 +6,9 @@
 #
 # Writes markdown to stdout (progress to stderr): the machine, then for each estate of
 # estates.py (a dependency chain, a quorum that needs all but one, a failure-domain tree,
-# the same tree with its service's members shuffled;
-# SIZE each, default 10^4) the input's size and `achilles analyze FILE --order 2 --format
-# FORMAT -o OUT` in every format: wall time and peak resident memory from /usr/bin/time -v
+# the same tree with its service's members shuffled, SIZE each, default 10^4) the input's
+# size and `achilles analyze FILE --order 2 --format FORMAT -o OUT` in every format (and a
+# quorum that needs all but two, `quorum3`, at --order 3): wall time and peak resident memory from /usr/bin/time -v
 # (the slowest of REPEAT runs, default 3), the output's size, and whether it stays under
 # the budget of the issue (LIMIT_S seconds, default 10; LIMIT_MIB MiB, default 2048). Exits
 # 1 if any run is over budget or fails.
@@ -33,14 +33,17 @@ echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "- load average at the start: $(cut -d" " -f1-3 /proc/loadavg) (other jobs share the machine)"
 echo "- inputs: \`bench/adversarial/estates.py KIND $SIZE > KIND.yaml\`"
-echo "- command: \`/usr/bin/time -v $ACHILLES analyze KIND.yaml --order 2 --format FORMAT -o OUT\`," \
+echo "- command: \`/usr/bin/time -v $ACHILLES analyze KIND.yaml --order ORDER --format FORMAT -o OUT\`" \
+  "(ORDER 2, and 3 for quorum3)," \
   "slowest of $REPEAT; budget $LIMIT_S s and $LIMIT_MIB MiB"
 echo
 echo "| estate | input | format | wall (s) | peak RSS (MiB) | output | findings | within budget |"
 echo "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"
 
 failed=0
-for kind in chain quorum tree shuffled; do
+for kind in chain quorum quorum3 tree shuffled; do
+  order=2
+  [[ $kind == quorum3 ]] && order=3
   file=$WORK/$kind.yaml
   /usr/bin/python3 "$HERE/estates.py" "$kind" "$SIZE" >"$file"
   input=$(du -k "$file" | cut -f1)
@@ -48,7 +51,7 @@ for kind in chain quorum tree shuffled; do
     log "$kind $SIZE, $format"
     worst=0 peak=0
     for ((i = 0; i < REPEAT; i++)); do
-      if ! /usr/bin/time -v -o "$WORK/time" "$ACHILLES" analyze "$file" --order 2 \
+      if ! /usr/bin/time -v -o "$WORK/time" "$ACHILLES" analyze "$file" --order "$order" \
         --format "$format" -o "$WORK/out" 2>"$WORK/err"; then
         log "error: $kind $format failed: $(tail -3 "$WORK/err")"
         failed=1

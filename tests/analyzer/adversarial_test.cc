@@ -30,15 +30,15 @@ Topology chain(int n) {
   return b.entrypoint("www", "c0").build();
 }
 
-// Service q of members m0..m(n-1) that needs all but one, www on it.
-Builder quorum(int n) {
+// Service q of members m0..m(n-1) that needs all but `spare`, www on it.
+Builder quorum(int n, int spare = 1) {
   Builder b;
   std::vector<std::string> members;
   for (int i = 0; i < n; ++i) {
     members.push_back("m" + std::to_string(i));
     b.component(members.back());
   }
-  b.service("q", members, n - 1).entrypoint("www", "q");
+  b.service("q", members, n - spare).entrypoint("www", "q");
   return b;
 }
 
@@ -53,7 +53,8 @@ std::string describe(const Impact& i) {
          " services=" + std::to_string(i.services_down);
 }
 
-// The cut sets of an analysis, a grouped one as each of its pairs, by id with their impact.
+// The cut sets of an analysis, a grouped one as each of its pairs or triples, by id with
+// their impact.
 std::map<std::string, std::string> cut_sets(const Analysis& a) {
   std::map<std::string, std::string> out;
   for (const Finding& f : a.findings) {
@@ -62,9 +63,16 @@ std::map<std::string, std::string> cut_sets(const Analysis& a) {
       out[f.id()] = describe(f.impact);
       continue;
     }
-    for (size_t i = 0; i < f.subject.size(); ++i)
-      for (size_t j = i + 1; j < f.subject.size(); ++j)
-        out["cut_set:" + f.subject[i] + "+" + f.subject[j]] = describe(f.impact);
+    const auto& s = f.subject;
+    for (size_t i = 0; i < s.size(); ++i)
+      for (size_t j = i + 1; j < s.size(); ++j) {
+        if (f.details["any"] == 2) {
+          out["cut_set:" + s[i] + "+" + s[j]] = describe(f.impact);
+          continue;
+        }
+        for (size_t k = j + 1; k < s.size(); ++k)
+          out["cut_set:" + s[i] + "+" + s[j] + "+" + s[k]] = describe(f.impact);
+      }
   }
   return out;
 }
@@ -259,5 +267,74 @@ TEST_CASE("The rare-event availability counts every pair of a grouped cut set, h
     CHECK(a.availability[0].error["cut_sets"] == n * (n - 1) / 2);
     REQUIRE_FALSE(a.availability[0].importance.empty());
     CHECK(a.availability[0].importance[0].birnbaum == Approx((n - 1) * q).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("At order 3 the triples of a quorum that needs all but two are one grouped cut set",
+          "[analysis]") {
+  // 1.7×10^11 sets of three for 10^4 members: one finding, not one each.
+  auto t = quorum(8, 2).build();
+  AnalysisOptions options;
+  options.order = 3;
+  auto a = analyze(t, options);
+  REQUIRE(ids(a) == std::vector<std::string>{"cut_set:m0+m1+m2+m3+m4+m5+m6+m7"});
+  const Finding& f = a.findings[0];
+  CHECK(f.severity == "medium");
+  CHECK(f.details["any"] == 3);
+  CHECK(f.details["count"] == 56);
+  CHECK(f.message == "losing any 3 of these 8 members of q together takes down www (56 cut sets)");
+  CHECK(cut_sets(a) == reference_cut_sets(t, 3));
+  CHECK(cut_sets(a).size() == 56);
+  // At order 2 there is nothing to find; below 2k members the sets are listed one by one.
+  CHECK(analyze(t, {}).findings.empty());
+  auto small = quorum(5, 2).build();
+  auto listed = analyze(small, options);
+  CHECK(listed.findings.size() == 10);
+  for (const Finding& g : listed.findings)
+    CHECK_FALSE(g.details.contains("any"));
+  CHECK(cut_sets(listed) == reference_cut_sets(small, 3));
+}
+
+TEST_CASE("Triples of a group of any 3 with something outside it are found one by one",
+          "[analysis]") {
+  // h takes down m0 alone: with any two of m1..m7 it is a set of three that the group's
+  // finding does not stand for (h is not a member); with m0 it loses nothing more.
+  Builder b;
+  b.component("h").component("m0", "", {"h"});
+  std::vector<std::string> members{"m0"};
+  for (int i = 1; i < 8; ++i) {
+    members.push_back("m" + std::to_string(i));
+    b.component(members.back());
+  }
+  auto t = b.service("q", members, 6).entrypoint("www", "q").build();
+  AnalysisOptions options;
+  options.order = 3;
+  auto a = analyze(t, options);
+  CHECK(cut_sets(a) == reference_cut_sets(t, 3));
+  CHECK(cut_sets(a).size() == 56 + 21);
+  CHECK(finding_by_id(a, "cut_set:m0+m1+m2+m3+m4+m5+m6+m7").details["any"] == 3);
+}
+
+TEST_CASE("The rare-event availability counts every triple of a grouped cut set, however many",
+          "[analysis][availability]") {
+  // Any three of n take www down: the rare-event sum is C(n,3) q^3, taken one by one up to
+  // 65,536 triples (n = 60: 34,220) and in closed form beyond (n = 80: 82,160).
+  for (int n : {60, 80}) {
+    auto t = quorum(n, 2).build();
+    for (auto& e : t.elements)
+      if (e.kind == ElementKind::kComponent) e.availability = 0.999;
+    AnalysisOptions options;
+    options.order = 3;
+    options.bdd_node_budget = 1;  // no exact diagram: the cut sets' approximation
+    auto a = analyze(t, options);
+    REQUIRE(a.availability.size() == 1);
+    INFO("n = " << n);
+    const double triples = n * (n - 1) * (n - 2) / 6.0, q = 1 - 0.999;
+    CHECK(a.availability[0].method == "rare-event");
+    CHECK(a.availability[0].availability == Approx(1 - triples * q * q * q).epsilon(1e-12));
+    CHECK(a.availability[0].error["cut_sets"] == n * (n - 1) * (n - 2) / 6);
+    REQUIRE_FALSE(a.availability[0].importance.empty());
+    CHECK(a.availability[0].importance[0].birnbaum ==
+          Approx((n - 1) * (n - 2) / 2.0 * q * q).epsilon(1e-9));
   }
 }

@@ -162,7 +162,7 @@ std::string explanation_problem(const Topology& t, const analyzer::Finding& find
 }
 
 // Grouped cut sets met so far (a test of them checks that it met some).
-size_t grouped_seen = 0;
+size_t grouped_seen = 0, grouped_triples_seen = 0;
 
 // Every disagreement between the analyzer and the reference on `t`, one line each.
 std::vector<std::string> disagreements(const Topology& t, uint64_t seed) {
@@ -205,8 +205,8 @@ std::vector<std::string> disagreements(const Topology& t, uint64_t seed) {
     problems.push_back(std::string("analyze threw: ") + e.what());
     return problems;
   }
-  // A grouped cut set (analysis-json.md, `any`) stands for every pair of its subject, each
-  // with its impact: held to the reference pair by pair.
+  // A grouped cut set (analysis-json.md, `any`) stands for every pair (or triple, `any: 3`) of
+  // its subject, each with its impact: held to the reference set by set.
   std::vector<analyzer::Finding> sets;
   for (const auto& f : real) {
     if (!f.details.contains("any")) {
@@ -215,16 +215,24 @@ std::vector<std::string> disagreements(const Topology& t, uint64_t seed) {
     }
     ++grouped_seen;
     const size_t n = f.subject.size();
-    if (f.kind != "cut_set" || f.details["any"] != 2 || f.details["count"] != n * (n - 1) / 2 ||
-        n * (n - 1) / 2 <= n) {
+    const bool triples = f.details["any"] == 3;
+    if (triples) ++grouped_triples_seen;
+    const size_t count = triples ? n * (n - 1) * (n - 2) / 6 : n * (n - 1) / 2;
+    if (f.kind != "cut_set" || (f.details["any"] != 2 && !triples) || f.details["count"] != count ||
+        count <= n) {
       problems.push_back("grouped " + f.id() + " with " + f.details.dump());
     }
+    auto add = [&](std::vector<std::string> subject) {
+      analyzer::Finding set = f;
+      set.subject = std::move(subject);
+      set.details = analyzer::Finding{}.details;
+      sets.push_back(std::move(set));
+    };
     for (size_t i = 0; i < n; ++i) {
       for (size_t j = i + 1; j < n; ++j) {
-        analyzer::Finding pair = f;
-        pair.subject = {f.subject[i], f.subject[j]};
-        pair.details = analyzer::Finding{}.details;
-        sets.push_back(std::move(pair));
+        if (!triples) add({f.subject[i], f.subject[j]});
+        for (size_t k = j + 1; triples && k < n; ++k)
+          add({f.subject[i], f.subject[j], f.subject[k]});
       }
     }
   }
@@ -375,12 +383,13 @@ TEST_CASE("The analyzer agrees with the reference on random topologies with deep
   check_seeds(1, 500, domain_heavy(), "domain_heavy()");
 }
 
-TEST_CASE("The analyzer's grouped cut sets stand for exactly the reference's pairs",
+TEST_CASE("The analyzer's grouped cut sets stand for exactly the reference's pairs and triples",
           "[analyzer][property]") {
-  grouped_seen = 0;
+  grouped_seen = grouped_triples_seen = 0;
   check_seeds(1, 1000, quorums(), "quorums()");
-  INFO("grouped cut sets met: " << grouped_seen);
+  INFO("grouped cut sets met: " << grouped_seen << ", of any 3: " << grouped_triples_seen);
   CHECK(grouped_seen >= 5);
+  CHECK(grouped_triples_seen >= 3);
 }
 
 TEST_CASE("The YAML printed for a random topology loads back as the same topology",
