@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Debian 12 packages the build, the tests and the benchmarks need. The Go packages are
-# for tests/deploy: the Helm chart rendered with Helm's
+# Debian 12 packages the build, the tests and the benchmarks need. puppet and the Go packages are
+# for tests/deploy: `puppet apply` of the Puppet module, and the Helm chart rendered with Helm's
 # own libraries (text/template, sprig, sigs.k8s.io/yaml, gojsonschema; tests/deploy/helm/engine.go).
 PACKAGES=(
   cmake g++ make pkg-config ca-certificates
@@ -13,7 +13,7 @@ PACKAGES=(
   clang-format clang-14 libfuzzer-14-dev python3 python3-networkx
   socat curl procps nodejs chromium scram haproxy systemd
   help2man bash-completion dpkg-dev lintian debootstrap prometheus
-  golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
+  puppet golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
   golang-github-xeipuuv-gojsonschema-dev
 )
 
