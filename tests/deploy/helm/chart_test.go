@@ -362,7 +362,7 @@ config:
   allow:
     processes: [postgres]
     executables: [/usr/lib/postgresql/15/bin/postgres]
-    users: [postgres, 999]
+    users: [root, 0]
   proxies: [{name: pg, listen: "127.0.0.1:15432", upstream: "127.0.0.1:5432"}]
 `,
 	"metrics with a Service and a ServiceMonitor, the network policy admitting Prometheus": `
@@ -413,7 +413,7 @@ func TestEveryValueSetRendersADaemonSetOfTheSameShape(t *testing.T) {
 			var conf obj
 			_ = yaml.Unmarshal([]byte(at(docs["ConfigMap"], "data", "agent.yaml").(string)), &conf)
 			if conf["max_memory_bytes"] != float64(1073741824) || conf["audit_max_bytes"] != float64(10000000) ||
-				at(conf, "proxies", 0, "upstream") != "127.0.0.1:5432" || at(conf, "allow", "users", 1) != float64(999) {
+				at(conf, "proxies", 0, "upstream") != "127.0.0.1:5432" || at(conf, "allow", "users", 1) != float64(0) {
 				t.Errorf("%s: agent.yaml %v", name, conf)
 			}
 			if text := at(docs["ConfigMap"], "data", "agent.yaml").(string); strings.Contains(text, "e+") {

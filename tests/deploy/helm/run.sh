@@ -1,12 +1,14 @@
 #!/bin/bash
 # Runs one Go test of the Helm chart's tests (chart_test.go) for ctest:
-#   run.sh GOCACHE_DIR TEST_FUNCTION
+#   run.sh GOCACHE_DIR TEST_FUNCTION [AGENT]
+# AGENT, the built achilles-agent, is for the test that starts it on the chart's configuration.
 # The Go toolchain and the libraries of Helm's rendering come from Debian (golang-go,
 # golang-github-masterminds-sprig-dev, golang-k8s-sigs-yaml-dev,
 # golang-github-xeipuuv-gojsonschema-dev; scripts/common.sh installs them), in GOPATH mode, so
 # nothing is fetched; without them the test says so and is skipped (77).
 set -euo pipefail
 cache=$1 test=$2
+export ACHILLES_AGENT=${3:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 gopath=/usr/share/gocode
 if ! command -v go >/dev/null; then
