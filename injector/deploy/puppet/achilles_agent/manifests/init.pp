@@ -112,20 +112,27 @@ class achilles_agent (
       ensure => present,
       system => true,
     }
+    # The account the package's postinst would make (which then leaves it as it is).
     user { $user:
       ensure     => present,
       system     => true,
       gid        => $group,
-      home       => '/nonexistent',
+      home       => $state_dir,
       managehome => false,
       shell      => '/usr/sbin/nologin',
+      comment    => 'Achilles fault-injection agent',
       before     => [File[$token_file], File[$state_dir], File[$log_dir]],
+    }
+    if $install_method == 'package' {
+      User[$user] -> Package[$package_name]
     }
   }
 
   if $install_method == 'package' {
+    # agent.yaml is a conffile of the package that this module rewrites: keep it on upgrades.
     package { $package_name:
-      ensure => $package_ensure,
+      ensure          => $package_ensure,
+      install_options => ['-o', 'Dpkg::Options::=--force-confold'],
     }
     $binary_resource = Package[$package_name]
   } else {
@@ -141,10 +148,11 @@ class achilles_agent (
 
   # Readable by the agent's group (the configuration), never by others.
   file { $config_dir:
-    ensure => directory,
-    owner  => 'root',
-    group  => $group,
-    mode   => '0750',
+    ensure  => directory,
+    owner   => 'root',
+    group   => $group,
+    mode    => '0750',
+    require => $binary_resource,
   }
   file { "${config_dir}/agent.yaml":
     ensure  => file,
