@@ -15,7 +15,8 @@
 #     0600), the agent started exactly as the installed unit's ExecStart says (on a loopback
 #     port the test picks) answers GET /v1/status with the installed token and refuses it
 #     without; a second apply changes nothing (--detailed-exitcodes 0), a changed parameter is
-#     applied (2) and a token under 16 bytes is refused before anything is written.
+#     applied (2) and a token under 16 bytes is refused before anything is written; a token
+#     from token_source is installed the same way, and token with token_source is refused.
 #
 # Puppet's own state (vardir, confdir, logs) is in the temporary directory too; everything the
 # test made is removed at the end, also on failure, and the only process it signals is the
@@ -83,13 +84,13 @@ apply() {
   quiet <"$tmp/apply.out" >"$tmp/apply.log"
   echo "$rc"
 }
-manifest() {  # manifest TOKEN MAX_DURATION_MS
+manifest() {  # manifest TOKEN MAX_DURATION_MS [TOKEN_PARAMETERS]
   cat <<PP
 class { 'achilles_agent':
   install_method => 'binary',
   binary_source  => '$AGENT',
   binary_path    => '$root/usr/local/bin/achilles-agent',
-  token          => Sensitive('$1'),
+  ${3:-token => Sensitive('$1'),}
   config         => {
     'listen'          => '127.0.0.1:$port',
     'max_duration_ms' => $2,
@@ -147,7 +148,7 @@ read -r -a cmd <<<"$exec_start"
 "${cmd[@]}" >"$tmp/agent.out" 2>"$tmp/agent.err" &
 agent_pid=$!
 deadline=$((SECONDS + 30))
-until grep -q "listening on 127.0.0.1:$port" "$tmp/agent.out"; do
+until grep -qs "listening on 127.0.0.1:$port" "$tmp/agent.out"; do
   if ! kill -0 "$agent_pid" 2>/dev/null; then
     cat "$tmp/agent.err"
     fail "the agent exited before it listened: ${cmd[*]}"
@@ -186,4 +187,16 @@ rc=$(apply "$(manifest 0123456789abcde 900000)")
 grep -qF "achilles_agent: the token is 15 bytes long, fewer than 16 (the agent refuses it): make a longer one, e.g. \`openssl rand -hex 32\`" "$tmp/apply.log" ||
   { cat "$tmp/apply.log"; fail "no message about the short token"; }
 [[ -z $(find "$root" -type f) && ! -e $root/etc/achilles ]] || fail "a refused apply wrote into $root"
+
+# The token from a file instead (token_source), installed with the same mode and owner.
+skeleton
+token2=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+(umask 077 && printf '%s\n' "$token2" >"$tmp/token-source")
+rc=$(apply "$(manifest "" 900000 "token_source => '$tmp/token-source',")")
+[[ $rc == 2 ]] || { cat "$tmp/apply.log"; fail "an apply with token_source exited $rc, not 2"; }
+check_file "$root/etc/achilles/token" 600 "$me"
+[[ $(cat "$root/etc/achilles/token") == "$token2" ]] || fail "the installed token is not token_source's"
+rc=$(apply "$(manifest "$token" 900000 "token => '$token', token_source => '$tmp/token-source',")")
+[[ $rc == 1 ]] && grep -qF "achilles_agent: give token or token_source, not both" "$tmp/apply.log" ||
+  { cat "$tmp/apply.log"; fail "an apply with token and token_source: exit $rc"; }
 echo "PASS: puppet apply installed a working agent, idempotently"
