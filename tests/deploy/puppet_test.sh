@@ -70,6 +70,10 @@ if [[ $mode == unit ]]; then
   exit 0
 fi
 
+if [[ $(id -u) != 0 ]]; then
+  echo "SKIP: the module installs the binary, the configuration and the unit owned by root, which only root may do"
+  exit 77
+fi
 root=$tmp/root
 me=$(id -un) mygroup=$(id -gn)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
