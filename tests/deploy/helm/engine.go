@@ -6,7 +6,7 @@
 // of: Go's text/template (golang-go), the sprig v3 function library (golang-github-masterminds-
 // sprig-dev), sigs.k8s.io/yaml (golang-k8s-sigs-yaml-dev), which Helm uses to read values and
 // for toYaml/fromYaml, and gojsonschema (golang-github-xeipuuv-gojsonschema-dev), which Helm 3
-// (before 3.15) uses to check values.schema.json. This file wires them together as Helm's
+// (through 3.15 at least) uses to check values.schema.json: the schema keeps to draft 7. This file wires them together as Helm's
 // pkg/engine and pkg/chartutil do: sprig's function map without env/expandenv, plus Helm's own
 // include, tpl, required, fail, toYaml, fromYaml, toJson, fromJson and lookup (empty, as under
 // `helm template`); missingkey=zero with "<no value>" removed; values read as Helm reads them
