@@ -24,5 +24,5 @@ done
 mkdir -p "$cache"
 cd "$here"
 # -count=1: the chart's files are read at run time, which Go's test cache would not notice.
-GO111MODULE=off GOPATH=$gopath GOCACHE=$cache GOFLAGS= GOPROXY=off \
+GO111MODULE=off GOPATH=$gopath GOCACHE=$cache GOENV=off GOFLAGS= GOPROXY=off \
   exec go test -count=1 -v -run "^${test}\$" .
