@@ -50,7 +50,7 @@ fail() {
 # Puppet with all of its own files under $tmp. Facter's complaints about what this sandbox hides
 # (/proc/1/environ) are noise: they are dropped from the output shown, nothing else is.
 puppet_opts=(--confdir "$tmp/puppet/conf" --vardir "$tmp/puppet/var" --codedir "$tmp/puppet/code"
-  --logdir "$tmp/puppet/log" --rundir "$tmp/puppet/run" --color false)
+  --logdir "$tmp/puppet/log" --rundir "$tmp/puppet/run" --publicdir "$tmp/puppet/public" --color false)
 quiet() { grep -v 'Error: Facter: Permission denied @ rb_sysopen - /proc/1/environ' || true; }
 
 if [[ $mode == unit ]]; then
