@@ -3,7 +3,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Debian 12 packages the build, the tests and the benchmarks need.
+# Debian 12 packages the build, the tests and the benchmarks need. puppet and the Go packages are
+# for tests/deploy: `puppet apply` of the Puppet module, and the Helm chart rendered with Helm's
+# own libraries (text/template, sprig, sigs.k8s.io/yaml, gojsonschema; tests/deploy/helm/engine.go).
 PACKAGES=(
   cmake g++ make pkg-config ca-certificates
   libboost-graph-dev libgraphviz-dev graphviz nlohmann-json3-dev libasio-dev
@@ -11,6 +13,8 @@ PACKAGES=(
   clang-format clang-14 libfuzzer-14-dev python3 python3-networkx
   socat curl procps nodejs chromium scram haproxy systemd
   help2man bash-completion dpkg-dev lintian debootstrap prometheus
+  puppet golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
+  golang-github-xeipuuv-gojsonschema-dev
 )
 
 # What building alone needs (./scripts/package), and what packaging adds: man pages, the .debs'
