@@ -205,14 +205,17 @@ class K8sImporter {
     problems_.throw_if_any();
   }
 
-  /// A Helm template (`{{ .Values.x }}`) is not YAML, or YAML of another shape: whatever
-  /// problems its file gave are replaced by one that says what to run.
+  /// A Helm template (`{{ .Values.x }}`) is not YAML, or YAML of another shape: when its file
+  /// gave problems and holds template actions, they are replaced by one that says what to
+  /// run. A file that reads as manifests is never refused: `{{` may be in a ConfigMap value
+  /// (an Alertmanager template).
   void refuse_template(const ImportSource& src, size_t problems_before) {
+    if (problems_.size() == problems_before) return;
     size_t at = std::string::npos;
-    for (const char* mark : {"{{ .Values", "{{- .Values", "{{ .Release", "{{- if", "{{ include",
-                             "{{- include", "{{ template", "{{- template"})
+    for (const char* mark : {"{{ .Values", "{{- .Values", "{{ .Release", "{{- .Release",
+                             "{{ .Chart", "{{ include", "{{- include", "{{ template",
+                             "{{- template", "{{- if", "{{ if", "{{- toYaml", "{{ toYaml"})
       at = std::min(at, src.text.find(mark));
-    if (at == std::string::npos && problems_.size() > problems_before) at = src.text.find("{{");
     if (at == std::string::npos) return;
     problems_.keep_first(problems_before);
     uint32_t line =

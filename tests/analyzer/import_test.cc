@@ -551,6 +551,13 @@ TEST_CASE(
                         "('{{'), not a manifest: render the chart first with `helm template "
                         "RELEASE CHART_DIR > out.yaml`, then import out.yaml\n");
 
+  // `{{` in a ConfigMap value (an Alertmanager template) is no Helm template: the file reads.
+  auto alerts =
+      k8s("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alerts}\ndata:\n  t.tmpl: |\n"
+          "    {{ if .Labels }}{{ .Labels.instance }}{{ end }}\n---\n" +
+          deployment("web", "web"));
+  CHECK(alerts.topology.find("web"));
+
   // A directory of manifests with a values file and a patch beside them.
   std::string dir = "/tmp/achilles-import-test-k8s-dir";
   std::filesystem::remove_all(dir);
