@@ -942,7 +942,9 @@ class K8sImporter {
         auto strong = referenced_hosts(c.value, false);
         for (const auto& host : referenced_hosts(c.value, c.bare)) {
           if (const Service* s = resolve(host, wl.ns)) {
-            if (!s->targets.empty()) draft_.find(wl.id)->depend(s->target());
+            // A workload naming its own Service (peers, a cluster) does not depend on itself.
+            bool own = std::find(s->targets.begin(), s->targets.end(), wl.id) != s->targets.end();
+            if (!s->targets.empty() && !own) draft_.find(wl.id)->depend(s->target());
           } else if (std::find(strong.begin(), strong.end(), host) != strong.end() &&
                      cluster_name(host)) {
             std::string entry = host + " (" + wl.name + " " + c.how + ")";

@@ -370,10 +370,13 @@ TEST_CASE(
                                 "            - {name: REVIEWS, value: \"http://reviews:9080\"}\n") +
                      service("page", "page", "  type: LoadBalancer\n") +
                      deployment("reviews-v1", "reviews") + deployment("reviews-v2", "reviews", 2) +
-                     deployment("reviews-v3", "reviews") + service("reviews", "reviews");
+                     deployment("reviews-v3", "reviews", 1,
+                                "            - {name: PEERS, value: \"reviews:9080\"}\n") +
+                     service("reviews", "reviews");
   auto r = k8s(text);
   Topology t = round_trip(r.topology);
   CHECK(deps(t, "page") == std::vector<std::string>{"reviews"});
+  CHECK(deps(t, "reviews-v3").empty());  // it names its own Service: no loop through itself
   const Element& g = at(t, "reviews");
   CHECK(g.type == "k8s-service");
   CHECK(ids(t, g.members) ==
