@@ -364,7 +364,8 @@ class K8sImporter {
       YAML::Node items = child(obj, "items");
       if (!is_list(w, items, "/items")) return;
       for (size_t i = 0; i < items.size(); ++i)
-        read_object(Where{w.file, w.document, w.documents, w.base + "/items/" + std::to_string(i)},
+        read_object(Where{w.file, w.document, w.documents, w.base + "/items/" + std::to_string(i),
+                          w.in_directory},
                     items[i]);
       return;
     }

@@ -568,11 +568,14 @@ TEST_CASE(
   std::ofstream(dir + "/app.yaml")
       << deployment("web", "web", 2) << service("web", "web", "  type: LoadBalancer\n");
   std::ofstream(dir + "/values.yaml") << "replicaCount: 3\nimage: {tag: v2}\n";
+  std::ofstream(dir + "/list.yaml")
+      << "apiVersion: v1\nkind: List\nitems:\n  - {replicaCount: 2}\n";
   std::ofstream(dir + "/replicas-patch.yaml")
       << "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 5}\n";
   auto r = import_paths("k8s", {dir});
   CHECK(note_with(r, "k8s: skipped in") ==
         "k8s: skipped in the directories, not manifests: " + dir +
+            "/list.yaml (no kind: not a manifest); " + dir +
             "/replicas-patch.yaml (Deployment without spec.template: a patch?); " + dir +
             "/values.yaml (no kind: not a manifest)");
   CHECK(ids(r.topology, at(r.topology, "web").members) ==
