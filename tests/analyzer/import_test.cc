@@ -397,7 +397,8 @@ TEST_CASE(
     "[import]") {
   std::string text =
       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-env}\n"
-      "data: {CART_ADDR: \"cart:7070\", THEME: dark, ASSISTANT_ADDR: \"assistant:80\"}\n---\n"
+      "data: {CART_ADDR: \"cart:7070\", THEME: dark, ASSISTANT_ADDR: "
+      "\"shoppingassistantservice:80\"}\n---\n"
       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: urls}\n"
       "data: {catalog: \"http://catalog.default.svc.cluster.local:3550/api\"}\n---\n"
       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: proxy-conf}\n"
@@ -421,8 +422,8 @@ TEST_CASE(
   CHECK(deps(t, "web") == std::vector<std::string>{"ads", "catalog", "cart"});
   CHECK(note_with(r, "k8s: names that look") ==
         "k8s: names that look like Services but match none of the manifests (not deployed with "
-        "them, or a name to check): orders.default.svc (web env ORDERS), assistant (web envFrom "
-        "ConfigMap shop-env key ASSISTANT_ADDR)");
+        "them, or a name to check): orders.default.svc (web env ORDERS), shoppingassistantservice "
+        "(web envFrom ConfigMap shop-env key ASSISTANT_ADDR)");
   CHECK(note_with(r, "k8s: ConfigMaps read") ==
         "k8s: ConfigMaps read by workloads but not in the manifests, so not searched for Service "
         "names: absent (web)");
