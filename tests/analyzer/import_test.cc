@@ -167,7 +167,7 @@ TEST_CASE("k8s: a shop's manifests become services of replicas with quorums and 
 }
 
 TEST_CASE(
-    "k8s: Nodes give zones and hosts; DaemonSets run one pod per node; LoadBalancers "
+    "k8s: Nodes give zones and hosts, DaemonSets run one pod per node, LoadBalancers "
     "are entrypoints",
     "[import]") {
   const std::string text = R"(apiVersion: v1
@@ -392,7 +392,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "k8s: envFrom, configMapKeyRef and mounted ConfigMaps are read for Service names; a name "
+    "k8s: envFrom, configMapKeyRef and mounted ConfigMaps are read for Service names, and a name "
     "that matches nothing is listed in a note",
     "[import]") {
   std::string text =
@@ -432,7 +432,7 @@ TEST_CASE(
 
 TEST_CASE(
     "k8s: spread whose selector does not match the workload's own pods is flagged and not "
-    "credited; the zone analysis says which workloads it covers",
+    "credited, and the zone analysis says which workloads it covers",
     "[import]") {
   const std::string zone_spread =
       "      topologySpreadConstraints:\n"
@@ -482,8 +482,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "k8s: a stateful single replica (StatefulSet, volume claim, emptyDir at a data path, "
-    "database image) is labelled and ranks above stateless pods; scratch emptyDirs do not count",
+    "k8s: a stateful single replica (StatefulSet, volume claim, emptyDir at a data path, database "
+    "image) is labelled and ranks above stateless pods, while scratch emptyDirs do not count",
     "[import]") {
   const std::string scratch = "      volumes: [{name: tmp, emptyDir: {}}]\n";
   std::string text =
@@ -531,8 +531,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "k8s: Helm charts and Kustomize trees are refused with the command that renders them; in a "
-    "directory, patches and non-manifest YAML are skipped with a note",
+    "k8s: Helm charts and Kustomize trees are refused with the command that renders them, and in a "
+    "directory patches and non-manifest YAML are skipped with a note",
     "[import]") {
   const std::string real = kData + "real/k8s/";
   auto chart = run_cli("import k8s " + real + "boutique-helm-chart");
@@ -592,8 +592,8 @@ TEST_CASE(
 const std::string kRealK8s = kData + "real/k8s/";
 
 TEST_CASE(
-    "k8s, real: every manifest of tests/data/import/real/k8s imports (exit 0) and analyzes; the "
-    "Helm chart and the Kustomize tree are refused (exit 2)",
+    "k8s, real: every manifest of tests/data/import/real/k8s imports (exit 0) and analyzes, and "
+    "the Helm chart and the Kustomize tree are refused (exit 2)",
     "[import][slow]") {
   size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kRealK8s)) {
@@ -615,7 +615,7 @@ TEST_CASE(
 
 TEST_CASE(
     "k8s, real: Online Boutique: redis-cart, its carts on an emptyDir, is the first finding of "
-    "analyze; the LoadBalancer is the one entrypoint",
+    "analyze, and the LoadBalancer is the one entrypoint",
     "[import]") {
   auto r = import_paths("k8s", {kRealK8s + "online-boutique.yaml"});
   Topology t = round_trip(r.topology);
@@ -648,8 +648,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "k8s, real: Istio bookinfo: reviews v1, v2 and v3 are one group behind the reviews "
-    "Service; no entrypoint, so the import warns",
+    "k8s, real: Istio bookinfo: reviews v1, v2 and v3 are one group behind the reviews Service, "
+    "and with no entrypoint the import warns",
     "[import]") {
   auto r = import_paths("k8s", {kRealK8s + "bookinfo.yaml"});
   Topology t = round_trip(r.topology);
@@ -686,7 +686,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "k8s, real: guestbook: no LoadBalancer (commented out), so the import warns; the Redis "
+    "k8s, real: guestbook: no LoadBalancer (commented out), so the import warns, and the Redis "
     "master is stateful",
     "[import]") {
   auto r = import_paths("k8s", {kRealK8s + "guestbook.yaml"});
