@@ -291,7 +291,7 @@ ImportResult import_paths(std::string_view kind, const std::vector<std::string>&
       if (ec) throw UsageError(path + ": error: cannot read: " + ec.message());
       std::sort(files.begin(), files.end());
       for (auto& f : files)
-        sources.push_back({f, read_file(f)});
+        sources.push_back({f, read_file(f), true});
     } else {
       sources.push_back({path, read_file(path)});
     }

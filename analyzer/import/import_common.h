@@ -91,6 +91,11 @@ class Problems {
     diagnostics_.push_back({file, pos, {}, std::move(message)});
   }
   bool empty() const { return diagnostics_.empty(); }
+  size_t size() const { return diagnostics_.size(); }
+  /// Forgets the problems added after the first `n` (one better message replaces them).
+  void keep_first(size_t n) {
+    if (n < diagnostics_.size()) diagnostics_.resize(n);
+  }
   /// Throws InputError with every problem, if any.
   void throw_if_any();
 
@@ -100,6 +105,11 @@ class Problems {
 
 /// Every YAML document of `src`, or nothing after adding its syntax error to `problems`.
 std::optional<std::vector<YAML::Node>> load_yaml(const ImportSource& src, Problems& problems);
+
+/// True when an image (`redis:alpine`, `docker.io/library/postgres:16`) is a known database,
+/// cache or queue, by the words of its repository; an admin UI (`mongo-express`) is not.
+/// Defined with the Compose importer's classifier of images.
+bool datastore_image(const std::string& image);
 
 ImportResult import_k8s(const std::vector<ImportSource>& sources);
 ImportResult import_compose(const std::vector<ImportSource>& sources, const ImportOptions& options);

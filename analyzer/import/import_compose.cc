@@ -837,6 +837,10 @@ class ComposeImporter {
 
 }  // namespace
 
+bool datastore_image(const std::string& image) {
+  return classify_words(words(image)).role == Role::kDatastore;
+}
+
 ImportResult import_compose(const std::vector<ImportSource>& sources,
                             const ImportOptions& options) {
   return ComposeImporter(options).run(sources);

@@ -35,9 +35,17 @@ bool stateful_kind(std::string_view kind) {
   return check();
 }
 
+/// The label `stateful` (what an importer writes: `stateful: "a StatefulSet"`), unless it
+/// says "false" or "no".
+bool stateful_label(const Element& e) {
+  for (const auto& [k, v] : e.labels)
+    if (k == "stateful") return !v.empty() && v != "false" && v != "no";
+  return false;
+}
+
 bool holds_data(const Topology& t, ElementId x, int depth) {
   const Element& e = t[x];
-  if (stateful_kind(e.type)) return true;
+  if (stateful_kind(e.type) || stateful_label(e)) return true;
   if (e.kind == ElementKind::kComponent)
     for (const auto& d : e.depends_on) {
       if (d.target == kNoElement) continue;

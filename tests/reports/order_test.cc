@@ -42,12 +42,16 @@ std::string section(const std::string& html, const std::string& open, const std:
 
 }  // namespace
 
-TEST_CASE("stateful kinds: the database, cache, queue and storage family, and volumes",
-          "[reports][order]") {
+TEST_CASE(
+    "stateful kinds: the database, cache, queue and storage family, volumes, and the label "
+    "stateful",
+    "[reports][order]") {
   auto t = load_text(
       "version: 1\ncomponents:\n  - {id: a, kind: database}\n  - {id: b, kind: redis-cache}\n"
       "  - {id: c, kind: message_queue}\n  - {id: d, kind: host}\n  - {id: e, kind: volume}\n"
       "  - {id: f, kind: pod, depends_on: [e]}\n  - {id: g, kind: dbx}\n"
+      "  - {id: h, kind: pod, labels: {stateful: \"emptyDir volume d at /data\"}}\n"
+      "  - {id: i, kind: pod, labels: {stateful: \"false\"}}\n"
       "services:\n  - {id: s, members: [a]}\n  - {id: u, members: [d]}\n"
       "entrypoints:\n  - {id: www, target: s}\n");
   auto stateful = [&](const char* id) { return reports::is_stateful(t, *t.find(id)); };
@@ -58,6 +62,8 @@ TEST_CASE("stateful kinds: the database, cache, queue and storage family, and vo
   CHECK(stateful("e"));
   CHECK(stateful("f"));
   CHECK_FALSE(stateful("g"));
+  CHECK(stateful("h"));  // the label an importer writes (issue 21)
+  CHECK_FALSE(stateful("i"));
   CHECK(stateful("s"));
   CHECK_FALSE(stateful("u"));
 }

@@ -13,8 +13,10 @@ namespace achilles::analyzer {
 
 /// True for an element that holds data: a component or domain whose `kind` is of the
 /// database, cache, queue or storage family (database, db, postgres, mysql, redis, cache,
-/// queue, broker, kafka, store, storage, volume, disk, ...), one that depends on such a
-/// volume or disk, or a service with such a member. Losing it loses data, not only time.
+/// queue, broker, kafka, store, storage, volume, disk, ...) or that has the label `stateful`
+/// (other than "false"/"no"; the importers write it with the reason), one that depends on
+/// such a volume or disk, or a service with such a member. Losing it loses data, not only
+/// time.
 bool is_stateful(const Topology& topology, ElementId x);
 
 /// How harmful a finding is, as its outputs rank it.

@@ -14,6 +14,9 @@ namespace achilles::analyzer {
 struct ImportSource {
   std::string file;
   std::string text;
+  /// Found by walking a directory, not named by the user: the k8s importer skips, with a
+  /// note, what is not a manifest there (values files, patches) instead of failing on it.
+  bool in_directory = false;
 };
 
 /// What an importer produced: a topology that validates, and notes for the user (kinds
