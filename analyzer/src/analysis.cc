@@ -439,10 +439,10 @@ class Analyzer {
   // (Members that fall with the service, depending on it, are left out: see find_groups().)
   // A quorum of 10^4 that needs all but two has 1.7×10^11 sets of 3.
   //
-  // Only from 2k members (more sets than members, and two disjoint sets for find_groups()),
-  // so that small estates read as before. With --order 3 a group of any 2 is dissolved into
-  // its pairs when some third failure would break a further quorum together with what a pair
-  // takes down (the triples would differ by pair).
+  // From three members for pairs (three pairs of one service read as one finding), from six
+  // for triples (more sets than members, and two disjoint sets for find_groups()). With --order 3 a
+  // group of any 2 is dissolved into its pairs when some third failure would break a further quorum
+  // together with what a pair takes down (the triples would differ by pair).
   struct Group {
     ElementId service = kNoElement;
     size_t k = 2;                    // any k of the members (2, or 3 with --order 3)
@@ -458,8 +458,9 @@ class Analyzer {
       Group g;
       g.service = svc;
       g.k = spare + 1;
-      // Two disjoint sets of k members are needed below; and more sets than members.
-      const size_t least = 2 * g.k;
+      // Pairs from three members (three pairs of one service are one finding, as a reader
+      // of a Deployment of three pods wants); triples from six (more sets than members).
+      const size_t least = g.k == 2 ? 3 : 6;
       for (const auto& [x, hit] : list) {
         if (t_[x].kind != ElementKind::kComponent || hit->lost.size() != 1) continue;
         auto to = net_.affected(x);
@@ -470,10 +471,15 @@ class Analyzer {
       std::sort(g.members.begin(), g.members.end());
       // A member that falls with the service (it depends on it) makes the sets without it
       // take down one more: it is paired one by one. Two disjoint sets find them all, as
-      // each takes down the other's.
+      // each takes down the other's; of three members, the three pairs do.
       std::vector<ElementId> falls;
-      for (size_t first : {size_t{0}, g.k}) {
-        const std::span<const ElementId> set(g.members.data() + first, g.k);
+      const auto& m = g.members;
+      std::vector<std::vector<ElementId>> sets;
+      if (m.size() >= 2 * g.k)
+        sets = {{m.begin(), m.begin() + g.k}, {m.begin() + g.k, m.begin() + 2 * g.k}};
+      else
+        sets = {{m[0], m[1]}, {m[1], m[2]}, {m[0], m[2]}};
+      for (const auto& set : sets) {
         propagator_.run(set);
         for (ElementId x : g.members)
           if (std::find(set.begin(), set.end(), x) == set.end() && propagator_.down(x))

@@ -108,9 +108,15 @@ TEST_CASE("Single points of failure, domain failures and pairs are found with im
   CHECK(ids(a) == std::vector<std::string>{"domain_spof:az1", "domain_spof:rack-1",
                                            "domain_spof:region", "spof:lb-1", "cut_set:az2+db-1",
                                            "cut_set:az2+web-1", "cut_set:az2+web-2",
-                                           "cut_set:db-1+db-2", "cut_set:web-1+web-2",
-                                           "cut_set:web-1+web-3", "cut_set:web-2+web-3"});
+                                           "cut_set:db-1+db-2", "cut_set:web-1+web-2+web-3"});
   // az2 with rack-1 is no cut set: rack-1 alone takes www down.
+  // Any two of the three web servers: one grouped finding for the three pairs.
+  const auto& web = finding(a, "cut_set:web-1+web-2+web-3");
+  CHECK(web.details["any"] == 2);
+  CHECK(web.details["count"] == 3);
+  CHECK(web.message ==
+        "losing any 2 of these 3 members of web together takes down www (3 cut "
+        "sets)");
   const auto& lb = finding(a, "spof:lb-1");
   CHECK(lb.severity == "critical");
   CHECK(lb.message == "lb-1 is a single point of failure for www");

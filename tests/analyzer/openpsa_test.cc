@@ -109,7 +109,16 @@ void check_against_scram(const Topology& t, const std::string& label) {
       if (f.kind != "spof" && f.kind != "domain_spof" && f.kind != "cut_set") continue;
       const auto& down_eps = f.impact.entrypoints_down;
       if (std::find(down_eps.begin(), down_eps.end(), a.id) == down_eps.end()) continue;
-      sets.emplace_back(f.subject.begin(), f.subject.end());
+      // A grouped cut set (analysis-json.md, `any`) stands for every k of its subject.
+      const size_t k = f.details.contains("any") ? f.details["any"].get<size_t>() : 0;
+      const auto& x = f.subject;
+      if (k == 0) sets.emplace_back(x.begin(), x.end());
+      for (size_t i = 0; k && i < x.size(); ++i)
+        for (size_t j = i + 1; j < x.size(); ++j) {
+          if (k == 2) sets.push_back({x[i], x[j]});
+          for (size_t l = j + 1; k == 3 && l < x.size(); ++l)
+            sets.push_back({x[i], x[j], x[l]});
+        }
     }
     CutSets expected;
     for (const auto& s : sets) {
