@@ -103,7 +103,8 @@ std::optional<std::vector<YAML::Node>> load_yaml(const ImportSource& src, Proble
 
 ImportResult import_k8s(const std::vector<ImportSource>& sources);
 ImportResult import_compose(const std::vector<ImportSource>& sources, const ImportOptions& options);
-ImportResult import_terraform(const std::vector<ImportSource>& sources);
+ImportResult import_terraform(const std::vector<ImportSource>& sources,
+                              const ImportOptions& options);
 ImportResult import_dot(const std::vector<ImportSource>& sources);
 
 }  // namespace achilles::analyzer::detail
