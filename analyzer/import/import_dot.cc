@@ -526,8 +526,9 @@ class DotImporter {
     auto [it, fresh] = ids_.emplace(name, std::string());
     if (!fresh) return it->second;
     std::string base = detail::sanitize_id(name), id = base;
-    for (int n = 2; used_.count(id); ++n)
-      id = base + "-" + std::to_string(n);
+    // The next suffix to try is kept per base: thousands of names that map alike stay linear.
+    for (int& n = suffix_[base]; used_.count(id);)
+      id = base + "-" + std::to_string(n = std::max(n, 1) + 1);
     if (id != base) collisions_.push_back("'" + name + "' is " + id + " (" + base + " was taken)");
     used_.insert(id);
     renamed_.push_back("'" + name + "' -> " + id);
@@ -703,8 +704,11 @@ class DotImporter {
         t.undirected_edges.emplace_back(*t.find(a), *t.find(b));
     }
     auto sentence = [](std::string head, const std::vector<std::string>& items) {
-      for (size_t i = 0; i < items.size(); ++i)
+      constexpr size_t kListed = 50;  // a graph of 100,000 nodes is no 100,000-item note
+      for (size_t i = 0; i < items.size() && i < kListed; ++i)
         head += (i ? ", " : " ") + items[i];
+      if (items.size() > kListed)
+        head += " and " + std::to_string(items.size() - kListed) + " more";
       return head;
     };
     if (!renamed_.empty())
@@ -752,6 +756,7 @@ class DotImporter {
   bool infer_ = false;
   std::map<std::string, std::string> ids_;         // DOT name -> id, for names mapped
   std::set<std::string> used_;                     // ids taken
+  std::map<std::string, int> suffix_;              // base id -> last suffix given
   std::map<std::string, std::string> service_of_;  // member id -> service id
   std::set<std::string> called_;                   // ids some edge points to
   std::vector<std::string> renamed_, collisions_, styled_soft_, inferred_;

@@ -175,14 +175,14 @@ class TerraformImporter {
       }
       notes_.insert(notes_.begin(), t);
     }
-    if (!unknown_.empty()) {
-      std::string t =
-          "terraform: resources whose values the plan leaves out (all unknown until "
-          "apply), read with what the plan's changes and configuration say:";
-      for (size_t i = 0; i < unknown_.size(); ++i)
-        t += (i ? ", " : " ") + unknown_[i];
-      notes_.push_back(t);
-    }
+    if (!renamed_.empty())
+      notes_.push_back(
+          list_note("terraform: addresses that make the same id got a suffix:", renamed_));
+    if (!unknown_.empty())
+      notes_.push_back(list_note(
+          "terraform: resources whose values the plan leaves out (all unknown until apply), "
+          "read with what the plan's changes and configuration say:",
+          unknown_));
     r.notes = std::move(notes_);
     r.warnings = std::move(warnings_);
     return r;
@@ -334,10 +334,11 @@ class TerraformImporter {
           std::string id = sanitize_id(address);
           if (!ids_.insert(id).second) {
             std::string base = id;
-            for (int n = 2; !ids_.insert(id = base + "-" + std::to_string(n)).second; ++n) {
+            // The last suffix given is kept per base, so many look-alikes stay linear.
+            for (int& n = suffix_[base];
+                 !ids_.insert(id = base + "-" + std::to_string(n = std::max(n, 1) + 1)).second;) {
             }
-            notes_.push_back("terraform: " + address + " is " + id + " (" + base +
-                             " is another resource's id)");
+            renamed_.push_back(address + " is " + id);
           }
           resources_.push_back(
               {address, type, id, values, strings(r, "depends_on"), file, p(), document_});
@@ -588,6 +589,15 @@ class TerraformImporter {
     assume_entrypoints();
   }
 
+  /// `head` and the first 50 items: an estate of 100,000 resources is no 100,000-item note.
+  static std::string list_note(std::string head, const std::vector<std::string>& items) {
+    constexpr size_t kListed = 50;
+    for (size_t i = 0; i < items.size() && i < kListed; ++i)
+      head += (i ? ", " : " ") + items[i];
+    if (items.size() > kListed) head += " and " + std::to_string(items.size() - kListed) + " more";
+    return head;
+  }
+
   /// True when `to` is reached from `from` through dependencies and members.
   bool reaches(const std::string& from, const std::string& to) {
     std::set<std::string> seen = {from};
@@ -650,14 +660,11 @@ class TerraformImporter {
         draft_.find(r.id)->label("inferred_dependencies", list);
       }
     }
-    if (!found.empty()) {
-      std::string t =
+    if (!found.empty())
+      notes_.push_back(list_note(
           "terraform: dependencies inferred from depends_on and the configuration's references "
-          "(Terraform's order of creation, usually a call: check them):";
-      for (size_t i = 0; i < found.size(); ++i)
-        t += (i ? ", " : " ") + found[i];
-      notes_.push_back(t);
-    }
+          "(Terraform's order of creation, usually a call: check them):",
+          found));
   }
 
   /// Without a load balancer the state does not say where users come in. Rather than a
@@ -733,7 +740,9 @@ class TerraformImporter {
   std::map<std::string, std::set<std::string>> config_refs_;
   std::map<std::string, const json*> changes_;  // a plan's `after` by address
   std::vector<std::string> unknown_;            // addresses read without values
+  std::vector<std::string> renamed_;            // "ADDRESS is ID", for ids made twice
   std::set<std::string> ids_;
+  std::map<std::string, int> suffix_;
   std::vector<std::string> warnings_;
   bool named_entrypoints_ = false;
   Draft draft_;

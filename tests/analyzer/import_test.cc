@@ -921,6 +921,22 @@ TEST_CASE("terraform: resource types the importer does not read never fail the i
       "tf.json:1:107: error: /values/root_module/resources/0/values: must be an object");
 }
 
+TEST_CASE("terraform: two addresses that make one id are told apart by a suffix and a note",
+          "[import]") {
+  auto r = tf(R"({"values": {"root_module": {"resources": [
+    {"address": "aws_instance.web[0]", "type": "aws_instance", "values": {}},
+    {"address": "aws_instance.web[\"0\"]", "type": "aws_instance", "values": {}},
+    {"address": "aws_instance.web[\"0]\"]", "type": "aws_instance", "values": {}}]}}})");
+  Topology t = round_trip(r.topology);
+  CHECK(label(at(t, "aws_instance.web-0"), "address") == "aws_instance.web[0]");
+  CHECK(label(at(t, "aws_instance.web-0-2"), "address") == "aws_instance.web[\"0\"]");
+  CHECK(label(at(t, "aws_instance.web-0-3"), "address") == "aws_instance.web[\"0]\"]");
+  CHECK(std::find(r.notes.begin(), r.notes.end(),
+                  "terraform: addresses that make the same id got a suffix: "
+                  "aws_instance.web[\"0\"] is aws_instance.web-0-2, aws_instance.web[\"0]\"] is "
+                  "aws_instance.web-0-3") != r.notes.end());
+}
+
 TEST_CASE(
     "terraform: depends_on in a state makes an instance depend on its database and cache, "
     "noted as inferred; a depends_on on the load balancer in front is no loop",
@@ -1230,6 +1246,29 @@ TEST_CASE(
   CHECK(r.notes[1] ==
         "dot: names that map to the same id got a suffix: 'backend/api v2' is backend/api-v2-2 "
         "(backend/api-v2 was taken)");
+}
+
+TEST_CASE("dot: many names that map to one id each get their own, and the note stays short",
+          "[import]") {
+  // "x " + any run of characters that are no id characters maps to x: there is no end of
+  // them, so the suffixes are counted per id, and the note lists the first 50.
+  const std::string junk = " ()[]{}<>!?,;";
+  std::string text = "digraph {\n  x\n";
+  std::vector<std::string> names;
+  for (char a : junk)
+    for (char b : junk)
+      names.push_back(std::string("x") + a + b);
+  for (const auto& n : names)
+    text += "  \"" + n + "\" -> x\n";
+  text += "}\n";
+  auto r = dot(text);
+  Topology t = round_trip(r.topology);
+  CHECK(t.count(ElementKind::kComponent) == names.size() + 1);
+  CHECK(label(at(t, "x-2"), "dot_id") == names[0]);
+  CHECK(label(at(t, "x-" + std::to_string(names.size() + 1)), "dot_id") == names.back());
+  CHECK(r.notes[1].size() < 3000);
+  CHECK(r.notes[1].find(" and " + std::to_string(names.size() - 50) + " more") !=
+        std::string::npos);
 }
 
 TEST_CASE("dot: a node's label is kept in the topology", "[import]") {
