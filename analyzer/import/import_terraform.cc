@@ -629,7 +629,7 @@ class TerraformImporter {
     std::map<std::string, std::set<std::string>> callees_by_address;  // config address -> ids
     for (const auto& r : resources_)
       if (kCallees.count(r.type)) callees_by_address[config_address(r.address)].insert(r.id);
-    std::vector<std::string> found;
+    std::vector<std::string> found, unsure;
     for (const auto& r : resources_) {
       if (!kCallers.count(r.type)) continue;
       std::vector<std::pair<std::string, std::string>> wanted;  // address, where it was read
@@ -642,6 +642,14 @@ class TerraformImporter {
       for (const auto& [address, where] : wanted) {
         auto it = callees_by_address.find(address);
         if (it == callees_by_address.end()) continue;
+        // Several instances of one address (`count`): which of them is called, and whether
+        // any one would do, is not in Terraform; a hard dependency on each would overstate.
+        if (it->second.size() > 1) {
+          std::string item =
+              r.id + " -> " + address + " (" + std::to_string(it->second.size()) + ")";
+          if (std::find(unsure.begin(), unsure.end(), item) == unsure.end()) unsure.push_back(item);
+          continue;
+        }
         for (const auto& target : it->second) {
           DraftElement* from = draft_.find(r.id);
           if (target == r.id || !from || !draft_.find(target) || reaches(target, r.id)) continue;
@@ -665,6 +673,11 @@ class TerraformImporter {
           "terraform: dependencies inferred from depends_on and the configuration's references "
           "(Terraform's order of creation, usually a call: check them):",
           found));
+    if (!unsure.empty())
+      notes_.push_back(list_note(
+          "terraform: depends_on a group of instances not taken (which of them is called, and "
+          "whether one is enough, is not in Terraform: add the dependency by hand):",
+          unsure));
   }
 
   /// Without a load balancer the state does not say where users come in. Rather than a

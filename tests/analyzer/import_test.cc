@@ -956,8 +956,18 @@ TEST_CASE(
      "values": {"multi_az": false, "availability_zone": "eu-west-1a"}},
     {"address": "aws_elasticache_replication_group.cache", "type": "aws_elasticache_replication_group",
      "values": {"num_cache_clusters": 2, "preferred_cache_cluster_azs": ["eu-west-1a", "eu-west-1b"]}},
-    {"address": "aws_security_group.app", "type": "aws_security_group", "values": {"id": "sg-1"}}]}}})");
+    {"address": "aws_security_group.app", "type": "aws_security_group", "values": {"id": "sg-1"}},
+    {"address": "aws_instance.search[0]", "type": "aws_instance", "values": {"availability_zone": "eu-west-1a"}},
+    {"address": "aws_instance.search[1]", "type": "aws_instance", "values": {"availability_zone": "eu-west-1b"}},
+    {"address": "aws_instance.batch", "type": "aws_instance", "values": {"availability_zone": "eu-west-1a"},
+     "depends_on": ["aws_instance.search"]}]}}})");
   Topology t = round_trip(r.topology);
+  // Two search instances: which one is called is not in Terraform, so no dependency.
+  CHECK(deps(t, "aws_instance.batch").empty());
+  CHECK(std::find(r.notes.begin(), r.notes.end(),
+                  "terraform: depends_on a group of instances not taken (which of them is "
+                  "called, and whether one is enough, is not in Terraform: add the dependency by "
+                  "hand): aws_instance.batch -> aws_instance.search (2)") != r.notes.end());
   CHECK(deps(t, "aws_instance.app-0") ==
         std::vector<std::string>{"aws_db_instance.db", "aws_elasticache_replication_group.cache"});
   CHECK(label(at(t, "aws_instance.app-1"), "inferred_dependencies") ==
