@@ -370,7 +370,7 @@ ImportResult import_sources(std::string_view kind, const std::vector<ImportSourc
   else if (kind == "compose")
     r = detail::import_compose(sources, options);
   else if (kind == "terraform")
-    r = detail::import_terraform(sources);
+    r = detail::import_terraform(sources, options);
   else if (kind == "dot")
     r = detail::import_dot(sources);
   else

@@ -113,7 +113,8 @@ bool datastore_image(const std::string& image);
 
 ImportResult import_k8s(const std::vector<ImportSource>& sources);
 ImportResult import_compose(const std::vector<ImportSource>& sources, const ImportOptions& options);
-ImportResult import_terraform(const std::vector<ImportSource>& sources);
+ImportResult import_terraform(const std::vector<ImportSource>& sources,
+                              const ImportOptions& options);
 ImportResult import_dot(const std::vector<ImportSource>& sources);
 
 }  // namespace achilles::analyzer::detail

@@ -3,6 +3,11 @@
 // `service=` attributes make services, `entrypoint=` declares entrypoints. An undirected
 // graph keeps its edges for the structural findings (articulation points and bridges).
 //
+// `achilles import dot` reads more than the spec's mapping (`analyze x.dot` does not): names
+// that are no valid id (`"frontend[Deployment]"`, `"[root] aws_instance.web"`) are mapped to
+// valid ids with the name kept as a label, `style=dashed|dotted` edges are soft, and the nodes
+// no edge points to are inferred entrypoints; each decision is a note.
+//
 // The text is read twice: by DotCheck, a reader of the grammar cgraph accepts, which refuses
 // in its own words (located) anything cgraph would call a syntax error, and then by cgraph.
 // Past 500 lines, not split: DotCheck is this importer's front half and records the
@@ -439,8 +444,12 @@ class DotCheck {
 
 class DotImporter {
  public:
-  DotImporter(std::string_view text, const std::string& file)
-      : text_(text), file_(file), check_(text) {}
+  /// `infer`: the importer's reading (see the top of the file), not only the spec's mapping.
+  DotImporter(std::string_view text, const std::string& file, bool infer = false)
+      : text_(text), file_(file), check_(text), infer_(infer) {}
+
+  /// What the inferring reading decided, one sentence each.
+  std::vector<std::string> notes;
 
   Topology run() {
     if (auto problem = check_.run(file_)) {
@@ -510,12 +519,46 @@ class DotImporter {
     return x;
   }
 
+  /// The id a DOT name stands for: itself, or when inferring and it is no valid id, a valid
+  /// one made of it (sanitize_id), with a suffix when that is taken (map_ids reserves first).
+  std::string id_of(const std::string& name) {
+    if (!infer_ || detail::valid_id(name)) return name;
+    auto [it, fresh] = ids_.emplace(name, std::string());
+    if (!fresh) return it->second;
+    std::string base = detail::sanitize_id(name), id = base;
+    // The next suffix to try is kept per base: thousands of names that map alike stay linear.
+    for (int& n = suffix_[base]; used_.count(id);)
+      id = base + "-" + std::to_string(n = std::max(n, 1) + 1);
+    if (id != base) collisions_.push_back("'" + name + "' is " + id + " (" + base + " was taken)");
+    used_.insert(id);
+    renamed_.push_back("'" + name + "' -> " + id);
+    return it->second = id;
+  }
+
+  /// Reserves the valid names first, so that a mapped name never takes one of them.
+  void map_ids(Agraph_t* g) {
+    if (!infer_) return;
+    for (Agnode_t* n = agfstnode(g); n; n = agnxtnode(g, n))
+      if (detail::valid_id(agnameof(n))) used_.insert(agnameof(n));
+    for (const auto& [name, at] : check_.subgraphs)
+      if (name.rfind("cluster_", 0) == 0 && detail::valid_id(name.substr(8)))
+        used_.insert(name.substr(8));
+    for (const auto& [attribute, at] : check_.attrs)
+      if ((attribute.first == "domain" || attribute.first == "service" ||
+           attribute.first == "entrypoint") &&
+          detail::valid_id(attribute.second))
+        used_.insert(attribute.second);
+    for (Agnode_t* n = agfstnode(g); n; n = agnxtnode(g, n))
+      id_of(agnameof(n));
+  }
+
   void check_id(SourcePos at, const std::string& what, const std::string& id) {
+    if (infer_) return;  // id_of made it valid
     if (!detail::valid_id(id))
       error(at, what,
             "id '" + id +
                 "' is not valid (allowed: a letter or digit, then letters, digits and "
-                "_ . : / @ -)");
+                "_ . : / @ -; `achilles import dot` maps such names to ids)");
   }
 
   // Records an id and its kind; a second use under another kind is an error.
@@ -534,15 +577,17 @@ class DotImporter {
       std::string name = agnameof(sub);
       std::string k = attr(sub, "min_healthy");
       if (name.rfind("cluster_", 0) == 0 && !k.empty()) {
-        std::string id = name.substr(8);
-        std::string what = "service '" + id + "'";
+        std::string what = "service '" + name.substr(8) + "'";
+        std::string id = id_of(name.substr(8));
         SourcePos at = where(check_.subgraphs, name);
         check_id(at, what, id);
         claim(at, id, ElementKind::kService);
         auto& s = draft.get(ElementKind::kService, id);
         s.label("source", "dot:" + name);
-        for (Agnode_t* n = agfstnode(sub); n; n = agnxtnode(sub, n))
-          s.members.push_back(agnameof(n));
+        for (Agnode_t* n = agfstnode(sub); n; n = agnxtnode(sub, n)) {
+          s.members.push_back(id_of(agnameof(n)));
+          service_of_[id_of(agnameof(n))] = id;
+        }
         char* end = nullptr;
         long x = std::strtol(k.c_str(), &end, 10);
         if (*end != '\0' || x < 1 || static_cast<size_t>(x) > s.members.size())
@@ -561,35 +606,43 @@ class DotImporter {
     const bool directed = agisdirected(g);
     std::string graph_name = agnameof(g);
     if (!graph_name.empty() && graph_name[0] == '%') graph_name.clear();  // anonymous
+    map_ids(g);
     for (Agnode_t* n = agfstnode(g); n; n = agnxtnode(g, n)) {
-      std::string id = agnameof(n);
-      std::string what = "node '" + id + "'";
-      SourcePos at = node_at(id);
+      std::string name = agnameof(n), id = id_of(name);
+      std::string what = "node '" + name + "'";
+      SourcePos at = node_at(name);
       check_id(at, what, id);
       claim(at, id, ElementKind::kComponent);
       auto& c = draft.get(ElementKind::kComponent, id);
+      if (id != name) c.label("dot_id", name);
+      // A label is what people call the node: kept, unless it is Graphviz's "\N" (the name).
+      if (auto l = attr(n, "label"); !l.empty() && l != "\\N" && l != name) c.label("label", l);
       if (auto kind = attr(n, "kind"); !kind.empty()) c.type = kind;
       c.capacity = number(at, what, "capacity", attr(n, "capacity"), 0, INFINITY, true);
       c.availability = number(at, what, "availability", attr(n, "availability"), 0, 1, true);
-      if (auto d = attr(n, "domain"); !d.empty()) {
-        SourcePos d_at = attr_at("domain", d).line ? attr_at("domain", d) : at;
-        check_id(d_at, "domain '" + d + "'", d);
+      if (auto name_d = attr(n, "domain"); !name_d.empty()) {
+        std::string d = id_of(name_d);
+        SourcePos d_at = attr_at("domain", name_d).line ? attr_at("domain", name_d) : at;
+        check_id(d_at, "domain '" + name_d + "'", d);
         claim(d_at, d, ElementKind::kDomain);
         draft.get(ElementKind::kDomain, d).label("source", "dot: domain attribute");
         c.domain = d;
       }
-      if (auto s = attr(n, "service"); !s.empty()) {
-        SourcePos s_at = attr_at("service", s).line ? attr_at("service", s) : at;
-        check_id(s_at, "service '" + s + "'", s);
+      if (auto name_s = attr(n, "service"); !name_s.empty()) {
+        std::string s = id_of(name_s);
+        SourcePos s_at = attr_at("service", name_s).line ? attr_at("service", name_s) : at;
+        check_id(s_at, "service '" + name_s + "'", s);
         claim(s_at, s, ElementKind::kService);
         auto& svc = draft.get(ElementKind::kService, s);
         svc.label("source", "dot: service attribute");
         if (std::find(svc.members.begin(), svc.members.end(), id) == svc.members.end())
           svc.members.push_back(id);
+        service_of_[id] = s;
       }
-      if (auto ep = attr(n, "entrypoint"); !ep.empty()) {
-        std::string ewhat = "entrypoint '" + ep + "'";
-        SourcePos e_at = attr_at("entrypoint", ep).line ? attr_at("entrypoint", ep) : at;
+      if (auto name_ep = attr(n, "entrypoint"); !name_ep.empty()) {
+        std::string ep = id_of(name_ep);
+        std::string ewhat = "entrypoint '" + name_ep + "'";
+        SourcePos e_at = attr_at("entrypoint", name_ep).line ? attr_at("entrypoint", name_ep) : at;
         check_id(e_at, ewhat, ep);
         claim(e_at, ep, ElementKind::kEntrypoint);
         auto& e = draft.get(ElementKind::kEntrypoint, ep);
@@ -602,28 +655,39 @@ class DotImporter {
     std::vector<std::pair<std::string, std::string>> links;
     for (Agnode_t* n = agfstnode(g); n; n = agnxtnode(g, n)) {
       for (Agedge_t* e = agfstout(g, n); e; e = agnxtout(g, e)) {
-        std::string a = agnameof(agtail(e)), b = agnameof(aghead(e));
+        std::string name_a = agnameof(agtail(e)), name_b = agnameof(aghead(e));
+        std::string a = id_of(name_a), b = id_of(name_b);
         if (!directed) {
           links.emplace_back(a, b);
           continue;
         }
-        std::string what = "edge '" + a + " -> " + b + "'";
-        SourcePos at = where(check_.edges, std::pair(a, b));
+        std::string what = "edge '" + name_a + " -> " + name_b + "'";
+        SourcePos at = where(check_.edges, std::pair(name_a, name_b));
         std::string target = b;
         if (auto lhead = attr(e, "lhead"); lhead.rfind("cluster_", 0) == 0) {
-          std::string s = lhead.substr(8);
+          std::string s = id_of(lhead.substr(8));
           auto it = kinds_.find(s);
           if (it != kinds_.end() && it->second == ElementKind::kService) target = s;
         }
         auto mode = attr(e, "mode");
         if (!mode.empty() && mode != "hard" && mode != "soft")
           error(at, what, "mode must be 'hard' or 'soft', not '" + mode + "'");
+        // A dashed or dotted line is how a drawing says "optional": soft, unless `mode` says.
+        if (auto style = attr(e, "style"); infer_ && mode.empty() &&
+                                           (style.find("dashed") != std::string::npos ||
+                                            style.find("dotted") != std::string::npos)) {
+          mode = "soft";
+          styled_soft_.push_back(a + " -> " + target + " (" + style + ")");
+        }
         auto calls = number(at, what, "calls", attr(e, "calls"), 0, INFINITY, false);
         auto& from = draft.get(ElementKind::kComponent, a);
         from.depend(target, mode == "soft" ? DepMode::kSoft : DepMode::kHard);
         if (calls) calls_[{a, target}] = *calls;
+        called_.insert(target);
+        if (auto s = service_of_.find(target); s != service_of_.end()) called_.insert(s->second);
       }
     }
+    if (infer_ && directed) infer_entrypoints(g, draft);
     if (!diagnostics_.empty()) {
       std::stable_sort(diagnostics_.begin(), diagnostics_.end(), [](const auto& x, const auto& y) {
         return std::pair(x.pos.line, x.pos.column) < std::pair(y.pos.line, y.pos.column);
@@ -639,7 +703,48 @@ class DotImporter {
       for (const auto& [a, b] : links)
         t.undirected_edges.emplace_back(*t.find(a), *t.find(b));
     }
+    auto sentence = [](std::string head, const std::vector<std::string>& items) {
+      constexpr size_t kListed = 50;  // a graph of 100,000 nodes is no 100,000-item note
+      for (size_t i = 0; i < items.size() && i < kListed; ++i)
+        head += (i ? ", " : " ") + items[i];
+      if (items.size() > kListed)
+        head += " and " + std::to_string(items.size() - kListed) + " more";
+      return head;
+    };
+    if (!renamed_.empty())
+      notes.push_back(sentence(
+          "dot: names that are no valid id were mapped to ids (the name is kept in the label "
+          "dot_id):",
+          renamed_));
+    if (!collisions_.empty())
+      notes.push_back(sentence("dot: names that map to the same id got a suffix:", collisions_));
+    if (!styled_soft_.empty())
+      notes.push_back(
+          sentence("dot: dashed or dotted edges taken as soft dependencies:", styled_soft_));
+    if (!inferred_.empty())
+      notes.push_back(sentence(
+          "dot: entrypoints inferred at what no edge points to (labelled inferred; name the "
+          "real ones with --entrypoint ID):",
+          inferred_));
     return t;
+  }
+
+  /// Without an entrypoint in the file, the nodes (or services) that no edge points to are
+  /// where requests come in: an entrypoint `entry:ID` for each, labelled inferred.
+  void infer_entrypoints(Agraph_t* g, detail::Draft& draft) {
+    for (const auto& [id, kind] : kinds_)
+      if (kind == ElementKind::kEntrypoint) return;
+    std::set<std::string> done;
+    for (Agnode_t* n = agfstnode(g); n; n = agnxtnode(g, n)) {
+      std::string id = id_of(agnameof(n));
+      auto s = service_of_.find(id);
+      std::string target = s == service_of_.end() ? id : s->second;
+      if (called_.count(id) || called_.count(target) || !done.insert(target).second) continue;
+      auto& e = draft.get(ElementKind::kEntrypoint, draft.fresh_id("entry:" + target));
+      e.target = target;
+      e.label("inferred", "no edge in the graph points to it");
+      inferred_.push_back(e.id);
+    }
   }
 
   std::string_view text_;
@@ -648,6 +753,13 @@ class DotImporter {
   std::vector<Diagnostic> diagnostics_;
   std::map<std::string, ElementKind> kinds_;
   std::map<std::pair<std::string, std::string>, double> calls_;
+  bool infer_ = false;
+  std::map<std::string, std::string> ids_;         // DOT name -> id, for names mapped
+  std::set<std::string> used_;                     // ids taken
+  std::map<std::string, int> suffix_;              // base id -> last suffix given
+  std::map<std::string, std::string> service_of_;  // member id -> service id
+  std::set<std::string> called_;                   // ids some edge points to
+  std::vector<std::string> renamed_, collisions_, styled_soft_, inferred_;
 };
 
 }  // namespace
@@ -662,7 +774,9 @@ ImportResult import_dot(const std::vector<ImportSource>& sources) {
   if (sources.size() != 1)
     throw UsageError("achilles import dot: error: give exactly one DOT file");
   ImportResult r;
-  r.topology = import_dot_text(sources[0].text, sources[0].file);
+  DotImporter importer(sources[0].text, sources[0].file, true);
+  r.topology = importer.run();
+  r.notes = std::move(importer.notes);
   if (r.topology.undirected)
     r.notes.push_back(
         "dot: the graph is undirected: its links have no dependency direction and are not part "

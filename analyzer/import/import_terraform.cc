@@ -1,6 +1,9 @@
 // `terraform show -json` (state or plan) into a topology: instances, auto-scaling groups,
-// load balancers and their target groups, RDS and ElastiCache, placed in zones and regions.
-// See docs/importers.md.
+// load balancers (and classic ELBs) and their targets, RDS and ElastiCache, placed in zones and
+// regions; `depends_on` of compute on data stores and load balancers as inferred dependencies;
+// entrypoints at the load balancers, or assumed at the roots when there is none.
+// See docs/importers.md. Past 500 lines, not split: one class walks the document and builds
+// the draft, and the links between resources need both halves.
 #include <algorithm>
 #include <charconv>
 #include <map>
@@ -18,7 +21,8 @@ using nlohmann::json;
 struct Resource {
   std::string address, type, id;
   const json* values;
-  std::string file, path;  // where it is: for messages
+  std::vector<std::string> depends_on;  // addresses, as in a state's `depends_on`
+  std::string file, path;               // where it is: for messages
   const doc::Document* document;
 };
 
@@ -86,9 +90,55 @@ std::string base_address(const std::string& address) {
   return address.substr(0, address.find('['));
 }
 
+/// The address without any instance key: "module.a[0].aws_db_instance.db[\"x\"]" ->
+/// "module.a.aws_db_instance.db", as `depends_on` and `references` name resources.
+std::string config_address(const std::string& address) {
+  std::string out;
+  bool in_key = false, in_string = false;
+  for (size_t i = 0; i < address.size(); ++i) {
+    char c = address[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (in_key) {
+      if (c == '"') in_string = true;
+      if (c == ']') in_key = false;
+    } else if (c == '[') {
+      in_key = true;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/// The resource types the importer reads; the others are counted in a note and never checked.
+const std::set<std::string>& read_types() {
+  static const std::set<std::string> types = {"aws_instance",
+                                              "aws_lb",
+                                              "aws_alb",
+                                              "aws_elb",
+                                              "aws_lb_target_group",
+                                              "aws_alb_target_group",
+                                              "aws_lb_listener",
+                                              "aws_alb_listener",
+                                              "aws_lb_target_group_attachment",
+                                              "aws_alb_target_group_attachment",
+                                              "aws_elb_attachment",
+                                              "aws_autoscaling_group",
+                                              "aws_autoscaling_attachment",
+                                              "aws_db_instance",
+                                              "aws_elasticache_replication_group",
+                                              "aws_subnet"};
+  return types;
+}
+
 class TerraformImporter {
  public:
-  ImportResult run(const std::vector<ImportSource>& sources) {
+  ImportResult run(const std::vector<ImportSource>& sources, const ImportOptions& options) {
+    named_entrypoints_ = !options.entrypoints.empty();
     std::vector<json> docs(sources.size());
     documents_.resize(sources.size());
     for (size_t i = 0; i < sources.size(); ++i) {
@@ -125,7 +175,16 @@ class TerraformImporter {
       }
       notes_.insert(notes_.begin(), t);
     }
+    if (!renamed_.empty())
+      notes_.push_back(
+          list_note("terraform: addresses that make the same id got a suffix:", renamed_));
+    if (!unknown_.empty())
+      notes_.push_back(list_note(
+          "terraform: resources whose values the plan leaves out (all unknown until apply), "
+          "read with what the plan's changes and configuration say:",
+          unknown_));
     r.notes = std::move(notes_);
+    r.warnings = std::move(warnings_);
     return r;
   }
 
@@ -197,6 +256,15 @@ class TerraformImporter {
       error(file, std::string("/") + top, "must be an object");
       return;
     }
+    // A plan leaves out a resource's `values` when none is known before apply; what its
+    // change says (`after`, beside `after_unknown`) is read instead.
+    changes_.clear();
+    if (auto rc = root.find("resource_changes"); rc != root.end() && rc->is_array())
+      for (const auto& c : *rc)
+        if (c.is_object() && c.contains("address") && c["address"].is_string())
+          if (auto ch = c.find("change"); ch != c.end() && ch->is_object())
+            if (auto after = ch->find("after"); after != ch->end() && after->is_object())
+              changes_[c["address"].get<std::string>()] = &*after;
     if (auto rm = it->find("root_module"); rm != it->end()) {
       std::string path = std::string("/") + top + "/root_module";
       module(file, *rm, path);
@@ -205,9 +273,12 @@ class TerraformImporter {
       if (auto rm = cfg->find("root_module"); rm != cfg->end() && rm->is_object())
         if (auto rs = rm->find("resources"); rs != rm->end() && rs->is_array())
           for (const auto& r : *rs)
-            if (r.is_object() && r.contains("address") && r["address"].is_string())
-              references(r.value("expressions", json::object()),
-                         config_refs_[r["address"].get<std::string>()]);
+            if (r.is_object() && r.contains("address") && r["address"].is_string()) {
+              auto& refs = config_refs_[r["address"].get<std::string>()];
+              references(r.value("expressions", json::object()), refs);
+              for (const auto& d : strings(r, "depends_on"))
+                refs.insert(d);
+            }
   }
 
   // `path` is extended and restored in place: a copy per level made the memory grow with
@@ -224,8 +295,7 @@ class TerraformImporter {
         for (size_t i = 0; i < rs->size(); ++i) {
           const json& r = (*rs)[i];
           auto p = [&] { return path + "/resources/" + std::to_string(i); };
-          if (!r.is_object() || !r.contains("address") || !r["address"].is_string() ||
-              !r.contains("type") || !r["type"].is_string()) {
+          if (!r.is_object() || !r.contains("type") || !r["type"].is_string()) {
             error(file, p(), "a resource must be an object with 'address' and 'type'");
             continue;
           }
@@ -236,14 +306,42 @@ class TerraformImporter {
             }
             if (mode->get<std::string>() != "managed") continue;
           }
-          auto v = r.find("values");
-          if (v == r.end() || !v->is_object()) {
-            error(file, p() + "/values", "must be an object");
+          // A type the importer does not read is counted, never checked: whatever its
+          // values hold, it cannot fail the import.
+          std::string type = r["type"].get<std::string>();
+          if (!read_types().count(type)) {
+            ++skipped_[type];
             continue;
           }
-          resources_.push_back({r["address"].get<std::string>(), r["type"].get<std::string>(),
-                                sanitize_id(r["address"].get<std::string>()), &*v, file, p(),
-                                document_});
+          if (!r.contains("address") || !r["address"].is_string()) {
+            error(file, p(), "a resource must be an object with 'address' and 'type'");
+            continue;
+          }
+          std::string address = r["address"].get<std::string>();
+          const json* values = nullptr;
+          auto v = r.find("values");
+          if (v == r.end() || v->is_null()) {
+            auto change = changes_.find(address);
+            values = change != changes_.end() ? change->second : &kUnknown;
+            unknown_.push_back(address);
+          } else if (!v->is_object()) {
+            error(file, p() + "/values", "must be an object");
+            continue;
+          } else {
+            values = &*v;
+          }
+          // Two addresses may make one id (`web[0]` and `web["0"]`): the second gets a suffix.
+          std::string id = sanitize_id(address);
+          if (!ids_.insert(id).second) {
+            std::string base = id;
+            // The last suffix given is kept per base, so many look-alikes stay linear.
+            for (int& n = suffix_[base];
+                 !ids_.insert(id = base + "-" + std::to_string(n = std::max(n, 1) + 1)).second;) {
+            }
+            renamed_.push_back(address + " is " + id);
+          }
+          resources_.push_back(
+              {address, type, id, values, strings(r, "depends_on"), file, p(), document_});
         }
       }
     }
@@ -331,21 +429,33 @@ class TerraformImporter {
       } else if (r.type == "aws_instance") {
         auto& c = element(ElementKind::kComponent, r, "host");
         c.domain = zone(text(v, "availability_zone"));
-      } else if (kLbs.count(r.type)) {
+      } else if (kLbs.count(r.type) || r.type == "aws_elb") {
         auto& c = element(ElementKind::kComponent, r, "loadbalancer");
         c.label("note", "managed by AWS across the zones of its subnets");
-        std::string region;
+        std::vector<std::string> zones = strings(v, "availability_zones");  // a classic ELB's
         for (const auto& s : strings(v, "subnets"))
-          if (!subnet_zone[s].empty()) region = sanitize_id(region_of(subnet_zone[s]));
-        if (!region.empty()) {
-          zone(subnet_zone[strings(v, "subnets")[0]]);
-          c.domain = region;
+          if (!subnet_zone[s].empty()) zones.push_back(subnet_zone[s]);
+        if (!zones.empty()) {
+          zone(zones[0]);
+          c.domain = sanitize_id(region_of(zones[0]));
         }
+        // Every load balancer is where someone comes in: an internal one too (callers inside
+        // the network). Inferred: the state does not say who calls it.
         auto internal = v.find("internal");
-        if (internal == v.end() || !internal->is_boolean() || !internal->get<bool>()) {
-          auto& e = draft_.get(ElementKind::kEntrypoint, draft_.fresh_id("entry:" + r.id));
-          e.target = r.id;
-          e.label("source", "terraform:" + r.address);
+        bool inside = internal != v.end() && internal->is_boolean() && internal->get<bool>();
+        auto& e = draft_.get(ElementKind::kEntrypoint, draft_.fresh_id("entry:" + r.id));
+        e.target = r.id;
+        e.label("source", "terraform:" + r.address);
+        e.label("inferred",
+                std::string(r.type == "aws_elb" ? "a classic load balancer" : "a load balancer") +
+                    (inside ? " marked internal: callers inside the network come in here"
+                            : ": users come in here"));
+        if (r.type == "aws_elb") {
+          // A classic ELB sends to instances itself: a service of them, which it depends on.
+          auto& b = draft_.get(ElementKind::kService, r.id + "-instances");
+          b.type = "target_group";
+          b.label("source", "terraform:" + r.address + " (its instances)");
+          c.depend(b.id);
         }
       } else if (kTgs.count(r.type)) {
         element(ElementKind::kService, r, "target_group");
@@ -411,8 +521,6 @@ class TerraformImporter {
                            " has no automatic failover: its replicas do not take writes when "
                            "the primary fails");
         }
-      } else {
-        ++skipped_[r.type];
       }
     }
 
@@ -439,7 +547,21 @@ class TerraformImporter {
         for (const auto* tg : tgs)
           for (const auto* a : asgs)
             add_member(tg->id, a->id);
+        for (const auto* elb : linked(r, {"elb"}, {"aws_elb"}))
+          for (const auto* a : asgs)
+            add_member(elb->id + "-instances", a->id);
+      } else if (r.type == "aws_elb") {
+        for (const auto* i : linked(r, {"instances"}, {"aws_instance"}))
+          add_member(r.id + "-instances", i->id);
+      } else if (r.type == "aws_elb_attachment") {
+        auto targets = linked(r, {"instance"}, {"aws_instance"});
+        for (const auto* elb : linked(r, {"elb"}, {"aws_elb"}))
+          for (const auto* t : targets)
+            add_member(elb->id + "-instances", t->id);
       }
+      if (r.type == "aws_autoscaling_group")
+        for (const auto* elb : linked(r, {"load_balancers"}, {"aws_elb"}))
+          add_member(elb->id + "-instances", r.id);
     }
     // A target group is served by its members; a load balancer with no listener found that is
     // the only one sends to every target group.
@@ -453,12 +575,149 @@ class TerraformImporter {
       if (s->members.empty())
         notes_.push_back("terraform: " + tg->address + " has no targets found: left out");
     }
+    for (const auto& r : resources_)
+      if (r.type == "aws_elb" && draft_.find(r.id + "-instances")->members.empty())
+        notes_.push_back("terraform: " + r.address +
+                         " has no instances or auto-scaling groups found behind it");
     if (lbs.size() == 1 && draft_.find(lbs[0]->id)->depends_on.empty() && !tgs.empty()) {
       for (const auto* tg : tgs)
         draft_.find(lbs[0]->id)->depend(tg->id);
       notes_.push_back("terraform: no listener links " + lbs[0]->address +
                        " to a target group: assumed to send to every target group");
     }
+    infer_dependencies();
+    assume_entrypoints();
+  }
+
+  /// `head` and the first 50 items: an estate of 100,000 resources is no 100,000-item note.
+  static std::string list_note(std::string head, const std::vector<std::string>& items) {
+    constexpr size_t kListed = 50;
+    for (size_t i = 0; i < items.size() && i < kListed; ++i)
+      head += (i ? ", " : " ") + items[i];
+    if (items.size() > kListed) head += " and " + std::to_string(items.size() - kListed) + " more";
+    return head;
+  }
+
+  /// True when `to` is reached from `from` through dependencies and members.
+  bool reaches(const std::string& from, const std::string& to) {
+    std::set<std::string> seen = {from};
+    std::vector<std::string> todo = {from};
+    while (!todo.empty()) {
+      std::string id = todo.back();
+      todo.pop_back();
+      if (id == to) return true;
+      const DraftElement* e = draft_.find(id);
+      if (!e) continue;
+      for (const auto& d : e->depends_on)
+        if (seen.insert(d.target).second) todo.push_back(d.target);
+      for (const auto& m : e->members)
+        if (seen.insert(m).second) todo.push_back(m);
+    }
+    return false;
+  }
+
+  /// `depends_on` in a state (which Terraform fills from explicit `depends_on` and from the
+  /// references in the configuration), and in a plan the configuration's references: an
+  /// instance or auto-scaling group that depends on a database, a cache, a load balancer or
+  /// another instance is taken to call it. Inferred, so labelled and noted; an edge that
+  /// would close a loop (an ASG that names the ELB in front of it) is not one.
+  void infer_dependencies() {
+    static const std::set<std::string> kCallers = {"aws_instance", "aws_autoscaling_group"};
+    static const std::set<std::string> kCallees = {
+        "aws_db_instance", "aws_elasticache_replication_group", "aws_lb", "aws_alb", "aws_elb",
+        "aws_instance"};
+    std::map<std::string, std::set<std::string>> callees_by_address;  // config address -> ids
+    for (const auto& r : resources_)
+      if (kCallees.count(r.type)) callees_by_address[config_address(r.address)].insert(r.id);
+    std::vector<std::string> found, unsure;
+    for (const auto& r : resources_) {
+      if (!kCallers.count(r.type)) continue;
+      std::vector<std::pair<std::string, std::string>> wanted;  // address, where it was read
+      for (const auto& d : r.depends_on)
+        wanted.emplace_back(d, "depends_on");
+      if (auto refs = config_refs_.find(base_address(r.address)); refs != config_refs_.end())
+        for (const auto& d : refs->second)
+          wanted.emplace_back(d, "configuration");
+      std::vector<std::string> labels;
+      for (const auto& [address, where] : wanted) {
+        auto it = callees_by_address.find(address);
+        if (it == callees_by_address.end()) continue;
+        // Several instances of one address (`count`): which of them is called, and whether
+        // any one would do, is not in Terraform; a hard dependency on each would overstate.
+        if (it->second.size() > 1) {
+          std::string item =
+              r.id + " -> " + address + " (" + std::to_string(it->second.size()) + ")";
+          if (std::find(unsure.begin(), unsure.end(), item) == unsure.end()) unsure.push_back(item);
+          continue;
+        }
+        for (const auto& target : it->second) {
+          DraftElement* from = draft_.find(r.id);
+          if (target == r.id || !from || !draft_.find(target) || reaches(target, r.id)) continue;
+          bool fresh = std::none_of(from->depends_on.begin(), from->depends_on.end(),
+                                    [&](const DraftDep& d) { return d.target == target; });
+          if (!fresh) continue;
+          from->depend(target);
+          labels.push_back(target + " (" + where + ")");
+          found.push_back(r.id + " -> " + target);
+        }
+      }
+      if (!labels.empty()) {
+        std::string list;
+        for (const auto& l : labels)
+          list += (list.empty() ? "" : ", ") + l;
+        draft_.find(r.id)->label("inferred_dependencies", list);
+      }
+    }
+    if (!found.empty())
+      notes_.push_back(list_note(
+          "terraform: dependencies inferred from depends_on and the configuration's references "
+          "(Terraform's order of creation, usually a call: check them):",
+          found));
+    if (!unsure.empty())
+      notes_.push_back(list_note(
+          "terraform: depends_on a group of instances not taken (which of them is called, and "
+          "whether one is enough, is not in Terraform: add the dependency by hand):",
+          unsure));
+  }
+
+  /// Without a load balancer the state does not say where users come in. Rather than a
+  /// topology on which analyze finds nothing, the resources nothing depends on (and that are
+  /// no member of a group) are taken as entrypoints, each labelled inferred, with a warning:
+  /// a single-AZ database or an auto-scaling group of one is then still found.
+  void assume_entrypoints() {
+    if (named_entrypoints_) return;
+    for (const auto& r : resources_)
+      if (kLoadBalancers.count(r.type)) return;
+    std::vector<const Resource*> candidates;
+    for (const auto& r : resources_)
+      if (const DraftElement* e = draft_.find(r.id);
+          e && (e->kind == ElementKind::kComponent || e->kind == ElementKind::kService))
+        candidates.push_back(&r);
+    std::set<std::string> used;
+    for (const auto* r : candidates) {
+      const DraftElement* e = draft_.find(r->id);
+      for (const auto& d : e->depends_on)
+        used.insert(d.target);
+      used.insert(e->members.begin(), e->members.end());
+    }
+    std::string list;
+    for (const auto* r : candidates) {
+      const DraftElement* e = draft_.find(r->id);
+      if (used.count(r->id) || (e->kind == ElementKind::kService && e->members.empty())) continue;
+      auto& entry = draft_.get(ElementKind::kEntrypoint, draft_.fresh_id("entry:" + r->id));
+      entry.target = r->id;
+      entry.label("source", "terraform:" + r->address);
+      entry.label("inferred", "no load balancer in the input, and nothing in it depends on " +
+                                  r->address + ": assumed to be called directly");
+      list += (list.empty() ? "" : ", ") + entry.id;
+    }
+    if (!list.empty())
+      warnings_.push_back(
+          "terraform: no load balancer (aws_lb, aws_alb, aws_elb) to take as an entrypoint: "
+          "entrypoints were assumed at the resources nothing depends on (" +
+          list +
+          "), labelled inferred; their findings hold for callers that reach them directly: "
+          "name the real entrypoints with --entrypoint ID");
   }
 
   /// The count of instances in `key` of r's values (`fallback` without it); more than
@@ -480,6 +739,8 @@ class TerraformImporter {
       s->members.push_back(member);
   }
 
+  static inline const json kUnknown = json::object();
+  static inline const std::set<std::string> kLoadBalancers = {"aws_lb", "aws_alb", "aws_elb"};
   static constexpr size_t kMaxDepth = 256;
   static constexpr long kMaxInstances = kMaxReplicas;
 
@@ -490,13 +751,21 @@ class TerraformImporter {
   std::map<std::string, int> skipped_;
   std::vector<Resource> resources_;
   std::map<std::string, std::set<std::string>> config_refs_;
+  std::map<std::string, const json*> changes_;  // a plan's `after` by address
+  std::vector<std::string> unknown_;            // addresses read without values
+  std::vector<std::string> renamed_;            // "ADDRESS is ID", for ids made twice
+  std::set<std::string> ids_;
+  std::map<std::string, int> suffix_;
+  std::vector<std::string> warnings_;
+  bool named_entrypoints_ = false;
   Draft draft_;
 };
 
 }  // namespace
 
-ImportResult import_terraform(const std::vector<ImportSource>& sources) {
-  return TerraformImporter().run(sources);
+ImportResult import_terraform(const std::vector<ImportSource>& sources,
+                              const ImportOptions& options) {
+  return TerraformImporter().run(sources, options);
 }
 
 }  // namespace achilles::analyzer::detail

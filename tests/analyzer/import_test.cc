@@ -1310,6 +1310,233 @@ TEST_CASE("terraform: input that is not terraform show -json is an error", "[imp
         "'address' and 'type'");
 }
 
+ImportResult tf(const std::string& text, const ImportOptions& options = {}) {
+  return import_sources("terraform", {{"tf.json", text}}, options);
+}
+
+TEST_CASE("terraform: a plan that leaves out a resource's values (all unknown) is read",
+          "[import]") {
+  // Terraform writes no `values` for a resource none of whose attributes is known before
+  // apply; its change says what is (`after`) and what is not (`after_unknown`).
+  auto r = tf(R"({"format_version": "1.2", "planned_values": {"root_module": {"resources": [
+    {"address": "aws_db_instance.db", "mode": "managed", "type": "aws_db_instance"},
+    {"address": "aws_instance.web", "mode": "managed", "type": "aws_instance", "values": null}]}},
+  "resource_changes": [{"address": "aws_db_instance.db", "type": "aws_db_instance",
+    "change": {"actions": ["create"], "after": {"multi_az": false},
+               "after_unknown": {"id": true, "availability_zone": true}}}],
+  "configuration": {"root_module": {"resources": [
+    {"address": "aws_instance.web", "type": "aws_instance",
+     "expressions": {"user_data": {"references": ["aws_db_instance.db.address", "aws_db_instance.db"]}}}]}}})");
+  Topology t = round_trip(r.topology);
+  CHECK(ids(t, at(t, "aws_db_instance.db").members) ==
+        std::vector<std::string>{"aws_db_instance.db-primary"});
+  CHECK(label(at(t, "aws_db_instance.db"), "multi_az") == "false");
+  CHECK(deps(t, "aws_instance.web") == std::vector<std::string>{"aws_db_instance.db"});
+  CHECK(std::find(r.notes.begin(), r.notes.end(),
+                  "terraform: resources whose values the plan leaves out (all unknown until "
+                  "apply), read with what the plan's changes and configuration say: "
+                  "aws_db_instance.db, aws_instance.web") != r.notes.end());
+}
+
+TEST_CASE("terraform: resource types the importer does not read never fail the import",
+          "[import]") {
+  auto r = tf(R"({"values": {"root_module": {"resources": [
+    {"type": "aws_s3_bucket", "values": "not an object"},
+    {"address": "random_id.x", "type": "random_id"},
+    {"address": "aws_iam_role.r", "type": "aws_iam_role", "values": {"name": 7}},
+    {"address": "aws_instance.web", "type": "aws_instance", "values": {"availability_zone": "eu-west-1a"}}]}}})");
+  CHECK(r.topology.find("aws_instance.web"));
+  CHECK(r.notes[0] ==
+        "terraform: skipped resource types it does not read: aws_iam_role (1), aws_s3_bucket "
+        "(1), random_id (1)");
+  // A type it reads is still checked.
+  CHECK(
+      import_error(
+          "terraform", "tf.json",
+          R"({"values": {"root_module": {"resources": [{"address": "aws_instance.x", "type": "aws_instance", "values": []}]}}})") ==
+      "tf.json:1:107: error: /values/root_module/resources/0/values: must be an object");
+}
+
+TEST_CASE("terraform: two addresses that make one id are told apart by a suffix and a note",
+          "[import]") {
+  auto r = tf(R"({"values": {"root_module": {"resources": [
+    {"address": "aws_instance.web[0]", "type": "aws_instance", "values": {}},
+    {"address": "aws_instance.web[\"0\"]", "type": "aws_instance", "values": {}},
+    {"address": "aws_instance.web[\"0]\"]", "type": "aws_instance", "values": {}}]}}})");
+  Topology t = round_trip(r.topology);
+  CHECK(label(at(t, "aws_instance.web-0"), "address") == "aws_instance.web[0]");
+  CHECK(label(at(t, "aws_instance.web-0-2"), "address") == "aws_instance.web[\"0\"]");
+  CHECK(label(at(t, "aws_instance.web-0-3"), "address") == "aws_instance.web[\"0]\"]");
+  CHECK(std::find(r.notes.begin(), r.notes.end(),
+                  "terraform: addresses that make the same id got a suffix: "
+                  "aws_instance.web[\"0\"] is aws_instance.web-0-2, aws_instance.web[\"0]\"] is "
+                  "aws_instance.web-0-3") != r.notes.end());
+}
+
+TEST_CASE(
+    "terraform: depends_on in a state makes an instance depend on its database and cache, "
+    "noted as inferred; a depends_on on the load balancer in front is no loop",
+    "[import]") {
+  auto r = tf(R"({"values": {"root_module": {"resources": [
+    {"address": "aws_instance.app[0]", "type": "aws_instance", "values": {"id": "i-1", "availability_zone": "eu-west-1a"},
+     "depends_on": ["aws_db_instance.db", "aws_elasticache_replication_group.cache", "aws_security_group.app"]},
+    {"address": "aws_instance.app[1]", "type": "aws_instance", "values": {"id": "i-2", "availability_zone": "eu-west-1b"},
+     "depends_on": ["aws_db_instance.db", "aws_elasticache_replication_group.cache", "aws_security_group.app"]},
+    {"address": "aws_elb.front", "type": "aws_elb", "values": {"name": "front", "instances": ["i-1", "i-2"],
+     "availability_zones": ["eu-west-1a", "eu-west-1b"]}},
+    {"address": "aws_autoscaling_group.workers", "type": "aws_autoscaling_group",
+     "values": {"name": "workers", "desired_capacity": 2, "availability_zones": ["eu-west-1a", "eu-west-1b"],
+                "load_balancers": ["front"]},
+     "depends_on": ["aws_elb.front", "aws_db_instance.db"]},
+    {"address": "aws_db_instance.db", "type": "aws_db_instance",
+     "values": {"multi_az": false, "availability_zone": "eu-west-1a"}},
+    {"address": "aws_elasticache_replication_group.cache", "type": "aws_elasticache_replication_group",
+     "values": {"num_cache_clusters": 2, "preferred_cache_cluster_azs": ["eu-west-1a", "eu-west-1b"]}},
+    {"address": "aws_security_group.app", "type": "aws_security_group", "values": {"id": "sg-1"}},
+    {"address": "aws_instance.search[0]", "type": "aws_instance", "values": {"availability_zone": "eu-west-1a"}},
+    {"address": "aws_instance.search[1]", "type": "aws_instance", "values": {"availability_zone": "eu-west-1b"}},
+    {"address": "aws_instance.batch", "type": "aws_instance", "values": {"availability_zone": "eu-west-1a"},
+     "depends_on": ["aws_instance.search"]}]}}})");
+  Topology t = round_trip(r.topology);
+  // Two search instances: which one is called is not in Terraform, so no dependency.
+  CHECK(deps(t, "aws_instance.batch").empty());
+  CHECK(std::find(r.notes.begin(), r.notes.end(),
+                  "terraform: depends_on a group of instances not taken (which of them is "
+                  "called, and whether one is enough, is not in Terraform: add the dependency by "
+                  "hand): aws_instance.batch -> aws_instance.search (2)") != r.notes.end());
+  CHECK(deps(t, "aws_instance.app-0") ==
+        std::vector<std::string>{"aws_db_instance.db", "aws_elasticache_replication_group.cache"});
+  CHECK(label(at(t, "aws_instance.app-1"), "inferred_dependencies") ==
+        "aws_db_instance.db (depends_on), aws_elasticache_replication_group.cache (depends_on)");
+  // The ELB sends to the group, so the group's depends_on on it is not a call.
+  CHECK(deps(t, "aws_autoscaling_group.workers") == std::vector<std::string>{"aws_db_instance.db"});
+  CHECK(ids(t, at(t, "aws_elb.front-instances").members) ==
+        std::vector<std::string>{"aws_instance.app-0", "aws_instance.app-1",
+                                 "aws_autoscaling_group.workers"});
+  CHECK(std::find(r.notes.begin(), r.notes.end(),
+                  "terraform: dependencies inferred from depends_on and the configuration's "
+                  "references (Terraform's order of creation, usually a call: check them): "
+                  "aws_instance.app-0 -> aws_db_instance.db, aws_instance.app-0 -> "
+                  "aws_elasticache_replication_group.cache, aws_instance.app-1 -> "
+                  "aws_db_instance.db, aws_instance.app-1 -> "
+                  "aws_elasticache_replication_group.cache, aws_autoscaling_group.workers -> "
+                  "aws_db_instance.db") != r.notes.end());
+  // The single-AZ database is now on the request path.
+  auto found = finding_ids(t);
+  CHECK(std::find(found.begin(), found.end(), "spof:aws_db_instance.db-primary") != found.end());
+}
+
+TEST_CASE(
+    "terraform: a classic ELB and an internal load balancer are entrypoints labelled inferred",
+    "[import]") {
+  auto r = tf(R"({"values": {"root_module": {"resources": [
+    {"address": "aws_elb.web", "type": "aws_elb", "values": {"name": "web", "instances": ["i-1"],
+     "availability_zones": ["us-west-2a"]}},
+    {"address": "aws_instance.web", "type": "aws_instance", "values": {"id": "i-1", "availability_zone": "us-west-2a"}},
+    {"address": "aws_lb.api", "type": "aws_lb", "values": {"internal": true}}]}}})");
+  Topology t = round_trip(r.topology);
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"entry:aws_elb.web", "entry:aws_lb.api"});
+  CHECK(label(at(t, "entry:aws_elb.web"), "inferred") ==
+        "a classic load balancer: users come in here");
+  CHECK(label(at(t, "entry:aws_lb.api"), "inferred") ==
+        "a load balancer marked internal: callers inside the network come in here");
+  CHECK(deps(t, "aws_elb.web") == std::vector<std::string>{"aws_elb.web-instances"});
+  CHECK(domain_of(t, "aws_elb.web") == "us-west-2");
+  CHECK(finding_ids(t) == std::vector<std::string>{"domain_spof:us-west-2",
+                                                   "domain_spof:us-west-2a", "spof:aws_elb.web",
+                                                   "spof:aws_instance.web", "spof:aws_lb.api"});
+}
+
+TEST_CASE(
+    "terraform: without a load balancer, a single-AZ RDS and an ASG of one are still found, "
+    "with a warning",
+    "[import]") {
+  const std::string state = R"({"values": {"root_module": {"resources": [
+    {"address": "aws_db_instance.db", "type": "aws_db_instance",
+     "values": {"multi_az": false, "availability_zone": "eu-west-1a"}},
+    {"address": "aws_autoscaling_group.web", "type": "aws_autoscaling_group",
+     "values": {"min_size": 1, "max_size": 1, "desired_capacity": 1, "availability_zones": ["eu-west-1b"]},
+     "depends_on": ["aws_db_instance.db"]}]}}})";
+  auto r = tf(state);
+  Topology t = round_trip(r.topology);
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"entry:aws_autoscaling_group.web"});
+  CHECK(label(at(t, "entry:aws_autoscaling_group.web"), "inferred") ==
+        "no load balancer in the input, and nothing in it depends on "
+        "aws_autoscaling_group.web: assumed to be called directly");
+  CHECK(r.warnings ==
+        std::vector<std::string>{
+            "terraform: no load balancer (aws_lb, aws_alb, aws_elb) to take as an entrypoint: "
+            "entrypoints were assumed at the resources nothing depends on "
+            "(entry:aws_autoscaling_group.web), labelled inferred; their findings hold for "
+            "callers that reach them directly: name the real entrypoints with --entrypoint ID"});
+  CHECK(finding_ids(t) ==
+        std::vector<std::string>{"domain_spof:eu-west-1", "domain_spof:eu-west-1a",
+                                 "domain_spof:eu-west-1b", "spof:aws_autoscaling_group.web-0",
+                                 "spof:aws_db_instance.db-primary"});
+  // Named entrypoints replace the assumed ones, and the warning goes with them.
+  ImportOptions named;
+  named.entrypoints = {"aws_db_instance.db"};
+  auto n = tf(state, named);
+  CHECK(n.warnings.empty());
+  CHECK(entrypoint_ids(n.topology) == std::vector<std::string>{"entry:aws_db_instance.db"});
+  // Written out, the warning is a comment, and analyze does not come out clean.
+  const std::string in = "/tmp/achilles-import-test-tf-nolb.json";
+  const std::string out = "/tmp/achilles-import-test-tf-nolb.yaml";
+  std::ofstream(in) << state;
+  auto written = run_cli("import terraform " + in + " -o " + out);
+  CHECK(written.code == 0);
+  std::ifstream file(out);
+  std::string content((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  CHECK(content.find("# warning: terraform: no load balancer") != std::string::npos);
+  auto a = run_cli("analyze " + out + " --order 1");
+  CHECK(a.code == 0);
+  CHECK(a.out.find("spof:aws_db_instance.db-primary") != std::string::npos);
+  CHECK(a.err.find("no entrypoints") == std::string::npos);
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+}
+
+// --- Terraform: real, public inputs (tests/data/import/real/terraform/SOURCES.md) -----------
+
+TEST_CASE(
+    "terraform, real: four public terraform show -json outputs import; what they hold is "
+    "noted, and none is silently empty",
+    "[import]") {
+  const std::string dir = kData + "real/terraform/";
+  auto real_tf = [&](const std::string& file) { return import_paths("terraform", {dir + file}); };
+  const std::string none =
+      "no entrypoint could be inferred, so analyze has no request path to judge and finds "
+      "nothing: name where users come in with --entrypoint ID";
+  // hashicorp/terraform-json: a state of null resources, a data source and a child module.
+  auto state = real_tf("terraform-json-no-changes-state.json");
+  CHECK(state.topology.size() == 0);
+  CHECK(state.notes ==
+        std::vector<std::string>{"terraform: skipped resource types it does not read: "
+                                 "null_resource (6)"});
+  CHECK(state.warnings == std::vector<std::string>{none});
+  // A plan whose prior state has depends_on between two null resources.
+  auto plan = real_tf("terraform-json-depends-on-plan.json");
+  CHECK(plan.notes == std::vector<std::string>{"terraform: skipped resource types it does not "
+                                               "read: null_resource (2)"});
+  CHECK(plan.warnings == std::vector<std::string>{none});
+  // terraform-compliance: an S3 bucket in a child module with no address.
+  auto bucket = real_tf("terraform-compliance-child-modules-state.json");
+  CHECK(bucket.notes == std::vector<std::string>{"terraform: skipped resource types it does "
+                                                 "not read: aws_s3_bucket (1)"});
+  CHECK(bucket.warnings == std::vector<std::string>{none});
+  // infracost: an EC2 instance (its zone unknown until apply) and no load balancer: the
+  // instance is the assumed entrypoint, and its single point of failure is found.
+  auto infracost = real_tf("infracost-small-plan.json");
+  Topology t = round_trip(infracost.topology);
+  CHECK(infracost.notes ==
+        std::vector<std::string>{"terraform: skipped resource types it does not read: "
+                                 "aws_ebs_volume (2), aws_eip (1), aws_nat_gateway (1)"});
+  REQUIRE(infracost.warnings.size() == 1);
+  CHECK(infracost.warnings[0].rfind("terraform: no load balancer", 0) == 0);
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"entry:aws_instance.web_app"});
+  CHECK(finding_ids(t) == std::vector<std::string>{"spof:aws_instance.web_app"});
+}
+
 // --- DOT ------------------------------------------------------------------------------------
 
 TEST_CASE("dot: a directed graph maps to components, services, dependencies and entrypoints",
@@ -1413,16 +1640,193 @@ TEST_CASE("dot: syntax errors name the line, bad attributes the element", "[impo
     CHECK(std::string(e.what()) ==
           "bad.dot:3:7: error: syntax error: ';' where a node or a subgraph was expected");
   }
-  CHECK(import_error("dot", "attrs.dot",
-                     "digraph g {\n a [capacity=-1, availability=2];\n \"x y\" -> a [mode=maybe];\n"
-                     " subgraph cluster_s { min_healthy=3; a; }\n}\n") ==
+  const std::string attrs =
+      "digraph g {\n a [capacity=-1, availability=2];\n \"x y\" -> a [mode=maybe];\n"
+      " subgraph cluster_s { min_healthy=3; a; }\n}\n";
+  // analyze reads a DOT file by the spec's mapping: a name that is no id is an error there.
+  CHECK_THROWS_WITH(
+      load_topology_text(attrs, Syntax::kDot, "attrs.dot"),
+      "attrs.dot:2:14: error: node 'a': capacity must be a positive number, not '-1'\n"
+      "attrs.dot:2:31: error: node 'a': availability must be a number in (0, 1], not '2'\n"
+      "attrs.dot:3:2: error: node 'x y': id 'x y' is not valid (allowed: a letter or digit, then "
+      "letters, digits and _ . : / @ -; `achilles import dot` maps such names to ids)\n"
+      "attrs.dot:3:8: error: edge 'x y -> a': mode must be 'hard' or 'soft', not 'maybe'\n"
+      "attrs.dot:4:11: error: service 's': min_healthy must be a whole number in 1..1, not "
+      "'3'");
+  // The importer maps the name; the other problems stay errors.
+  CHECK(import_error("dot", "attrs.dot", attrs) ==
         "attrs.dot:2:14: error: node 'a': capacity must be a positive number, not '-1'\n"
         "attrs.dot:2:31: error: node 'a': availability must be a number in (0, 1], not '2'\n"
-        "attrs.dot:3:2: error: node 'x y': id 'x y' is not valid (allowed: a letter or digit, then "
-        "letters, digits and _ . : / @ -)\n"
         "attrs.dot:3:8: error: edge 'x y -> a': mode must be 'hard' or 'soft', not 'maybe'\n"
         "attrs.dot:4:11: error: service 's': min_healthy must be a whole number in 1..1, not "
         "'3'");
+}
+
+ImportResult dot(const std::string& text) {
+  return import_sources("dot", {{"g.dot", text}});
+}
+
+TEST_CASE(
+    "dot: quoted names that are no valid id are mapped to ids, the name kept in dot_id, "
+    "collisions get a suffix and a note",
+    "[import]") {
+  auto r =
+      dot("digraph {\n  \"frontend[Deployment]\" -> \"backend/api v2\" -> \"db.main\"\n"
+          "  \"backend/api-v2\" -> \"db.main\"\n  \"[root] aws_instance.web (expand)\"\n"
+          "  \"x y\" [domain=\"zone a\"]\n}\n");
+  Topology t = round_trip(r.topology);
+  CHECK(label(at(t, "frontend-Deployment"), "dot_id") == "frontend[Deployment]");
+  CHECK(deps(t, "frontend-Deployment") == std::vector<std::string>{"backend/api-v2-2"});
+  CHECK(deps(t, "backend/api-v2-2") == std::vector<std::string>{"db.main"});
+  CHECK(label(at(t, "backend/api-v2-2"), "dot_id") == "backend/api v2");
+  CHECK(label(at(t, "backend/api-v2"), "dot_id") == "");  // a valid name is kept as it is
+  CHECK(label(at(t, "db.main"), "dot_id") == "");
+  CHECK(t.find("root-aws_instance.web--expand"));
+  CHECK(domain_of(t, "x-y") == "zone-a");
+  REQUIRE(r.notes.size() == 3);
+  CHECK(r.notes[0] ==
+        "dot: names that are no valid id were mapped to ids (the name is kept in the label "
+        "dot_id): 'frontend[Deployment]' -> frontend-Deployment, 'backend/api v2' -> "
+        "backend/api-v2-2, '[root] aws_instance.web (expand)' -> root-aws_instance.web--expand, "
+        "'x y' -> x-y, 'zone a' -> zone-a");
+  CHECK(r.notes[1] ==
+        "dot: names that map to the same id got a suffix: 'backend/api v2' is backend/api-v2-2 "
+        "(backend/api-v2 was taken)");
+}
+
+TEST_CASE("dot: many names that map to one id each get their own, and the note stays short",
+          "[import]") {
+  // "x " + any run of characters that are no id characters maps to x: there is no end of
+  // them, so the suffixes are counted per id, and the note lists the first 50.
+  const std::string junk = " ()[]{}<>!?,;";
+  std::string text = "digraph {\n  x\n";
+  std::vector<std::string> names;
+  for (char a : junk)
+    for (char b : junk)
+      names.push_back(std::string("x") + a + b);
+  for (const auto& n : names)
+    text += "  \"" + n + "\" -> x\n";
+  text += "}\n";
+  auto r = dot(text);
+  Topology t = round_trip(r.topology);
+  CHECK(t.count(ElementKind::kComponent) == names.size() + 1);
+  CHECK(label(at(t, "x-2"), "dot_id") == names[0]);
+  CHECK(label(at(t, "x-" + std::to_string(names.size() + 1)), "dot_id") == names.back());
+  CHECK(r.notes[1].size() < 3000);
+  CHECK(r.notes[1].find(" and " + std::to_string(names.size() - 50) + " more") !=
+        std::string::npos);
+}
+
+TEST_CASE("dot: a node's label is kept in the topology", "[import]") {
+  const std::string text =
+      "digraph {\n  web [label=\"Web tier\"]\n  db [label=\"db\"]\n  web -> db\n}\n";
+  Topology t = round_trip(dot(text).topology);
+  CHECK(label(at(t, "web"), "label") == "Web tier");
+  CHECK(label(at(t, "db"), "label") == "");  // the same as its id: nothing to add
+  // analyze of the DOT file keeps it too.
+  CHECK(label(at(load_topology_text(text, Syntax::kDot, "g.dot"), "web"), "label") == "Web tier");
+}
+
+TEST_CASE("dot: dashed and dotted edges are soft dependencies unless mode says otherwise",
+          "[import]") {
+  auto r =
+      dot("digraph {\n  web -> db\n  web -> cache [style=dashed]\n  web -> recs [style=\"dotted\"]"
+          "\n  web -> auth [style=\"dashed,bold\", mode=hard]\n}\n");
+  Topology t = round_trip(r.topology);
+  CHECK(deps(t, "web") == std::vector<std::string>{"db", "cache (soft)", "recs (soft)", "auth"});
+  CHECK(std::find(r.notes.begin(), r.notes.end(),
+                  "dot: dashed or dotted edges taken as soft dependencies: web -> cache "
+                  "(dashed), web -> recs (dotted)") != r.notes.end());
+  CHECK(finding_ids(t) == std::vector<std::string>{"spof:auth", "spof:db", "spof:web"});
+}
+
+TEST_CASE("dot: without declared entrypoints, what no edge points to is an inferred entrypoint",
+          "[import]") {
+  auto r =
+      dot("digraph {\n  lb -> web1; lb -> web2\n  web1 -> db; web2 -> db\n  cron -> db\n"
+          "  subgraph cluster_api { min_healthy=1; api1; api2 }\n  api1 -> db\n}\n");
+  Topology t = round_trip(r.topology);
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"entry:lb", "entry:cron", "entry:api"});
+  CHECK(t[at(t, "entry:api").target].id == "api");  // the service, not one of its members
+  CHECK(label(at(t, "entry:lb"), "inferred") == "no edge in the graph points to it");
+  CHECK(r.warnings.empty());
+  CHECK(std::find(r.notes.begin(), r.notes.end(),
+                  "dot: entrypoints inferred at what no edge points to (labelled inferred; name "
+                  "the real ones with --entrypoint ID): entry:lb, entry:cron, entry:api") !=
+        r.notes.end());
+  CHECK(finding_ids(t) ==
+        std::vector<std::string>{"spof:cron", "spof:db", "spof:lb", "spof:web1", "spof:web2"});
+  // A file that declares its entrypoints is taken at its word.
+  Topology declared =
+      dot("digraph {\n  lb [entrypoint=www]\n  lb -> web\n  cron -> web\n}\n").topology;
+  CHECK(entrypoint_ids(declared) == std::vector<std::string>{"www"});
+  // A loop with no way in has no entrypoint: the import warns.
+  auto loop = dot("digraph {\n  a -> b -> a\n}\n");
+  CHECK(entrypoint_ids(loop.topology).empty());
+  REQUIRE(loop.warnings.size() == 1);
+  CHECK(loop.warnings[0].rfind("no entrypoint could be inferred", 0) == 0);
+}
+
+// --- DOT: real, public graphs (tests/data/import/real/dot/SOURCES.md) ------------------------
+
+TEST_CASE(
+    "dot, real: netpol-analyzer's connectivity map of the ACS demo: Deployment names mapped, "
+    "the two ingress controllers are the inferred entrypoints",
+    "[import]") {
+  auto r = import_paths("dot", {kData + "real/dot/netpol-acs-security-demos.dot"});
+  Topology t = round_trip(r.topology);
+  CHECK(t.count(ElementKind::kComponent) == 13);
+  CHECK(label(at(t, "backend/checkout-Deployment"), "dot_id") == "backend/checkout[Deployment]");
+  CHECK(label(at(t, "backend/checkout-Deployment"), "label") == "checkout[Deployment]");
+  CHECK(deps(t, "frontend/webapp-Deployment") ==
+        std::vector<std::string>{"backend/checkout-Deployment", "backend/recommendation-Deployment",
+                                 "backend/reports-Deployment", "backend/shipping-Deployment"});
+  CHECK(entrypoint_ids(t) ==
+        std::vector<std::string>{"entry:ingress-nginx", "entry:openshift-ingress-operator"});
+  CHECK(r.warnings.empty());
+  CHECK(finding_ids(t) ==
+        std::vector<std::string>{
+            "spof:backend/catalog-Deployment", "spof:backend/checkout-Deployment",
+            "spof:backend/notification-Deployment", "spof:backend/recommendation-Deployment",
+            "spof:backend/reports-Deployment", "spof:backend/shipping-Deployment",
+            "spof:frontend/asset-cache-Deployment", "spof:frontend/webapp-Deployment",
+            "spof:ingress-nginx", "spof:openshift-ingress-operator",
+            "spof:payments/gateway-Deployment", "spof:payments/mastercard-processor-Deployment",
+            "spof:payments/visa-processor-Deployment"});
+}
+
+TEST_CASE(
+    "dot, real: netpol-analyzer's demo app with routes and ingress: the ingress controller is "
+    "the entrypoint, the mesh of allowed connections is a loop",
+    "[import]") {
+  auto r = import_paths("dot", {kData + "real/dot/netpol-demo-app-routes-ingress.dot"});
+  Topology t = round_trip(r.topology);
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"entry:ingress-controller"});
+  CHECK(label(at(t, "ingress-controller"), "dot_id") == "{ingress-controller}");
+  CHECK(finding_ids(t) ==
+        std::vector<std::string>{
+            "spof:0.0.0.0-255.255.255.255", "spof:hello-world-Deployment",
+            "spof:ingress-controller", "spof:ingress-world-Deployment",
+            "spof:route-world-Deployment",
+            "cycle:0.0.0.0-255.255.255.255+hello-world-Deployment+ingress-world-Deployment+"
+            "route-world-Deployment"});
+}
+
+TEST_CASE(
+    "dot, real: a terraform graph: bracketed, spaced names mapped, labels kept, Terraform's "
+    "root the one node nothing points to",
+    "[import]") {
+  auto r = import_paths("dot", {kData + "real/dot/terraform-graph-ec2.dot"});
+  Topology t = round_trip(r.topology);
+  CHECK(label(at(t, "root-aws_instance.ec2"), "label") == "aws_instance.ec2");
+  CHECK(label(at(t, "root-aws_instance.ec2"), "dot_id") == "[root] aws_instance.ec2");
+  CHECK(deps(t, "root-aws_instance.ec2") ==
+        std::vector<std::string>{"root-aws_security_group.web"});
+  CHECK(t.find("root-meta.count-boundary--count-boundary-fixup"));
+  // The graph is Terraform's order of work, not a request path: its root is no user's way in,
+  // which is why the entrypoint is labelled inferred.
+  CHECK(entrypoint_ids(t) == std::vector<std::string>{"entry:root-root"});
+  CHECK(finding_ids(t).size() == 8);  // every node: one chain, no redundancy
 }
 
 // --- The command ----------------------------------------------------------------------------
