@@ -1812,23 +1812,6 @@ TEST_CASE(
             "route-world-Deployment"});
 }
 
-TEST_CASE(
-    "dot, real: a terraform graph: bracketed, spaced names mapped, labels kept, Terraform's "
-    "root the one node nothing points to",
-    "[import]") {
-  auto r = import_paths("dot", {kData + "real/dot/terraform-graph-ec2.dot"});
-  Topology t = round_trip(r.topology);
-  CHECK(label(at(t, "root-aws_instance.ec2"), "label") == "aws_instance.ec2");
-  CHECK(label(at(t, "root-aws_instance.ec2"), "dot_id") == "[root] aws_instance.ec2");
-  CHECK(deps(t, "root-aws_instance.ec2") ==
-        std::vector<std::string>{"root-aws_security_group.web"});
-  CHECK(t.find("root-meta.count-boundary--count-boundary-fixup"));
-  // The graph is Terraform's order of work, not a request path: its root is no user's way in,
-  // which is why the entrypoint is labelled inferred.
-  CHECK(entrypoint_ids(t) == std::vector<std::string>{"entry:root-root"});
-  CHECK(finding_ids(t).size() == 8);  // every node: one chain, no redundancy
-}
-
 // --- The command ----------------------------------------------------------------------------
 
 TEST_CASE("A name with a newline in an imported file stays inside its comment line", "[import]") {
