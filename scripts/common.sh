@@ -11,6 +11,7 @@ PACKAGES=(
   clang-format clang-14 libfuzzer-14-dev python3 python3-networkx
   socat curl procps nodejs chromium scram haproxy systemd
   help2man bash-completion dpkg-dev lintian debootstrap prometheus
+  libnftables-dev iproute2
 )
 
 # What building alone needs (./scripts/package), and what packaging adds: man pages, the .debs'
@@ -18,7 +19,7 @@ PACKAGES=(
 PACKAGES_BUILD=(
   cmake g++ make pkg-config
   libboost-graph-dev libgraphviz-dev nlohmann-json3-dev libasio-dev libyaml-cpp-dev libssl-dev
-  libhowardhinnant-date-dev libre2-dev
+  libhowardhinnant-date-dev libre2-dev libnftables-dev
 )
 PACKAGES_PACKAGING=(help2man dpkg-dev lintian bash-completion)
 
