@@ -5,8 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include "achilles/common/fault_schema.h"
+#include "achilles/injector/config.h"
 #include "achilles/injector/fault.h"
 #include "achilles/injector/netfault.h"
+#include "support.h"
 
 using namespace achilles::injector;
 using nlohmann::json;
@@ -207,4 +209,50 @@ TEST_CASE("every nftables fault keeps loopback, the agent's API and neighbour di
   CHECK(l.find("    meta l4proto udp th sport { 53, 5353 } numgen random mod 100 < 30 drop\n") !=
         std::string::npos);
   CHECK(table_name("1b8038-10") == "achilles_1b8038_10");
+}
+
+TEST_CASE("allow.network is true, false or a map of cidrs and interfaces, and flags narrow it",
+          "[netfault]") {
+  using Allowed = AgentConfig::NetworkAllowed;
+  CHECK(parse_config("allow: {network: true}\n", "a.yaml").allow_network == Allowed::kAny);
+  CHECK(parse_config("allow: {network: false}\n", "a.yaml").allow_network == Allowed::kOff);
+  CHECK(parse_config("listen: 127.0.0.1:1\n", "a.yaml").allow_network == Allowed::kOff);
+  const AgentConfig listed = parse_config(
+      "allow:\n  network:\n    cidrs: [10.0.0.0/8]\n    interfaces: [eth1]\n", "a.yaml");
+  CHECK(listed.allow_network == Allowed::kListed);
+  CHECK(listed.allow_network_cidrs == std::vector<std::string>{"10.0.0.0/8"});
+  CHECK(listed.allow_network_interfaces == std::vector<std::string>{"eth1"});
+  try {
+    parse_config("allow:\n  network:\n    hosts: [a]\n", "a.yaml");
+    FAIL("accepted");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()) == "a.yaml:3:5: error: unknown key 'allow.network.hosts'");
+  }
+  CHECK(parse_command_line({"--allow-network"}).config.allow_network == Allowed::kAny);
+  const auto narrowed =
+      parse_command_line({"--allow-network", "--allow-network-cidr", "10.1.0.0/16"}).config;
+  CHECK(narrowed.allow_network == Allowed::kListed);
+  CHECK(narrowed.allow_network_cidrs == std::vector<std::string>{"10.1.0.0/16"});
+  try {
+    parse_command_line({"--allow-network-cidr", "10.1.0.1/16"});
+    FAIL("accepted");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()) ==
+          "allow.network.cidrs: '10.1.0.1/16' has bits set beyond its prefix: write 10.1.0.0/16 "
+          "(the network) or 10.1.0.1/32 (the host)");
+  }
+  CHECK(parse_command_line({"--check"}).check);
+}
+
+TEST_CASE("the real agent refuses a network fault with 403 unless allow.network allows it",
+          "[netfault][agent]") {
+  // Refused before anything is written or done: this runs without root, on loopback.
+  testing::TempDir dir;
+  testing::Agent agent(dir, {"--insecure-loopback"});
+  const auto r = testing::http(agent.port(), "POST", "/v1/faults",
+                               R"({"kind":"network","action":"dns","duration_ms":1000})");
+  CHECK(r.status == 403);
+  CHECK(r.json()["error"] ==
+        "network faults are refused: the configuration does not allow them (allow.network, "
+        "--allow-network)");
 }
