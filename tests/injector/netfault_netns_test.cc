@@ -132,9 +132,9 @@ const char* name_of(Outcome o) {
 }
 
 // A TCP echo across the veth: connect, send, read the echo, each within `timeout`.
-Outcome tcp_echo(const std::string& ip, milliseconds timeout) {
+Outcome tcp_echo(const std::string& ip, milliseconds timeout, int port = kEchoPort) {
   socklen_t len = 0;
-  const auto to = address(ip, kEchoPort, len);
+  const auto to = address(ip, port, len);
   const int fd = ::socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   auto done = [&](Outcome o) {
     ::close(fd);
@@ -158,9 +158,9 @@ Outcome tcp_echo(const std::string& ip, milliseconds timeout) {
 }
 
 // A UDP echo across the veth: one datagram and its answer within `timeout`.
-Outcome udp_echo(const std::string& ip, milliseconds timeout) {
+Outcome udp_echo(const std::string& ip, milliseconds timeout, int port = kEchoPort) {
   socklen_t len = 0;
-  const auto to = address(ip, kEchoPort, len);
+  const auto to = address(ip, port, len);
   const int fd = ::socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   auto done = [&](Outcome o) {
     ::close(fd);
@@ -239,12 +239,12 @@ class NetnsPair {
   bool made_a_ = false, made_b_ = false, ok_ = false;
 };
 
-// TCP and UDP echo servers on port kEchoPort in a namespace (IPv4 and IPv6), served by a
-// thread of the test; they count the datagrams they receive.
+// TCP and UDP echo servers on a port (kEchoPort unless told) in a namespace (IPv4 and IPv6), served
+// by a thread of the test; they count the datagrams they receive.
 class PeerEcho {
  public:
-  explicit PeerEcho(const std::string& ns) {
-    std::tie(tcp_, udp_) = in_netns(ns, [] {
+  explicit PeerEcho(const std::string& ns, int port = kEchoPort) {
+    std::tie(tcp_, udp_) = in_netns(ns, [port] {
       const int t = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
       const int u = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       int zero = 0, one = 1, big = 8 << 20;
@@ -254,7 +254,7 @@ class PeerEcho {
       ::setsockopt(u, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
       sockaddr_in6 a{};
       a.sin6_family = AF_INET6;
-      a.sin6_port = htons(kEchoPort);
+      a.sin6_port = htons(static_cast<uint16_t>(port));
       a.sin6_addr = in6addr_any;
       if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 128) != 0 ||
           ::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
@@ -389,11 +389,13 @@ class NetnsAgent {
   int port_ = 0;
 };
 
-Outcome tcp_from(const std::string& ns, const std::string& ip, milliseconds timeout = 1000ms) {
-  return in_netns(ns, [&] { return tcp_echo(ip, timeout); });
+Outcome tcp_from(const std::string& ns, const std::string& ip, milliseconds timeout = 1000ms,
+                 int port = kEchoPort) {
+  return in_netns(ns, [&] { return tcp_echo(ip, timeout, port); });
 }
-Outcome udp_from(const std::string& ns, const std::string& ip, milliseconds timeout = 1000ms) {
-  return in_netns(ns, [&] { return udp_echo(ip, timeout); });
+Outcome udp_from(const std::string& ns, const std::string& ip, milliseconds timeout = 1000ms,
+                 int port = kEchoPort) {
+  return in_netns(ns, [&] { return udp_echo(ip, timeout, port); });
 }
 
 // A's addresses, as the peer reaches them, and B's.
@@ -556,6 +558,39 @@ TEST_CASE("a loss drops the asked share of a peer's UDP packets", "[netfault][ne
   CHECK(arrived < 7000 + 5 * sd);
   CHECK(agent.call("DELETE", "/v1/faults/" + id_of(made)).status == 200);
   CHECK(pair.tables().empty());
+}
+
+TEST_CASE("a dns fault drops port 53 both ways and nothing else", "[netfault][netns][slow]") {
+  NetnsPair pair;
+  if (!pair.ok()) {
+    WARN(kSkip);
+    return;
+  }
+  TempDir dir;
+  PeerEcho echo(pair.a()), peer_echo(pair.b());
+  PeerEcho dns_here(pair.a(), 53), dns_peer(pair.b(), 53);
+  NetnsAgent agent(pair, dir, {"--allow-network"});
+  REQUIRE(all_answer_again(pair));
+  REQUIRE(wait_until(
+      [&] { return udp_from(pair.a(), "10.213.0.2", 1000ms, 53) == Outcome::kAnswered; }));
+  const Reply made = agent.call("POST", "/v1/faults",
+                                {{"kind", "network"}, {"action", "dns"}, {"duration_ms", 60000}});
+  REQUIRE(made.status == 201);
+  for (int i = 0; i < 2; ++i) {
+    INFO(kAddressesOfB[i]);
+    // Queries from the host to a resolver: dropped (a UDP send there fails with EPERM).
+    CHECK(name_of(tcp_from(pair.a(), kAddressesOfB[i], 300ms, 53)) == std::string("timed out"));
+    CHECK(udp_from(pair.a(), kAddressesOfB[i], 300ms, 53) != Outcome::kAnswered);
+    // Queries from the peer to a DNS server on the host: dropped, silently.
+    CHECK(name_of(udp_from(pair.b(), kAddressesOfA[i], 300ms, 53)) == std::string("timed out"));
+    CHECK(name_of(tcp_from(pair.b(), kAddressesOfA[i], 300ms, 53)) == std::string("timed out"));
+  }
+  // Other ports are untouched.
+  CHECK(all_answer(pair));
+  CHECK(agent.call("DELETE", "/v1/faults/" + id_of(made)).status == 200);
+  CHECK(pair.tables().empty());
+  CHECK(wait_until(
+      [&] { return udp_from(pair.a(), "10.213.0.2", 1000ms, 53) == Outcome::kAnswered; }));
 }
 
 TEST_CASE("an isolate cuts the host off while the agent's API still answers across the veth",
