@@ -1,14 +1,20 @@
 // Network fault bodies (`"kind": "network"`): every bad value is a 400 that names the field,
-// allow.network decides what is refused (403), and the nftables script a fault becomes keeps
-// loopback, the agent's API port and IPv6 neighbour discovery open. No kernel is touched here
-// (netfault_netns_test.cc does that, in network namespaces of its own).
+// allow.network decides what is refused (403), the nftables script a fault becomes keeps
+// loopback, the agent's API port and IPv6 neighbour discovery open, and the engine's life
+// cycle of a network fault (state file, reverts, recovery) with a fake mechanism. No kernel is
+// touched here (netfault_netns_test.cc does that, in network namespaces of its own).
 #include <catch2/catch.hpp>
 
 #include "achilles/common/fault_schema.h"
 #include "achilles/injector/config.h"
+#include "achilles/injector/engine.h"
 #include "achilles/injector/fault.h"
 #include "achilles/injector/netfault.h"
+#include "fakes.h"
 #include "support.h"
+
+#include <unistd.h>
+#include <fstream>
 
 using namespace achilles::injector;
 using nlohmann::json;
@@ -255,4 +261,120 @@ TEST_CASE("the real agent refuses a network fault with 403 unless allow.network 
   CHECK(r.json()["error"] ==
         "network faults are refused: the configuration does not allow them (allow.network, "
         "--allow-network)");
+}
+
+namespace {
+
+// Records what the engine asks of the kernel; `fail` makes install throw it.
+class FakeNetwork : public NetworkFaults {
+ public:
+  std::vector<std::string> installed, removed;
+  std::uint16_t api_port = 0;
+  std::optional<ApiError> fail;
+  std::string state_at_install;
+  std::string state_file;
+  void install(const std::string& id, const NetworkSpec& n, std::uint16_t port) override {
+    if (!state_file.empty()) {
+      std::ifstream in(state_file);
+      state_at_install.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    if (fail) throw *fail;
+    installed.push_back(id + " " + n.action);
+    api_port = port;
+  }
+  void remove(const std::string& id, const NetworkSpec& n) override {
+    removed.push_back(id + " " + n.action + (n.qdisc() ? " " + n.interface : ""));
+  }
+  std::vector<std::string> sweep() override { return {"deleted nftables table inet achilles_x"}; }
+};
+
+json net(const std::string& action, json extra = json::object()) {
+  json b = {{"kind", "network"}, {"action", action}, {"duration_ms", 1000}};
+  b.update(extra);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the engine writes a network fault down before installing it and removes it on every "
+    "revert",
+    "[netfault]") {
+  testing::Rig rig;
+  FakeNetwork network;
+  auto options = rig.options();
+  options.limits.network = {true, true, {}, {}};
+  options.state_file = "/tmp/achilles-netfault-" + std::to_string(::getpid()) + ".json";
+  network.state_file = options.state_file;
+  auto deps = rig.deps();
+  deps.network = &network;
+  FaultEngine engine(deps, options);
+  engine.set_api_port(8474);
+  const json a = engine.create(net("reject"));
+  const std::string id = a["id"];
+  CHECK(network.installed == std::vector<std::string>{id + " reject"});
+  CHECK(network.api_port == 8474);
+  CHECK(network.state_at_install.find("\"table\":\"" + table_name(id) + "\"") != std::string::npos);
+  // Expiry.
+  rig.clock.advance(1000);
+  engine.tick();
+  CHECK(network.removed == std::vector<std::string>{id + " reject"});
+  // DELETE and halt.
+  const std::string b = engine.create(net("dns"))["id"];
+  engine.remove(b);
+  const std::string c =
+      engine.create(net("bandwidth", {{"interface", "eth1"}, {"rate_kbit", 64}}))["id"];
+  // One qdisc per interface: refused before anything is done.
+  try {
+    engine.create(net("delay", {{"interface", "eth1"}, {"delay_ms", 5}}));
+    FAIL("accepted");
+  } catch (const ApiError& e) {
+    CHECK(e.status() == 409);
+    CHECK(std::string(e.what()) == "interface 'eth1' already carries fault " + c +
+                                       " (bandwidth): one bandwidth or delay fault per interface "
+                                       "at a time");
+  }
+  engine.halt();
+  CHECK(network.removed ==
+        std::vector<std::string>{id + " reject", b + " dns", c + " bandwidth eth1"});
+  std::remove(options.state_file.c_str());
+}
+
+TEST_CASE("a network fault the kernel cannot run fails with the mechanism's status", "[netfault]") {
+  testing::Rig rig;
+  FakeNetwork network;
+  network.fail = ApiError(422, "the kernel has no sch_netem");
+  auto options = rig.options();
+  options.limits.network = {true, true, {}, {}};
+  auto deps = rig.deps();
+  deps.network = &network;
+  FaultEngine engine(deps, options);
+  try {
+    engine.create(net("delay", {{"interface", "eth1"}, {"delay_ms", 5}}));
+    FAIL("accepted");
+  } catch (const ApiError& e) {
+    CHECK(e.status() == 422);
+  }
+  CHECK(engine.list()[0]["state"] == "failed");
+  CHECK(engine.active() == 0);
+}
+
+TEST_CASE("recovery deletes a recorded network fault and sweeps what no record names",
+          "[netfault]") {
+  testing::Rig rig;
+  FakeNetwork network;
+  const std::string path = "/tmp/achilles-netfault-rec-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(path) << "{\"achilles_state\": 1, \"agent_pid\": 1, \"halted\": null}\n"
+                      << "{\"id\": \"ab-1\", \"kind\": \"network\", \"action\": \"isolate\", "
+                         "\"table\": \"achilles_ab_1\"}\n"
+                      << "{\"id\": \"ab-2\", \"kind\": \"network\", \"action\": "
+                         "\"bandwidth\", \"interface\": \"eth1\"}\n";
+  const Recovery r = recover_state(path, rig.procs, rig.signals, rig.options().guard, &network);
+  CHECK(network.removed == std::vector<std::string>{"ab-1 isolate", "ab-2 bandwidth eth1"});
+  REQUIRE(r.actions.size() == 3);
+  CHECK(r.actions[0]["action"] == "deleted nftables table achilles_ab_1");
+  CHECK(r.actions[1]["action"] == "deleted the qdisc on 'eth1'");
+  CHECK(r.actions[2]["action"] == "deleted nftables table inet achilles_x");
+  CHECK(r.faults == 2);
+  std::remove(path.c_str());
 }
