@@ -322,9 +322,10 @@ void FaultEngine::revert(Fault& f, const std::string& reason) {
         try {
           deps_.network->remove(f.id, f.spec.net);
         } catch (const std::exception& e) {
-          // Recorded and audited; the next agent's start deletes every achilles_ table and
-          // qdisc that is left.
+          // Recorded, audited and tried again every second by tick() (and the next agent's
+          // start deletes every achilles_ table and qdisc that is left).
           f.errors.push_back({{"error", e.what()}});
+          leftovers_.push_back({f.id, f.spec.net, deps_.clock.now() + std::chrono::seconds(1)});
           if (audit_)
             audit_({{"event", "revert failed"},
                     {"id", f.id},
@@ -382,6 +383,21 @@ void FaultEngine::observe_kill(Fault& f, const std::vector<ProcessInfo>& procs) 
 
 void FaultEngine::tick() {
   const auto now = deps_.clock.now();
+  std::erase_if(leftovers_, [&](Leftover& l) {
+    if (now < l.next) return false;
+    try {
+      deps_.network->remove(l.id, l.net);
+    } catch (const std::exception&) {
+      l.next = now + std::chrono::seconds(1);
+      return false;
+    }
+    if (audit_)
+      audit_({{"event", "revert retried"},
+              {"id", l.id},
+              {"kind", "network"},
+              {"time", common::format_time(deps_.clock.wall())}});
+    return true;
+  });
   if (lease_deadline_ && now >= *lease_deadline_) {
     lease_deadline_.reset();
     if (audit_)

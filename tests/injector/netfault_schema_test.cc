@@ -271,6 +271,7 @@ class FakeNetwork : public NetworkFaults {
   std::vector<std::string> installed, removed;
   std::uint16_t api_port = 0;
   std::optional<ApiError> fail;
+  int fail_removes = 0;
   std::string state_at_install;
   std::string state_file;
   void install(const std::string& id, const NetworkSpec& n, std::uint16_t port) override {
@@ -283,6 +284,10 @@ class FakeNetwork : public NetworkFaults {
     api_port = port;
   }
   void remove(const std::string& id, const NetworkSpec& n) override {
+    if (fail_removes > 0) {
+      --fail_removes;
+      throw std::runtime_error("cannot delete nftables table " + table_name(id) + ": busy");
+    }
     removed.push_back(id + " " + n.action + (n.qdisc() ? " " + n.interface : ""));
   }
   std::vector<std::string> sweep() override { return {"deleted nftables table inet achilles_x"}; }
@@ -377,4 +382,35 @@ TEST_CASE("recovery deletes a recorded network fault and sweeps what no record n
   CHECK(r.actions[2]["action"] == "deleted nftables table inet achilles_x");
   CHECK(r.faults == 2);
   std::remove(path.c_str());
+}
+
+TEST_CASE("a network fault whose table could not be deleted is tried again every second",
+          "[netfault]") {
+  testing::Rig rig;
+  FakeNetwork network;
+  network.fail_removes = 2;
+  auto options = rig.options();
+  options.limits.network = {true, true, {}, {}};
+  auto deps = rig.deps();
+  deps.network = &network;
+  FaultEngine engine(deps, options);
+  std::vector<json> audit;
+  engine.set_audit([&](const json& e) { audit.push_back(e); });
+  const std::string id = engine.create(net("blackhole"))["id"];
+  const json gone = engine.remove(id);
+  CHECK(gone["state"] == "reverted");
+  CHECK(gone["errors"][0]["error"] == "cannot delete nftables table " + table_name(id) + ": busy");
+  CHECK(network.removed.empty());
+  engine.tick();  // not yet a second later
+  CHECK(network.fail_removes == 1);
+  rig.clock.advance(1000);
+  engine.tick();  // fails again
+  CHECK(network.removed.empty());
+  rig.clock.advance(1000);
+  engine.tick();
+  CHECK(network.removed == std::vector<std::string>{id + " blackhole"});
+  CHECK(audit.back()["event"] == "revert retried");
+  rig.clock.advance(5000);
+  engine.tick();
+  CHECK(network.removed.size() == 1);
 }

@@ -137,6 +137,14 @@ class FaultEngine {
   std::uint64_t counter_ = 0;
   std::string id_prefix_;
   std::uint16_t api_port_ = 0;
+  /// Network faults whose table or qdisc could not be deleted when they were reverted:
+  /// tick() tries again every second until it goes.
+  struct Leftover {
+    std::string id;
+    NetworkSpec net;
+    std::chrono::steady_clock::time_point next;
+  };
+  std::vector<Leftover> leftovers_;
 };
 
 /// Writes `content` to `path` through a temporary file and rename, so that a reader sees the
