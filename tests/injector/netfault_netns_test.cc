@@ -779,7 +779,7 @@ TEST_CASE("bandwidth replaces only a default root qdisc, and delay without sch_n
   }
 }
 
-TEST_CASE("--check lists the network actions the host supports and changes nothing",
+TEST_CASE("achilles-agent --check lists the network actions the host supports and changes nothing",
           "[netfault][netns][slow]") {
   NetnsPair pair;
   if (!pair.ok()) {
