@@ -7,6 +7,7 @@
 
 #include "achilles/injector/agent.h"
 #include "achilles/injector/config.h"
+#include "achilles/injector/netfault.h"
 
 int main(int argc, char** argv) {
   using namespace achilles::injector;
@@ -18,6 +19,26 @@ int main(int argc, char** argv) {
     }
     if (cl.version) {
       std::cout << "achilles-agent 0.1.0\n";
+      return 0;
+    }
+    if (cl.check) {
+      const auto support = check_network_support();
+      std::cout << "network faults on this host (probed in a network namespace of its own):\n";
+      const std::pair<const char*, const char*> parts[] = {
+          {"nftables", "blackhole, reject, loss, dns, isolate"},
+          {"tbf", "bandwidth"},
+          {"netem", "delay"}};
+      for (const auto& [name, actions] : parts) {
+        const auto& p = support.at(name);
+        std::cout << "  " << name << ": " << (p.at("usable") == true ? "usable" : "not usable")
+                  << " (" << p.at("detail").get<std::string>() << ") -> " << actions << "\n";
+      }
+      std::string usable;
+      for (const auto& a : support.at("actions")) {
+        if (!usable.empty()) usable += ' ';
+        usable += a.get<std::string>();
+      }
+      std::cout << "supported actions: " << (usable.empty() ? "none" : usable) << "\n";
       return 0;
     }
     return run_agent(cl.config, std::cout);

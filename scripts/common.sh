@@ -14,7 +14,7 @@ PACKAGES=(
   socat curl procps nodejs chromium scram haproxy systemd
   help2man bash-completion dpkg-dev lintian debootstrap prometheus
   puppet golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
-  golang-github-xeipuuv-gojsonschema-dev
+  golang-github-xeipuuv-gojsonschema-dev libnftables-dev iproute2
 )
 
 # What building alone needs (./scripts/package), and what packaging adds: man pages, the .debs'
@@ -22,7 +22,7 @@ PACKAGES=(
 PACKAGES_BUILD=(
   cmake g++ make pkg-config
   libboost-graph-dev libgraphviz-dev nlohmann-json3-dev libasio-dev libyaml-cpp-dev libssl-dev
-  libhowardhinnant-date-dev libre2-dev
+  libhowardhinnant-date-dev libre2-dev libnftables-dev
 )
 PACKAGES_PACKAGING=(help2man dpkg-dev lintian bash-completion)
 

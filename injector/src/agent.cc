@@ -147,6 +147,15 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
                                         : static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
                                               static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)) / 2;
   options.max_total_memory_bytes = options.limits.max_memory_bytes;
+  options.limits.network.allowed = config.allow_network != AgentConfig::NetworkAllowed::kOff;
+  options.limits.network.any = config.allow_network == AgentConfig::NetworkAllowed::kAny;
+  for (const auto& c : config.allow_network_cidrs) {
+    std::string why;
+    auto cidr = common::parse_cidr(c, why);
+    if (!cidr) throw ConfigError("allow.network.cidrs: " + why);
+    options.limits.network.cidrs.push_back(*cidr);
+  }
+  options.limits.network.interfaces = config.allow_network_interfaces;
 
   const AgentConfig defaults;
   ensure_directory(config.state_file, defaults.state_file, "state", "--state-file", "");
@@ -171,11 +180,14 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   auto signals = make_kill_signaller();
   auto clock = make_system_clock();
   auto loads = make_process_load_runner();
+  // Always there, also when network faults are not allowed: a predecessor's tables and
+  // qdiscs are deleted at start whatever this configuration allows.
+  auto network = make_kernel_network_faults();
 
   asio::io_context io(1);
   Metrics metrics;
   ProxyManager proxies(io, *clock, config.max_duration_ms);
-  FaultEngine engine({*procs, *signals, *clock, *loads, &proxies}, options);
+  FaultEngine engine({*procs, *signals, *clock, *loads, &proxies, network.get()}, options);
   engine.set_audit([&](const nlohmann::json& e) { audit.write(e); });
   engine.set_metrics(&metrics);
   proxies.set_harm_gate([&] {
@@ -187,7 +199,8 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   // above keeps a second agent on the same state file from getting here at all.
   // Fails now, not at the first fault, when the state file cannot be written.
   if (!config.state_file.empty()) {
-    const Recovery recovery = recover_state(config.state_file, *procs, *signals, options.guard);
+    const Recovery recovery =
+        recover_state(config.state_file, *procs, *signals, options.guard, network.get());
     metrics.revert("recovery", recovery.faults);
     for (const auto& action : recovery.actions) {
       audit.write(action);
@@ -233,6 +246,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
     throw std::runtime_error("cannot listen on " + config.listen + ": " + e.code().message());
   }
 
+  engine.set_api_port(server->port());
   asio::steady_timer ticker(io);
   schedule_tick(ticker, engine, proxies);
   asio::signal_set stop(io, SIGINT, SIGTERM);

@@ -1,6 +1,7 @@
 // Configuration: YAML keys and flags share names (`max_duration_ms` / `--max-duration-ms`).
 #include "achilles/injector/config.h"
 
+#include "achilles/common/fault_schema.h"
 #include "achilles/common/text.h"
 #include "achilles/common/yaml_guard.h"
 
@@ -137,6 +138,29 @@ AgentConfig parse_config(std::string_view text, const std::string& path) {
       out.push_back(scalar(item, key));
     return out;
   };
+  // allow.network: true, false, or {cidrs: [...], interfaces: [...]}.
+  auto read_allow_network = [&](const YAML::Node& n, AgentConfig& cfg) {
+    if (n.IsScalar()) {
+      cfg.allow_network = to_bool(n.Scalar(), "'allow.network'")
+                              ? AgentConfig::NetworkAllowed::kAny
+                              : AgentConfig::NetworkAllowed::kOff;
+      return;
+    }
+    if (!n.IsMap())
+      throw ConfigError(where(path, n) +
+                        "'allow.network' must be true, false or a mapping with cidrs and "
+                        "interfaces");
+    cfg.allow_network = AgentConfig::NetworkAllowed::kListed;
+    for (const auto& e : n) {
+      const std::string sub = key_of(e.first);
+      if (sub == "cidrs")
+        cfg.allow_network_cidrs = strings(e.second, "allow.network.cidrs");
+      else if (sub == "interfaces")
+        cfg.allow_network_interfaces = strings(e.second, "allow.network.interfaces");
+      else
+        throw ConfigError(where(path, e.first) + "unknown key 'allow.network." + sub + "'");
+    }
+  };
   for (const auto& kv : root) {
     const std::string key = key_of(kv.first);
     const YAML::Node& v = kv.second;
@@ -162,6 +186,8 @@ AgentConfig parse_config(std::string_view text, const std::string& path) {
             c.allow_pidfile_dirs = strings(a.second, "allow.pidfile_dirs");
           else if (sub == "users")
             c.allow_users = strings(a.second, "allow.users");
+          else if (sub == "network")
+            read_allow_network(a.second, c);
           else
             throw ConfigError(where(path, a.first) + "unknown key 'allow." + sub + "'");
         }
@@ -210,7 +236,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   CommandLine cl;
   // Split --flag=value and find --config first, so that the other flags win over it.
   std::vector<std::pair<std::string, std::string>> flags;
-  static const char* kBoolFlags[] = {"--help", "-h", "--version", "--insecure-loopback"};
+  static const char* kBoolFlags[] = {
+      "--help", "-h", "--version", "--insecure-loopback", "--check", "--allow-network"};
   for (size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i], value;
     if (a.rfind("--", 0) != 0 && a != "-h")
@@ -232,7 +259,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   for (const auto& [f, v] : flags)
     if (f == "--config") cl.config = load_config(v);
   bool processes_reset = false, users_reset = false, proxies_reset = false;
-  bool executables_reset = false, pidfile_dirs_reset = false;
+  bool executables_reset = false, pidfile_dirs_reset = false, network_reset = false;
   for (const auto& [f, v] : flags) {
     if (f == "--config") continue;
     if (f == "--help" || f == "-h") {
@@ -241,6 +268,18 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     }
     if (f == "--version") {
       cl.version = true;
+      continue;
+    }
+    if (f == "--check") {
+      cl.check = true;
+      continue;
+    }
+    if (f == "--allow-network") {
+      const bool on = v.empty() ? true : to_bool(v, f);
+      if (!on)
+        cl.config.allow_network = AgentConfig::NetworkAllowed::kOff;
+      else if (cl.config.allow_network == AgentConfig::NetworkAllowed::kOff)
+        cl.config.allow_network = AgentConfig::NetworkAllowed::kAny;
       continue;
     }
     if (f == "--insecure-loopback") {
@@ -268,6 +307,16 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     } else if (f == "--allow-user") {
       if (!std::exchange(users_reset, true)) cl.config.allow_users.clear();
       cl.config.allow_users.push_back(v);
+    } else if (f == "--allow-network-cidr" || f == "--allow-network-interface") {
+      // Lists narrow what --allow-network (or the file) allows.
+      if (!std::exchange(network_reset, true)) {
+        cl.config.allow_network_cidrs.clear();
+        cl.config.allow_network_interfaces.clear();
+      }
+      cl.config.allow_network = AgentConfig::NetworkAllowed::kListed;
+      (f == "--allow-network-cidr" ? cl.config.allow_network_cidrs
+                                   : cl.config.allow_network_interfaces)
+          .push_back(v);
     } else if (f == "--proxy") {
       if (!std::exchange(proxies_reset, true)) cl.config.proxies.clear();
       cl.config.proxies.push_back(parse_proxy_flag(v));
@@ -282,6 +331,10 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   for (const auto& d : cl.config.allow_pidfile_dirs)
     if (d.empty() || d[0] != '/')
       throw ConfigError("allow.pidfile_dirs must be absolute paths, got '" + d + "'");
+  for (const auto& c : cl.config.allow_network_cidrs) {
+    std::string why;
+    if (!common::parse_cidr(c, why)) throw ConfigError("allow.network.cidrs: " + why);
+  }
   return cl;
 }
 
@@ -289,7 +342,7 @@ std::string usage() {
   return R"(usage: achilles-agent [--config F] [--listen ADDR] [--token-file F] [options]
 
 The Achilles fault-injection agent: injects bounded faults (kill, pause, latency, cpu,
-memory) on this instance through an HTTP API, and serves Toxiproxy's API for its proxies.
+memory, network) on this instance through an HTTP API, and serves Toxiproxy's API for its proxies.
 
 options (each is also a key of the YAML configuration, with '_' for '-'):
   --config FILE               YAML configuration; flags given here win over it
@@ -313,6 +366,11 @@ options (each is also a key of the YAML configuration, with '_' for '-'):
                               and /var/run)
   --max-cpu-cores N           cores all cpu faults together may load (default: the online CPUs)
   --max-memory-bytes N        bytes all memory faults together may hold (default: half the RAM)
+  --allow-network             allow network faults (nftables tables, qdiscs) on any address
+                              and interface; refused by default
+  --allow-network-cidr CIDR   allow them only on this network (repeatable)
+  --allow-network-interface IF  allow bandwidth and delay only on this interface (repeatable)
+  --check                     list the network faults this host supports, and exit
   --proxy NAME,LISTEN,UPSTREAM  a TCP proxy declared at start (repeatable)
   --tls-cert FILE             serve the API over TLS 1.2+ with this PEM certificate chain;
   --tls-key FILE              its private key;

@@ -161,6 +161,17 @@ json FaultEngine::start(const json& body, bool& started) {
                                 std::to_string(host.memory_margin) + " bytes)");
     }
   }
+  if (spec.kind == FaultKind::kNetwork) {
+    if (!deps_.network) throw ApiError(422, "network faults are not available in this agent");
+    // One root qdisc per interface: a second bandwidth or delay there would replace the first.
+    if (spec.net.qdisc())
+      for (const auto& other : faults_)
+        if (other->live() && other->spec.kind == FaultKind::kNetwork && other->spec.net.qdisc() &&
+            other->spec.net.interface == spec.net.interface)
+          throw ApiError(409, "interface '" + spec.net.interface + "' already carries fault " +
+                                  other->id + " (" + other->spec.net.action +
+                                  "): one bandwidth or delay fault per interface at a time");
+  }
   auto owned = std::make_unique<Fault>();
   Fault& f = *owned;
   f.id = new_id();
@@ -255,6 +266,9 @@ json FaultEngine::start(const json& body, bool& started) {
       case FaultKind::kMemory:
         f.load = deps_.loads.memory(spec.bytes);
         break;
+      case FaultKind::kNetwork:
+        deps_.network->install(f.id, spec.net, api_port_);
+        break;
     }
   } catch (const ApiError& e) {
     f.state = "failed";
@@ -302,6 +316,24 @@ void FaultEngine::revert(Fault& f, const std::string& reason) {
     case FaultKind::kCpu:
     case FaultKind::kMemory:
       f.load.reset();
+      break;
+    case FaultKind::kNetwork:
+      if (deps_.network) {
+        try {
+          deps_.network->remove(f.id, f.spec.net);
+        } catch (const std::exception& e) {
+          // Recorded, audited and tried again every second by tick() (and the next agent's
+          // start deletes every achilles_ table and qdisc that is left).
+          f.errors.push_back({{"error", e.what()}});
+          leftovers_.push_back({f.id, f.spec.net, deps_.clock.now() + std::chrono::seconds(1)});
+          if (audit_)
+            audit_({{"event", "revert failed"},
+                    {"id", f.id},
+                    {"kind", "network"},
+                    {"error", e.what()},
+                    {"time", common::format_time(deps_.clock.wall())}});
+        }
+      }
       break;
   }
   f.state = f.spec.kind == FaultKind::kKill ? "done" : "reverted";
@@ -351,6 +383,21 @@ void FaultEngine::observe_kill(Fault& f, const std::vector<ProcessInfo>& procs) 
 
 void FaultEngine::tick() {
   const auto now = deps_.clock.now();
+  std::erase_if(leftovers_, [&](Leftover& l) {
+    if (now < l.next) return false;
+    try {
+      deps_.network->remove(l.id, l.net);
+    } catch (const std::exception&) {
+      l.next = now + std::chrono::seconds(1);
+      return false;
+    }
+    if (audit_)
+      audit_({{"event", "revert retried"},
+              {"id", l.id},
+              {"kind", "network"},
+              {"time", common::format_time(deps_.clock.wall())}});
+    return true;
+  });
   if (lease_deadline_ && now >= *lease_deadline_) {
     lease_deadline_.reset();
     if (audit_)
@@ -539,6 +586,13 @@ void FaultEngine::persist() {
               {"expires_at", common::format_time(f->expires_wall)}};
     if (!targets.empty()) e["targets"] = targets;
     if (!f->toxic.empty()) e["proxy"] = f->spec.proxy, e["toxic"] = f->toxic;
+    if (f->spec.kind == FaultKind::kNetwork) {
+      e["action"] = f->spec.net.action;
+      if (f->spec.net.qdisc())
+        e["interface"] = f->spec.net.interface;
+      else
+        e["table"] = table_name(f->id);
+    }
     text += e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   }
   write_file_atomically(options_.state_file, text);
@@ -650,9 +704,30 @@ std::optional<std::string> read_state_file(const std::string& path) {
 
 // Continues the targets of one recorded pause fault that may be continued.
 void recover_fault(const json& f, const ProcessTable& procs, Signaller& signals, const Guard& guard,
-                   const std::set<int>& ancestors, json& actions) {
+                   const std::set<int>& ancestors, NetworkFaults* network, json& actions) {
   const std::string kind = f.at("kind").get<std::string>();
   const std::string id = f.at("id").get<std::string>();
+  if (kind == "network") {
+    // Its table or qdisc outlives the agent: delete it (the sweep after this catches a record
+    // that could not be read).
+    json a = {{"event", "recover"}, {"id", id}, {"kind", kind}};
+    if (!network) {
+      a["action"] = "none: this agent has no network faults";
+    } else {
+      NetworkSpec n;
+      n.action = f.at("action").get<std::string>();
+      if (n.qdisc()) n.interface = f.at("interface").get<std::string>();
+      try {
+        network->remove(id, n);
+        a["action"] = n.qdisc() ? "deleted the qdisc on '" + n.interface + "'"
+                                : "deleted nftables table " + table_name(id);
+      } catch (const std::exception& e) {
+        a["action"] = std::string("failed: ") + e.what();
+      }
+    }
+    actions.push_back(a);
+    return;
+  }
   if (kind != "pause" || !f.contains("targets")) {
     // Proxies, toxics and loads lived in the dead agent's process (loads die with it).
     actions.push_back({{"event", "recover"},
@@ -685,7 +760,7 @@ void recover_fault(const json& f, const ProcessTable& procs, Signaller& signals,
 }  // namespace
 
 Recovery recover_state(const std::string& path, const ProcessTable& procs, Signaller& signals,
-                       const Guard& guard) {
+                       const Guard& guard, NetworkFaults* network) {
   Recovery out;
   const auto text = read_state_file(path);
   const std::set<int> ancestors = ancestors_of(guard.self_pid, procs);
@@ -738,7 +813,7 @@ Recovery recover_state(const std::string& path, const ProcessTable& procs, Signa
     }
     for (const auto& [line, f] : records) {
       try {
-        recover_fault(f, procs, signals, guard, ancestors, out.actions);
+        recover_fault(f, procs, signals, guard, ancestors, network, out.actions);
         ++out.faults;
       } catch (const json::exception& e) {
         damaged(line, std::string("a fault record with a missing or wrong field: ") + e.what());
@@ -749,6 +824,11 @@ Recovery recover_state(const std::string& path, const ProcessTable& procs, Signa
                              {"action", std::to_string(unreadable - 20) +
                                             " more lines of the state file could not be read"}});
   }
+  // What no record names (a line lost, a table made after the last write): at start no live
+  // fault owns any table or qdisc of the agent's.
+  if (network)
+    for (const auto& line : network->sweep())
+      out.actions.push_back({{"event", "recover"}, {"action", line}});
   write_file_atomically(path, state_header(guard.self_pid, out.halted));
   return out;
 }

@@ -34,6 +34,8 @@ const char* kind_name(FaultKind kind) {
       return "cpu";
     case FaultKind::kMemory:
       return "memory";
+    case FaultKind::kNetwork:
+      return "network";
   }
   return "?";
 }
@@ -81,6 +83,77 @@ Target read_target(const json& v) {
   return t;
 }
 
+std::vector<common::Cidr> read_cidrs(const json& body, const char* key) {
+  std::vector<common::Cidr> out;
+  if (auto it = body.find(key); it != body.end())
+    for (const auto& v : *it) {
+      std::string why;
+      if (auto c = common::parse_cidr(v.get<std::string>(), why)) out.push_back(*c);
+    }
+  return out;
+}
+
+std::string join_cidrs(const std::vector<common::Cidr>& cidrs) {
+  std::string out;
+  for (const auto& c : cidrs)
+    out += (out.empty() ? "" : ", ") + c.str();
+  return out;
+}
+
+NetworkSpec read_network(const json& body) {
+  NetworkSpec n;
+  n.action = body.at("action").get<std::string>();
+  n.to = read_cidrs(body, "to");
+  if (auto it = body.find("ports"); it != body.end())
+    for (const auto& p : *it)
+      n.ports.push_back(p.get<int>());
+  n.protocol = string_or(body, "protocol");
+  if (body.contains("direction")) n.direction = body.at("direction").get<std::string>();
+  n.percent = static_cast<int>(integer_or(body, "percent", 0));
+  n.interface = string_or(body, "interface");
+  n.rate_kbit = integer_or(body, "rate_kbit", 0);
+  n.delay_ms = integer_or(body, "delay_ms", 0);
+  n.jitter_ms = integer_or(body, "jitter_ms", 0);
+  n.except = read_cidrs(body, "except");
+  return n;
+}
+
+// allow.network: refused (403) unless the configuration allows this fault.
+void check_network_allowed(const NetworkSpec& n, const NetworkAllow& allow) {
+  if (!allow.allowed)
+    throw ApiError(403,
+                   "network faults are refused: the configuration does not allow them "
+                   "(allow.network, --allow-network)");
+  if (allow.any) return;
+  if (n.qdisc()) {
+    if (std::find(allow.interfaces.begin(), allow.interfaces.end(), n.interface) ==
+        allow.interfaces.end()) {
+      std::string names;
+      for (const auto& i : allow.interfaces)
+        names += (names.empty() ? "" : ", ") + i;
+      throw ApiError(403, "interface '" + n.interface + "' is not in allow.network.interfaces (" +
+                              (names.empty() ? "none" : names) + ")");
+    }
+    return;
+  }
+  // What the fault acts on: its `to`, or every address.
+  std::vector<common::Cidr> scope = n.action == "isolate" ? std::vector<common::Cidr>{} : n.to;
+  if (scope.empty()) {
+    std::string why;
+    scope = {*common::parse_cidr("0.0.0.0/0", why), *common::parse_cidr("::/0", why)};
+  }
+  for (const auto& c : scope) {
+    bool inside = false;
+    for (const auto& a : allow.cidrs)
+      inside |= a.covers(c);
+    if (!inside)
+      throw ApiError(403, "a network " + n.action + " fault acts on " + c.str() +
+                              ", which allow.network.cidrs (" +
+                              (allow.cidrs.empty() ? "none" : join_cidrs(allow.cidrs)) +
+                              ") does not cover");
+  }
+}
+
 }  // namespace
 
 FaultSpec parse_fault(const json& body, const Limits& limits) {
@@ -95,7 +168,7 @@ FaultSpec parse_fault(const json& body, const Limits& limits) {
   FaultSpec s;
   const std::string kind = body.at("kind").get<std::string>();
   for (auto k : {FaultKind::kKill, FaultKind::kPause, FaultKind::kLatency, FaultKind::kCpu,
-                 FaultKind::kMemory})
+                 FaultKind::kMemory, FaultKind::kNetwork})
     if (kind == kind_name(k)) s.kind = k;
   switch (s.kind) {
     case FaultKind::kKill:
@@ -127,6 +200,11 @@ FaultSpec parse_fault(const json& body, const Limits& limits) {
     case FaultKind::kMemory:
       s.bytes = static_cast<std::uint64_t>(integer_or(body, "bytes", 0));
       s.duration_ms = integer_or(body, "duration_ms", 0);
+      break;
+    case FaultKind::kNetwork:
+      s.net = read_network(body);
+      s.duration_ms = integer_or(body, "duration_ms", 0);
+      check_network_allowed(s.net, limits.network);
       break;
   }
   return s;
@@ -168,6 +246,32 @@ json to_json(const FaultSpec& s) {
       j["bytes"] = s.bytes;
       j["duration_ms"] = s.duration_ms;
       break;
+    case FaultKind::kNetwork: {
+      const NetworkSpec& n = s.net;
+      j["action"] = n.action;
+      auto cidrs = [](const std::vector<common::Cidr>& v) {
+        json a = json::array();
+        for (const auto& c : v)
+          a.push_back(c.str());
+        return a;
+      };
+      if (n.qdisc()) {
+        j["interface"] = n.interface;
+        if (n.action == "bandwidth") j["rate_kbit"] = n.rate_kbit;
+        if (n.action == "delay") j["delay_ms"] = n.delay_ms, j["jitter_ms"] = n.jitter_ms;
+      } else if (n.action == "isolate") {
+        j["except"] = cidrs(n.except);
+      } else {
+        // Left out when any: the record reads as a request would.
+        if (!n.to.empty()) j["to"] = cidrs(n.to);
+        if (!n.ports.empty()) j["ports"] = n.ports;
+        if (!n.protocol.empty()) j["protocol"] = n.protocol;
+        j["direction"] = n.direction;
+        if (n.action == "loss") j["percent"] = n.percent;
+      }
+      j["duration_ms"] = s.duration_ms;
+      break;
+    }
   }
   return j;
 }

@@ -70,7 +70,7 @@ TEST_CASE("A fault body is refused with a message naming the wrong field", "[age
   CHECK(refusal_of(json::array()) == "400 the body must be a JSON object");
   CHECK(refusal_of({{"target", {{"pid", 5}}}}) == "400 missing field 'kind'");
   CHECK(refusal_of({{"kind", "explode"}}) ==
-        "400 field 'kind' must be one of kill, pause, latency, cpu, memory");
+        "400 field 'kind' must be one of kill, pause, latency, cpu, memory, network");
   CHECK(refusal_of({{"kind", "pause"}, {"target", {{"pid", 5}}}}) ==
         "400 missing field 'duration_ms' (it bounds the fault in time)");
   CHECK(refusal_of({{"kind", "pause"}, {"target", {{"pid", 5}}}, {"duration_ms", "10"}}) ==
@@ -103,16 +103,16 @@ TEST_CASE("A fault body is refused with a message naming the wrong field", "[age
   CHECK(refusal_of({{"kind", "latency"}, {"latency_ms", 5}, {"duration_ms", 10}}) ==
         "400 missing field 'proxy'");
   CHECK(refusal_of({{"kind", "cpu"}, {"cores", 2}, {"load", 1.5}, {"duration_ms", 10}},
-                   Limits{900000, 30000, 4, 1 << 20}) ==
+                   Limits{900000, 30000, 4, 1 << 20, {}}) ==
         "400 field 'load' must be above 0 and at most 1, got 1.5");
   CHECK(refusal_of({{"kind", "cpu"}, {"cores", 9}, {"duration_ms", 10}},
-                   Limits{900000, 30000, 4, 1 << 20}) ==
+                   Limits{900000, 30000, 4, 1 << 20, {}}) ==
         "400 field 'cores' must be between 1 and 4, got 9");
   CHECK(refusal_of({{"kind", "memory"}, {"bytes", 2048}, {"duration_ms", 10}},
-                   Limits{900000, 30000, 4, 1024}) ==
+                   Limits{900000, 30000, 4, 1024, {}}) ==
         "400 field 'bytes' must be between 1 and 1024, got 2048");
   CHECK(refusal_of({{"kind", "memory"}, {"bytes", 1024}, {"duration_ms", 10}},
-                   Limits{900000, 30000, 4, 1024}) == "accepted");
+                   Limits{900000, 30000, 4, 1024, {}}) == "accepted");
 }
 
 TEST_CASE("A pidfile target must be an absolute path of at most 4096 characters", "[agent]") {

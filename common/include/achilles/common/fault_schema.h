@@ -4,7 +4,9 @@
 // it reads it and reports every problem at once, located, before anything runs.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,5 +38,29 @@ std::vector<FaultProblem> check_fault_body(const nlohmann::json& body, const Fau
 
 /// The signals a kill fault may send, as the agent names them.
 const std::vector<std::string>& fault_signal_names();
+
+/// The actions of a network fault, as the agent names them.
+const std::vector<std::string>& network_action_names();
+
+/// An IPv4 or IPv6 network: `to`, `except` and allow.network.cidrs.
+struct Cidr {
+  /// 4 or 6.
+  int family = 4;
+  /// The address in network byte order (the first 4 bytes for IPv4).
+  std::array<unsigned char, 16> bytes{};
+  int prefix = 32;
+
+  /// "10.0.3.0/24", "fd00::/64": the canonical text (inet_ntop and the prefix).
+  std::string str() const;
+  /// Whether `other` lies wholly inside this network (same family, no shorter prefix).
+  bool covers(const Cidr& other) const;
+  /// Whether the network lies wholly in loopback (127.0.0.0/8, ::1).
+  bool loopback() const;
+};
+
+/// Reads "ADDRESS/PREFIX" or a bare address (a host: /32 or /128). Nothing, with `why` set
+/// to the reason, for anything else, also for an address with bits set beyond its prefix
+/// ("10.0.3.7/24": the network or the host was meant, and a guess could block the wrong one).
+std::optional<Cidr> parse_cidr(const std::string& text, std::string& why);
 
 }  // namespace achilles::common

@@ -52,6 +52,14 @@ struct AgentConfig {
   /// by what the host has available when it starts.
   std::int64_t max_memory_bytes = 0;
   std::vector<ProxyDecl> proxies;
+  /// Network faults (allow.network): refused (kOff), allowed on any address and interface
+  /// (`true`, --allow-network: kAny), or only on the networks and interfaces listed
+  /// (`{cidrs, interfaces}`, --allow-network-cidr, --allow-network-interface: kListed; a
+  /// list left out allows nothing of its sort).
+  enum class NetworkAllowed { kOff, kAny, kListed };
+  NetworkAllowed allow_network = NetworkAllowed::kOff;
+  std::vector<std::string> allow_network_cidrs;
+  std::vector<std::string> allow_network_interfaces;
   /// No token on a loopback-only listener.
   bool insecure_loopback = false;
   /// TLS for the API (`tls: {cert, key, client_ca}`, --tls-cert, --tls-key, --tls-client-ca):
@@ -83,6 +91,8 @@ struct CommandLine {
   AgentConfig config;
   bool help = false;
   bool version = false;
+  /// --check: list the network actions this host supports, and exit.
+  bool check = false;
 };
 
 /// Reads --config first (if given), then applies every other flag over it.

@@ -18,6 +18,7 @@
 
 #include "achilles/injector/fault.h"
 #include "achilles/injector/metrics.h"
+#include "achilles/injector/netfault.h"
 #include "achilles/injector/os.h"
 
 namespace achilles::injector {
@@ -47,6 +48,8 @@ struct EngineDeps {
   LoadRunner& loads;
   /// May be null: latency faults are then refused.
   ToxicSink* toxics = nullptr;
+  /// May be null: network faults are then refused (422).
+  NetworkFaults* network = nullptr;
 };
 
 struct EngineOptions {
@@ -76,6 +79,8 @@ class FaultEngine {
   /// Where faults asked for and reverts are counted (achilles_agent_faults_total,
   /// achilles_agent_reverts_total); may be null.
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  /// The agent's own API port (TCP), which no network fault blocks; known once bound.
+  void set_api_port(std::uint16_t port) { api_port_ = port; }
 
   /// POST /v1/faults: validates, selects, writes the state file, starts; the new record.
   /// Counted as injected, refused (an ApiError before anything was written or done) or failed
@@ -131,6 +136,15 @@ class FaultEngine {
   std::int64_t lease_ttl_ms_ = 0;
   std::uint64_t counter_ = 0;
   std::string id_prefix_;
+  std::uint16_t api_port_ = 0;
+  /// Network faults whose table or qdisc could not be deleted when they were reverted:
+  /// tick() tries again every second until it goes.
+  struct Leftover {
+    std::string id;
+    NetworkSpec net;
+    std::chrono::steady_clock::time_point next;
+  };
+  std::vector<Leftover> leftovers_;
 };
 
 /// Writes `content` to `path` through a temporary file and rename, so that a reader sees the
@@ -169,9 +183,11 @@ struct Recovery {
 /// process that still exists with the recorded start time (a reused pid is left alone), that
 /// the guard allows, and that was not already stopped before the fault. The file is one JSON
 /// record per line, so a damaged line costs only its record; every line that could not be
-/// read is reported. Then rewrites the file with no faults and the halt it recorded (creating
-/// it when missing: a state file that cannot be written fails here).
+/// read is reported. With `network`, it then deletes every nftables table and qdisc of the
+/// agent's (NetworkFaults::sweep: at start, no live fault owns any). Then rewrites the file
+/// with no faults and the halt it recorded (creating it when missing: a state file that
+/// cannot be written fails here).
 Recovery recover_state(const std::string& path, const ProcessTable& procs, Signaller& signals,
-                       const Guard& guard);
+                       const Guard& guard, NetworkFaults* network = nullptr);
 
 }  // namespace achilles::injector

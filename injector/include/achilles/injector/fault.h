@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "achilles/common/fault_schema.h"
 #include "achilles/injector/os.h"
 
 namespace re2 {
@@ -31,7 +32,7 @@ class ApiError : public std::runtime_error {
   int status_;
 };
 
-enum class FaultKind { kKill, kPause, kLatency, kCpu, kMemory };
+enum class FaultKind { kKill, kPause, kLatency, kCpu, kMemory, kNetwork };
 
 /// "kill", "pause", ...
 const char* kind_name(FaultKind kind);
@@ -51,6 +52,33 @@ struct Target {
   std::string pidfile;
   /// `"count": "all"` (the default) or `"one"` (the oldest match).
   bool all = true;
+};
+
+/// A network fault (`"kind": "network"`), validated. Fields that do not apply to the action
+/// keep their defaults.
+struct NetworkSpec {
+  /// blackhole, reject, loss, bandwidth, delay, dns, isolate.
+  std::string action;
+  /// The peers' networks; empty for any address.
+  std::vector<common::Cidr> to;
+  /// Ports at either end (a service on this host or on a peer); empty for any.
+  std::vector<int> ports;
+  /// "tcp", "udp", or empty for both (and, without ports, every protocol).
+  std::string protocol;
+  /// "egress", "ingress" or "both".
+  std::string direction = "both";
+  /// loss: the share of packets dropped, 1..100.
+  int percent = 0;
+  /// bandwidth, delay: the interface whose root qdisc it is.
+  std::string interface;
+  std::int64_t rate_kbit = 0;
+  std::int64_t delay_ms = 0;
+  std::int64_t jitter_ms = 0;
+  /// isolate: networks still reachable.
+  std::vector<common::Cidr> except;
+
+  /// Whether it is a qdisc (bandwidth, delay) rather than an nftables table.
+  bool qdisc() const { return action == "bandwidth" || action == "delay"; }
 };
 
 /// A validated fault request. Fields that do not apply to the kind keep their defaults.
@@ -73,6 +101,21 @@ struct FaultSpec {
   double load = 0;
   /// memory
   std::uint64_t bytes = 0;
+  /// network
+  NetworkSpec net;
+};
+
+/// Which network faults the configuration allows (allow.network).
+struct NetworkAllow {
+  /// `allow.network: true` or `{...}`; false refuses every network fault.
+  bool allowed = false;
+  /// `true`: any address, any interface. Otherwise only what the lists name.
+  bool any = false;
+  /// Networks a fault may act on (allow.network.cidrs): its `to`, or every address for a
+  /// fault without `to` and for isolate, must lie inside them.
+  std::vector<common::Cidr> cidrs;
+  /// Interfaces whose qdisc a bandwidth or delay fault may replace (allow.network.interfaces).
+  std::vector<std::string> interfaces;
 };
 
 /// Bounds that validation applies.
@@ -85,9 +128,12 @@ struct Limits {
   int max_cores = 1;
   /// Most bytes a memory fault may hold.
   std::uint64_t max_memory_bytes = 1ull << 30;
+  /// Network faults: refused (403) beyond what this allows.
+  NetworkAllow network;
 };
 
-/// Validates a request body; throws ApiError(400) naming the first field that is wrong.
+/// Validates a request body; throws ApiError(400) naming the first field that is wrong, and
+/// ApiError(403) for a network fault that `limits.network` does not allow.
 FaultSpec parse_fault(const nlohmann::json& body, const Limits& limits);
 
 /// The spec as the API shows it (the request's fields, with defaults filled in).
