@@ -168,7 +168,10 @@ class Victims:
         return [self.exe, str(100000 + i)]
 
     def _start(self, i):
-        self.procs[i] = subprocess.Popen(self.argv(i), stdin=subprocess.DEVNULL)
+        # A session of its own: a stopped victim in the soak's process group would get
+        # SIGHUP and SIGCONT from the kernel when that group is orphaned (its shell exits).
+        self.procs[i] = subprocess.Popen(self.argv(i), stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
 
     def refresh(self):
         for i, p in enumerate(self.procs):
@@ -241,7 +244,8 @@ class Soak:
         """Starts the echo server, the agent and the victims (stop() ends what was started)."""
         self.echo_port = free_port()
         me = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench.py")
-        self.own.append(subprocess.Popen([sys.executable, me, "--echo", str(self.echo_port)]))
+        self.own.append(subprocess.Popen([sys.executable, me, "--echo", str(self.echo_port)],
+                                         start_new_session=True))
         wait_port(self.echo_port)
 
         self.tag = "sv-" + secrets.token_hex(4)  # the victims' name: unique on the host
@@ -264,7 +268,7 @@ class Soak:
              "--max-memory-bytes", str(256 << 20), "--max-cpu-cores", "1",
              "--max-duration-ms", "60000"],
             stdout=self.out, stderr=open(os.path.join(self.tmp, "agent.err"), "w"),
-            stdin=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL, start_new_session=True)  # Ctrl-C reaches the soak only
         deadline = time.time() + 30
         self.port = None
         while self.port is None and time.time() < deadline and self.agent.poll() is None:
@@ -281,7 +285,9 @@ class Soak:
         _, proxies = self.api.call("GET", "/proxies", expect=200)
         self.proxy_port = int(proxies["echo"]["listen"].rsplit(":", 1)[1])
         self.victims = Victims(exe)
-        self.created = {}  # fault id -> kind, of every fault the soak created
+        self.created = collections.Counter()  # faults the soak created, by kind
+        self.unchecked = {}  # fault id -> kind, created since the last check of the records
+        self.reasons = collections.Counter()  # why the faults the soak created ended
         self.toxics = 0
         self.abuse = collections.Counter()
 
@@ -310,7 +316,8 @@ class Soak:
     def fault(self, body, expect=201):
         status, rec = self.api.call("POST", "/v1/faults", body, expect=expect)
         if status == 201:
-            self.created[rec["id"]] = body["kind"]
+            self.created[body["kind"]] += 1
+            self.unchecked[rec["id"]] = body["kind"]
             return rec["id"]
         return None
 
@@ -643,14 +650,15 @@ class Soak:
         deadline = time.time() + 30
         while True:
             _, faults = self.api.call("GET", "/v1/faults", expect=200)
-            active = [f["id"] for f in (faults or {}).get("faults", [])
-                      if f.get("state") == "active"]
+            faults = (faults or {}).get("faults", [])
+            active = [f["id"] for f in faults if f.get("state") == "active"]
             if not active:
                 break
             if time.time() > deadline:
                 FAIL.add(f"{when}: faults still active: {active}")
                 break
             time.sleep(0.1)
+        self.verify_records(faults, when)
         _, st = self.api.call("GET", "/v1/status", expect=200)
         if st and (st.get("active_faults") or st.get("halted")):
             FAIL.add(f"{when}: status {json.dumps(st)[:300]}")
@@ -675,22 +683,36 @@ class Soak:
             t.join()
         self.quiet_check("after a round")
 
-    def verify_records(self):
-        """Every fault the soak created, at the end: reverted (or done, for a kill)."""
-        _, faults = self.api.call("GET", "/v1/faults", expect=200)
-        by_id = {f["id"]: f for f in (faults or {}).get("faults", [])}
+    def verify_records(self, faults, when):
+        """Every fault created since the last check: reverted (or done, for a kill), and
+        listed (the agent forgets the oldest ended faults beyond its history, so this is
+        checked after every round, long before they could go)."""
+        by_id = {f["id"]: f for f in faults}
         bad = collections.Counter()
-        reasons = collections.Counter()
-        for fid, kind in self.created.items():
+        for fid, kind in self.unchecked.items():
             rec = by_id.get(fid)
             want = "done" if kind == "kill" else "reverted"
             if rec is None or rec.get("state") != want:
                 bad[(kind, rec and rec.get("state"))] += 1
             elif kind != "kill":
-                reasons[rec.get("reason")] += 1
+                self.reasons[rec.get("reason")] += 1
         for (kind, state), n in bad.items():
-            FAIL.add(f"{n} {kind} fault(s) ended in state {state!r}, not reverted")
-        return reasons
+            FAIL.add(f"{when}: {n} {kind} fault(s) ended in state {state!r}, not reverted")
+        self.unchecked = {}
+
+    def fill_history(self, n=1200):
+        """Pauses of 1 ms, enough to fill the agent's history of ended faults (it lists at
+        most the last 1000): from then on its records no longer grow, and what grows is a
+        leak. The number of records listed before and after."""
+        _, before = self.api.call("GET", "/v1/faults", expect=200)
+        for i in range(n):
+            self.fault({"kind": "pause", "target": {"pid": self.victims.pick(self.rng)},
+                        "duration_ms": 1})
+            if i % 100 == 99:
+                self.quiet_check("filling the history")
+        self.quiet_check("filling the history")
+        _, after = self.api.call("GET", "/v1/faults", expect=200)
+        return len((before or {}).get("faults", [])), len((after or {}).get("faults", []))
 
 
 def metrics(api):
@@ -727,6 +749,12 @@ def main():
         while time.time() - t0 < duration:
             soak.round()
             rounds += 1
+            if rounds == 1:
+                rss0 = sampler.sample()[1]
+                listed = soak.fill_history()
+                rss1 = sampler.sample()[1]
+                print(f"soak: history filled: {listed[0]} -> {listed[1]} faults listed, RSS "
+                      f"{rss0} -> {rss1} KiB", flush=True)
             if start is None and time.time() - t0 >= warmup:
                 soak.api.close()
                 sampler.phase = "settle"
@@ -737,7 +765,6 @@ def main():
                       f"{start[1]:.0f} fds, {start[2]:.0f} threads", flush=True)
         if start is None:
             raise RuntimeError(f"DURATION {duration:.0f} s is shorter than the warm-up")
-        reasons = soak.verify_records()
         counters = metrics(soak.api)
         soak.api.close()
         sampler.phase = "settle"
@@ -763,7 +790,7 @@ def main():
                 FAIL.add(f"{name}: {start[i]:.0f} after warm-up, {end[i]:.0f} at the end "
                          f"({change:+.1%}, beyond ±{BOUND:.0%})")
 
-        created = collections.Counter(soak.created.values())
+        created = soak.created
         print("\n| fault kind | created by the soak | metrics: injected / refused / failed |")
         print("| --- | --- | --- |")
         for kind in ("kill", "pause", "latency", "cpu", "memory"):
@@ -780,7 +807,7 @@ def main():
         for label, reason in (("expired", "expired"), ("deleted", "deleted"), ("halt", "halt"),
                               ("lease", "lease expired")):
             n = int(counters.get(("achilles_agent_reverts_total", f'{{reason="{label}"}}'), -1))
-            reverts.append(f"{label} {reasons[reason]} / {n}")
+            reverts.append(f"{label} {soak.reasons[reason]} / {n}")
         print("\nreverted faults by reason (the soak's records / metrics): " + ", ".join(reverts))
         print(f"Toxiproxy toxics added and removed: {soak.toxics}; abusive requests: "
               + ", ".join(f"{k} {v}" for k, v in sorted(soak.abuse.items())))
