@@ -18,9 +18,11 @@ soak restarts a victim the agent killed. After every round it waits for every fa
 checks that /v1/faults lists nothing active, that no victim is left stopped (state T) and that
 the agent has no stress worker left. Any 5xx, refused connection, unexpected answer, fault not
 reverted or leak beyond the bounds is a failure: the exit status is 1, with the list.
-The warm-up is the first tenth of DURATION (20 to 120 s); then all client connections are
-closed, the agent is left alone for SETTLE_S, and the median of a few samples is the start;
-the same at the end. On exit or Ctrl-C it stops the agent (SIGTERM: it reverts everything),
+The warm-up is the first tenth of DURATION (20 to 120 s, or longer: after the first round it
+fills the agent's history of ended faults, which GET /v1/faults lists, with 1,200 pauses of
+1 ms, so that the bound measures what grows beyond that designed, bounded history); then all
+client connections are closed, the agent is left alone for SETTLE_S, and the median of a few
+samples is the start; the same at the end. On exit or Ctrl-C it stops the agent (SIGTERM: it reverts everything),
 its victims and the echo server, and removes the temporary directory.
 """
 import collections
