@@ -24,6 +24,8 @@ fills the agent's history of ended faults, which GET /v1/faults lists, with 1,20
 client connections are closed, the agent is left alone for SETTLE_S, and the median of a few
 samples is the start; the same at the end. On exit or Ctrl-C it stops the agent (SIGTERM: it reverts everything),
 its victims and the echo server, and removes the temporary directory.
+One file past 500 lines: every scenario acts on the one agent, its victims and the list of
+failures that the checks share; split, each part would take all of them along.
 """
 import collections
 import csv
