@@ -673,6 +673,38 @@ TEST_CASE("Two pauses of one process: it stays stopped until the last one ends",
   CHECK(engine.get(second["id"])["reason"] == "expired");
 }
 
+TEST_CASE("Ended faults are listed for an hour, at most the most recent max_ended of them",
+          "[agent]") {
+  Rig rig;
+  rig.procs.add(42, "redis-server");
+  auto options = rig.options();
+  options.max_ended = 3;
+  FaultEngine engine(rig.deps(), options);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto rec = engine.create({{"kind", "pause"}, {"target", {{"pid", 42}}}, {"duration_ms", 10}});
+    ids.push_back(rec["id"]);
+    rig.clock.advance(10);
+    engine.tick();
+  }
+  auto active =
+      engine.create({{"kind", "pause"}, {"target", {{"pid", 42}}}, {"duration_ms", 60000}});
+  engine.tick();
+  std::vector<std::string> listed;
+  for (const auto& f : engine.list())
+    listed.push_back(f["id"]);
+  // The two oldest ended faults are forgotten; the active one is never counted or dropped.
+  CHECK(listed == std::vector<std::string>{ids[2], ids[3], ids[4], active["id"]});
+  CHECK_THROWS_WITH(engine.get(ids[0]), "fault not found: '" + ids[0] + "'");
+  rig.clock.advance(3600001);
+  engine.tick();
+  // An hour after they ended, the ended ones go too (the active one has expired meanwhile).
+  listed.clear();
+  for (const auto& f : engine.list())
+    listed.push_back(f["id"]);
+  CHECK(listed == std::vector<std::string>{active["id"]});
+}
+
 TEST_CASE("A process that was already stopped is left stopped when the pause ends", "[agent]") {
   Rig rig;
   rig.procs.add(42, "redis-server").state = 'T';  // stopped by someone else

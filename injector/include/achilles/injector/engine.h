@@ -59,6 +59,9 @@ struct EngineOptions {
   std::string state_file;
   /// How long reverted faults stay listed.
   std::int64_t retention_ms = 3600000;
+  /// Most ended faults listed at once (the most recent; older ones are forgotten first), so
+  /// that the records a busy client leaves cannot grow without bound within retention_ms.
+  std::size_t max_ended = 1000;
   /// Most bytes all memory faults together may hold (each is also capped by what the host
   /// has available when it starts).
   std::uint64_t max_total_memory_bytes = 1ull << 30;
@@ -119,6 +122,8 @@ class FaultEngine {
   nlohmann::json start(const nlohmann::json& body, bool& started);
   void revert(Fault& f, const std::string& reason);
   void observe_kill(Fault& f, const std::vector<ProcessInfo>& procs);
+  /// Drops ended faults older than retention_ms, and the oldest beyond max_ended.
+  void forget_old(std::chrono::steady_clock::time_point now);
   nlohmann::json record(const Fault& f) const;
   void persist();
   std::string new_id();
