@@ -37,12 +37,11 @@ using doc::Value;
 using Keys = std::span<const std::string_view>;
 
 constexpr std::string_view kTopKeys[] = {"version", "changes"};
-constexpr std::string_view kKinds[] = {"add_member", "set",           "scale",
-                                       "move",       "add_dependency", "remove"};
+constexpr std::string_view kKinds[] = {"add_member",     "set",   "scale", "move",
+                                       "add_dependency", "remove"};
 constexpr std::string_view kAddMemberKeys[] = {"service", "id", "domain", "like"};
-constexpr std::string_view kSetKeys[] = {"id",          "capacity", "availability",
-                                         "min_healthy", "domain",   "load",
-                                         "slo"};
+constexpr std::string_view kSetKeys[] = {"id",     "capacity", "availability", "min_healthy",
+                                         "domain", "load",     "slo"};
 constexpr std::string_view kScaleKeys[] = {"service", "capacity_factor"};
 constexpr std::string_view kMoveKeys[] = {"id", "domain"};
 constexpr std::string_view kAddDependencyKeys[] = {"from", "to"};
@@ -184,8 +183,8 @@ class OverlayReader {
     for (size_t i = 0; i < map.size(); ++i) {
       auto e = map.entry(i);
       if (std::find(keys.begin(), keys.end(), e.key) == keys.end())
-        error(e.key_pos, prefix_ + "unknown key '" + std::string(e.key) + "' (expected one of: " +
-                             join(keys) + ")" + suggest(e.key, keys));
+        error(e.key_pos, prefix_ + "unknown key '" + std::string(e.key) +
+                             "' (expected one of: " + join(keys) + ")" + suggest(e.key, keys));
     }
     switch (c.kind) {
       case ChangeKind::kAddMember:
@@ -201,8 +200,7 @@ class OverlayReader {
         if (auto v = number_field(c, map, "min_healthy")) {
           if (v->number() != std::floor(v->number()) || !(v->number() >= 1) ||
               std::isinf(v->number()))
-            error(v->pos(),
-                  prefix_ + "min_healthy must be a whole number from 1, not " + text(*v));
+            error(v->pos(), prefix_ + "min_healthy must be a whole number from 1, not " + text(*v));
           else
             c.min_healthy = v->number();
         }
@@ -218,8 +216,9 @@ class OverlayReader {
         for (auto k : kSetKeys)
           any = any || (k != "id" && map.find(k));
         if (!any)
-          error(map.pos(), prefix_ + "nothing to set (expected one or more of: capacity, "
-                                     "availability, min_healthy, domain, load, slo)");
+          error(map.pos(), prefix_ +
+                               "nothing to set (expected one or more of: capacity, "
+                               "availability, min_healthy, domain, load, slo)");
         break;
       }
       case ChangeKind::kScale:
@@ -305,8 +304,8 @@ class OverlayReader {
       return;
     }
     if (to.type() != Type::kMap)
-      return error(to.pos(), prefix_ + "'to' must be an id or a map {" + join(kToKeys) +
-                                 "}, not " + std::string(doc::describe(to.type())));
+      return error(to.pos(), prefix_ + "'to' must be an id or a map {" + join(kToKeys) + "}, not " +
+                                 std::string(doc::describe(to.type())));
     for (size_t i = 0; i < to.size(); ++i) {
       auto e = to.entry(i);
       if (std::find(std::begin(kToKeys), std::end(kToKeys), e.key) == std::end(kToKeys))
@@ -375,12 +374,13 @@ class Applier {
 
   Topology run(const std::string& file) {
     if (t_.undirected)
-      throw UsageError(overlay_.file + ": error: an overlay applies to a topology in YAML or "
-                                       "JSON, not to the undirected graph of " +
+      throw UsageError(overlay_.file +
+                       ": error: an overlay applies to a topology in YAML or "
+                       "JSON, not to the undirected graph of " +
                        t_.file);
     for (const Change& c : overlay_.changes) {
-      prefix_ = "change " + std::to_string(c.number) + " (" + std::string(to_string(c.kind)) +
-                "): ";
+      prefix_ =
+          "change " + std::to_string(c.number) + " (" + std::string(to_string(c.kind)) + "): ";
       const size_t before = diagnostics_.size();
       apply(c);
       if (diagnostics_.size() != before && c.kind == ChangeKind::kAddMember)
@@ -399,8 +399,8 @@ class Applier {
 
   // The element `id` (the value of `key`), of a kind in `kinds`; kNoElement after reporting
   // why not (unless it is the id of a failed add_member, reported there).
-  ElementId ref(const Change& c, std::string_view key, std::string_view role,
-                const std::string& id, unsigned kinds, std::string_view expected) {
+  ElementId ref(const Change& c, std::string_view key, std::string_view role, const std::string& id,
+                unsigned kinds, std::string_view expected) {
     auto found = t_.find(id);
     if (!found || !live(*found)) {
       if (failed_ids_.count(id)) return kNoElement;
@@ -410,8 +410,8 @@ class Applier {
     }
     const ElementKind kind = t_[*found].kind;
     if (!(kinds & bit(kind))) {
-      error(c, key, std::string(role) + " '" + id + "' is " + a(kind) + ", not " +
-                        std::string(expected));
+      error(c, key,
+            std::string(role) + " '" + id + "' is " + a(kind) + ", not " + std::string(expected));
       return kNoElement;
     }
     return *found;
@@ -460,12 +460,14 @@ class Applier {
               "service '" + c.service + "' has no component member to copy (name one with 'like')");
     }
     if (!is_valid_id(c.id)) {
-      error(c, "id",
-            "id '" + c.id +
-                "' is not valid (allowed: a letter or digit, then letters, digits and _ . : / @ -)");
+      error(
+          c, "id",
+          "id '" + c.id +
+              "' is not valid (allowed: a letter or digit, then letters, digits and _ . : / @ -)");
     } else if (auto taken = t_.find(c.id)) {
-      error(c, "id", "id '" + c.id + "' is already used by " + a(t_[*taken].kind) +
-                         (live(*taken) ? "" : " that an earlier change removed"));
+      error(c, "id",
+            "id '" + c.id + "' is already used by " + a(t_[*taken].kind) +
+                (live(*taken) ? "" : " that an earlier change removed"));
     }
     ElementId domain = kNoElement;
     if (!c.domain.empty())
@@ -515,13 +517,12 @@ class Applier {
       if (!service) {
         not_for("min_healthy", "services");
       } else {
-        const size_t n = std::count_if(e.members.begin(), e.members.end(),
-                                       [&](ElementId m) { return live(m); });
+        const size_t n =
+            std::count_if(e.members.begin(), e.members.end(), [&](ElementId m) { return live(m); });
         if (*c.min_healthy > static_cast<double>(n))
           error(c, "min_healthy",
-                "min_healthy " + number(*c.min_healthy) + " is outside 1.." +
-                    std::to_string(n) + " (service '" + e.id + "' has " + std::to_string(n) +
-                    " members)");
+                "min_healthy " + number(*c.min_healthy) + " is outside 1.." + std::to_string(n) +
+                    " (service '" + e.id + "' has " + std::to_string(n) + " members)");
         else
           e.min_healthy = static_cast<uint32_t>(*c.min_healthy);
       }
@@ -585,9 +586,9 @@ class Applier {
   }
 
   void move(const Change& c) {
-    const ElementId x = ref(c, "id", "element", c.id,
-                            bit(ElementKind::kComponent) | bit(ElementKind::kDomain),
-                            "a component or domain");
+    const ElementId x =
+        ref(c, "id", "element", c.id, bit(ElementKind::kComponent) | bit(ElementKind::kDomain),
+            "a component or domain");
     if (x != kNoElement) place(c, x);
   }
 
@@ -625,10 +626,12 @@ class Applier {
         error(c, "id", "domain '" + c.id + "' still holds domain '" + e.id + "' (move it first)");
       if (e.kind == ElementKind::kService &&
           std::find(e.members.begin(), e.members.end(), x) != e.members.end()) {
-        const size_t left = std::count_if(e.members.begin(), e.members.end(), [&](ElementId m) {
-          return live(m) && m != x;
-        });
-        if (left < e.min_healthy)
+        const size_t left = std::count_if(e.members.begin(), e.members.end(),
+                                          [&](ElementId m) { return live(m) && m != x; });
+        if (left == 0)
+          error(c, "id",
+                "service '" + e.id + "' would have no member left (remove the service first)");
+        else if (left < e.min_healthy)
           error(c, "id",
                 "service '" + e.id + "' would keep " + std::to_string(left) +
                     (left == 1 ? " member" : " members") + ", fewer than its min_healthy " +
@@ -681,9 +684,11 @@ class Applier {
     } catch (const InputError& e) {
       std::vector<Diagnostic> out;
       for (const Diagnostic& d : e.diagnostics())
-        out.push_back({overlay_.file, {}, "/changes",
-                       "applied to " + t_.file + ", the changes give an invalid topology: " +
-                           d.message});
+        out.push_back(
+            {overlay_.file,
+             {},
+             "/changes",
+             "applied to " + t_.file + ", the changes give an invalid topology: " + d.message});
       throw InputError(std::move(out));
     }
   }
@@ -729,8 +734,8 @@ std::string read_file(const std::string& path) {
 
 // A string as YAML reads it back: JSON's escapes in double quotes.
 std::string yaml_string(std::string_view s) {
-  return nlohmann::json(std::string(s)).dump(-1, ' ', false,
-                                            nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void comment(std::ostream& out, std::string_view indent, const std::string& note) {

@@ -89,14 +89,10 @@ nlohmann::json to_json(const WhatIfDiff& diff, size_t changes) {
   nlohmann::json availability = nlohmann::json::array();
   for (const auto& a : diff.availability)
     availability.push_back({{"id", a.id}, {"before", maybe(a.before)}, {"after", maybe(a.after)}});
-  return {{"schema", "achilles.whatif/v1"},
-          {"changes", changes},
-          {"before", counts_json(diff.before)},
-          {"after", counts_json(diff.after)},
-          {"resolved", diff.resolved},
-          {"new", diff.added},
-          {"unchanged", diff.unchanged},
-          {"availability", availability}};
+  return {{"schema", "achilles.whatif/v1"},     {"changes", changes},
+          {"before", counts_json(diff.before)}, {"after", counts_json(diff.after)},
+          {"resolved", diff.resolved},          {"new", diff.added},
+          {"unchanged", diff.unchanged},        {"availability", availability}};
 }
 
 namespace {
@@ -264,9 +260,9 @@ class Planner {
     if (!(need > 1) || std::isinf(need)) return;
     const double factor = round_factor(need);
     const Element& e = t[*x];
-    const std::string why = g.fix + " runs out of headroom: " + plural(g.findings.size(), "finding") +
-                            ", the worst needs " + common::format("%.2f", need) +
-                            "x its capacity";
+    const std::string why = g.fix +
+                            " runs out of headroom: " + plural(g.findings.size(), "finding") +
+                            ", the worst needs " + common::format("%.2f", need) + "x its capacity";
     if (e.kind == ElementKind::kService && allowed(ChangeKind::kScale)) {
       bool any = e.capacity.has_value();
       for (ElementId m : e.members)
@@ -319,8 +315,8 @@ class Planner {
   }
 
   template <typename Add>
-  void redundancy(const Topology& t, const Analysis& a, const RiskGroup& g,
-                  const std::string& fix, Add& add) {
+  void redundancy(const Topology& t, const Analysis& a, const RiskGroup& g, const std::string& fix,
+                  Add& add) {
     auto x = t.find(fix);
     if (!x) return;
     ElementId s = *x;

@@ -58,8 +58,7 @@ std::string format_whatif_text(const std::string& title, size_t changes, const W
   out << "what if: " << common::one_line(title) << " (" << plural(changes, "change") << ")\n\n";
   out << common::format("  %-18s %8s %8s\n", "", "before", "after");
   for (const Row& r : kRows)
-    out << common::format("  %-18s %8zu %8zu\n", r.name, diff.before.*r.field,
-                          diff.after.*r.field);
+    out << common::format("  %-18s %8zu %8zu\n", r.name, diff.before.*r.field, diff.after.*r.field);
   auto list = [&](const char* heading, const std::vector<std::string>& ids, const Analysis& a) {
     out << "\n" << heading << " (" << ids.size() << ")" << (ids.empty() ? "\n" : ":\n");
     const auto findings = by_id(a);
@@ -82,9 +81,8 @@ std::string format_whatif_text(const std::string& title, size_t changes, const W
   return out.str();
 }
 
-std::string format_whatif_markdown(const std::string& title, size_t changes,
-                                   const WhatIfDiff& diff, const Analysis& before,
-                                   const Analysis& after) {
+std::string format_whatif_markdown(const std::string& title, size_t changes, const WhatIfDiff& diff,
+                                   const Analysis& before, const Analysis& after) {
   std::ostringstream out;
   out << "### What if: " << md_escape(title) << " (" << plural(changes, "change") << ")\n\n"
       << "| | before | after |\n| --- | --- | --- |\n";
@@ -136,7 +134,8 @@ std::string format_plan_text(const std::string& file, const analyzer::Plan& plan
     std::string line = yaml.str();
     line = line.substr(line.find("  - ") + 4);
     line.pop_back();
-    out << "\n" << i + 1 << ". " << line << "\n   why: " << common::one_line(s.reason)
+    out << "\n"
+        << i + 1 << ". " << line << "\n   why: " << common::one_line(s.reason)
         << "\n   measured: resolves " << plural(s.resolved.size(), "finding") << ", introduces "
         << s.introduced.size() << "; critical " << last.critical << " -> " << s.after.critical
         << ", entrypoints down " << last.entrypoints_down << " -> " << s.after.entrypoints_down
@@ -148,7 +147,8 @@ std::string format_plan_text(const std::string& file, const analyzer::Plan& plan
     out << common::format("critical findings removed: %.0f%%\n",
                           100.0 * (double(plan.before.critical) - double(last.critical)) /
                               double(plan.before.critical));
-  out << "(" << plan.analyses << (plan.analyses == 1 ? " analysis" : " analyses") << " run; check the plan with: achilles "
+  out << "(" << plan.analyses << (plan.analyses == 1 ? " analysis" : " analyses")
+      << " run; check the plan with: achilles "
       << "recommend FILE --format yaml -o plan.yaml && achilles whatif FILE plan.yaml)\n";
   return out.str();
 }
