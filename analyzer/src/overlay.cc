@@ -381,10 +381,9 @@ class Applier {
     for (const Change& c : overlay_.changes) {
       prefix_ =
           "change " + std::to_string(c.number) + " (" + std::string(to_string(c.kind)) + "): ";
-      const size_t before = diagnostics_.size();
+      const size_t added = t_.size();
       apply(c);
-      if (diagnostics_.size() != before && c.kind == ChangeKind::kAddMember)
-        failed_ids_.insert(c.id);
+      if (c.kind == ChangeKind::kAddMember && t_.size() == added) failed_ids_.insert(c.id);
     }
     if (!diagnostics_.empty()) fail(std::move(diagnostics_));
     return validate(rebuild(), file.empty() ? t_.file : file);
@@ -472,7 +471,10 @@ class Applier {
     ElementId domain = kNoElement;
     if (!c.domain.empty())
       domain = ref(c, "domain", "domain", c.domain, bit(ElementKind::kDomain), "a domain");
-    if (diagnostics_.size() != before) return;
+    // A reference to the id of a failed add_member is not reported again, but fails too.
+    if (diagnostics_.size() != before || s == kNoElement || like == kNoElement ||
+        (!c.domain.empty() && domain == kNoElement))
+      return;
     Element e;
     const Element& model = t_[like];
     e.id = c.id;

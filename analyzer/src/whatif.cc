@@ -282,23 +282,32 @@ class Planner {
     }
   }
 
-  // The domains of the kind of `used`'s domains that none of them is: first those under the
-  // same parent as one of them (another zone of the region), then the others; at most two.
+  // The domains of the kind of `used`'s domains that none of them is, most spread first: by
+  // the most ancestors one shares with a used domain (another host of the same rack shares
+  // the rack, the zone and the region; a host of another zone only the region), then in
+  // file order; at most two.
   std::vector<ElementId> spare_domains(const Topology& t, const std::vector<ElementId>& used) {
-    std::vector<ElementId> near, far;
-    std::unordered_set<ElementId> taken(used.begin(), used.end());
-    std::unordered_set<ElementId> parents;
+    std::unordered_set<ElementId> taken(used.begin(), used.end()), above;
     std::set<std::string_view> types;
-    for (ElementId d : used)
-      parents.insert(t[d].parent), types.insert(t[d].type);
+    for (ElementId d : used) {
+      types.insert(t[d].type);
+      for (ElementId up = t[d].parent; up != kNoElement; up = t[up].parent)
+        above.insert(up);
+    }
+    std::vector<std::pair<size_t, ElementId>> ranked;  // (ancestors shared, domain)
     for (ElementId d = 0; d < t.size() && t[d].kind == ElementKind::kDomain; ++d) {
       if (taken.count(d) || !types.count(t[d].type)) continue;
-      (parents.count(t[d].parent) ? near : far).push_back(d);
-      if (near.size() >= 2) break;
+      size_t shared = 0;
+      for (ElementId up = t[d].parent; up != kNoElement; up = t[up].parent)
+        shared += above.count(up);
+      ranked.emplace_back(shared, d);
     }
-    near.insert(near.end(), far.begin(), far.end());
-    if (near.size() > 2) near.resize(2);
-    return near;
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    std::vector<ElementId> out;
+    for (size_t i = 0; i < ranked.size() && i < 2; ++i)
+      out.push_back(ranked[i].second);
+    return out;
   }
 
   // A new member's id: its model's with the next free number ("app-1" gives "app-4"), or

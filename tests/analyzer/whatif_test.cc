@@ -138,9 +138,12 @@ TEST_CASE("every change that cannot apply to the topology is reported at its pla
       "  - remove: {id: recs-1}\n"
       "  - remove: {id: web-2}\n"
       "  - remove: {id: web-3}\n"
-      "  - set: {id: web-2, capacity: 5}\n";
+      "  - set: {id: web-2, capacity: 5}\n"
+      "  - add_member: {service: web, id: web-6, like: web-4}\n"
+      "  - set: {id: web-6, capacity: 5}\n";
   const auto overlay = analyzer::load_overlay_text(text, "o.yaml");
-  // web-4 (change 4) is the id of a failed add_member: reported there, not again.
+  // web-4 (changes 4 and 21) is the id of a failed add_member: reported there, not again;
+  // web-6 (change 22) that of one that failed on it.
   CHECK(input_error([&] { analyzer::apply_overlay(shop, overlay); }) ==
         "o.yaml:3:27: error: change 1 (add_member): service 'webb' does not exist; did you mean "
         "'web'?\n"
