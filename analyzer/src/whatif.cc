@@ -282,31 +282,32 @@ class Planner {
     }
   }
 
-  // The domains of the kind of `used`'s domains that none of them is, most spread first: by
-  // the most ancestors one shares with a used domain (another host of the same rack shares
-  // the rack, the zone and the region; a host of another zone only the region), then in
-  // file order; at most two.
+  // The domains where a new member shares the least with the members: none that holds a
+  // member or contains one, ranked by how many of its ancestors hold or contain a member
+  // (a host in another zone before another host of the same rack), then those of the kind the
+  // members are in (a host before a zone), then in file order; at most two.
   std::vector<ElementId> spare_domains(const Topology& t, const std::vector<ElementId>& used) {
-    std::unordered_set<ElementId> taken(used.begin(), used.end()), above;
+    std::unordered_set<ElementId> above;  // the used domains and their ancestors
     std::set<std::string_view> types;
     for (ElementId d : used) {
       types.insert(t[d].type);
-      for (ElementId up = t[d].parent; up != kNoElement; up = t[up].parent)
+      for (ElementId up = d; up != kNoElement; up = t[up].parent)
         above.insert(up);
     }
-    std::vector<std::pair<size_t, ElementId>> ranked;  // (ancestors shared, domain)
+    std::vector<std::tuple<size_t, bool, ElementId>> ranked;
     for (ElementId d = 0; d < t.size() && t[d].kind == ElementKind::kDomain; ++d) {
-      if (taken.count(d) || !types.count(t[d].type)) continue;
+      if (above.count(d)) continue;
       size_t shared = 0;
       for (ElementId up = t[d].parent; up != kNoElement; up = t[up].parent)
         shared += above.count(up);
-      ranked.emplace_back(shared, d);
+      ranked.emplace_back(shared, !types.count(t[d].type), d);
     }
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) {
+      return std::tie(std::get<0>(x), std::get<1>(x)) < std::tie(std::get<0>(y), std::get<1>(y));
+    });
     std::vector<ElementId> out;
     for (size_t i = 0; i < ranked.size() && i < 2; ++i)
-      out.push_back(ranked[i].second);
+      out.push_back(std::get<2>(ranked[i]));
     return out;
   }
 

@@ -426,6 +426,16 @@ TEST_CASE("recommend's claims hold when its written plan is applied and re-analy
     g.seed = 3;
     check_plan(analyzer::generate_topology(g), options, 1);
   }
+  SECTION("shop: with no other rack, lb's new member goes to the other zone") {
+    const Topology t = analyzer::load_topology(kShopPath);
+    const auto plan = analyzer::recommend(t, options);
+    REQUIRE(!plan.steps.empty());
+    CHECK(plan.steps[0].change.kind == analyzer::ChangeKind::kAddMember);
+    CHECK(plan.steps[0].change.service == "lb");
+    CHECK(plan.steps[0].change.domain == "az2");
+    CHECK(plan.steps[0].after.critical < plan.before.critical);
+    check_plan(t, options, 1);
+  }
   SECTION("only the kinds of change allowed") {
     options.allow = {analyzer::ChangeKind::kScale};
     const Topology t = analyzer::load_topology(kThreeTierPath);
