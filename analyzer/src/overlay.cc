@@ -8,6 +8,10 @@
 // add_member would have added are not reported again where later changes name them: one
 // mistake, one message. The result is rebuilt in the loader's element order, written out and
 // read back by the loader, which is the validation "like a topology" of spec whatif.md.
+//
+// One file past 500 lines: reading, applying and writing an overlay are three views of the
+// same six kinds of change (their keys, which fields each kind uses, the "change N (KIND): "
+// of every message), and a change added to one must be added to the other two.
 #include "achilles/analyzer/overlay.h"
 
 #include <fcntl.h>
@@ -575,8 +579,14 @@ class Applier {
     bool any = false;
     auto times = [&](ElementId x) {
       if (!t_[x].capacity) return;
-      t_[x].capacity = *t_[x].capacity * c.factor;
       any = true;
+      const double scaled = *t_[x].capacity * c.factor;
+      if (std::isfinite(scaled) && scaled > 0)
+        t_[x].capacity = scaled;
+      else
+        error(c, "capacity_factor",
+              "capacity_factor " + number(c.factor) + " takes the capacity of '" + t_[x].id +
+                  "' out of range (" + number(*t_[x].capacity) + " times it)");
     };
     times(s);
     for (ElementId m : t_[s].members)

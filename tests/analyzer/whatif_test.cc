@@ -140,7 +140,10 @@ TEST_CASE("every change that cannot apply to the topology is reported at its pla
       "  - remove: {id: web-3}\n"
       "  - set: {id: web-2, capacity: 5}\n"
       "  - add_member: {service: web, id: web-6, like: web-4}\n"
-      "  - set: {id: web-6, capacity: 5}\n";
+      "  - set: {id: web-6, capacity: 5}\n"
+      "  - scale: {service: db, capacity_factor: 1e300}\n"
+      "  - set: {id: db-1, capacity: 1e300}\n"
+      "  - scale: {service: db, capacity_factor: 1e300}\n";
   const auto overlay = analyzer::load_overlay_text(text, "o.yaml");
   // web-4 (changes 4 and 21) is the id of a failed add_member: reported there, not again;
   // web-6 (change 22) that of one that failed on it.
@@ -181,7 +184,11 @@ TEST_CASE("every change that cannot apply to the topology is reported at its pla
         "(remove the service first)\n"
         "o.yaml:21:18: error: change 19 (remove): service 'web' would keep 1 member, fewer than "
         "its min_healthy 2 (lower its min_healthy first)\n"
-        "o.yaml:22:15: error: change 20 (set): element 'web-2' was removed by an earlier change");
+        "o.yaml:22:15: error: change 20 (set): element 'web-2' was removed by an earlier change\n"
+        "o.yaml:25:22: error: change 23 (scale): service 'db' has no capacity to scale: neither "
+        "it nor its members declare one\n"
+        "o.yaml:27:43: error: change 25 (scale): capacity_factor 1e+300 takes the capacity of "
+        "'db-1' out of range (1e+300 times it)");
 }
 
 namespace {
