@@ -81,16 +81,6 @@ std::string suggest(std::string_view word, Keys candidates) {
   return s.did_you_mean();
 }
 
-bool is_valid_id(std::string_view id) {
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  if (id.empty() || !alnum(id[0])) return false;
-  for (char c : id.substr(1))
-    if (!alnum(c) && !std::strchr("_.:/@-", c)) return false;
-  return true;
-}
-
 // The shortest text that reads back to the same double.
 std::string number(double x) {
   char buf[64];
