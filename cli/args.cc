@@ -140,6 +140,16 @@ std::optional<Args> parse_args(const CommandSpec& spec, const std::vector<std::s
   return args;
 }
 
+analyzer::AnalysisOptions analysis_options(const Args& args, const std::string& command) {
+  analyzer::AnalysisOptions options;
+  options.order = static_cast<unsigned>(number_option(args, "order", 2, 1, 3));
+  if (args.get("order") && *args.get("order") != std::to_string(options.order))
+    throw UsageError(command + ": error: --order must be 1, 2 or 3");
+  options.threshold = number_option(args, "threshold", 0.8, 0.0, 100.0);
+  options.cascade = args.has("cascade");
+  return options;
+}
+
 double number_option(const Args& args, const std::string& name, double fallback, double lo,
                      double hi) {
   auto v = args.get(name);

@@ -16,8 +16,8 @@ namespace {
 using achilles::cli::Command;
 
 // The order `achilles --help` lists the commands in; unknown names sort last.
-const std::vector<std::string> kOrder = {"validate", "analyze", "blast",    "render",
-                                         "report",   "check",   "generate", "export",
+const std::vector<std::string> kOrder = {"validate", "analyze", "whatif", "recommend", "blast",
+                                         "render",   "report",  "check",  "generate",  "export",
                                          "import",   "drill",   "demo"};
 
 void print_help(const std::vector<Command>& commands) {

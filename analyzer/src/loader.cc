@@ -86,16 +86,6 @@ std::string a(ElementKind kind) {
   return (kind == ElementKind::kEntrypoint ? "an " : "a ") + std::string(to_string(kind));
 }
 
-bool is_valid_id(std::string_view id) {
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  if (id.empty() || !alnum(id[0])) return false;
-  for (char c : id.substr(1))
-    if (!alnum(c) && !std::strchr("_.:/@-", c)) return false;
-  return true;
-}
-
 bool is_component_or_service(ElementKind k) {
   return k == ElementKind::kComponent || k == ElementKind::kService;
 }

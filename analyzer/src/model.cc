@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <functional>
 
 #include "parallel.h"
@@ -20,6 +21,16 @@ std::string_view to_string(ElementKind kind) {
       return "entrypoint";
   }
   return "element";
+}
+
+bool is_valid_id(std::string_view id) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (id.empty() || !alnum(id[0])) return false;
+  for (char c : id.substr(1))
+    if (!alnum(c) && !std::strchr("_.:/@-", c)) return false;
+  return true;
 }
 
 namespace {

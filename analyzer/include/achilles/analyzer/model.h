@@ -32,6 +32,9 @@ enum class ElementKind : uint8_t { kDomain, kComponent, kService, kEntrypoint };
 /// "domain", "component", "service" or "entrypoint".
 std::string_view to_string(ElementKind kind);
 
+/// An id as topology.md allows it: a letter or digit, then letters, digits and `_.:/@-`.
+bool is_valid_id(std::string_view id);
+
 /// Hard: the dependent is down when the dependency is. Soft: only degraded.
 enum class DepMode : uint8_t { kHard, kSoft };
 
