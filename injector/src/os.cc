@@ -224,7 +224,12 @@ std::optional<std::string> cgroup2_dir() {
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);)
     if (line.rfind("0::", 0) == 0) {
-      std::string dir = *mount + line.substr(3);
+      // A process moved out of its cgroup namespace's root sees "/../x": that is outside the
+      // mount, on the ordinary filesystem, where nothing must be made.
+      const std::string path = line.substr(3);
+      if (path.empty() || path[0] != '/' || ("/" + path + "/").find("/../") != std::string::npos)
+        return {};
+      std::string dir = *mount + path;
       while (dir.size() > 1 && dir.back() == '/')
         dir.pop_back();
       if (::access(dir.c_str(), W_OK) == 0) return dir;

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "achilles/common/markup.h"
 #include "achilles/common/text.h"
 #include "achilles/reports/order.h"
 
@@ -20,6 +21,8 @@ using analyzer::Status;
 using analyzer::Topology;
 
 namespace {
+
+using common::md_escape;
 
 using common::join;
 
@@ -129,16 +132,6 @@ std::vector<const analyzer::Utilization*> busiest(const Analysis& analysis, size
 std::string group_label(const analyzer::RiskGroup& g) {
   if (g.kind != "team") return g.fix;
   return g.has_team ? g.team : "no team label";
-}
-
-std::string md_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|' || c == '\\' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>')
-      out += '\\';
-    out += c;
-  }
-  return out;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "achilles/common/markup.h"
 #include "achilles/common/text.h"
 
 namespace achilles::reports {
@@ -15,6 +16,8 @@ using analyzer::HarmCounts;
 using analyzer::WhatIfDiff;
 
 namespace {
+
+using common::md_escape;
 
 std::string plural(size_t n, std::string_view word) {
   return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
@@ -29,16 +32,6 @@ std::map<std::string, const Finding*> by_id(const Analysis& a) {
 
 std::string availability(const std::optional<double>& x) {
   return x ? common::format("%.6f", *x) : std::string("-");
-}
-
-std::string md_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|' || c == '\\' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>')
-      out += '\\';
-    out += c;
-  }
-  return out;
 }
 
 struct Row {

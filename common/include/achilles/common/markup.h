@@ -1,5 +1,5 @@
 // Escaping text for XML and HTML, shared by every writer of markup (Open-PSA, SVG, JUnit, the
-// HTML and drill reports).
+// HTML and drill reports), and for Markdown table cells (the summaries and what-if).
 #pragma once
 
 #include <string>
@@ -31,6 +31,18 @@ inline std::string markup_escape(std::string_view s) {
       default:
         out += c;
     }
+  }
+  return out;
+}
+
+/// `s` with the characters Markdown gives a meaning to in a table cell (| \ * _ ` < >)
+/// escaped by a backslash.
+inline std::string md_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|' || c == '\\' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>')
+      out += '\\';
+    out += c;
   }
   return out;
 }
