@@ -3,6 +3,7 @@
 // check_fault_body() and answer 400 with the first problem (see docs/drill.md).
 #include "achilles/common/fault_schema.h"
 
+#include <arpa/inet.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -141,6 +142,118 @@ void check_target(const json& body, std::vector<FaultProblem>& out) {
   if (given != 1) f.bad("field 'target' must name exactly one of pid, process, cmdline, pidfile");
 }
 
+/// Whether `s` is an IPv4 or IPv6 CIDR (`10.0.3.0/24`, `2001:db8::/32`; a bare address is a
+/// host: /32 or /128).
+bool valid_cidr(const std::string& s) {
+  const auto slash = s.find('/');
+  const std::string addr = s.substr(0, slash);
+  unsigned char buf[16];
+  const bool v6 = addr.find(':') != std::string::npos;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), buf) != 1) return false;
+  if (slash == std::string::npos) return true;
+  const std::string len = s.substr(slash + 1);
+  if (len.empty() || len.size() > 3 ||
+      !std::all_of(len.begin(), len.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
+  return std::stoi(len) <= (v6 ? 128 : 32);
+}
+
+/// A list of CIDRs (`to`, `except`).
+void check_cidrs(const json& body, const std::string& key, std::vector<FaultProblem>& out) {
+  const json& v = body.at(key);
+  if (!v.is_array() || v.empty()) {
+    out.push_back({{key}, "field '" + key + "' must be a non-empty list of CIDRs"});
+    return;
+  }
+  if (v.size() > 1024) {
+    out.push_back({{key}, "field '" + key + "' must hold at most 1024 CIDRs"});
+    return;
+  }
+  for (const auto& c : v)
+    if (!c.is_string() || !valid_cidr(c.get<std::string>())) {
+      out.push_back({{key},
+                     "field '" + key + "' must hold CIDRs such as 10.0.3.0/24 or " +
+                         "2001:db8::/32, got " + c.dump()});
+      return;
+    }
+}
+
+/// A network fault's own fields (spec agent-api.md, "Network faults"): the action, what
+/// scopes it, and each action's parameters.
+void check_network(const json& body, Fields& f, std::vector<FaultProblem>& out,
+                   std::int64_t max_duration_ms) {
+  static const std::string kActions[] = {"blackhole", "reject", "loss",   "bandwidth",
+                                         "delay",     "dns",    "isolate"};
+  std::string action;
+  if (!f.has("action")) {
+    f.bad("missing field 'action' (blackhole, reject, loss, bandwidth, delay, dns or isolate)");
+  } else {
+    const json& a = body.at("action");
+    for (const auto& name : kActions)
+      if (a.is_string() && a == name) action = name;
+    if (action.empty())
+      f.bad(
+          "field 'action' must be one of blackhole, reject, loss, bandwidth, delay, dns, "
+          "isolate",
+          "action");
+  }
+  const bool scoped = action == "blackhole" || action == "reject" || action == "loss" ||
+                      action == "dns" || action.empty();
+  if (scoped) {
+    if (f.has("to")) check_cidrs(body, "to", out);
+    if (f.has("ports")) {
+      const json& p = body.at("ports");
+      if (!p.is_array() || p.empty() || p.size() > 64 ||
+          !std::all_of(p.begin(), p.end(), [](const json& x) {
+            return x.is_number_integer() && x.get<std::int64_t>() >= 1 &&
+                   x.get<std::int64_t>() <= 65535;
+          }))
+        f.bad("field 'ports' must be a list of 1 to 64 ports, each between 1 and 65535", "ports");
+    }
+    if (f.has("protocol")) {
+      const json& p = body.at("protocol");
+      if (!p.is_string() || (p != "tcp" && p != "udp"))
+        f.bad("field 'protocol' must be \"tcp\" or \"udp\" (both when left out)", "protocol");
+    }
+    if (f.has("direction")) {
+      const json& d = body.at("direction");
+      if (!d.is_string() || (d != "egress" && d != "ingress" && d != "both"))
+        f.bad("field 'direction' must be \"egress\", \"ingress\" or \"both\"", "direction");
+    }
+  }
+  if (action == "loss") {
+    if (!f.has("percent")) {
+      f.bad("missing field 'percent'");
+    } else {
+      const json& p = body.at("percent");
+      if (!p.is_number())
+        f.bad("field 'percent' must be a number", "percent");
+      else if (!(p.get<double>() > 0 && p.get<double>() <= 100))
+        f.bad("field 'percent' must be above 0 and at most 100, got " + p.dump(), "percent");
+    }
+  }
+  if (action == "bandwidth" || action == "delay") {
+    f.string("interface", true);
+    const json* i = body.contains("interface") ? &body.at("interface") : nullptr;
+    if (i && i->is_string() && !i->get<std::string>().empty()) {
+      const auto name = i->get<std::string>();
+      // IFNAMSIZ is 16 with the terminating NUL; the kernel refuses '/' and blanks.
+      if (name.size() > 15 || name.find_first_of("/ \t\n:") != std::string::npos)
+        f.bad(
+            "field 'interface' must be a network interface name (at most 15 characters, no "
+            "'/', ':' or blanks)",
+            "interface");
+    }
+  }
+  if (action == "bandwidth") f.integer("rate_kbit", true, 1, 100000000);
+  if (action == "delay") {
+    f.integer("delay_ms", true, 0, 3600000);
+    f.integer("jitter_ms", false, 0, 3600000);
+  }
+  if (action == "isolate" && f.has("except")) check_cidrs(body, "except", out);
+  f.integer("duration_ms", true, 1, max_duration_ms, " (it bounds the fault in time)");
+}
+
 }  // namespace
 
 const std::vector<std::string>& fault_signal_names() {
@@ -154,12 +267,12 @@ std::vector<FaultProblem> check_fault_body(const json& body, const FaultLimits& 
   if (!body.is_object()) return {{{}, "the body must be a JSON object"}};
   if (!body.contains("kind")) return {{{}, "missing field 'kind'"}};
   const json& k = body.at("kind");
-  static const std::string kKinds[] = {"kill", "pause", "latency", "cpu", "memory"};
+  static const std::string kKinds[] = {"kill", "pause", "latency", "cpu", "memory", "network"};
   std::string kind;
   for (const auto& name : kKinds)
     if (k.is_string() && k == name) kind = name;
   if (kind.empty())
-    return {{{"kind"}, "field 'kind' must be one of kill, pause, latency, cpu, memory"}};
+    return {{{"kind"}, "field 'kind' must be one of kill, pause, latency, cpu, memory, network"}};
 
   Fields f(body, {}, "", " for a " + kind + " fault", out);
   f.has("kind");
@@ -204,6 +317,8 @@ std::vector<FaultProblem> check_fault_body(const json& body, const FaultLimits& 
   } else if (kind == "memory") {
     f.integer("bytes", true, 1, limits.max_memory_bytes);
     f.integer("duration_ms", true, 1, max, bound);
+  } else if (kind == "network") {
+    check_network(body, f, out, max);
   }
   f.finish();
   return out;

@@ -94,6 +94,9 @@ FaultSpec parse_fault(const json& body, const Limits& limits) {
     bad(problems.front().message);
   FaultSpec s;
   const std::string kind = body.at("kind").get<std::string>();
+  // The shared schema knows network faults (the drill runner checks plans against it); this
+  // agent does not inject them yet: a refusal, never a body read as another kind.
+  if (kind == "network") throw ApiError(422, "this agent does not inject network faults");
   for (auto k : {FaultKind::kKill, FaultKind::kPause, FaultKind::kLatency, FaultKind::kCpu,
                  FaultKind::kMemory})
     if (kind == kind_name(k)) s.kind = k;

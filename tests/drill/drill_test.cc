@@ -152,7 +152,7 @@ rollback: never
         "plan.yaml:18:12: error: steps must be in order of at_ms: 'two' at 50 comes after "
         "'one' at 100\n"
         "plan.yaml:19:33: error: step 'two': field 'kind' must be one of kill, pause, latency, "
-        "cpu, memory\n"
+        "cpu, memory, network\n"
         "plan.yaml:20:21: error: 'abort_when' names 'nothing', which is not a probe\n"
         "plan.yaml:20:48: error: 'unhealthy_for_ms' must be between 1 and 86400000, got 0\n"
         "plan.yaml:21:11: error: 'rollback' must be 'always' (a drill always reverts what it "

@@ -75,7 +75,7 @@ TEST_CASE("The fault schema reports every problem of a body, as the agent words 
         "load: field 'load' must be above 0 and at most 1, got 1.5\n"
         "duration_ms: field 'duration_ms' must be an integer\n");
   CHECK(messages(json::parse(R"({"kind": "explode"})")) ==
-        "kind: field 'kind' must be one of kill, pause, latency, cpu, memory\n");
+        "kind: field 'kind' must be one of kill, pause, latency, cpu, memory, network\n");
   CHECK(messages(json::parse(R"({"kind": "memory", "bytes": 1024, "duration_ms": 10})")).empty());
   // Every rule the agent has is here, so that a plan the runner accepts the agent accepts:
   // a pidfile is an absolute path (this was the agent's alone, so a plan passed its check

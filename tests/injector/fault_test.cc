@@ -70,7 +70,11 @@ TEST_CASE("A fault body is refused with a message naming the wrong field", "[age
   CHECK(refusal_of(json::array()) == "400 the body must be a JSON object");
   CHECK(refusal_of({{"target", {{"pid", 5}}}}) == "400 missing field 'kind'");
   CHECK(refusal_of({{"kind", "explode"}}) ==
-        "400 field 'kind' must be one of kill, pause, latency, cpu, memory");
+        "400 field 'kind' must be one of kill, pause, latency, cpu, memory, network");
+  // The shared schema accepts a network body (the drill runner checks plans with it); this
+  // agent does not inject network faults yet, and refuses one rather than read it as a kill.
+  CHECK(refusal_of({{"kind", "network"}, {"action", "isolate"}, {"duration_ms", 1000}}) ==
+        "422 this agent does not inject network faults");
   CHECK(refusal_of({{"kind", "pause"}, {"target", {{"pid", 5}}}}) ==
         "400 missing field 'duration_ms' (it bounds the fault in time)");
   CHECK(refusal_of({{"kind", "pause"}, {"target", {{"pid", 5}}}, {"duration_ms", "10"}}) ==
