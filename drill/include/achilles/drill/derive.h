@@ -36,6 +36,9 @@ struct DerivedPlan {
 DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& topo_path,
                         const std::string& out_path, const DeriveOptions& options);
 
+/// The failure domains of `topology` for resolving `target: {domain: ID}` (plan.h).
+drill::DomainIndex domain_index(const analyzer::Topology& topology);
+
 /// Loads a drill plan and resolves its targets through its topology, if it names one; a bad
 /// plan is an common::InputError (exit 2, every problem located).
 drill::Plan load_resolved_plan(const std::string& path);
