@@ -3,6 +3,8 @@
 // One file past 500 lines: reading a plan is one walk of one schema (plan, agents, probes, steps,
 // their faults and expectations), every problem located as it is found; split by section, the
 // position bookkeeping and the cross-references (agents, probes) would be spread over files.
+// Resolving targets through the topology (components, and domains into the faults that lose
+// them) stays here too: it reports with the same positions.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>

@@ -4,8 +4,9 @@
 // returns: every fault this drill created and that is still active is deleted on its agent, and
 // each lease is released.
 //
-// The Run class is one state machine, about 780 lines: the probes' samples, the steps' faults,
-// the leases, the rollback and the events notified share its state, and the guarantee that the
+// The Run class is one state machine, about 900 lines: the probes' samples, the steps' faults
+// (several per step, reverted at the step's end), the leases, the rollback and the events
+// notified share its state, and the guarantee that the
 // rollback sees every fault rests on that state living in one place. The HTTP client
 // (http_client.cc), the probes (probe.cc) and the journal's summaries (journal.cc) are apart.
 #include "achilles/drill/runner.h"

@@ -4,6 +4,8 @@
 // `network` fault bodies of agent-api.md in the shared schema, derived "lose DOMAIN" steps,
 // and the runner against fake agents: every body it posts, the revert at the step's end and
 // on an abort, and the journal's predicted-against-observed entrypoints.
+// One file past 500 lines: the plan, derivation and runner tests of one feature share the
+// zones topology and the fake agents below.
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
