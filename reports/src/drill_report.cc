@@ -769,13 +769,14 @@ void write_predictions(std::ostringstream& out, const json& predictions) {
   out << "<section id=\"predictions\"><h2>Predictions</h2><table><thead><tr><th>step</th>"
          "<th>kind</th><th>subject</th><th>predicted down</th><th>observed down</th>"
          "<th>the live system</th></tr></thead><tbody>";
+  const std::string kNotRecorded = "<span class=\"na\">not recorded</span>";
   for (const auto& p : predictions) {
     const json& agreed = at(p, "agreed");
+    const bool recorded = p.is_object() && p.contains("predicted_down");
     out << "<tr><td>" << markup_escape(text(p, "step")) << "</td><td>"
         << markup_escape(text(p, "kind")) << "</td><td>" << markup_escape(text(p, "subject"))
-        << "</td><td>" << (p.contains("predicted_down") ? names(at(p, "predicted_down")) : "")
-        << "</td><td>" << (p.contains("predicted_down") ? names(at(p, "observed_down")) : "")
-        << "</td><td>"
+        << "</td><td>" << (recorded ? names(at(p, "predicted_down")) : kNotRecorded) << "</td><td>"
+        << (recorded ? names(at(p, "observed_down")) : kNotRecorded) << "</td><td>"
         << (!agreed.is_boolean() ? "<span class=\"na\">not judged</span>"
             : agreed.get<bool>() ? "<span class=\"ok\">agreed</span>"
                                  : "<span class=\"bad\">disagreed</span>")
