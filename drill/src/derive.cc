@@ -302,6 +302,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
   // target block names an agent cannot be drilled; nor one whose loss, on top of what the
   // kills above left down, would be an outage.
   auto drillable_domain = [&](analyzer::ElementId d) {
+    if (!options.include_domains) return false;
     for (const auto& c : topology.elements)
       if (c.kind == ElementKind::kComponent && !agent_of(c).empty() && in_domain(topology, c, d))
         return true;

@@ -346,6 +346,11 @@ TEST_CASE(
                                       "    expect: {\"www\": down}\n"
                                       "    prediction: {kind: domain_spof, subject: \"zone-a\", "
                                       "down: [\"www\"], up: []}\n"));
+  // Without domains (the demo, all on one machine's loopback), no zone is lost.
+  DeriveOptions no_domains = options;
+  no_domains.include_domains = false;
+  CHECK_THAT(derive_plan(t, dir.file("zones.yaml"), "-", no_domains).yaml,
+             !Catch::Contains("lose zone-"));
   // The plan as written resolves: losing zone-a isolates its two hosts, no other.
   std::ofstream(dir.file("plan.yaml")) << staging;
   const Plan plan = load_resolved_plan(dir.file("plan.yaml"));

@@ -19,6 +19,10 @@ struct DeriveOptions {
   std::int64_t latency_ms = 1000;
   /// Also kill single points of failure (staging only: it takes the service down).
   bool include_spofs = false;
+  /// Lose failure domains (`target: {domain: ID}`: an isolate network fault on each host's
+  /// agent). Off for an estate on one machine's loopback (the demo), where isolating the one
+  /// host would cut the drill off from nothing: loopback is never blocked.
+  bool include_domains = true;
   /// The agents' token file, written into the plan.
   std::optional<std::string> token_file;
 };
