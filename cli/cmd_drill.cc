@@ -136,13 +136,17 @@ const Registrar plan_registrar{Command{
                  "[--recover-within-ms MS] [--latency-ms MS]",
         .summary = "derive a drill from a topology's predictions",
         .description =
-            "Writes a drill plan from the analyzer's predictions: for each service with more\n"
+            "Writes a drill plan from the analyzer's predictions: for each failure domain\n"
+            "whose loss the analyzer says every entrypoint survives, lose it (an isolate on\n"
+            "the agent of each of its hosts) and expect every entrypoint to stay up; for each\n"
+            "service with more\n"
             "members than min_healthy, kill one member that has a target and expect every\n"
             "entrypoint to stay up (healthy again within --recover-within-ms); for each\n"
             "component reached through an agent's proxy (`proxy` in its target block), add\n"
             "latency and record the effect; with --include-spofs (for staging), kill each\n"
-            "single point of failure that has a target and expect exactly the entrypoints\n"
-            "the analyzer predicts to go down. Entrypoints are watched through their `url`\n"
+            "single point of failure that has a target, and lose each domain_spof, and\n"
+            "expect exactly the entrypoints the analyzer predicts to go down. Entrypoints are "
+            "watched through their `url`\n"
             "label (an HTTP probe) or their target's `port` (a TCP probe).",
         .options =
             {
@@ -153,7 +157,8 @@ const Registrar plan_registrar{Command{
                 {.name = "include-spofs",
                  .takes_value = false,
                  .value_name = "",
-                 .help = "also kill single points of failure (takes the service down)"},
+                 .help = "also kill single points of failure and lose each domain_spof (takes "
+                         "the service down)"},
                 {.name = "token-file",
                  .value_name = "F",
                  .help = "the agents' token file, written into the plan (relative to it)"},

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <span>
 #include <sstream>
@@ -82,7 +83,31 @@ std::string path_from(const std::string& plan_path, const std::string& topo_path
   throw common::InputError(std::move(ds));
 }
 
+/// Whether component `c` is in domain `d` or one of its sub-domains.
+bool in_domain(const analyzer::Topology& t, const analyzer::Element& c, analyzer::ElementId d) {
+  for (auto x = c.domain; x != analyzer::kNoElement; x = t[x].parent)
+    if (x == d) return true;
+  return false;
+}
+
 }  // namespace
+
+drill::DomainIndex domain_index(const analyzer::Topology& topology) {
+  drill::DomainIndex index;
+  for (analyzer::ElementId d = 0; d < topology.size(); ++d) {
+    if (topology[d].kind != analyzer::ElementKind::kDomain) continue;
+    index.domains.push_back(topology[d].id);
+    auto& in = index.components[topology[d].id];
+    for (const auto& c : topology.elements)
+      if (c.kind == analyzer::ElementKind::kComponent && in_domain(topology, c, d))
+        in.push_back(c.id);
+  }
+  for (const auto& c : topology.elements)
+    if (c.kind == analyzer::ElementKind::kComponent)
+      if (const std::string a = value_of(c.inject_target, "agent"); !a.empty())
+        index.agent_of[c.id] = a;
+  return index;
+}
 
 /// Loads the plan and resolves its targets through its topology, if it names one.
 drill::Plan load_resolved_plan(const std::string& path) {
@@ -91,6 +116,7 @@ drill::Plan load_resolved_plan(const std::string& path) {
     drill::TargetLookup lookup;
     std::optional<analyzer::Topology> topology;
     std::vector<std::string> components;
+    std::optional<drill::DomainIndex> domains;
     if (!plan.topology.empty()) {
       topology = analyzer::load_topology(plan.topology);
       lookup = [&](const std::string& id) -> std::optional<drill::TargetBlock> {
@@ -103,8 +129,9 @@ drill::Plan load_resolved_plan(const std::string& path) {
       };
       for (const auto& e : topology->elements)
         if (e.kind == analyzer::ElementKind::kComponent) components.push_back(e.id);
+      domains = domain_index(*topology);
     }
-    drill::resolve_targets(plan, lookup, components);
+    drill::resolve_targets(plan, lookup, components, domains ? &*domains : nullptr);
     return plan;
   } catch (const drill::PlanError& e) {
     throw_input_error(e);
@@ -241,8 +268,8 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     for (const auto& w : watched)
       (statuses[*topology.find(w)] == Status::kDown ? d.down : d.up).push_back(w);
   };
-  // 1. Redundancy: one member of each service that has members to spare. The candidates come
-  // from the analyzer's findings, not from membership alone: a member that is a `spof` (it is
+  // Redundancy (2, below): one member of each service that has members to spare. The candidates
+  // come from the analyzer's findings, not from membership alone: a member that is a `spof` (it is
   // also needed on its own, like a primary that a service of readers shares) is never one,
   // nor one that would complete a cut set with the members killed before it (a kill is not
   // undone: the process stays down unless a supervisor restarts it). The evaluation of
@@ -267,6 +294,62 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
         return false;
     return true;
   };
+  // 1. Failure domains whose loss the analyzer says every entrypoint survives (no
+  // `domain_spof` names them): lose each, expect every entrypoint to stay up. First: an
+  // isolate is reverted at its step's end, a kill is not, so losing a zone after the kills
+  // below would lose it on top of them. A domain is lost
+  // on the agents of its hosts (`target: {domain: ID}`), so one without a component whose
+  // target block names an agent cannot be drilled; nor one whose loss, on top of what the
+  // kills above left down, would be an outage.
+  auto drillable_domain = [&](analyzer::ElementId d) {
+    if (!options.include_domains) return false;
+    for (const auto& c : topology.elements)
+      if (c.kind == ElementKind::kComponent && !agent_of(c).empty() && in_domain(topology, c, d))
+        return true;
+    return false;
+  };
+  // The components a domain's loss kills rather than isolates (docs/drill.md): those whose
+  // agent also hosts components outside the domain. A kill is not undone, so later steps
+  // count them as down, as they do the kills above.
+  auto killed_by_losing = [&](analyzer::ElementId d) {
+    std::vector<analyzer::ElementId> out;
+    for (analyzer::ElementId c = 0; c < topology.size(); ++c) {
+      const auto& e = topology[c];
+      if (e.kind != ElementKind::kComponent || agent_of(e).empty() || !in_domain(topology, e, d))
+        continue;
+      for (const auto& other : topology.elements)
+        if (other.kind == ElementKind::kComponent && agent_of(other) == agent_of(e) &&
+            !in_domain(topology, other, d)) {
+          out.push_back(c);
+          break;
+        }
+    }
+    return out;
+  };
+  auto domain_step = [&](analyzer::ElementId d, const std::string& kind) {
+    Derived x;
+    x.name = "lose " + topology[d].id;
+    x.fault = "{target: {domain: " + q(topology[d].id) +
+              "}, duration_ms: " + std::to_string(gap / 2) + "}";
+    x.kind = kind;
+    x.subject = topology[d].id;
+    x.stay_up = true;
+    return x;
+  };
+  std::map<std::string, const analyzer::Finding*> domain_spofs;
+  for (const auto& f : analysis.findings)
+    if (f.kind == "domain_spof" && f.subject.size() == 1) domain_spofs[f.subject[0]] = &f;
+  for (analyzer::ElementId d = 0; d < topology.size(); ++d) {
+    if (topology[d].kind != ElementKind::kDomain || domain_spofs.count(topology[d].id) ||
+        !drillable_domain(d) || !no_outage_with(d))
+      continue;
+    Derived x = domain_step(d, "redundant_domain");
+    x.up = watched;
+    steps.push_back(x);
+    for (auto c : killed_by_losing(d))
+      if (std::find(killed.begin(), killed.end(), c) == killed.end()) killed.push_back(c);
+  }
+  // 2. Redundancy, as said above.
   for (const auto& s : topology.elements) {
     if (s.kind != ElementKind::kService || s.members.size() <= s.min_healthy) continue;
     for (analyzer::ElementId m : s.members) {
@@ -287,7 +370,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
       break;
     }
   }
-  // 2. Latency on every dependency reached through a proxy, below what its callers wait for
+  // 3. Latency on every dependency reached through a proxy, below what its callers wait for
   // (their `timeout_ms`) and below half the shortest probe timeout, so that the entrypoints
   // stay up: slower, maybe degraded, never failing.
   for (analyzer::ElementId i = 0; i < topology.size(); ++i) {
@@ -317,7 +400,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     d.stay_up = true;
     steps.push_back(d);
   }
-  // 3. Single points of failure, last: they take the service down (staging only).
+  // 4. Single points of failure, last: they take the service down (staging only).
   std::size_t spofs = 0;
   for (analyzer::ElementId i = 0; i < topology.size(); ++i) {
     const auto& c = topology[i];
@@ -334,13 +417,29 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     ++spofs;
     if (include_spofs) steps.push_back(d);
   }
+  // 5. Each `domain_spof` the analyzer found (staging only): lost, with exactly the
+  // entrypoints its finding puts down expected down, every other watched one up.
+  std::size_t lost_domains = 0;
+  for (analyzer::ElementId d = 0; d < topology.size(); ++d) {
+    auto f = domain_spofs.find(topology[d].id);
+    if (topology[d].kind != ElementKind::kDomain || f == domain_spofs.end() || !drillable_domain(d))
+      continue;
+    Derived x = domain_step(d, "domain_spof");
+    const auto& down = f->second->impact.entrypoints_down;
+    for (const auto& w : watched)
+      (std::find(down.begin(), down.end(), w) != down.end() ? x.down : x.up).push_back(w);
+    if (x.down.empty()) continue;  // it only takes down entrypoints no probe watches
+    ++lost_domains;
+    if (include_spofs) steps.push_back(x);
+  }
   if (steps.empty())
     throw common::UsageError(topo_path +
                              ": error: nothing to drill: no service has a member "
                              "to spare with a target, no proxied dependency" +
-                             std::string(spofs && !include_spofs
-                                             ? ", and single points of failure are only "
-                                               "drilled with --include-spofs"
+                             std::string((spofs || lost_domains) && !include_spofs
+                                             ? ", and single points of failure (and domains "
+                                               "whose loss is an outage) are only drilled "
+                                               "with --include-spofs"
                                              : ""));
 
   std::ostringstream out;
@@ -360,6 +459,10 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     out << "# " << spofs
         << " single point(s) of failure with a target are left out: add --include-spofs\n"
         << "# (for staging) to kill them and confirm the predicted outage.\n";
+  if (lost_domains && !include_spofs)
+    out << "# " << lost_domains
+        << " failure domain(s) whose loss is an outage (domain_spof) are left out: add\n"
+        << "# --include-spofs (for staging) to lose them and confirm the predicted outage.\n";
   out << "version: 1\n"
       << "title: " << q(title) << "\n"
       << "topology: "

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "achilles/common/text.h"
 #include "achilles/drill/runner.h"
 
 namespace achilles::drill {
@@ -22,6 +23,22 @@ std::string format_summary(const json& j) {
       << j.value("reason", "") << ")\n";
   for (const auto& s : j["steps"]) {
     out << "  step '" << s["name"].get<std::string>() << "'";
+    if (s.contains("domains") && s["domains"].is_array() && !s["domains"].empty()) {
+      std::vector<std::string> d;
+      for (const auto& x : s["domains"])
+        d.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+      out << " (loses domain " << common::join(d, ", ");
+      if (s.contains("faults") && s["faults"].is_array()) {
+        std::vector<std::string> how;
+        for (const auto& f : s["faults"])
+          how.push_back(f.value("component", "").empty()
+                            ? "isolate on agent '" + f.value("agent", "?") + "'"
+                            : "kill " + f.value("component", "") + " on agent '" +
+                                  f.value("agent", "?") + "'");
+        out << ": " << common::join(how, ", ");
+      }
+      out << ")";
+    }
     if (!s["error"].is_null()) out << ": not injected: " << s["error"].get<std::string>();
     if (s["final"].is_object() && s["final"].contains("observed")) {
       const auto& o = s["final"]["observed"];
@@ -56,9 +73,31 @@ std::string format_summary(const json& j) {
         out << "\n";
       }
   }
+  // The analyzer's predictions, entrypoint by entrypoint: which it said would go down, and
+  // which did.
+  if (j.contains("predictions"))
+    for (const auto& p : j["predictions"]) {
+      if (!p.is_object() || !p.contains("predicted_down")) continue;
+      auto names = [](const json& v) {
+        if (!v.is_array()) return std::string("not judged");
+        std::vector<std::string> n;
+        for (const auto& x : v)
+          n.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+        return n.empty() ? std::string("none") : common::join(n, ", ");
+      };
+      const json& agreed = p.contains("agreed") ? p["agreed"] : json();
+      out << "  prediction for '" << p.value("step", "?") << "' (" << p.value("kind", "?") << " "
+          << p.value("subject", "?") << "): predicted down: " << names(p["predicted_down"])
+          << "; observed down: " << names(p.value("observed_down", json()))
+          << (!agreed.is_boolean() ? "; not judged"
+              : agreed.get<bool>() ? "; the live system agreed"
+                                   : "; the live system DISAGREED")
+          << "\n";
+    }
   for (const auto& r : j["rollback"])
     out << "  rollback: fault " << r["fault_id"].get<std::string>() << " of step '"
-        << r["step"].get<std::string>() << "': " << r["result"].get<std::string>() << "\n";
+        << r["step"].get<std::string>() << "': " << r["result"].get<std::string>()
+        << (r.value("when", "") == "step end" ? " (at the step's end)" : "") << "\n";
   // Notifications that failed: warnings, also where the live log is not shown (not a
   // terminal); they never change the verdict.
   if (j.contains("notifications"))
@@ -97,8 +136,15 @@ std::string format_dry_run(const Plan& plan) {
   out << "steps (ms after the steady state):\n";
   for (std::size_t i = 0; i < plan.steps.size(); ++i) {
     const auto& s = plan.steps[i];
-    out << "  " << s.at_ms << ".." << plan.step_end_ms(i) << " '" << s.name << "': POST "
-        << plan.agents.at(s.agent).url << "/v1/faults " << s.fault.dump() << "\n";
+    out << "  " << s.at_ms << ".." << plan.step_end_ms(i) << " '" << s.name << "':";
+    if (const auto d = s.domains(); !d.empty())
+      out << " loses domain" << (d.size() > 1 ? "s " : " ") << common::join(d, ", ") << ";";
+    // Several faults are injected together, one line each.
+    for (const auto& f : s.faults)
+      out << (s.faults.size() > 1 ? "\n      " : " ") << "POST " << plan.agents.at(f.agent).url
+          << "/v1/faults " << f.fault.dump()
+          << (f.component.empty() ? "" : " (kills " + f.component + ")");
+    out << "\n";
     for (const auto& e : s.expect)
       out << "      expect " << e.probe << " " << e.name() << "\n";
     if (s.recover_within_ms) out << "      recover within " << *s.recover_within_ms << " ms\n";

@@ -3,6 +3,8 @@
 // One file past 500 lines: reading a plan is one walk of one schema (plan, agents, probes, steps,
 // their faults and expectations), every problem located as it is found; split by section, the
 // position bookkeeping and the cross-references (agents, probes) would be spread over files.
+// Resolving targets through the topology (components, and domains into the faults that lose
+// them) stays here too: it reports with the same positions.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -102,13 +104,46 @@ std::int64_t Plan::step_end_ms(std::size_t i) const {
   const Step& s = steps[i];
   if (s.observe_ms) return s.at_ms + *s.observe_ms;
   if (i + 1 < steps.size()) return std::max(steps[i + 1].at_ms, s.at_ms + 1);
-  // The fault may be anything a plan says (it is checked, and refused, apart): read it safely.
-  std::int64_t span = 0;
-  if (s.fault.is_object())
-    if (auto d = s.fault.find("duration_ms"); d != s.fault.end() && d->is_number_integer())
-      span = d->get<std::int64_t>();
+  std::int64_t span = s.duration_ms();
   if (s.recover_within_ms) span = std::max(span, *s.recover_within_ms);
   return s.at_ms + std::max<std::int64_t>(span + 3000, 5000);
+}
+
+std::int64_t Step::duration_ms() const {
+  // A fault may be anything a plan says (it is checked, and refused, apart): read it safely.
+  std::int64_t span = 0;
+  for (const auto& f : faults)
+    if (f.fault.is_object())
+      if (auto d = f.fault.find("duration_ms"); d != f.fault.end() && d->is_number_integer())
+        span = std::max(span, d->get<std::int64_t>());
+  return span;
+}
+
+namespace {
+/// A fault body's kind, "" when it has none that is a string.
+std::string kind_of(const nlohmann::json& fault) {
+  if (!fault.is_object()) return "";
+  auto k = fault.find("kind");
+  return k != fault.end() && k->is_string() ? k->get<std::string>() : "";
+}
+}  // namespace
+
+bool Step::instant() const {
+  return std::all_of(faults.begin(), faults.end(),
+                     [](const StepFault& f) { return kind_of(f.fault) == "kill"; });
+}
+
+std::vector<std::string> Step::domains() const {
+  std::vector<std::string> out;
+  for (const auto& f : faults) {
+    std::string d = f.domain;
+    if (d.empty() && f.fault.is_object() && f.fault.contains("target") &&
+        f.fault["target"].is_object() && f.fault["target"].contains("domain") &&
+        f.fault["target"]["domain"].is_string())
+      d = f.fault["target"]["domain"].get<std::string>();
+    if (!d.empty() && std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
+  }
+  return out;
 }
 
 std::string NotifyTarget::describe() const {
@@ -185,8 +220,19 @@ nlohmann::json Plan::to_json() const {
     for (const auto& x : s.expect)
       e[x.probe] = x.name();
     if (s.recover_within_ms) e["recover_within_ms"] = *s.recover_within_ms;
-    json step = {{"name", s.name},   {"at_ms", s.at_ms}, {"until_ms", step_end_ms(i)},
-                 {"agent", s.agent}, {"fault", s.fault}, {"expect", e}};
+    json step = {{"name", s.name}, {"at_ms", s.at_ms}, {"until_ms", step_end_ms(i)}};
+    // One fault as `agent` and `fault`, as plans have always been written; several as a list.
+    if (s.faults.size() == 1) {
+      step["agent"] = s.faults[0].agent;
+      step["fault"] = s.faults[0].fault;
+    } else {
+      json fs = json::array();
+      for (const auto& f : s.faults)
+        fs.push_back({{"agent", f.agent}, {"fault", f.fault}});
+      step["faults"] = fs;
+    }
+    if (const auto d = s.domains(); !d.empty()) step["domains"] = d;
+    step["expect"] = e;
     if (!s.prediction.is_null()) step["prediction"] = s.prediction;
     ss.push_back(step);
   }
@@ -660,8 +706,9 @@ YAML::Node node_at(const YAML::Node& at, const std::vector<std::string>& path, s
 /// Checks a step's fault body against the agent's rules (common/fault_schema.h: the same
 /// schema the agent validates with), each problem at its field. A target given by component
 /// (resolved later through the topology) is checked as the process or proxy it will become.
-void check_fault(Reader& r, const YAML::Node& f, const Step& s, const AgentRef* agent) {
-  nlohmann::json body = s.fault;
+void check_fault(Reader& r, const YAML::Node& f, const Step& s, const nlohmann::json& fault,
+                 const AgentRef* agent) {
+  nlohmann::json body = fault;
   if (body.contains("target") && body["target"].is_object() &&
       body["target"].contains("component")) {
     auto& t = body["target"];
@@ -682,9 +729,93 @@ void check_fault(Reader& r, const YAML::Node& f, const Step& s, const AgentRef* 
   }
 }
 
+/// A fault that loses a domain (`target: {domain: ID}`): an `isolate` network fault on the
+/// agents of its hosts once resolved, so its body is checked as one (`kind` and `action` may
+/// be left out; they can only be `network` and `isolate`), and its agents come from the
+/// topology, not from the plan.
+void check_domain_fault(Reader& r, const YAML::Node& f, const Step& s, const nlohmann::json& fault,
+                        const AgentRef* agent) {
+  const std::string at = "step '" + s.name + "': ";
+  const YAML::Node t = f["target"];
+  for (const auto& kv : t)
+    if (kv.first.Scalar() != "domain")
+      r.problem(kv.first,
+                at + "a domain target takes 'domain' alone, not '" + kv.first.Scalar() + "'");
+  if (!t["domain"].IsScalar() || t["domain"].Scalar().empty())
+    r.problem(t["domain"], at + "'domain' must be the id of a failure domain of the topology");
+  if (f["agent"])
+    r.problem(f["agent"], at + "a domain is lost on the agents of its hosts, which the topology's "
+                               "target blocks name: remove 'agent'");
+  nlohmann::json body = fault;
+  body.erase("target");
+  for (auto [key, only] : {std::pair{"kind", "network"}, std::pair{"action", "isolate"}}) {
+    if (body.contains(key) && body[key] != only)
+      r.problem(f[key], at + "losing a domain is an isolate network fault: '" + key +
+                            "' can only be '" + only + "' (or be left out)");
+    body[key] = only;
+  }
+  common::FaultLimits limits;
+  if (agent) limits.max_duration_ms = agent->max_duration_ms;
+  for (const auto& p : common::check_fault_body(body, limits)) {
+    const bool unknown = p.message.rfind("unknown field", 0) == 0;
+    r.problem(node_at(f, p.path, 0, unknown), at + p.message);
+  }
+}
+
+/// One fault of a step (`fault:`, or an item of `faults:`), checked and added to the step.
+/// An item of `faults:` is `listed`: messages about it once targets are resolved point at
+/// it; those about a step's one `fault:` point at the step, as they always have.
+void read_fault(Reader& r, const YAML::Node& f, Step& s, const Plan& plan, bool listed) {
+  if (!f.IsMap()) {
+    r.problem(f, std::string(listed ? "each of 'faults'" : "'fault'") +
+                     " must be a mapping: a fault body of the agent API plus 'agent'");
+    return;
+  }
+  StepFault sf;
+  sf.line = listed ? f.Mark().line + 1 : s.line;
+  sf.column = listed ? f.Mark().column + 1 : s.column;
+  const bool by_domain = f["target"] && f["target"].IsMap() && f["target"]["domain"];
+  const bool by_component =
+      (f["target"] && f["target"].IsMap() && f["target"]["component"]) || f["component"];
+  if (!f["agent"] && !by_component && !by_domain)
+    r.problem(f, "step '" + s.name + "': the fault needs 'agent'");
+  sf.fault = to_json_value(f);
+  // Where a component or a domain is named, for "does not exist" once the topology is read.
+  const YAML::Node c = !(f["target"] && f["target"].IsMap()) ? f["component"]
+                       : by_domain                           ? f["target"]["domain"]
+                                                             : f["target"]["component"];
+  sf.component_line = c && c.Mark().line >= 0 ? c.Mark().line + 1 : sf.line;
+  sf.component_column = c && c.Mark().line >= 0 ? c.Mark().column + 1 : sf.column;
+  const AgentRef* agent = nullptr;
+  if (f["agent"]) {
+    if (auto v = r.string(f["agent"], "agent")) {
+      sf.agent = *v;
+      if (!plan.agents.count(sf.agent))
+        r.problem(
+            f["agent"], "unknown agent '" + sf.agent + "' (the plan's agents: " + [&] {
+              std::string names;
+              for (const auto& [k, _] : plan.agents)
+                names += (names.empty() ? "" : ", ") + k;
+              return names.empty() ? std::string("none") : names;
+            }() + ")");
+      else
+        agent = &plan.agents.at(sf.agent);
+    }
+    sf.fault.erase("agent");
+  }
+  if (by_domain) {
+    check_domain_fault(r, f, s, sf.fault, agent);
+    sf.agent.clear();
+  } else {
+    check_fault(r, f, s, sf.fault, agent);
+  }
+  s.faults.push_back(std::move(sf));
+}
+
 void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
-  if (!r.mapping(n, "a step", {"name", "at_ms", "fault", "expect", "observe_ms", "prediction"},
-                 {"name", "at_ms", "fault"}))
+  if (!r.mapping(n, "a step",
+                 {"name", "at_ms", "fault", "faults", "expect", "observe_ms", "prediction"},
+                 {"name", "at_ms"}))
     return;
   Step s;
   s.line = n.Mark().line + 1;
@@ -699,38 +830,20 @@ void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
                               "' at " + std::to_string(plan.steps.back().at_ms));
   if (n["observe_ms"])
     if (auto v = r.integer(n["observe_ms"], "observe_ms", 1, 24 * 3600 * 1000LL)) s.observe_ms = *v;
-  const auto f = n["fault"];
-  if (!f.IsMap()) {
-    r.problem(f, "'fault' must be a mapping: a fault body of the agent API plus 'agent'");
+  if (n["fault"] && n["faults"]) {
+    r.problem(n["faults"], "step '" + s.name +
+                               "': give 'fault' (one) or 'faults' (a list of several), not both");
+  } else if (!n["fault"] && !n["faults"]) {
+    r.problem(n, "a step needs 'fault' (or 'faults', a list of faults injected together)");
+  } else if (n["fault"]) {
+    read_fault(r, n["fault"], s, plan, false);
+  } else if (const auto fs = n["faults"]; !fs.IsSequence() || fs.size() == 0) {
+    r.problem(fs, "step '" + s.name +
+                      "': 'faults' must be a list of at least one fault, each a fault body of "
+                      "the agent API plus 'agent'");
   } else {
-    const bool by_component =
-        (f["target"] && f["target"].IsMap() && f["target"]["component"]) || f["component"];
-    if (!f["agent"] && !by_component)
-      r.problem(f, "step '" + s.name + "': the fault needs 'agent'");
-    s.fault = to_json_value(f);
-    // Where a component is named, for "does not exist" once the topology is read.
-    const YAML::Node c =
-        f["target"] && f["target"].IsMap() ? f["target"]["component"] : f["component"];
-    s.component_line = c && c.Mark().line >= 0 ? c.Mark().line + 1 : s.line;
-    s.component_column = c && c.Mark().line >= 0 ? c.Mark().column + 1 : s.column;
-    const AgentRef* agent = nullptr;
-    if (f["agent"]) {
-      if (auto v = r.string(f["agent"], "agent")) {
-        s.agent = *v;
-        if (!plan.agents.count(s.agent))
-          r.problem(
-              f["agent"], "unknown agent '" + s.agent + "' (the plan's agents: " + [&] {
-                std::string names;
-                for (const auto& [k, _] : plan.agents)
-                  names += (names.empty() ? "" : ", ") + k;
-                return names.empty() ? std::string("none") : names;
-              }() + ")");
-        else
-          agent = &plan.agents.at(s.agent);
-      }
-      s.fault.erase("agent");
-    }
-    check_fault(r, f, s, agent);
+    for (const auto& f : fs)
+      read_fault(r, f, s, plan, true);
   }
   if (const auto e = n["expect"]) {
     if (!e.IsMap()) {
@@ -762,8 +875,9 @@ void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
     }
   }
   // A latency fault without an expectation is measured but never judged: say so.
-  if (s.expect.empty() && s.fault.is_object() && s.fault.contains("kind") &&
-      s.fault["kind"] == "latency")
+  if (s.expect.empty() && std::any_of(s.faults.begin(), s.faults.end(), [](const StepFault& f) {
+        return kind_of(f.fault) == "latency";
+      }))
     plan.warnings.push_back({plan.file, s.line, s.column,
                              "step '" + s.name +
                                  "': a latency fault without 'expect' is measured but not "
@@ -1036,10 +1150,10 @@ Plan load_plan(const std::string& path) {
 }
 
 void resolve_targets(Plan& plan, const TargetLookup& lookup,
-                     const std::vector<std::string>& components) {
+                     const std::vector<std::string>& components, const DomainIndex* domains) {
   std::vector<PlanProblem> problems;
-  auto fail = [&](const Step& s, const std::string& m) {
-    problems.push_back({plan.file, s.line, s.column, "step '" + s.name + "': " + m});
+  auto fail = [&](const Step& s, const StepFault& f, const std::string& m) {
+    problems.push_back({plan.file, f.line, f.column, "step '" + s.name + "': " + m});
   };
   // An agent named in a target block: a plan agent's name, or the HOST:PORT of its URL.
   auto agent_for = [&](const std::string& name) -> std::optional<std::string> {
@@ -1052,93 +1166,208 @@ void resolve_targets(Plan& plan, const TargetLookup& lookup,
     }
     return std::nullopt;
   };
+  auto domain_of = [](const StepFault& f) -> std::optional<std::string> {
+    if (!f.fault.contains("target") || !f.fault["target"].is_object() ||
+        !f.fault["target"].contains("domain"))
+      return std::nullopt;
+    const auto& d = f.fault["target"]["domain"];
+    return d.is_string() ? d.get<std::string>() : std::string();
+  };
+  // 1. Each lost domain becomes the faults that lose it: an isolate on every agent that
+  // hosts only the domain's components, a kill of each component of the domain whose agent
+  // also hosts others (isolating that host would take those down too).
   for (Step& s : plan.steps) {
-    std::string component;
-    bool latency_component = false;
-    if (s.fault.contains("target") && s.fault["target"].is_object() &&
-        s.fault["target"].contains("component")) {
-      component = s.fault["target"]["component"].is_string()
-                      ? s.fault["target"]["component"].get<std::string>()
-                      : "";
-    } else if (s.fault.contains("component")) {
-      component = s.fault["component"].is_string() ? s.fault["component"].get<std::string>() : "";
-      latency_component = true;
-    } else {
-      continue;
-    }
-    if (component.empty()) {
-      fail(s, "'component' must be a component id");
-      continue;
-    }
-    if (!lookup) {
-      fail(s, "the fault names component '" + component + "' but the plan has no 'topology'");
-      continue;
-    }
-    if (!components.empty() &&
-        std::find(components.begin(), components.end(), component) == components.end()) {
-      const std::string near = common::closest(component, components);
-      problems.push_back({plan.file, s.component_line, s.component_column,
-                          "step '" + s.name + "': component '" + component +
-                              "' does not exist in the topology" +
-                              (near.empty() ? "" : " (did you mean '" + near + "'?)")});
-      continue;
-    }
-    auto block = lookup(component);
-    if (!block) {
-      fail(s, "component '" + component + "' has no target block in the topology");
-      continue;
-    }
-    if (s.agent.empty()) {
-      auto it = block->find("agent");
-      if (it == block->end()) {
-        fail(s, "the target block of '" + component + "' names no agent, and the step none");
+    std::vector<StepFault> resolved;
+    for (StepFault& f : s.faults) {
+      const auto domain = domain_of(f);
+      if (!domain) {
+        resolved.push_back(std::move(f));
         continue;
       }
-      auto a = agent_for(it->second);
-      if (!a) {
-        fail(s, "the target block of '" + component + "' names agent '" + it->second +
-                    "', which is neither an agent of the plan nor the HOST:PORT of one");
+      if (domain->empty()) {
+        fail(s, f, "'domain' must be a domain id");
         continue;
       }
-      s.agent = *a;
-    }
-    if (latency_component) {
-      auto it = block->find("proxy");
-      if (it == block->end()) {
-        fail(s, "the target block of '" + component + "' declares no proxy for latency");
+      if (!domains) {
+        fail(s, f, "the fault loses domain '" + *domain + "' but the plan has no 'topology'");
         continue;
       }
-      s.fault.erase("component");
-      s.fault["proxy"] = it->second;
-      continue;
-    }
-    nlohmann::json target = nlohmann::json::object();
-    bool bad_pid = false;
-    for (const char* key : {"pid", "process", "cmdline", "pidfile"}) {
-      auto it = block->find(key);
-      if (it == block->end()) continue;
-      if (std::string(key) == "pid") {
-        char* end = nullptr;
-        const long long pid = std::strtoll(it->second.c_str(), &end, 10);
-        if (it->second.empty() || *end != '\0' || pid <= 0) {
-          fail(s, "the target block of '" + component + "' has a pid that is not a number");
-          bad_pid = true;
-          break;
+      if (std::find(domains->domains.begin(), domains->domains.end(), *domain) ==
+          domains->domains.end()) {
+        const std::string near = common::closest(*domain, domains->domains);
+        problems.push_back({plan.file, f.component_line, f.component_column,
+                            "step '" + s.name + "': domain '" + *domain +
+                                "' does not exist in the topology" +
+                                (near.empty() ? "" : " (did you mean '" + near + "'?)")});
+        continue;
+      }
+      const auto in_it = domains->components.find(*domain);
+      const std::vector<std::string> none;
+      const auto& members = in_it == domains->components.end() ? none : in_it->second;
+      // The hosts: each agent (as the plan names it) and the domain's components on it.
+      std::vector<std::pair<std::string, std::vector<std::string>>> hosts;
+      bool bad_agent = false;
+      for (const auto& c : members) {
+        auto a = domains->agent_of.find(c);
+        if (a == domains->agent_of.end() || a->second.empty()) continue;
+        auto name = agent_for(a->second);
+        if (!name) {
+          fail(s, f,
+               "losing domain '" + *domain + "': the target block of '" + c + "' names agent '" +
+                   a->second + "', which is neither an agent of the plan nor the HOST:PORT of one");
+          bad_agent = true;
+          continue;
         }
-        target[key] = pid;
-      } else
-        target[key] = it->second;
+        auto h = std::find_if(hosts.begin(), hosts.end(),
+                              [&](const auto& x) { return x.first == *name; });
+        if (h == hosts.end())
+          hosts.push_back({*name, {c}});
+        else
+          h->second.push_back(c);
+      }
+      if (bad_agent) continue;
+      if (hosts.empty()) {
+        fail(s, f,
+             "domain '" + *domain + "' has no reachable agent: " +
+                 (members.empty() ? std::string("no component is in it")
+                                  : "none of its components (" + common::join(members, ", ") +
+                                        ") has a target block that names an agent") +
+                 ", so nothing can lose it");
+        continue;
+      }
+      nlohmann::json isolate = f.fault;
+      isolate.erase("target");
+      isolate["kind"] = "network";
+      isolate["action"] = "isolate";
+      for (const auto& [agent, on_it] : hosts) {
+        // Alone: every component this agent hosts is in the domain.
+        bool alone = true;
+        for (const auto& [c, a] : domains->agent_of)
+          if (agent_for(a) == agent &&
+              std::find(members.begin(), members.end(), c) == members.end())
+            alone = false;
+        if (alone) {
+          StepFault x = f;
+          x.agent = agent;
+          x.fault = isolate;
+          x.domain = *domain;
+          resolved.push_back(std::move(x));
+          continue;
+        }
+        for (const auto& c : on_it) {
+          StepFault x = f;
+          x.agent.clear();  // from the component's block, below
+          x.fault = {{"kind", "kill"}, {"target", {{"component", c}}}};
+          x.domain = *domain;
+          x.component = c;
+          resolved.push_back(std::move(x));
+        }
+      }
     }
-    if (bad_pid) continue;
-    if (target.empty()) {
-      fail(s, "the target block of '" + component +
-                  "' names no process, pid, cmdline or pidfile to act on");
-      continue;
-    }
-    if (s.fault["target"].contains("count")) target["count"] = s.fault["target"]["count"];
-    s.fault["target"] = target;
+    s.faults = std::move(resolved);
   }
-  if (!problems.empty()) throw PlanError(std::move(problems));
+  // 2. Components, through their target blocks.
+  for (Step& s : plan.steps)
+    for (StepFault& f : s.faults) {
+      std::string component;
+      bool latency_component = false;
+      if (f.fault.contains("target") && f.fault["target"].is_object() &&
+          f.fault["target"].contains("component")) {
+        component = f.fault["target"]["component"].is_string()
+                        ? f.fault["target"]["component"].get<std::string>()
+                        : "";
+      } else if (f.fault.contains("component")) {
+        component = f.fault["component"].is_string() ? f.fault["component"].get<std::string>() : "";
+        latency_component = true;
+      } else {
+        continue;
+      }
+      // A kill that loses a domain: say so in each message about it.
+      const std::string via = f.component.empty()
+                                  ? ""
+                                  : " (to lose domain '" + f.domain +
+                                        "', which its agent "
+                                        "also serves outside, its process is killed)";
+      if (component.empty()) {
+        fail(s, f, "'component' must be a component id");
+        continue;
+      }
+      if (!lookup) {
+        fail(s, f, "the fault names component '" + component + "' but the plan has no 'topology'");
+        continue;
+      }
+      if (!components.empty() &&
+          std::find(components.begin(), components.end(), component) == components.end()) {
+        const std::string near = common::closest(component, components);
+        problems.push_back({plan.file, f.component_line, f.component_column,
+                            "step '" + s.name + "': component '" + component +
+                                "' does not exist in the topology" +
+                                (near.empty() ? "" : " (did you mean '" + near + "'?)")});
+        continue;
+      }
+      auto block = lookup(component);
+      if (!block) {
+        fail(s, f, "component '" + component + "' has no target block in the topology");
+        continue;
+      }
+      if (f.agent.empty()) {
+        auto it = block->find("agent");
+        if (it == block->end()) {
+          fail(s, f, "the target block of '" + component + "' names no agent, and the step none");
+          continue;
+        }
+        auto a = agent_for(it->second);
+        if (!a) {
+          fail(s, f,
+               "the target block of '" + component + "' names agent '" + it->second +
+                   "', which is neither an agent of the plan nor the HOST:PORT of one");
+          continue;
+        }
+        f.agent = *a;
+      }
+      if (latency_component) {
+        auto it = block->find("proxy");
+        if (it == block->end()) {
+          fail(s, f, "the target block of '" + component + "' declares no proxy for latency");
+          continue;
+        }
+        f.fault.erase("component");
+        f.fault["proxy"] = it->second;
+        continue;
+      }
+      nlohmann::json target = nlohmann::json::object();
+      bool bad_pid = false;
+      for (const char* key : {"pid", "process", "cmdline", "pidfile"}) {
+        auto it = block->find(key);
+        if (it == block->end()) continue;
+        if (std::string(key) == "pid") {
+          char* end = nullptr;
+          const long long pid = std::strtoll(it->second.c_str(), &end, 10);
+          if (it->second.empty() || *end != '\0' || pid <= 0) {
+            fail(s, f, "the target block of '" + component + "' has a pid that is not a number");
+            bad_pid = true;
+            break;
+          }
+          target[key] = pid;
+        } else
+          target[key] = it->second;
+      }
+      if (bad_pid) continue;
+      if (target.empty()) {
+        fail(s, f,
+             "the target block of '" + component +
+                 "' names no process, pid, cmdline or pidfile to act on" + via);
+        continue;
+      }
+      if (f.fault["target"].contains("count")) target["count"] = f.fault["target"]["count"];
+      f.fault["target"] = target;
+    }
+  if (!problems.empty()) {
+    std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+    throw PlanError(std::move(problems));
+  }
 }
 
 }  // namespace achilles::drill

@@ -4,8 +4,9 @@
 // returns: every fault this drill created and that is still active is deleted on its agent, and
 // each lease is released.
 //
-// The Run class is one state machine, about 780 lines: the probes' samples, the steps' faults,
-// the leases, the rollback and the events notified share its state, and the guarantee that the
+// The Run class is one state machine, about 900 lines: the probes' samples, the steps' faults
+// (several per step, reverted at the step's end), the leases, the rollback and the events
+// notified share its state, and the guarantee that the
 // rollback sees every fault rests on that state living in one place. The HTTP client
 // (http_client.cc), the probes (probe.cc) and the journal's summaries (journal.cc) are apart.
 #include "achilles/drill/runner.h"
@@ -48,18 +49,32 @@ namespace {
 
 struct FaultRecord {
   std::size_t step = 0;
+  /// Which of the step's faults.
+  std::size_t index = 0;
   std::string agent;
   std::string id;  // empty when not created
+  /// Reverted at its step's end (the rollback then leaves it).
+  bool reverted = false;
 };
 
-struct StepRun {
-  bool injected = false;  // a POST was attempted
-  Clock::time_point at{};
-  std::chrono::system_clock::time_point at_wall{};
+/// One fault of a step as it went: the agent's answer, its final record, or why it failed.
+struct FaultRun {
   json response = nullptr;
   json final_record = nullptr;
   std::string error;
   std::string fault_id;
+};
+
+struct StepRun {
+  bool injected = false;  // the POSTs were attempted
+  Clock::time_point at{};
+  std::chrono::system_clock::time_point at_wall{};
+  std::vector<FaultRun> faults;
+  /// The first fault's failure, named by its agent when the step has several ("" when every
+  /// fault was injected).
+  std::string error;
+  /// Its faults were reverted at its end.
+  bool reverted = false;
 };
 
 class Run {
@@ -76,6 +91,8 @@ class Run {
     for (const auto& p : plan_.probes)
       probes_.push_back(make_probe_state(p));
     steps_.resize(plan_.steps.size());
+    for (std::size_t i = 0; i < plan_.steps.size(); ++i)
+      steps_[i].faults.resize(plan_.steps[i].faults.size());
     for (const auto& t : plan_.notify) {
       Notifier n;
       n.target = &t;
@@ -420,55 +437,128 @@ class Run {
   awaitable<void> run_steps() {
     for (std::size_t i = 0; i < plan_.steps.size(); ++i) {
       const Step& s = plan_.steps[i];
-      if (!co_await wait_until(*t0_ + std::chrono::milliseconds(s.at_ms))) co_return;
+      if (!co_await wait_reverting(i, *t0_ + std::chrono::milliseconds(s.at_ms))) co_return;
       current_step_ = i;
       StepRun& run = steps_[i];
       run.injected = true;
       run.at = Clock::now();
       run.at_wall = wall(run.at);
-      Agent& a = agents_.at(s.agent);
-      auto r = co_await agent_call(a, "POST", "/v1/faults", s.fault);
-      json body = r.body.empty() ? json() : parse_answer(r.body);
-      const bool not_json = body.is_discarded();
-      if (not_json) body = excerpt(r.body);
-      run.response = {{"status", r.status}, {"body", body}};
-      if (r.error.empty() && r.status == 201 && body.is_object() && body.contains("id") &&
-          body["id"].is_string()) {
-        run.fault_id = body["id"].get<std::string>();
-        faults_.push_back({i, s.agent, run.fault_id});
-        log("step '" + s.name + "': " + s.fault.value("kind", "?") + " injected on agent '" +
-            s.agent + "' (fault " + run.fault_id + ")");
-        Event e{"inject", run.at_wall};
-        e.fields = {{"step", s.name},
-                    {"agent", s.agent},
-                    {"fault_kind", s.fault.value("kind", "?")},
-                    {"fault_id", run.fault_id}};
-        e.text = "Achilles drill '" + plan_.title + "': step '" + s.name +
-                 "': " + s.fault.value("kind", "?") + " injected on agent '" + s.agent +
-                 "' (fault " + run.fault_id + ")";
-        notify(e);
-      } else {
-        run.error = describe_failure(r);
-        // A 201 without a fault id: the agent may hold a fault this drill cannot name; the
-        // lease (released at the end) is what reverts it.
-        if (r.error.empty() && r.status == 201)
-          run.error = "the agent answered 201 without a fault id" +
-                      std::string(not_json ? " (the answer is not JSON)" : "") +
-                      "; the lease reverts whatever it started";
-        log("step '" + s.name + "': the fault was not injected: " + run.error);
+      // Every fault of the step at once, each on its own coroutine: an agent that is slow to
+      // answer does not hold the others back.
+      std::size_t pending = s.faults.size();
+      asio::steady_timer done(io_);
+      done.expires_at(Clock::time_point::max());
+      for (std::size_t j = 0; j < s.faults.size(); ++j)
+        asio::co_spawn(io_, inject(i, j), [this, &pending, &done, i, j](std::exception_ptr e) {
+          if (e) {
+            std::string what = "unknown error";
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+              what = x.what();
+            }
+            steps_[i].faults[j].error = "runner failure: " + what;
+          }
+          if (--pending == 0) done.cancel();
+        });
+      while (pending > 0) {
+        std::error_code ec;
+        co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
       }
+      // In plan order, whichever agent answered first: the rollback reverts them so.
+      std::stable_sort(faults_.begin(), faults_.end(), [](const auto& x, const auto& y) {
+        return std::pair(x.step, x.index) < std::pair(y.step, y.index);
+      });
+      for (std::size_t j = 0; j < s.faults.size() && run.error.empty(); ++j)
+        if (!run.faults[j].error.empty())
+          run.error = (s.faults.size() > 1 ? "agent '" + s.faults[j].agent + "': " : "") +
+                      run.faults[j].error;
     }
-    co_await wait_until(*t0_ +
-                        std::chrono::milliseconds(plan_.step_end_ms(plan_.steps.size() - 1)));
+    // The last step's faults are the rollback's, as are those of a step observed longer.
+    co_await wait_reverting(
+        plan_.steps.size() - 1,
+        *t0_ + std::chrono::milliseconds(plan_.step_end_ms(plan_.steps.size() - 1)));
+  }
+
+  /// Posts fault `j` of step `i` to its agent and records what the agent answered.
+  awaitable<void> inject(std::size_t i, std::size_t j) {
+    const Step& s = plan_.steps[i];
+    const StepFault& sf = s.faults[j];
+    FaultRun& run = steps_[i].faults[j];
+    Agent& a = agents_.at(sf.agent);
+    auto r = co_await agent_call(a, "POST", "/v1/faults", sf.fault);
+    json body = r.body.empty() ? json() : parse_answer(r.body);
+    const bool not_json = body.is_discarded();
+    if (not_json) body = excerpt(r.body);
+    run.response = {{"status", r.status}, {"body", body}};
+    const std::string kind = sf.fault.value("kind", "?");
+    if (r.error.empty() && r.status == 201 && body.is_object() && body.contains("id") &&
+        body["id"].is_string()) {
+      run.fault_id = body["id"].get<std::string>();
+      faults_.push_back({i, j, sf.agent, run.fault_id});
+      log("step '" + s.name + "': " + kind + " injected on agent '" + sf.agent + "' (fault " +
+          run.fault_id + ")");
+      Event e{"inject", steps_[i].at_wall};
+      e.fields = {
+          {"step", s.name}, {"agent", sf.agent}, {"fault_kind", kind}, {"fault_id", run.fault_id}};
+      e.text = "Achilles drill '" + plan_.title + "': step '" + s.name + "': " + kind +
+               " injected on agent '" + sf.agent + "' (fault " + run.fault_id + ")";
+      notify(e);
+    } else {
+      run.error = describe_failure(r);
+      // A 201 without a fault id: the agent may hold a fault this drill cannot name; the
+      // lease (released at the end) is what reverts it.
+      if (r.error.empty() && r.status == 201)
+        run.error = "the agent answered 201 without a fault id" +
+                    std::string(not_json ? " (the answer is not JSON)" : "") +
+                    "; the lease reverts whatever it started";
+      log("step '" + s.name + "': the fault was not injected on agent '" + sf.agent +
+          "': " + run.error);
+    }
+  }
+
+  /// Waits until `t`, reverting on the way the faults of each step before `before` whose
+  /// window has ended (a step's faults end with its window: the next step's "before" starts
+  /// clean). Whether the time came (not woken by an abort, which leaves the rest to the
+  /// rollback).
+  awaitable<bool> wait_reverting(std::size_t before, Clock::time_point t) {
+    while (true) {
+      std::optional<std::size_t> due;
+      for (std::size_t k = 0; k < before; ++k)
+        if (steps_[k].injected && !steps_[k].reverted &&
+            (!due || plan_.step_end_ms(k) < plan_.step_end_ms(*due)))
+          due = k;
+      const auto end = due ? *t0_ + std::chrono::milliseconds(plan_.step_end_ms(*due)) : t;
+      if (!due || end > t) co_return co_await wait_until(t);
+      if (!co_await wait_until(end)) co_return false;
+      steps_[*due].reverted = true;
+      for (auto& f : faults_)
+        if (f.step == *due && !f.reverted) {
+          f.reverted = true;
+          std::string at_step_end = "step end";
+          co_await revert_safely(f, at_step_end);
+        }
+    }
   }
 
   /// Reverts every fault, each on its own: one that throws (a bug, a broken answer) is
   /// recorded as failed and the next one is still reverted.
   awaitable<void> rollback() {
-    for (const auto& f : faults_) {
+    for (auto& f : faults_)
+      if (!f.reverted) {
+        f.reverted = true;
+        std::string at_rollback;  // a named local: see agent_call on GCC 12's temporaries
+        co_await revert_safely(f, at_rollback);
+      }
+  }
+
+  /// Reverts one fault; one that throws (a bug, a broken answer) is recorded as failed.
+  /// `when` is "step end" for a revert at the end of its step's window, "" at the rollback.
+  awaitable<void> revert_safely(FaultRecord f, std::string when) {
+    {
       std::exception_ptr failure;
       try {
-        co_await revert(f);
+        co_await revert(f, when);
       } catch (const std::exception&) {
         failure = std::current_exception();
       }
@@ -479,21 +569,24 @@ class Run {
         } catch (const std::exception& e) {
           what = e.what();
         }
-        rollback_.push_back({{"agent", f.agent},
-                             {"fault_id", f.id},
-                             {"step", plan_.steps[f.step].name},
-                             {"result", "failed: " + what}});
+        json entry = {{"agent", f.agent},
+                      {"fault_id", f.id},
+                      {"step", plan_.steps[f.step].name},
+                      {"result", "failed: " + what}};
+        if (!when.empty()) entry["when"] = when;
+        rollback_.push_back(entry);
         log("could not revert fault " + f.id + " on agent '" + f.agent + "': " + what +
             "; the agent's lease reverts it on its own");
       }
     }
   }
 
-  awaitable<void> revert(FaultRecord f) {
+  awaitable<void> revert(FaultRecord f, std::string when) {
     {
       Agent& a = agents_.at(f.agent);
-      StepRun& run = steps_[f.step];
+      FaultRun& run = steps_[f.step].faults[f.index];
       json entry = {{"agent", f.agent}, {"fault_id", f.id}, {"step", plan_.steps[f.step].name}};
+      if (!when.empty()) entry["when"] = when;
       const std::string path = "/v1/faults/" + f.id;
       auto g = co_await agent_call(a, "GET", path);
       json record = nullptr;
@@ -541,12 +634,13 @@ class Run {
     if (notifiers_.empty()) return;
     const Step& s = plan_.steps[f.step];
     const StepRun& run = steps_[f.step];
-    const std::string kind = s.fault.value("kind", "?");
+    const json& fault = s.faults[f.index].fault;
+    const std::string kind = fault.value("kind", "?");
     auto ended = std::chrono::system_clock::now();
-    if (result == "already ended" && s.fault.contains("duration_ms") &&
-        s.fault["duration_ms"].is_number_integer())
-      ended = std::min(ended, run.at_wall + std::chrono::milliseconds(
-                                                s.fault["duration_ms"].get<std::int64_t>()));
+    if (result == "already ended" && fault.contains("duration_ms") &&
+        fault["duration_ms"].is_number_integer())
+      ended = std::min(
+          ended, run.at_wall + std::chrono::milliseconds(fault["duration_ms"].get<std::int64_t>()));
     Event e{"revert", ended};
     e.fields = {{"step", s.name},
                 {"agent", f.agent},
@@ -816,18 +910,37 @@ class Run {
     for (std::size_t i = 0; i < plan_.steps.size(); ++i) {
       const Step& s = plan_.steps[i];
       const StepRun& run = steps_[i];
-      json step = {{"name", s.name},
-                   {"at_ms", s.at_ms},
-                   {"agent", s.agent},
-                   {"agent_url", plan_.agents.at(s.agent).url},
-                   {"fault", s.fault}};
+      json step = {{"name", s.name}, {"at_ms", s.at_ms}};
+      // Each fault: where it went, what it was, the agent's answer and final record. A step
+      // of one fault also has them at its top, as journals always had.
+      json faults = json::array();
+      for (std::size_t j = 0; j < s.faults.size(); ++j) {
+        const StepFault& sf = s.faults[j];
+        const FaultRun& fr = run.faults[j];
+        json f = {{"agent", sf.agent},
+                  {"agent_url", plan_.agents.at(sf.agent).url},
+                  {"fault", sf.fault},
+                  {"response", fr.response},
+                  {"final", fr.final_record},
+                  {"error", fr.error.empty() ? json(nullptr) : json(fr.error)}};
+        if (!sf.domain.empty()) f["domain"] = sf.domain;
+        if (!sf.component.empty()) f["component"] = sf.component;
+        faults.push_back(std::move(f));
+      }
+      if (s.faults.size() == 1)
+        for (const char* key : {"agent", "agent_url", "fault"})
+          step[key] = faults[0][key];
+      if (const auto d = s.domains(); !d.empty()) step["domains"] = d;
+      step["faults"] = faults;
       const std::int64_t injected = run.injected ? rel(run.at) : s.at_ms;
       const std::int64_t planned_end = plan_.step_end_ms(i);
       const std::int64_t window_end = std::min(planned_end, end_ms);
       step["injected_at_ms"] = run.injected ? json(injected) : json(nullptr);
       step["window"] = {{"from_ms", injected}, {"to_ms", window_end}};
-      step["response"] = run.response;
-      step["final"] = run.final_record;
+      if (s.faults.size() == 1) {
+        step["response"] = faults[0]["response"];
+        step["final"] = faults[0]["final"];
+      }
       step["error"] = run.error.empty() ? json(nullptr) : json(run.error);
       json expectations = json::array();
       bool step_passed = true;
@@ -876,10 +989,9 @@ class Run {
       json outage = json::object();
       json observed = json::object();
       json summary = json::object();
-      const std::int64_t duration = s.fault.value("duration_ms", std::int64_t{0});
-      const std::int64_t during_end = s.fault.value("kind", "") == "kill" || duration == 0
-                                          ? window_end
-                                          : std::min(window_end, injected + duration);
+      const std::int64_t duration = s.duration_ms();
+      const std::int64_t during_end =
+          s.instant() || duration == 0 ? window_end : std::min(window_end, injected + duration);
       for (std::size_t k = 0; k < probes_.size(); ++k) {
         const auto& name = probes_[k].spec->name;
         if (run.injected && run.error.empty()) {
@@ -914,6 +1026,30 @@ class Run {
         json pr = s.prediction;
         pr["step"] = s.name;
         pr["agreed"] = step["agreed"];
+        // Predicted against observed, entrypoint by entrypoint (each watched by the probe of
+        // its name): which went down (an outage in the step's window) and which did not.
+        if (pr.is_object()) {
+          json predicted_down = json::array(), observed_down = json::array();
+          bool judged = run.injected && run.error.empty() && window_end >= planned_end;
+          for (const char* list : {"down", "up"}) {
+            if (!pr.contains(list) || !pr[list].is_array()) continue;
+            for (const auto& id : pr[list]) {
+              if (!id.is_string()) continue;
+              const std::string name = id.get<std::string>();
+              if (std::string(list) == "down") predicted_down.push_back(name);
+              const auto k = std::find_if(probes_.begin(), probes_.end(),
+                                          [&](const auto& p) { return p.spec->name == name; });
+              if (k == probes_.end() || !judged) continue;
+              const auto& [in, hin] =
+                  step_samples(std::size_t(k - probes_.begin()), injected, window_end);
+              if (judge({name, Health::kDown}, std::nullopt, in, hin, injected, window_end).passed)
+                observed_down.push_back(name);
+            }
+          }
+          pr["predicted_down"] = predicted_down;
+          pr["observed_down"] = judged ? observed_down : json(nullptr);
+          step["prediction_observed_down"] = pr["observed_down"];
+        }
         predictions.push_back(pr);
       }
       steps.push_back(step);

@@ -104,12 +104,23 @@ std::vector<double> ticks(double lo, double hi, int count) {
   return out;
 }
 
+/// A step's longest fault `duration_ms`: its `fault`'s, or of its several `faults`; nothing
+/// when no fault has one (kills).
+std::optional<double> fault_duration(const json& step) {
+  if (auto d = number(at(step, "fault"), "duration_ms")) return d;
+  std::optional<double> longest;
+  for (const auto& f : list(step, "faults"))
+    if (auto d = number(at(f, "fault"), "duration_ms"); d && (!longest || *d > *longest))
+      longest = d;
+  return longest;
+}
+
 /// When a step's fault ended: injection plus `duration_ms`, else (a kill) its window's end.
 std::optional<double> fault_end(const json& step) {
   auto injected_at = number(step, "injected_at_ms");
   if (!injected_at) return std::nullopt;
   auto window_end = number(at(step, "window"), "to_ms");
-  if (auto d = number(at(step, "fault"), "duration_ms")) {
+  if (auto d = fault_duration(step)) {
     double end = *injected_at + *d;
     return window_end ? std::min(end, std::max(*window_end, *injected_at)) : end;
   }
@@ -293,7 +304,7 @@ std::string timeline_svg(const json& probe, const json& steps) {
     if (!from || !to || !injected(step) || *to <= *from) continue;
     // A fault with a duration is shaded for that duration; a kill is an instant (its
     // injection line), and what follows is only its observation, drawn lighter.
-    const bool instant = !number(at(step, "fault"), "duration_ms");
+    const bool instant = !fault_duration(step);
     out << "<rect class=\"" << (instant ? "observe" : "fault") << "\" x=\"" << px(x(*from))
         << "\" y=\"" << px(top - kTickBand) << "\" width=\"" << px(x(*to) - x(*from))
         << "\" height=\"" << px(plot_h + kTickBand) << "\"><title>"
@@ -615,12 +626,39 @@ void write_steps(std::ostringstream& out, const json& steps, const json& probes)
     const json& window = at(step, "window");
     if (auto from = number(window, "from_ms"), to = number(window, "to_ms"); from && to)
       out << ", observed from " << duration(*from) << " to " << duration(*to);
-    out << "<br>fault: <code>" << markup_escape(at(step, "fault").dump()) << "</code>";
-    if (!text(step, "agent").empty())
-      out << " via agent <code>" << markup_escape(text(step, "agent")) << "</code>"
-          << (text(step, "agent_url").empty()
-                  ? ""
-                  : " (" + markup_escape(text(step, "agent_url")) + ")");
+    const json& faults = list(step, "faults");
+    if (!list(step, "domains").empty()) {
+      std::string names;
+      for (const auto& d : list(step, "domains"))
+        names += (names.empty() ? "" : ", ") + (d.is_string() ? d.get<std::string>() : d.dump());
+      out << "<br>loses domain " << markup_escape(names);
+    }
+    if (faults.size() > 1) {
+      // Several faults at once: each with its agent and how it went.
+      out << "<br>" << faults.size() << " faults, injected together:<ul class=\"faults\">";
+      for (const auto& f : faults) {
+        out << "<li><code>" << markup_escape(at(f, "fault").dump()) << "</code> via agent <code>"
+            << markup_escape(text(f, "agent")) << "</code>";
+        if (!text(f, "component").empty())
+          out << " (kills " << markup_escape(text(f, "component")) << ")";
+        if (auto status = number(at(f, "response"), "status"))
+          out << "; agent answered " << common::format("%.0f", *status);
+        if (!at(f, "error").is_null())
+          out << " <span class=\"error\">not injected: " << markup_escape(text(f, "error"))
+              << "</span>";
+        if (!text(at(f, "final"), "state").empty())
+          out << "; ended " << markup_escape(text(at(f, "final"), "state"));
+        out << "</li>";
+      }
+      out << "</ul>";
+    } else {
+      out << "<br>fault: <code>" << markup_escape(at(step, "fault").dump()) << "</code>";
+      if (!text(step, "agent").empty())
+        out << " via agent <code>" << markup_escape(text(step, "agent")) << "</code>"
+            << (text(step, "agent_url").empty()
+                    ? ""
+                    : " (" + markup_escape(text(step, "agent_url")) + ")");
+    }
     if (auto status = number(at(step, "response"), "status"))
       out << "; agent answered " << common::format("%.0f", *status);
     if (!injected(step))
@@ -718,13 +756,27 @@ void write_rollback(std::ostringstream& out, const json& rollback) {
 
 void write_predictions(std::ostringstream& out, const json& predictions) {
   if (predictions.empty()) return;
+  // Which entrypoints the analyzer said would go down, and which did (journals written
+  // before the runner recorded these have neither: the columns then say nothing).
+  auto names = [](const json& v) -> std::string {
+    if (!v.is_array()) return "<span class=\"na\">not judged</span>";
+    if (v.empty()) return "none";
+    std::string s;
+    for (const auto& x : v)
+      s += (s.empty() ? "" : ", ") + markup_escape(x.is_string() ? x.get<std::string>() : x.dump());
+    return s;
+  };
   out << "<section id=\"predictions\"><h2>Predictions</h2><table><thead><tr><th>step</th>"
-         "<th>kind</th><th>subject</th><th>the live system</th></tr></thead><tbody>";
+         "<th>kind</th><th>subject</th><th>predicted down</th><th>observed down</th>"
+         "<th>the live system</th></tr></thead><tbody>";
+  const std::string kNotRecorded = "<span class=\"na\">not recorded</span>";
   for (const auto& p : predictions) {
     const json& agreed = at(p, "agreed");
+    const bool recorded = p.is_object() && p.contains("predicted_down");
     out << "<tr><td>" << markup_escape(text(p, "step")) << "</td><td>"
         << markup_escape(text(p, "kind")) << "</td><td>" << markup_escape(text(p, "subject"))
-        << "</td><td>"
+        << "</td><td>" << (recorded ? names(at(p, "predicted_down")) : kNotRecorded) << "</td><td>"
+        << (recorded ? names(at(p, "observed_down")) : kNotRecorded) << "</td><td>"
         << (!agreed.is_boolean() ? "<span class=\"na\">not judged</span>"
             : agreed.get<bool>() ? "<span class=\"ok\">agreed</span>"
                                  : "<span class=\"bad\">disagreed</span>")

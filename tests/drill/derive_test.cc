@@ -43,7 +43,7 @@ TEST_CASE(
     "no plan derived without --include-spofs expects or causes an outage, over random "
     "topologies",
     "[drill][derive]") {
-  std::size_t plans = 0, kills = 0;
+  std::size_t plans = 0, kills = 0, domains = 0;
   for (uint64_t seed = 1; seed <= 400; ++seed) {
     analyzer::Topology t = reference::random_topology(seed);
     add_targets(t);
@@ -64,6 +64,33 @@ TEST_CASE(
       for (const auto& e : step["expect"])
         CHECK(e.second.as<std::string>() != "down");
       const YAML::Node target = step["fault"]["target"];
+      if (target && target["domain"]) {
+        // A lost domain: down with what was killed before. Every component shares the one
+        // agent here, so unless the domain holds them all its components are killed (not
+        // undone) rather than isolated (reverted at the step's end).
+        const auto d = *t.find(target["domain"].as<std::string>());
+        auto failed = killed;
+        failed.push_back(d);
+        const auto status = reference::statuses(t, failed);
+        for (analyzer::ElementId x = 0; x < t.size(); ++x)
+          if (t[x].kind == analyzer::ElementKind::kEntrypoint)
+            CHECK(status[x] != analyzer::Status::kDown);
+        std::vector<analyzer::ElementId> in;
+        bool all = true;
+        for (analyzer::ElementId x = 0; x < t.size(); ++x) {
+          if (t[x].kind != analyzer::ElementKind::kComponent) continue;
+          bool inside = false;
+          for (auto y = t[x].domain; y != analyzer::kNoElement; y = t[y].parent)
+            inside |= y == d;
+          if (inside)
+            in.push_back(x);
+          else
+            all = false;
+        }
+        if (!all) killed.insert(killed.end(), in.begin(), in.end());
+        ++domains;
+        continue;
+      }
       if (step["fault"]["kind"].as<std::string>() != "kill") continue;
       killed.push_back(*t.find(target["component"].as<std::string>()));
       ++kills;
@@ -76,6 +103,7 @@ TEST_CASE(
   // The property was exercised, not vacuously true.
   CHECK(plans > 100);
   CHECK(kills > 100);
+  CHECK(domains > 10);
 }
 
 TEST_CASE("a derived plan does not kill a service member that is a single point of failure",

@@ -98,11 +98,11 @@ TEST_CASE("A drill plan is read with every key of the spec", "[drill]") {
   CHECK(p.hold_ms == 2000);
   CHECK(p.steady_timeout_ms == 32000);
   REQUIRE(p.steps.size() == 2);
-  CHECK(p.steps[0].agent == "local");
-  CHECK(p.steps[0].fault ==
+  CHECK(p.steps[0].faults[0].agent == "local");
+  CHECK(p.steps[0].faults[0].fault ==
         json::parse(R"({"kind":"kill","target":{"process":"web-1"},"signal":"SIGTERM"})"));
   CHECK(*p.steps[0].recover_within_ms == 5000);
-  CHECK(p.steps[1].fault["latency_ms"] == 300);
+  CHECK(p.steps[1].faults[0].fault["latency_ms"] == 300);
   CHECK(p.steps[1].expect[0].expected == Health::kDegraded);
   // Step windows: until the next step, and the last one its duration plus 3 s.
   CHECK(p.step_end_ms(0) == 15000);
@@ -152,7 +152,7 @@ rollback: never
         "plan.yaml:18:12: error: steps must be in order of at_ms: 'two' at 50 comes after "
         "'one' at 100\n"
         "plan.yaml:19:33: error: step 'two': field 'kind' must be one of kill, pause, latency, "
-        "cpu, memory\n"
+        "cpu, memory, network\n"
         "plan.yaml:20:21: error: 'abort_when' names 'nothing', which is not a probe\n"
         "plan.yaml:20:48: error: 'unhealthy_for_ms' must be between 1 and 86400000, got 0\n"
         "plan.yaml:21:11: error: 'rollback' must be 'always' (a drill always reverts what it "
@@ -219,11 +219,12 @@ steps:
           "plan.yaml:9:5: error: step 'far': the target block of 'far' names agent "
           "'10.0.0.9:8474', which is neither an agent of the plan nor the HOST:PORT of one");
   }
-  CHECK(p.steps[0].agent == "local");
-  CHECK(p.steps[0].fault["target"] == json::parse(R"({"process":"web-1","count":"one"})"));
-  CHECK(p.steps[1].agent == "local");
-  CHECK(p.steps[1].fault["proxy"] == "db");
-  CHECK_FALSE(p.steps[1].fault.contains("component"));
+  CHECK(p.steps[0].faults[0].agent == "local");
+  CHECK(p.steps[0].faults[0].fault["target"] ==
+        json::parse(R"({"process":"web-1","count":"one"})"));
+  CHECK(p.steps[1].faults[0].agent == "local");
+  CHECK(p.steps[1].faults[0].fault["proxy"] == "db");
+  CHECK_FALSE(p.steps[1].faults[0].fault.contains("component"));
 }
 
 TEST_CASE("A component the topology lacks does not exist, and the closest id is suggested",

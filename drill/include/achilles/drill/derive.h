@@ -19,6 +19,10 @@ struct DeriveOptions {
   std::int64_t latency_ms = 1000;
   /// Also kill single points of failure (staging only: it takes the service down).
   bool include_spofs = false;
+  /// Lose failure domains (`target: {domain: ID}`: an isolate network fault on each host's
+  /// agent). Off for an estate on one machine's loopback (the demo), where isolating the one
+  /// host would cut the drill off from nothing: loopback is never blocked.
+  bool include_domains = true;
   /// The agents' token file, written into the plan.
   std::optional<std::string> token_file;
 };
@@ -35,6 +39,9 @@ struct DerivedPlan {
 /// common::UsageError when nothing can be drilled or watched.
 DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& topo_path,
                         const std::string& out_path, const DeriveOptions& options);
+
+/// The failure domains of `topology` for resolving `target: {domain: ID}` (plan.h).
+drill::DomainIndex domain_index(const analyzer::Topology& topology);
 
 /// Loads a drill plan and resolves its targets through its topology, if it names one; a bad
 /// plan is an common::InputError (exit 2, every problem located).

@@ -117,13 +117,30 @@ struct Expectation {
   const char* name() const { return up ? "up" : health_name(expected); }
 };
 
-struct Step {
-  std::string name;
-  std::int64_t at_ms = 0;
-  /// The agent's name in the plan.
+/// One fault of a step: the agent it goes to and the body it posts.
+struct StepFault {
+  /// The agent's name in the plan ("" until a component or domain target is resolved).
   std::string agent;
   /// The fault body for POST /v1/faults (without `agent`).
   nlohmann::json fault;
+  /// Where the fault is in the plan, and where it names a component or a domain (else the
+  /// fault's own position), for messages about it.
+  int line = 0;
+  int column = 0;
+  int component_line = 0;
+  int component_column = 0;
+  /// For a fault resolved from `target: {domain: ID}`: the domain; and for the kill of a
+  /// component whose agent also hosts components outside the domain, that component.
+  std::string domain;
+  std::string component;
+};
+
+struct Step {
+  std::string name;
+  std::int64_t at_ms = 0;
+  /// `fault:` (one) or `faults:` (several, injected together); a `target: {domain: ID}`
+  /// becomes one fault per host of the domain when targets are resolved.
+  std::vector<StepFault> faults;
   std::vector<Expectation> expect;
   std::optional<std::int64_t> recover_within_ms;
   std::optional<std::int64_t> observe_ms;
@@ -132,9 +149,13 @@ struct Step {
   /// Where the step is in the plan, for messages about it.
   int line = 0;
   int column = 0;
-  /// Where its fault names a component (else the step's own position).
-  int component_line = 0;
-  int component_column = 0;
+
+  /// The longest `duration_ms` of its faults (0 when none has one: kills).
+  std::int64_t duration_ms() const;
+  /// Whether every fault is instant (a kill): the step has no fault to wait for.
+  bool instant() const;
+  /// The domains the step loses (`target: {domain: ID}`), in plan order, each once.
+  std::vector<std::string> domains() const;
 };
 
 struct AbortWhen {
@@ -191,13 +212,31 @@ using TargetBlock = std::map<std::string, std::string>;
 /// Finds a component's target block by id; nothing when the component has none or is unknown.
 using TargetLookup = std::function<std::optional<TargetBlock>(const std::string& component)>;
 
+/// The failure domains of a topology, for `target: {domain: ID}`.
+struct DomainIndex {
+  /// Every domain id, in topology order.
+  std::vector<std::string> domains;
+  /// For each domain, the components in it or in one of its sub-domains, in topology order.
+  std::map<std::string, std::vector<std::string>> components;
+  /// Every component whose target block names an agent, with that agent as written: which
+  /// components share an agent (and so a host) with components outside a domain.
+  std::map<std::string, std::string> agent_of;
+};
+
 /// Resolves `target: {component: ID}` (and `component: ID` on latency faults) through the
 /// topology's target blocks. An agent named in a block is a plan agent's name or the
 /// HOST:PORT of a plan agent's URL. Throws PlanError naming each step that cannot resolve;
 /// given the topology's `components` (ids), a component that is not one "does not exist",
 /// with the closest id suggested.
+///
+/// Given `domains`, `target: {domain: ID}` becomes an `isolate` network fault (agent-api.md)
+/// on the agent of every host in the domain (each agent that hosts only components of the
+/// domain), and the kill of each process of a domain's component whose agent also hosts
+/// components outside it (spec drill.md). A domain that does not exist, and one with no
+/// component whose target block names an agent, are errors.
 void resolve_targets(Plan& plan, const TargetLookup& lookup,
-                     const std::vector<std::string>& components = {});
+                     const std::vector<std::string>& components = {},
+                     const DomainIndex* domains = nullptr);
 
 // ---- Judging samples (pure; the runner collects the samples) ----
 
