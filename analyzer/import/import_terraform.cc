@@ -8,10 +8,15 @@
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <span>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "document.h"
 #include "import_common.h"
+#include "scc.h"
 
 namespace achilles::analyzer::detail {
 namespace {
@@ -598,29 +603,25 @@ class TerraformImporter {
     return head;
   }
 
-  /// True when `to` is reached from `from` through dependencies and members.
-  bool reaches(const std::string& from, const std::string& to) {
-    std::set<std::string> seen = {from};
-    std::vector<std::string> todo = {from};
-    while (!todo.empty()) {
-      std::string id = todo.back();
-      todo.pop_back();
-      if (id == to) return true;
-      const DraftElement* e = draft_.find(id);
-      if (!e) continue;
-      for (const auto& d : e->depends_on)
-        if (seen.insert(d.target).second) todo.push_back(d.target);
-      for (const auto& m : e->members)
-        if (seen.insert(m).second) todo.push_back(m);
-    }
-    return false;
-  }
+  /// The most elements the loop checks of infer_dependencies visit in all. Only candidates
+  /// inside one strongly connected component need a walk, and a walk stays inside its
+  /// component; a ring of thousands of instances would still make them quadratic, so past
+  /// this the candidates left in loops are not taken, and a note says so.
+  static constexpr size_t kLoopCheckVisits = 20'000'000;
 
   /// `depends_on` in a state (which Terraform fills from explicit `depends_on` and from the
   /// references in the configuration), and in a plan the configuration's references: an
   /// instance or auto-scaling group that depends on a database, a cache, a load balancer or
   /// another instance is taken to call it. Inferred, so labelled and noted; an edge that
-  /// would close a loop (an ASG that names the ELB in front of it) is not one.
+  /// would close a loop (an ASG that names the ELB in front of it) is not one: the edges are
+  /// taken in order, and one is not taken when its callee reaches its caller through the
+  /// dependencies and members so far (those taken before it included); a note lists them.
+  ///
+  /// Near-linear: the candidate edges are collected first, the ids numbered, and the strongly
+  /// connected components computed once over the draft's edges plus every candidate. A
+  /// candidate between two components can close no loop, whatever is taken; only one inside a
+  /// component is checked, by a walk that stays in the component (every element on a path
+  /// from its callee back to its caller is in it), with a shared visited stamp.
   void infer_dependencies() {
     static const std::set<std::string> kCallers = {"aws_instance", "aws_autoscaling_group"};
     static const std::set<std::string> kCallees = {
@@ -629,16 +630,22 @@ class TerraformImporter {
     std::map<std::string, std::set<std::string>> callees_by_address;  // config address -> ids
     for (const auto& r : resources_)
       if (kCallees.count(r.type)) callees_by_address[config_address(r.address)].insert(r.id);
-    std::vector<std::string> found, unsure;
-    for (const auto& r : resources_) {
-      if (!kCallers.count(r.type)) continue;
+    struct Candidate {
+      std::string target, where;
+    };
+    std::vector<std::vector<Candidate>> candidates(resources_.size());  // by resource
+    std::vector<std::string> found, unsure, loops, unchecked;
+    std::set<std::string> unsure_seen;
+    for (size_t ri = 0; ri < resources_.size(); ++ri) {
+      const Resource& r = resources_[ri];
+      if (!kCallers.count(r.type) || !draft_.find(r.id)) continue;
       std::vector<std::pair<std::string, std::string>> wanted;  // address, where it was read
       for (const auto& d : r.depends_on)
         wanted.emplace_back(d, "depends_on");
       if (auto refs = config_refs_.find(base_address(r.address)); refs != config_refs_.end())
         for (const auto& d : refs->second)
           wanted.emplace_back(d, "configuration");
-      std::vector<std::string> labels;
+      std::set<std::string> named;  // callees already candidates of this caller
       for (const auto& [address, where] : wanted) {
         auto it = callees_by_address.find(address);
         if (it == callees_by_address.end()) continue;
@@ -647,25 +654,119 @@ class TerraformImporter {
         if (it->second.size() > 1) {
           std::string item =
               r.id + " -> " + address + " (" + std::to_string(it->second.size()) + ")";
-          if (std::find(unsure.begin(), unsure.end(), item) == unsure.end()) unsure.push_back(item);
+          if (unsure_seen.insert(item).second) unsure.push_back(item);
           continue;
         }
-        for (const auto& target : it->second) {
-          DraftElement* from = draft_.find(r.id);
-          if (target == r.id || !from || !draft_.find(target) || reaches(target, r.id)) continue;
-          bool fresh = std::none_of(from->depends_on.begin(), from->depends_on.end(),
-                                    [&](const DraftDep& d) { return d.target == target; });
-          if (!fresh) continue;
-          from->depend(target);
-          labels.push_back(target + " (" + where + ")");
-          found.push_back(r.id + " -> " + target);
+        for (const auto& target : it->second)
+          if (target != r.id && draft_.find(target) && named.insert(target).second)
+            candidates[ri].push_back({target, where});
+      }
+    }
+
+    // Every element a walk from a candidate's callee can reach, numbered; its arcs (the
+    // dependencies and members in the draft), and apart the candidates' arcs.
+    std::unordered_map<std::string, uint32_t> number;
+    std::vector<const DraftElement*> element;
+    auto number_of = [&](const std::string& id) {
+      auto [it, fresh] = number.try_emplace(id, static_cast<uint32_t>(element.size()));
+      if (fresh) element.push_back(draft_.find(id));
+      return it->second;
+    };
+    for (size_t ri = 0; ri < resources_.size(); ++ri)
+      for (const auto& c : candidates[ri]) {
+        number_of(resources_[ri].id);
+        number_of(c.target);
+      }
+    std::vector<std::vector<uint32_t>> arcs;
+    for (size_t x = 0; x < element.size(); ++x) {
+      std::vector<uint32_t> out;
+      if (const DraftElement* e = element[x]) {
+        for (const auto& d : e->depends_on)
+          out.push_back(number_of(d.target));
+        for (const auto& m : e->members)
+          out.push_back(number_of(m));
+      }
+      arcs.push_back(std::move(out));
+    }
+    const size_t n = element.size();
+    std::vector<std::vector<uint32_t>> candidate_arcs(n);
+    for (size_t ri = 0; ri < resources_.size(); ++ri)
+      for (const auto& c : candidates[ri])
+        candidate_arcs[number.at(resources_[ri].id)].push_back(number.at(c.target));
+    std::vector<uint32_t> component(n);
+    uint32_t components = 0;
+    strong_components(
+        n, AllElements{n}, [&](ElementId x) { return arcs[x].size() + candidate_arcs[x].size(); },
+        [&](ElementId x, size_t i) {
+          return i < arcs[x].size() ? arcs[x][i] : candidate_arcs[x][i - arcs[x].size()];
+        },
+        [&](std::span<const ElementId> group) {
+          for (ElementId x : group)
+            component[x] = components;
+          ++components;
+        });
+
+    // True when `to` is reached from `from` through the arcs so far, inside their component;
+    // nullopt once the visits of all the checks pass kLoopCheckVisits.
+    std::vector<uint32_t> stamp(n, 0);
+    uint32_t round = 0;
+    size_t visits = 0;
+    std::vector<uint32_t> todo;
+    auto reaches = [&](uint32_t from, uint32_t to) -> std::optional<bool> {
+      ++round;
+      stamp[from] = round;
+      todo.assign(1, from);
+      while (!todo.empty()) {
+        uint32_t x = todo.back();
+        todo.pop_back();
+        if (x == to) return true;
+        if (++visits > kLoopCheckVisits) return std::nullopt;
+        for (uint32_t y : arcs[x])
+          if (stamp[y] != round && component[y] == component[to]) {
+            stamp[y] = round;
+            todo.push_back(y);
+          }
+      }
+      return false;
+    };
+
+    for (size_t ri = 0; ri < resources_.size(); ++ri) {
+      if (candidates[ri].empty()) continue;
+      const Resource& r = resources_[ri];
+      DraftElement* from = draft_.find(r.id);
+      std::unordered_set<std::string> taken;
+      for (const auto& d : from->depends_on)
+        taken.insert(d.target);
+      const uint32_t caller = number.at(r.id);
+      std::vector<std::string> labels;
+      for (const auto& [target, where] : candidates[ri]) {
+        if (taken.count(target)) continue;
+        const uint32_t callee = number.at(target);
+        if (component[callee] == component[caller]) {
+          std::optional<bool> loop =
+              visits > kLoopCheckVisits ? std::nullopt : reaches(callee, caller);
+          if (!loop) {
+            unchecked.push_back(r.id + " -> " + target);
+            continue;
+          }
+          if (*loop) {
+            loops.push_back(r.id + " -> " + target);
+            continue;
+          }
         }
+        // Not through depend(): `taken` has already told it is new, and a caller of
+        // thousands would make depend's look for it quadratic.
+        from->depends_on.push_back({target, DepMode::kHard});
+        taken.insert(target);
+        arcs[caller].push_back(callee);
+        labels.push_back(target + " (" + where + ")");
+        found.push_back(r.id + " -> " + target);
       }
       if (!labels.empty()) {
         std::string list;
         for (const auto& l : labels)
           list += (list.empty() ? "" : ", ") + l;
-        draft_.find(r.id)->label("inferred_dependencies", list);
+        from->label("inferred_dependencies", list);
       }
     }
     if (!found.empty())
@@ -673,6 +774,18 @@ class TerraformImporter {
           "terraform: dependencies inferred from depends_on and the configuration's references "
           "(Terraform's order of creation, usually a call: check them):",
           found));
+    if (!loops.empty())
+      notes_.push_back(list_note(
+          "terraform: depends_on that would close a loop not taken (the callee already reaches "
+          "the caller, as a load balancer in front of it does):",
+          loops));
+    if (!unchecked.empty())
+      notes_.push_back(list_note(
+          "terraform: depends_on inside loops not taken, unchecked (checking whether each "
+          "would close a loop took more than " +
+              std::to_string(kLoopCheckVisits) +
+              " steps: add the dependency by hand if it is a call):",
+          unchecked));
     if (!unsure.empty())
       notes_.push_back(list_note(
           "terraform: depends_on a group of instances not taken (which of them is called, and "

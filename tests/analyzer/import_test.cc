@@ -594,7 +594,7 @@ const std::string kRealK8s = kData + "real/k8s/";
 TEST_CASE(
     "k8s, real: every manifest of tests/data/import/real/k8s imports (exit 0) and analyzes, and "
     "the Helm chart and the Kustomize tree are refused (exit 2)",
-    "[import][slow]") {
+    "[import]") {
   size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kRealK8s)) {
     INFO(entry.path());
@@ -1075,7 +1075,7 @@ bool depended_on(const Topology& t, const std::string& id) {
 TEST_CASE(
     "compose, real: every file of tests/data/import/real/compose imports (exit 0) and "
     "analyzes",
-    "[import][slow]") {
+    "[import]") {
   size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kReal)) {
     if (entry.path().extension() != ".yml") continue;
@@ -1421,9 +1421,92 @@ TEST_CASE(
                   "aws_db_instance.db, aws_instance.app-1 -> "
                   "aws_elasticache_replication_group.cache, aws_autoscaling_group.workers -> "
                   "aws_db_instance.db") != r.notes.end());
+  CHECK(std::find(r.notes.begin(), r.notes.end(),
+                  "terraform: depends_on that would close a loop not taken (the callee already "
+                  "reaches the caller, as a load balancer in front of it does): "
+                  "aws_autoscaling_group.workers -> aws_elb.front") != r.notes.end());
   // The single-AZ database is now on the request path.
   auto found = finding_ids(t);
   CHECK(std::find(found.begin(), found.end(), "spof:aws_db_instance.db-primary") != found.end());
+}
+
+namespace {
+
+/// A state of `n` instances `aws_instance.{name}{i}`, each with a depends_on on the one before
+/// it; with `ring`, the first depends on the last.
+std::string instance_chain(const std::string& name, int n, bool ring) {
+  std::string text = R"({"values": {"root_module": {"resources": [)";
+  for (int i = 0; i < n; ++i) {
+    std::string before = i ? std::to_string(i - 1) : ring ? std::to_string(n - 1) : "";
+    text += std::string(i ? "," : "") + "\n" + R"({"address": "aws_instance.)" + name +
+            std::to_string(i) + R"(", "type": "aws_instance", "values": {"id": "i-)" +
+            std::to_string(i) + R"("})" +
+            (before.empty() ? "" : R"(, "depends_on": ["aws_instance.)" + name + before + R"("])") +
+            "}";
+  }
+  return text + "]}}}";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "terraform: a chain of 10,000 instances, each with a depends_on on the one before, is "
+    "imported with every dependency",
+    "[import]") {
+  // Each dependency used to be checked for a loop by a walk of the whole draft: 10,000 took
+  // minutes. Only dependencies inside a loop are walked now.
+  constexpr int kN = 10'000;
+  auto r = tf(instance_chain("a", kN, false));
+  const Topology& t = r.topology;
+  CHECK(deps(t, "aws_instance.a0").empty());
+  int wrong = 0;
+  for (int i = 1; i < kN; ++i)
+    if (deps(t, "aws_instance.a" + std::to_string(i)) !=
+        std::vector<std::string>{"aws_instance.a" + std::to_string(i - 1)})
+      ++wrong;
+  CHECK(wrong == 0);
+  CHECK(label(at(t, "aws_instance.a9999"), "inferred_dependencies") ==
+        "aws_instance.a9998 (depends_on)");
+  std::string listed;
+  for (int i = 1; i <= 50; ++i)
+    listed += (i > 1 ? ", " : " ") + ("aws_instance.a" + std::to_string(i)) + " -> " +
+              ("aws_instance.a" + std::to_string(i - 1));
+  CHECK(r.notes == std::vector<std::string>{
+                       "terraform: dependencies inferred from depends_on and the configuration's "
+                       "references (Terraform's order of creation, usually a call: check them):" +
+                       listed + " and 9949 more"});
+}
+
+TEST_CASE(
+    "terraform: past its budget, the check for loops leaves the dependencies inside a loop out, "
+    "with a note",
+    "[import]") {
+  // A ring of 8,000: the n-th dependency's check walks back n instances, 32 million in all,
+  // past the budget of 20 million. Those checked are taken; the rest are left out and noted,
+  // the one that closes the ring among them.
+  constexpr int kN = 8'000;
+  auto r = tf(instance_chain("r", kN, true));
+  const Topology& t = r.topology;
+  CHECK(deps(t, "aws_instance.r0") == std::vector<std::string>{"aws_instance.r7999"});
+  int taken = 0;  // r1 .. r{taken} depend on the one before, the others on nothing
+  while (taken + 1 < kN && deps(t, "aws_instance.r" + std::to_string(taken + 1)).size() == 1)
+    ++taken;
+  CHECK(taken > 1'000);
+  CHECK(taken < kN - 51);
+  int wrong = 0;
+  for (int i = taken + 1; i < kN; ++i)
+    if (!deps(t, "aws_instance.r" + std::to_string(i)).empty()) ++wrong;
+  CHECK(wrong == 0);
+  std::string listed;
+  for (int i = taken + 1; i <= taken + 50; ++i)
+    listed += (i > taken + 1 ? ", " : " ") + ("aws_instance.r" + std::to_string(i)) + " -> " +
+              ("aws_instance.r" + std::to_string(i - 1));
+  REQUIRE(r.notes.size() == 2);
+  CHECK(r.notes[1] ==
+        "terraform: depends_on inside loops not taken, unchecked (checking whether "
+        "each would close a loop took more than 20000000 steps: add the dependency "
+        "by hand if it is a call):" +
+            listed + " and " + std::to_string(kN - 1 - taken - 50) + " more");
 }
 
 TEST_CASE(
