@@ -1,6 +1,6 @@
 // Kubernetes manifests into a topology: workloads become services of their replicas, Services
 // and their selectors resolve the names that configuration (env, envFrom, ConfigMaps, args)
-// refers to, a Service over several workloads is one group of all their pods,
+// refers to, a Service over several workloads is one group of those workloads (any one serves),
 // PodDisruptionBudgets give quorums, spread constraints and anti-affinity give placement,
 // volumes and images say what holds data, and LoadBalancer, NodePort Services and Ingresses
 // become entrypoints. Helm charts and Kustomize trees are refused with the command that renders
@@ -130,7 +130,7 @@ struct Service {
   Labels selector;
   std::string internal;              // the annotation that makes a LoadBalancer internal
   std::vector<std::string> targets;  // workload ids
-  std::string group;                 // with several targets: the service of all their pods
+  std::string group;                 // with several targets: the service of those workloads
   std::vector<std::string> node_ports;
   /// The element a name of this Service means: its group, or its one workload.
   const std::string& target() const { return group.empty() ? targets.at(0) : group; }
@@ -888,7 +888,9 @@ class K8sImporter {
 
     // Services: the workloads they select. A Service over several workloads (versions
     // v1, v2, v3 of one app) sends each request to any ready pod of any of them: one service
-    // of all their pods, any one of which serves, not a dependency on each.
+    // whose members are those workloads, any one of which serves, not a dependency on each.
+    // The members are the workload services, not their pods: each workload falls with its own
+    // dependencies (which sit on the workload service), and the group only when all do.
     std::vector<std::string> groups;
     for (auto& s : services_) {
       std::vector<std::string> names;
@@ -907,18 +909,16 @@ class K8sImporter {
       g.type = "k8s-service";
       g.label("source", source("Service", s.ns, s.name));
       g.label("selects", join(names));
-      for (const auto& t : s.targets)
-        for (const auto& m : draft_.find(t)->members)
-          g.members.push_back(m);
+      g.members = s.targets;
       g.min_healthy = 1;
       g.label("min_healthy_from", "a Service sends to any ready pod it selects");
-      groups.push_back(s.name + " over " + join(names) + " (" + std::to_string(g.members.size()) +
-                       " pods, any 1 serves: service " + s.group + ")");
+      groups.push_back(s.name + " over " + join(names) + " (any 1 serves: service " + s.group +
+                       ")");
     }
     if (!groups.empty())
       notes_.push_back(
-          "k8s: Services that select several workloads are one service of all their "
-          "pods, not a dependency on each: " +
+          "k8s: Services that select several workloads are one service of those workloads, "
+          "not a dependency on each: " +
           join(groups, "; "));
 
     // Dependencies: configuration that names a Service, in the workload's own values and in
