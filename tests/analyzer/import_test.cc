@@ -437,6 +437,45 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "k8s: a value naming thousands of hosts and a ConfigMap read by hundreds of references give "
+    "each dependency and each unmatched name once, in the order found",
+    "[import]") {
+  // Shapes that took the import minutes when every reference re-scanned the ConfigMap and the
+  // notes were de-duplicated by linear search; here only the result is checked.
+  std::string hosts, expected;
+  for (int i = 0; i < 5000; ++i) {
+    hosts += "http://h" + std::to_string(i) + ".svc:80 ";
+    expected += (expected.empty() ? "" : ", ") + ("h" + std::to_string(i)) + ".svc (front env X)";
+  }
+  std::string map = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop}\ndata:\n";
+  for (int i = 0; i < 2000; ++i) {
+    map += "  K" + std::to_string(i) + ": \"http://m" + std::to_string(i) + ".svc:80\"\n";
+    expected += ", m" + std::to_string(i) + ".svc (front envFrom ConfigMap shop key K" +
+                std::to_string(i) + ")";
+  }
+  map += "  DB: \"db:5432\"\n---\n";
+  std::string env = "            - {name: X, value: \"" + hosts + hosts + "\"}\n";
+  for (int i = 0; i < 300; ++i)
+    env += "            - name: DB" + std::to_string(i) +
+           "\n              valueFrom: {configMapKeyRef: {name: shop, key: DB}}\n";
+  env += "          envFrom:\n";
+  for (int i = 0; i < 300; ++i)
+    env += "            - configMapRef: {name: shop}\n            - configMapRef: {name: gone}\n";
+  auto r = k8s(map + deployment("front", "front", 1, env) +
+               service("front", "front", "  type: LoadBalancer\n") + deployment("db", "db") +
+               service("db", "db"));
+  Topology t = round_trip(r.topology);
+  CHECK(deps(t, "front") == std::vector<std::string>{"db"});
+  CHECK(note_with(r, "k8s: names that look") ==
+        "k8s: names that look like Services but match none of the manifests (not deployed with "
+        "them, or a name to check): " +
+            expected);
+  CHECK(note_with(r, "k8s: ConfigMaps read") ==
+        "k8s: ConfigMaps read by workloads but not in the manifests, so not searched for Service "
+        "names: gone (front)");
+}
+
+TEST_CASE(
     "k8s: envFrom, configMapKeyRef and mounted ConfigMaps are read for Service names, and a name "
     "that matches nothing is listed in a note",
     "[import]") {
