@@ -1,6 +1,6 @@
 // Kubernetes manifests into a topology: workloads become services of their replicas, Services
 // and their selectors resolve the names that configuration (env, envFrom, ConfigMaps, args)
-// refers to, a Service over several workloads is one group of all their pods,
+// refers to, a Service over several workloads is one group of those workloads (any one serves),
 // PodDisruptionBudgets give quorums, spread constraints and anti-affinity give placement,
 // volumes and images say what holds data, and LoadBalancer, NodePort Services and Ingresses
 // become entrypoints. Helm charts and Kustomize trees are refused with the command that renders
@@ -17,6 +17,9 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "import_common.h"
 #include "import_yaml.h"
@@ -130,7 +133,7 @@ struct Service {
   Labels selector;
   std::string internal;              // the annotation that makes a LoadBalancer internal
   std::vector<std::string> targets;  // workload ids
-  std::string group;                 // with several targets: the service of all their pods
+  std::string group;                 // with several targets: the service of those workloads
   std::vector<std::string> node_ports;
   /// The element a name of this Service means: its group, or its one workload.
   const std::string& target() const { return group.empty() ? targets.at(0) : group; }
@@ -888,7 +891,9 @@ class K8sImporter {
 
     // Services: the workloads they select. A Service over several workloads (versions
     // v1, v2, v3 of one app) sends each request to any ready pod of any of them: one service
-    // of all their pods, any one of which serves, not a dependency on each.
+    // whose members are those workloads, any one of which serves, not a dependency on each.
+    // The members are the workload services, not their pods: each workload falls with its own
+    // dependencies (which sit on the workload service), and the group only when all do.
     std::vector<std::string> groups;
     for (auto& s : services_) {
       std::vector<std::string> names;
@@ -907,51 +912,88 @@ class K8sImporter {
       g.type = "k8s-service";
       g.label("source", source("Service", s.ns, s.name));
       g.label("selects", join(names));
-      for (const auto& t : s.targets)
-        for (const auto& m : draft_.find(t)->members)
-          g.members.push_back(m);
+      g.members = s.targets;
       g.min_healthy = 1;
       g.label("min_healthy_from", "a Service sends to any ready pod it selects");
-      groups.push_back(s.name + " over " + join(names) + " (" + std::to_string(g.members.size()) +
-                       " pods, any 1 serves: service " + s.group + ")");
+      groups.push_back(s.name + " over " + join(names) + " (any 1 serves: service " + s.group +
+                       ")");
     }
     if (!groups.empty())
       notes_.push_back(
-          "k8s: Services that select several workloads are one service of all their "
-          "pods, not a dependency on each: " +
+          "k8s: Services that select several workloads are one service of those workloads, "
+          "not a dependency on each: " +
           join(groups, "; "));
 
     // Dependencies: configuration that names a Service, in the workload's own values and in
-    // the ConfigMaps it reads (envFrom, configMapKeyRef, volumes).
+    // the ConfigMaps it reads (envFrom, configMapKeyRef, volumes). Each ConfigMap is scanned
+    // once and each (ConfigMap, key) a workload reads is taken once, however often it is
+    // referenced; the notes keep their entries once, in the order found.
+    struct Scanned {
+      std::string key;
+      std::vector<std::string> hosts;
+      std::unordered_set<std::string> strong;
+    };
+    struct ScannedMap {
+      std::vector<Scanned> entries;
+      std::unordered_map<std::string, std::vector<size_t>> by_key;
+    };
+    std::map<std::pair<const ConfigMap*, bool>, ScannedMap> scanned;
+    auto scan = [&](const ConfigMap* cm, bool bare) -> const ScannedMap& {
+      auto [it, fresh] = scanned.try_emplace({cm, bare});
+      if (fresh)
+        for (const auto& [key, value] : cm->data) {
+          auto strong = referenced_hosts(value, false);
+          it->second.by_key[key].push_back(it->second.entries.size());
+          it->second.entries.push_back(
+              {key, referenced_hosts(value, bare), {strong.begin(), strong.end()}});
+        }
+      return it->second;
+    };
     std::vector<std::string> unmatched, missing_maps;
+    std::unordered_set<std::string> unmatched_seen, missing_seen;
+    auto once = [](std::vector<std::string>& list, std::unordered_set<std::string>& seen,
+                   std::string entry) {
+      if (seen.insert(entry).second) list.push_back(std::move(entry));
+    };
     for (auto& wl : workloads_) {
       if (wl.id.empty()) continue;
-      std::vector<ConfigValue> config = wl.config;
+      DraftElement* self = draft_.find(wl.id);
+      auto use = [&](const std::string& host, bool strong, const std::string& how,
+                     const std::string* key) {
+        if (const Service* s = resolve(host, wl.ns)) {
+          // A workload naming its own Service (peers, a cluster) does not depend on itself.
+          bool own = std::find(s->targets.begin(), s->targets.end(), wl.id) != s->targets.end();
+          if (!s->targets.empty() && !own) self->depend(s->target());
+        } else if (strong && cluster_name(host)) {
+          once(unmatched, unmatched_seen,
+               host + " (" + wl.name + " " + how + (key ? " key " + *key : "") + ")");
+        }
+      };
+      for (const auto& c : wl.config) {
+        auto strong_list = referenced_hosts(c.value, false);
+        std::unordered_set<std::string> strong(strong_list.begin(), strong_list.end());
+        for (const auto& host : referenced_hosts(c.value, c.bare))
+          use(host, strong.count(host) > 0, c.how, nullptr);
+      }
+      std::set<std::tuple<std::string, std::string, bool>> read;
       for (const auto& ref : wl.config_refs) {
+        if (!read.emplace(ref.name, ref.key, ref.bare).second) continue;
         const ConfigMap* cm = config_map(ref.name, wl.ns);
         if (!cm) {
-          std::string entry = ref.name + " (" + wl.name + ")";
-          if (std::find(missing_maps.begin(), missing_maps.end(), entry) == missing_maps.end())
-            missing_maps.push_back(entry);
+          once(missing_maps, missing_seen, ref.name + " (" + wl.name + ")");
           continue;
         }
-        for (const auto& [key, value] : cm->data)
-          if (ref.key.empty() || ref.key == key)
-            config.push_back({value, ref.bare, ref.how + (ref.key.empty() ? " key " + key : "")});
-      }
-      for (const auto& c : config) {
-        auto strong = referenced_hosts(c.value, false);
-        for (const auto& host : referenced_hosts(c.value, c.bare)) {
-          if (const Service* s = resolve(host, wl.ns)) {
-            // A workload naming its own Service (peers, a cluster) does not depend on itself.
-            bool own = std::find(s->targets.begin(), s->targets.end(), wl.id) != s->targets.end();
-            if (!s->targets.empty() && !own) draft_.find(wl.id)->depend(s->target());
-          } else if (std::find(strong.begin(), strong.end(), host) != strong.end() &&
-                     cluster_name(host)) {
-            std::string entry = host + " (" + wl.name + " " + c.how + ")";
-            if (std::find(unmatched.begin(), unmatched.end(), entry) == unmatched.end())
-              unmatched.push_back(entry);
-          }
+        const ScannedMap& m = scan(cm, ref.bare);
+        auto visit = [&](const Scanned& e) {
+          for (const auto& host : e.hosts)
+            use(host, e.strong.count(host) > 0, ref.how, ref.key.empty() ? &e.key : nullptr);
+        };
+        if (ref.key.empty()) {
+          for (const auto& e : m.entries)
+            visit(e);
+        } else if (auto k = m.by_key.find(ref.key); k != m.by_key.end()) {
+          for (size_t i : k->second)
+            visit(m.entries[i]);
         }
       }
     }
