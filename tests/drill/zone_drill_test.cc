@@ -220,7 +220,10 @@ TEST_CASE(
                           "      - {target: {domain: rack-a1}, duration_ms: 100}\n"
                           "      - {agent: a, kind: cpu, cores: 1, duration_ms: 50}\n",
                       "plan.yaml", "");
-  p.agents["shared"] = {"shared", "http://10.0.9.9:8474"};
+  AgentRef shared;
+  shared.name = "shared";
+  shared.url = "http://10.0.9.9:8474";
+  p.agents["shared"] = shared;
   const DomainIndex index = domain_index_for_test();
   resolve_targets(p, lookup_for_test(), {"web-1", "store-1", "cache-1", "lb", "web-2", "orphan"},
                   &index);
@@ -307,12 +310,6 @@ services:
 entrypoints:
   - {id: www, target: lb, labels: {url: "http://127.0.0.1:PORT_WWW/"}}
 )";
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-  return s;
-}
 
 }  // namespace
 
