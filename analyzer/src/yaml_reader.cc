@@ -243,7 +243,8 @@ class EventBuilder : public YAML::EventHandler {
 Document read_yaml(std::string_view text, const std::string& file,
                    std::vector<Diagnostic>& diagnostics) {
   EventBuilder builder(file, diagnostics);
-  if (!common::check_yaml(text, file, common::YamlDocuments::kOne, diagnostics, &builder)) return {};
+  if (!common::check_yaml(text, file, common::YamlDocuments::kOne, diagnostics, &builder))
+    return {};
   return builder.finish();
 }
 

@@ -13,8 +13,8 @@
 
 #include "achilles/analyzer/json_input.h"
 #include "achilles/analyzer/suggest.h"
-#include "achilles/common/yaml_guard.h"
 #include "achilles/common/diagnostic.h"
+#include "achilles/common/yaml_guard.h"
 
 namespace achilles::reports {
 
