@@ -914,9 +914,9 @@ class Run {
       // Each fault: where it went, what it was, the agent's answer and final record. A step
       // of one fault also has them at its top, as journals always had.
       json faults = json::array();
-      for (std::size_t j = 0; j < s.faults.size(); ++j) {
-        const StepFault& sf = s.faults[j];
-        const FaultRun& fr = run.faults[j];
+      for (std::size_t k = 0; k < s.faults.size(); ++k) {
+        const StepFault& sf = s.faults[k];
+        const FaultRun& fr = run.faults[k];
         json f = {{"agent", sf.agent},
                   {"agent_url", plan_.agents.at(sf.agent).url},
                   {"fault", sf.fault},
