@@ -211,6 +211,14 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
       std::cerr << "achilles-agent: halted (" << recovery.halted
                 << " before the restart): new faults are refused until POST /v1/resume\n";
     }
+  } else {
+    // No state file, no records: the tables and qdiscs a killed predecessor left behind are
+    // still found by their names and handles, and deleted.
+    for (const auto& line : network->sweep()) {
+      const nlohmann::json action = {{"event", "recover"}, {"action", line}};
+      audit.write(action);
+      std::cerr << "achilles-agent: recovered: " << action.dump() << "\n";
+    }
   }
 
   for (const auto& p : config.proxies) {

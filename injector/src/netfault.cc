@@ -16,7 +16,9 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <nftables/libnftables.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,8 +27,6 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
-
-extern char** environ;
 
 namespace achilles::injector {
 
@@ -181,78 +181,122 @@ std::string tc_program() {
   return "";
 }
 
-struct RunResult {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
+}  // namespace
 
-// Runs `tc ARGS` (no shell) and collects what it printed.
-RunResult run_tc(const std::vector<std::string>& args) {
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      std::chrono::milliseconds timeout) {
   RunResult r;
-  const std::string tc = tc_program();
-  if (tc.empty()) {
-    r.output = "the tc program (package iproute2) is not installed";
-    return r;
-  }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     r.output = std::string("pipe: ") + std::strerror(errno);
     return r;
   }
+  // The child gets /dev/null, the pipe, and nothing else of the agent's: no listening or
+  // client socket (asio opens them without O_CLOEXEC), and a fixed environment (no
+  // TC_LIB_DIR that would make tc load a module from elsewhere).
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-  std::vector<std::string> argv_s = {tc};
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  std::vector<std::string> argv_s = {program};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s)
     argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::string path_env = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+  char* envp[] = {path_env.data(), nullptr};
   pid_t pid = -1;
-  const int err = ::posix_spawn(&pid, tc.c_str(), &actions, nullptr, argv.data(), environ);
+  const int err = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&actions);
   ::close(fds[1]);
   if (err != 0) {
     ::close(fds[0]);
-    r.output = "cannot run " + tc + ": " + std::strerror(err);
+    r.output = "cannot run " + program + ": " + std::strerror(err);
     return r;
   }
+  // It runs on the agent's only I/O thread: a program that hangs is killed at the deadline,
+  // so that expiry, the lease, halt and DELETE go on.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
   char buf[4096];
   for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) continue;  // the deadline is checked above
+    if (ready < 0) break;
     const ssize_t n = ::read(fds[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    if (r.output.size() < (1u << 20)) r.output.append(buf, static_cast<std::size_t>(n));
+    if (r.output.size() < kMaxOutput)
+      r.output.append(buf, static_cast<std::size_t>(n));
+    else
+      r.truncated = true;
   }
   ::close(fds[0]);
+  if (timed_out) ::kill(pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (r.output.size() > kMaxOutput) {
+    r.output.resize(kMaxOutput);
+    r.truncated = true;
+  }
   while (!r.output.empty() && (r.output.back() == '\n' || r.output.back() == ' '))
     r.output.pop_back();
+  if (timed_out) {
+    r.status = -1;
+    r.output = program + " did not finish within " + std::to_string(timeout.count()) +
+               " ms and was killed";
+    return r;
+  }
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }
 
-struct RootQdisc {
-  std::string dev, kind, handle;
-};
+std::vector<RootQdisc> parse_root_qdiscs(const RunResult& r, const std::string& dev) {
+  if (r.status != 0) throw std::runtime_error("cannot list qdiscs: " + r.output);
+  if (r.truncated)
+    throw std::runtime_error("cannot list qdiscs: tc printed more than " +
+                             std::to_string(kMaxOutput) + " bytes");
+  const json list = json::parse(r.output, nullptr, false);
+  if (!list.is_array())
+    throw std::runtime_error("cannot list qdiscs: tc -j printed no JSON list: " +
+                             r.output.substr(0, 200));
+  std::vector<RootQdisc> out;
+  for (const auto& q : list)
+    if (q.is_object() && q.value("root", false))
+      out.push_back({q.value("dev", dev), q.value("kind", ""), q.value("handle", "")});
+  return out;
+}
+
+namespace {
+
+// Runs `tc ARGS` (no shell) and collects what it printed.
+RunResult run_tc(const std::vector<std::string>& args) {
+  const std::string tc = tc_program();
+  if (tc.empty()) {
+    RunResult r;
+    r.output = "the tc program (package iproute2) is not installed";
+    return r;
+  }
+  return run_program(tc, args, kTcTimeout);
+}
 
 // The root qdiscs (of one interface, or of all with an empty `dev`), from `tc -j`.
 std::vector<RootQdisc> root_qdiscs(const std::string& dev) {
   std::vector<std::string> args = {"-j", "qdisc", "show"};
   if (!dev.empty()) args.insert(args.end(), {"dev", dev});
-  const RunResult r = run_tc(args);
-  if (r.status != 0) throw std::runtime_error("cannot list qdiscs: " + r.output);
-  const json list = json::parse(r.output, nullptr, false);
-  std::vector<RootQdisc> out;
-  if (!list.is_array()) return out;
-  for (const auto& q : list)
-    if (q.is_object() && q.value("root", false))
-      out.push_back({q.value("dev", dev), q.value("kind", ""), q.value("handle", "")});
-  return out;
+  return parse_root_qdiscs(run_tc(args), dev);
 }
 
 bool contains(const std::string& text, const char* what) {
@@ -340,7 +384,9 @@ class KernelNetworkFaults : public NetworkFaults {
         std::istringstream words(line);
         std::string word, family, name;
         if (!(words >> word >> family >> name) || word != "table") continue;
-        if (name.rfind("achilles_", 0) != 0) continue;
+        // Only inet tables: the agent makes no other, and an achilles_ table of another
+        // family is someone else's.
+        if (family != "inet" || name.rfind("achilles_", 0) != 0) continue;
         const std::string what = "nftables table " + family + " " + name;
         const std::string failed = run_nft("delete table " + family + " " + name + "\n");
         done.push_back(failed.empty() ? "deleted " + what

@@ -708,10 +708,42 @@ TEST_CASE("after a SIGKILL the restarted agent deletes every table and qdisc lef
   REQUIRE(
       run({"ip", "netns", "exec", pair.a(), "nft", "add", "table", "inet", "hosts_own"}).first ==
       0);
+  // An achilles_ table of another family is not the agent's (it makes inet tables only).
+  REQUIRE(run({"ip", "netns", "exec", pair.a(), "nft", "add", "table", "ip", "achilles_foreign"})
+              .first == 0);
   // Restarted without network faults allowed: what is left is deleted all the same.
   NetnsAgent again(pair, dir);
-  CHECK(pair.tables() == "table inet hosts_own\n");
+  const std::string tables = pair.tables();
+  CHECK(tables.find("table inet hosts_own\n") != std::string::npos);
+  CHECK(tables.find("table ip achilles_foreign\n") != std::string::npos);
+  CHECK(tables.find("inet achilles_") == std::string::npos);
   CHECK(pair.qdiscs().find("tbf") == std::string::npos);
+  CHECK(all_answer_again(pair));
+}
+
+TEST_CASE("without a state file the restarted agent still deletes the table a SIGKILL left",
+          "[netfault][netns][slow]") {
+  NetnsPair pair;
+  if (!pair.ok()) {
+    WARN(kSkip);
+    return;
+  }
+  TempDir dir;
+  PeerEcho echo(pair.a()), peer_echo(pair.b());
+  {
+    NetnsAgent agent(pair, dir, {"--allow-network", "--state-file", ""});
+    REQUIRE(agent
+                .call("POST", "/v1/faults",
+                      {{"kind", "network"}, {"action", "blackhole"}, {"duration_ms", 60000}})
+                .status == 201);
+    REQUIRE(!pair.tables().empty());
+    ::kill(agent.process().pid(), SIGKILL);
+    CHECK(agent.process().wait() == 128 + SIGKILL);
+  }
+  CHECK(!std::filesystem::exists(dir.file("state.json")));
+  REQUIRE(!pair.tables().empty());
+  NetnsAgent again(pair, dir, {"--state-file", ""});
+  CHECK(pair.tables().empty());
   CHECK(all_answer_again(pair));
 }
 
