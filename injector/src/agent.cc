@@ -59,6 +59,20 @@ std::string read_token(const std::string& path) {
   return token;
 }
 
+// At shutdown, a network revert that failed is tried again three times, a second apart, and
+// each failure is said on stderr: what still fails is left to the next agent's start-up sweep.
+void retry_failed_reverts(FaultEngine& engine) {
+  for (int attempt = 1; attempt <= 3 && engine.reverts_pending(); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    for (const auto& failed : engine.retry_reverts(true))
+      std::cerr << "achilles-agent: error: at shutdown, try " << attempt
+                << " of 3: cannot revert network fault " << failed << "\n";
+  }
+  if (engine.reverts_pending())
+    std::cerr << "achilles-agent: error: network faults left in place at shutdown; the next "
+                 "agent's start deletes them\n";
+}
+
 void schedule_tick(asio::steady_timer& timer, FaultEngine& engine, ProxyManager& proxies) {
   timer.expires_after(kTick);
   timer.async_wait([&](const std::error_code& ec) {
@@ -263,6 +277,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
     audit.write(
         {{"event", "shutdown"}, {"signal", signo}, {"time", common::format_time(clock->wall())}});
     engine.revert_all("agent shutdown");
+    retry_failed_reverts(engine);
     proxies.close_all();
     server->close();
     ticker.cancel();
@@ -281,6 +296,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   out << "achilles-agent listening on " << bound << std::endl;
   io.run();
   engine.revert_all("agent shutdown");
+  retry_failed_reverts(engine);
   return 0;
 }
 

@@ -332,7 +332,17 @@ HttpResponse Api::route_v1(const HttpRequest& req, const std::vector<std::string
   }
   if (parts.size() == 3 && what == "faults") {
     if (m == "GET") return HttpResponse::json(200, engine_.get(parts[2]));
-    if (m == "DELETE") return HttpResponse::json(200, engine_.remove(parts[2]));
+    if (m == "DELETE") {
+      // A revert that failed is no success: 500, with the record (state "revert_failed",
+      // its errors) and the error; the agent retries it every second.
+      json r = engine_.remove(parts[2]);
+      if (r.value("state", "") != "revert_failed") return HttpResponse::json(200, r);
+      r["status"] = 500;
+      r["error"] = "the fault '" + parts[2] +
+                   "' could not be reverted; the agent retries every second: " +
+                   r.value("errors", json::array()).dump();
+      return HttpResponse::json(500, r);
+    }
     return method_not_allowed("GET, DELETE");
   }
   if (parts.size() == 2 && (what == "halt" || what == "resume" || what == "lease")) {

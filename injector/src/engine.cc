@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -52,6 +53,9 @@ struct FaultEngine::Fault {
   std::string toxic;
 
   bool live() const { return state == "active" || state == "starting"; }
+  /// Live, or its revert failed and is retried (a network fault's table or qdisc is still
+  /// there): listed as active, kept in the state file, never forgotten.
+  bool harming() const { return live() || state == "revert_failed"; }
 };
 
 FaultEngine::FaultEngine(EngineDeps deps, EngineOptions options)
@@ -336,7 +340,10 @@ void FaultEngine::revert(Fault& f, const std::string& reason) {
       }
       break;
   }
-  f.state = f.spec.kind == FaultKind::kKill ? "done" : "reverted";
+  const bool failed = f.spec.kind == FaultKind::kNetwork && !f.errors.empty() &&
+                      std::any_of(leftovers_.begin(), leftovers_.end(),
+                                  [&](const Leftover& l) { return l.id == f.id; });
+  f.state = f.spec.kind == FaultKind::kKill ? "done" : failed ? "revert_failed" : "reverted";
   f.reason = reason;
   f.ended = deps_.clock.now();
   f.ended_wall = deps_.clock.wall();
@@ -381,15 +388,24 @@ void FaultEngine::observe_kill(Fault& f, const std::vector<ProcessInfo>& procs) 
   }
 }
 
-void FaultEngine::tick() {
+std::vector<std::string> FaultEngine::retry_reverts(bool now_all) {
   const auto now = deps_.clock.now();
+  std::vector<std::string> failed;
   std::erase_if(leftovers_, [&](Leftover& l) {
-    if (now < l.next) return false;
+    if (!now_all && now < l.next) return false;
     try {
       deps_.network->remove(l.id, l.net);
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       l.next = now + std::chrono::seconds(1);
+      failed.push_back(l.id + ": " + e.what());
       return false;
+    }
+    for (auto& f : faults_)
+      if (f->id == l.id && f->state == "revert_failed") f->state = "reverted";
+    try {
+      persist();
+    } catch (const std::exception&) {
+      // Reverted anyway; a stale entry only makes a later agent sweep again.
     }
     if (audit_)
       audit_({{"event", "revert retried"},
@@ -398,6 +414,12 @@ void FaultEngine::tick() {
               {"time", common::format_time(deps_.clock.wall())}});
     return true;
   });
+  return failed;
+}
+
+void FaultEngine::tick() {
+  const auto now = deps_.clock.now();
+  retry_reverts(false);
   if (lease_deadline_ && now >= *lease_deadline_) {
     lease_deadline_.reset();
     if (audit_)
@@ -434,11 +456,11 @@ void FaultEngine::forget_old(steady::time_point now) {
   const auto keep = std::chrono::milliseconds(options_.retention_ms);
   std::size_t ended = 0;
   for (const auto& f : faults_)
-    ended += !f->live();
+    ended += !f->harming();
   std::vector<std::unique_ptr<Fault>> kept;
   kept.reserve(faults_.size());
   for (auto& f : faults_) {
-    if (!f->live() && ((f->ended && now - *f->ended > keep) || ended > options_.max_ended)) {
+    if (!f->harming() && ((f->ended && now - *f->ended > keep) || ended > options_.max_ended)) {
       --ended;
       continue;
     }
@@ -553,7 +575,7 @@ json FaultEngine::lease(const json& body) {
 json FaultEngine::status() const {
   json active = json::array();
   for (const auto& f : faults_)
-    if (f->live())
+    if (f->harming())
       active.push_back({{"id", f->id},
                         {"kind", kind_name(f->spec.kind)},
                         {"expires_at", common::format_time(f->expires_wall)}});
@@ -590,7 +612,7 @@ void FaultEngine::persist() {
   if (options_.state_file.empty()) return;
   std::string text = state_header(options_.guard.self_pid, halted_);
   for (const auto& f : faults_) {
-    if (!f->live() || f->spec.kind == FaultKind::kKill) continue;
+    if (!f->harming() || f->spec.kind == FaultKind::kKill) continue;
     json targets = json::array();
     for (std::size_t i = 0; i < f->targets.size(); ++i) {
       const auto& t = f->targets[i];

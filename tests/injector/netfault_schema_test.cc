@@ -21,6 +21,11 @@ using nlohmann::json;
 
 namespace {
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 Limits allowing_network() {
   Limits l;
   l.network.allowed = true;
@@ -389,7 +394,9 @@ TEST_CASE("a network fault whose table could not be deleted is tried again every
   testing::Rig rig;
   FakeNetwork network;
   network.fail_removes = 2;
+  testing::TempDir dir;
   auto options = rig.options();
+  options.state_file = dir.file("state.json");
   options.limits.network = {true, true, {}, {}};
   auto deps = rig.deps();
   deps.network = &network;
@@ -398,9 +405,14 @@ TEST_CASE("a network fault whose table could not be deleted is tried again every
   engine.set_audit([&](const json& e) { audit.push_back(e); });
   const std::string id = engine.create(net("blackhole"))["id"];
   const json gone = engine.remove(id);
-  CHECK(gone["state"] == "reverted");
+  // Not "reverted": the table is still there, and the fault is listed as active (and kept in
+  // the state file) until a retry deletes it.
+  CHECK(gone["state"] == "revert_failed");
   CHECK(gone["errors"][0]["error"] == "cannot delete nftables table " + table_name(id) + ": busy");
   CHECK(network.removed.empty());
+  CHECK(engine.status()["active_faults"].size() == 1);
+  CHECK(engine.status()["active_faults"][0]["id"] == id);
+  CHECK(read_file(options.state_file).find(id) != std::string::npos);
   engine.tick();  // not yet a second later
   CHECK(network.fail_removes == 1);
   rig.clock.advance(1000);
@@ -410,7 +422,33 @@ TEST_CASE("a network fault whose table could not be deleted is tried again every
   engine.tick();
   CHECK(network.removed == std::vector<std::string>{id + " blackhole"});
   CHECK(audit.back()["event"] == "revert retried");
+  CHECK(engine.get(id)["state"] == "reverted");
+  CHECK(engine.status()["active_faults"].empty());
+  CHECK(read_file(options.state_file).find(id) == std::string::npos);
   rig.clock.advance(5000);
   engine.tick();
   CHECK(network.removed.size() == 1);
+}
+
+TEST_CASE("at shutdown the reverts that failed are tried again at once, and each failure is named",
+          "[netfault]") {
+  testing::Rig rig;
+  FakeNetwork network;
+  network.fail_removes = 2;
+  auto options = rig.options();
+  options.limits.network = {true, true, {}, {}};
+  auto deps = rig.deps();
+  deps.network = &network;
+  FaultEngine engine(deps, options);
+  const std::string id = engine.create(net("blackhole"))["id"];
+  engine.revert_all("agent shutdown");
+  CHECK(engine.reverts_pending());
+  // No clock advance: a shutdown does not wait for the once-a-second schedule.
+  CHECK(
+      engine.retry_reverts(true) ==
+      std::vector<std::string>{id + ": cannot delete nftables table " + table_name(id) + ": busy"});
+  CHECK(engine.retry_reverts(true).empty());
+  CHECK_FALSE(engine.reverts_pending());
+  CHECK(network.removed == std::vector<std::string>{id + " blackhole"});
+  CHECK(engine.get(id)["state"] == "reverted");
 }

@@ -111,6 +111,11 @@ class FaultEngine {
   void tick();
   /// Reverts every active fault, with `reason` in their records.
   void revert_all(const std::string& reason);
+  /// Tries again the network reverts that failed (all of them with `now_all`, else those
+  /// due, once a second); returns "ID: ERROR" for each that failed again.
+  std::vector<std::string> retry_reverts(bool now_all);
+  /// Whether network reverts that failed are still to be retried.
+  bool reverts_pending() const { return !leftovers_.empty(); }
 
   bool halted() const { return !halted_.empty(); }
   /// Number of faults still active (a kill counts while it is being observed).
