@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "achilles/common/fault_schema.h"
+#include "achilles/injector/api.h"
 #include "achilles/injector/config.h"
 #include "achilles/injector/engine.h"
 #include "achilles/injector/fault.h"
@@ -451,4 +452,48 @@ TEST_CASE("at shutdown the reverts that failed are tried again at once, and each
   CHECK_FALSE(engine.reverts_pending());
   CHECK(network.removed == std::vector<std::string>{id + " blackhole"});
   CHECK(engine.get(id)["state"] == "reverted");
+}
+
+TEST_CASE("DELETE of a network fault whose table stays answers 500, not a success", "[netfault]") {
+  testing::Rig rig;
+  FakeNetwork network;
+  auto options = rig.options();
+  options.limits.network = {true, true, {}, {}};
+  auto deps = rig.deps();
+  deps.network = &network;
+  FaultEngine engine(deps, options);
+  AuditLog audit("");
+  ApiOptions api_options;
+  api_options.require_token = false;
+  Api api(engine, nullptr, audit, rig.clock, api_options);
+  auto call = [&](const std::string& method, const std::string& path, const std::string& body) {
+    HttpRequest r;
+    r.method = method;
+    r.target = path;
+    r.path = path;
+    r.version = "HTTP/1.1";
+    r.remote = "127.0.0.1:40000";
+    r.body = body;
+    r.content_length = body.size();
+    return api.handle(r);
+  };
+  const HttpResponse created = call("POST", "/v1/faults", net("blackhole").dump());
+  REQUIRE(created.status == 201);
+  const std::string id = json::parse(created.body)["id"];
+  network.fail_removes = 1;
+  const HttpResponse failed = call("DELETE", "/v1/faults/" + id, "");
+  CHECK(failed.status == 500);
+  const json body = json::parse(failed.body);
+  CHECK(body["state"] == "revert_failed");
+  CHECK(body["error"] == "the fault '" + id +
+                             "' could not be reverted; the agent retries every second: "
+                             "[{\"error\":\"cannot delete nftables table " +
+                             table_name(id) + ": busy\"}]");
+  rig.clock.advance(1000);
+  engine.tick();
+  CHECK(network.removed == std::vector<std::string>{id + " blackhole"});
+  // Deleted by the retry: a second DELETE is the final record, with 200.
+  const HttpResponse again = call("DELETE", "/v1/faults/" + id, "");
+  CHECK(again.status == 200);
+  CHECK(json::parse(again.body)["state"] == "reverted");
 }
