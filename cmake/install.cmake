@@ -132,8 +132,9 @@ set(CPACK_DEBIAN_AGENT_DESCRIPTION "fault-injection agent for Achilles game-day 
 The agent injects bounded faults on its host (kill, pause, latency, CPU and
 memory load, TCP proxy toxics, network faults through nftables and tc)
 through an authenticated HTTP API, reverts every fault when its time runs
-out, on SIGTERM or after a crash, and keeps an audit log. The package installs a systemd unit that is not enabled, an
-example configuration and a random bearer token.")
+out, on SIGTERM or after a crash, and keeps an audit log. The package
+installs a systemd unit that is not enabled, an example configuration and
+a random bearer token.")
 set(CPACK_DEBIAN_AGENT_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/packaging/debian/agent/conffiles
   ${PROJECT_SOURCE_DIR}/packaging/debian/agent/postinst
