@@ -3,9 +3,11 @@
 // agent of each host of the domain (or kills where an agent also serves others), the
 // `network` fault bodies of agent-api.md in the shared schema, derived "lose DOMAIN" steps,
 // and the runner against fake agents: every body it posts, the revert at the step's end and
-// on an abort, and the journal's predicted-against-observed entrypoints.
+// on an abort (a failed one tried again, one never reverted failing the drill and keeping its
+// agent's lease to lapse), and the journal's predicted-against-observed entrypoints.
 // One file past 500 lines: the plan, derivation and runner tests of one feature share the
 // zones topology and the fake agents below.
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -370,13 +372,15 @@ void create_file(const std::string& path) {
 
 /// A fake agent (Python's http.server, on a loopback port it picked and prints): every
 /// request is logged as `MONOTONIC_SECONDS METHOD PATH BODY`; POST /v1/faults answers 201
-/// with a fault id of its own, GET of a fault says it is active, DELETE reverts it.
-Child fake_agent(const std::string& log, const std::string& prefix) {
+/// with a fault id of its own, GET of a fault says it is active, DELETE reverts it, except
+/// that the first `delete_failures` DELETEs (every one when negative) answer 500.
+Child fake_agent(const std::string& log, const std::string& prefix, int delete_failures = 0) {
   return Child(
       {"python3", "-c",
        "import http.server, json, sys, time\n"
        "log = open(sys.argv[1], 'a', buffering=1)\n"
        "n = [0]\n"
+       "fails = [int(sys.argv[3])]\n"
        "class H(http.server.BaseHTTPRequestHandler):\n"
        "  def log_message(self, *a): pass\n"
        "  def reply(self, code, body):\n"
@@ -393,12 +397,15 @@ Child fake_agent(const std::string& log, const std::string& prefix) {
        "      n[0] += 1\n"
        "      return self.reply(201, {'id': sys.argv[2] + str(n[0]), 'state': 'active'})\n"
        "    if self.command == 'GET': return self.reply(200, {'state': 'active'})\n"
+       "    if fails[0] != 0:\n"
+       "      fails[0] -= 1\n"
+       "      return self.reply(500, {'error': 'nft: operation not permitted'})\n"
        "    return self.reply(200, {'kind': 'network', 'state': 'reverted'})\n"
        "  do_GET = do_POST = do_DELETE = handle_one\n"
        "s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
        "print(s.server_address[1], flush=True)\n"
        "s.serve_forever()\n",
-       log, prefix},
+       log, prefix, std::to_string(delete_failures)},
       true);
 }
 
@@ -422,7 +429,8 @@ std::vector<Logged> fault_requests(const std::string& log) {
 }
 
 /// Three hosts with a fake agent each: zone-a holds web-1 (host-a1) and the store
-/// (host-a2), zone-b holds web-2 (host-b1).
+/// (host-a2), zone-b holds web-2 (host-b1), whose agent fails its first `b1_delete_failures`
+/// DELETEs (every one when negative).
 struct ZoneRig {
   TempDir dir;
   Child a1 = fake_agent(dir.file("a1.log"), "a1-");
@@ -432,7 +440,8 @@ struct ZoneRig {
   int pa1 = std::stoi(a1.read_line()), pa2 = std::stoi(a2.read_line()),
       pb1 = std::stoi(b1.read_line());
 
-  ZoneRig() {
+  explicit ZoneRig(int b1_delete_failures = 0)
+      : b1(fake_agent(dir.file("b1.log"), "b1-", b1_delete_failures)) {
     create_file(flag);
     std::ofstream(dir.file("zones.yaml"))
         << "version: 1\nagents:\n  host-a1: {url: \"http://127.0.0.1:" << pa1
@@ -577,4 +586,102 @@ TEST_CASE("An abort while a zone is lost reverts every host's isolate", "[drill]
     CHECK(requests.back().method == "DELETE");
   }
   CHECK(fault_requests(rig.dir.file("b1.log")).empty());
+}
+
+namespace {
+
+/// Every line of a fake agent's log (all its requests, the leases too).
+std::string requests_of(const std::string& log) {
+  std::ifstream in(log);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+/// Zone-b lost first and reverted at its step's end, then zone-a.
+const char* const kTwoLosses =
+    "  - name: lose zone-b\n    at_ms: 0\n    fault: {target: {domain: zone-b}, "
+    "duration_ms: 600000}\n    expect: {file: up}\n    observe_ms: 300\n"
+    "  - name: lose zone-a\n    at_ms: 500\n    fault: {target: {domain: zone-a}, "
+    "duration_ms: 600000}\n    expect: {file: up}\n    observe_ms: 300\n";
+
+}  // namespace
+
+TEST_CASE("A revert that fails at the step's end is tried again by the rollback",
+          "[drill][zone][slow]") {
+  ZoneRig rig(1);
+  Plan plan = rig.plan(kTwoLosses);
+  std::vector<std::string> lines;
+  RunOptions options;
+  options.log = [&](const std::string& line) { lines.push_back(line); };
+  const json j = run(plan, options);
+  INFO(j.dump(2));
+  CHECK(j["verdict"] == "passed");
+  CHECK(exit_code(j) == 0);
+  CHECK_FALSE(j.contains("unreverted"));
+  const json expected_rollback = json::parse(R"([
+    {"agent": "host-b1", "fault_id": "b1-1", "step": "lose zone-b", "when": "step end",
+     "result": "failed: HTTP 500: nft: operation not permitted"},
+    {"agent": "host-b1", "fault_id": "b1-1", "step": "lose zone-b", "retry": true,
+     "result": "reverted"},
+    {"agent": "host-a1", "fault_id": "a1-1", "step": "lose zone-a", "result": "reverted"},
+    {"agent": "host-a2", "fault_id": "a2-1", "step": "lose zone-a", "result": "reverted"}])");
+  CHECK(j["rollback"] == expected_rollback);
+  const auto b1 = fault_requests(rig.dir.file("b1.log"));
+  REQUIRE(b1.size() == 5);  // POST, GET, DELETE (500), GET, DELETE
+  CHECK(b1[2].method == "DELETE");
+  CHECK(b1[4].method == "DELETE");
+  CHECK_THAT(requests_of(rig.dir.file("b1.log")), Catch::Contains("POST /v1/lease {\"ttl_ms\":0}"));
+  auto has = [&](const std::string& text) {
+    return std::find(lines.begin(), lines.end(), text) != lines.end();
+  };
+  CHECK(
+      has("could not revert fault b1-1 on agent 'host-b1': HTTP 500: nft: operation not "
+          "permitted; the rollback tries again"));
+  CHECK(has("fault b1-1 on agent 'host-b1': trying the failed revert again"));
+  CHECK(has("reverted: fault b1-1 of step 'lose zone-b' (on a second try)"));
+  CHECK_THAT(format_summary(j),
+             Catch::Contains("  rollback: fault b1-1 of step 'lose zone-b': reverted (a retry)\n"));
+}
+
+TEST_CASE(
+    "A fault no revert removes fails the drill, keeps its agent's lease to lapse, and the "
+    "journal names it",
+    "[drill][zone][slow]") {
+  ZoneRig rig(-1);
+  Plan plan = rig.plan(kTwoLosses);
+  std::vector<std::string> lines;
+  RunOptions options;
+  options.log = [&](const std::string& line) { lines.push_back(line); };
+  const json j = run(plan, options);
+  INFO(j.dump(2));
+  CHECK(j["verdict"] == "failed");
+  CHECK(exit_code(j) == 1);
+  REQUIRE(j["unreverted"].size() == 1);
+  const json& u = j["unreverted"][0];
+  CHECK(u["agent"] == "host-b1");
+  CHECK(u["fault_id"] == "b1-1");
+  CHECK(u["step"] == "lose zone-b");
+  const std::string until = u["until"].get<std::string>();
+  CHECK(j["reason"] ==
+        "fault b1-1 of step 'lose zone-b' on agent 'host-b1' could not be "
+        "reverted and stays active until " +
+            until + " at the latest (its duration ends, or the agent's lease lapses)");
+  // Tried at the step's end and again by the rollback; both failed.
+  REQUIRE(j["rollback"].size() == 4);
+  CHECK(j["rollback"][0]["when"] == "step end");
+  CHECK_THAT(j["rollback"][0]["result"].get<std::string>(), Catch::StartsWith("failed: HTTP 500"));
+  CHECK(j["rollback"][1]["retry"] == true);
+  CHECK_THAT(j["rollback"][1]["result"].get<std::string>(), Catch::StartsWith("failed: HTTP 500"));
+  // host-b1's lease is left to lapse (which reverts the fault); the others are released.
+  CHECK_THAT(requests_of(rig.dir.file("b1.log")),
+             !Catch::Contains("POST /v1/lease {\"ttl_ms\":0}"));
+  CHECK_THAT(requests_of(rig.dir.file("a1.log")), Catch::Contains("POST /v1/lease {\"ttl_ms\":0}"));
+  CHECK(std::find(lines.begin(), lines.end(),
+                  "fault b1-1 of step 'lose zone-b' on agent 'host-b1' could not be reverted: it "
+                  "stays active until " +
+                      until +
+                      " at the latest (its duration ends, or the agent's lease, not released, "
+                      "lapses and the agent reverts it)") != lines.end());
+  CHECK_THAT(format_summary(j), Catch::Contains("  LEFT ACTIVE: fault b1-1 of step 'lose zone-b' "
+                                                "on agent 'host-b1' until " +
+                                                until + " at the latest\n"));
 }
