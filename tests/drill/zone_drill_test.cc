@@ -4,7 +4,8 @@
 // `network` fault bodies of agent-api.md in the shared schema, derived "lose DOMAIN" steps,
 // and the runner against fake agents: every body it posts, the revert at the step's end and
 // on an abort (a failed one tried again, one never reverted failing the drill and keeping its
-// agent's lease to lapse), and the journal's predicted-against-observed entrypoints.
+// agent's lease to lapse), and the journal's predicted-against-observed entrypoints; a lost
+// domain's kill that could also kill another component's process is refused.
 // One file past 500 lines: the plan, derivation and runner tests of one feature share the
 // zones topology and the fake agents below.
 #include <algorithm>
@@ -684,4 +685,133 @@ TEST_CASE(
   CHECK_THAT(format_summary(j), Catch::Contains("  LEFT ACTIVE: fault b1-1 of step 'lose zone-b' "
                                                 "on agent 'host-b1' until " +
                                                 until + " at the latest\n"));
+}
+
+namespace {
+
+/// web-a (zone-a, agent a) and web-b (zone-b, on agent a too, named by the HOST:PORT of its
+/// URL), with the target blocks given.
+DomainIndex one_agent_index() {
+  DomainIndex d;
+  d.domains = {"zone-a", "zone-b"};
+  d.components["zone-a"] = {"web-a"};
+  d.components["zone-b"] = {"web-b"};
+  d.agent_of = {{"web-a", "a"}, {"web-b", "10.0.1.5:8474"}};
+  return d;
+}
+
+TargetLookup one_agent_lookup(const TargetBlock& a, const TargetBlock& b) {
+  return [=](const std::string& id) -> std::optional<TargetBlock> {
+    if (id == "web-a") return a;
+    if (id == "web-b") return b;
+    return std::nullopt;
+  };
+}
+
+const std::string kLoseZoneA =
+    kHead +
+    "  - {name: lose zone-a, at_ms: 0, fault: {target: {domain: zone-a}, "
+    "duration_ms: 6000}}\n";
+
+/// web-a (zone-a) and web-b (zone-b) on one host, its agent named `host` and, in web-b's
+/// block, by HOST:PORT; each block's extra keys as given.
+std::string one_host_topology(const std::string& a_extra, const std::string& b_extra) {
+  return "version: 1\nname: one host\nagents:\n"
+         "  host: {url: \"http://127.0.0.1:9001\"}\n"
+         "  edge: {url: \"http://127.0.0.1:9002\"}\n"
+         "domains: [{id: zone-a, kind: zone}, {id: zone-b, kind: zone}]\n"
+         "components:\n"
+         "  - {id: lb, depends_on: [web], target: {agent: edge, process: haproxy}}\n"
+         "  - {id: web-a, domain: zone-a, target: {agent: host, process: nginx" +
+         a_extra +
+         "}}\n"
+         "  - {id: web-b, domain: zone-b, target: {agent: \"127.0.0.1:9001\", process: nginx" +
+         b_extra +
+         "}}\n"
+         "services: [{id: web, members: [web-a, web-b]}]\n"
+         "entrypoints: [{id: www, target: lb, labels: {url: \"http://127.0.0.1:8080/\"}}]\n";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Losing a domain by a kill that would also kill another component's process on its "
+    "agent is an error at the step",
+    "[drill][zone]") {
+  Plan p = parse_plan(kLoseZoneA, "plan.yaml", "");
+  const DomainIndex index = one_agent_index();
+  try {
+    resolve_targets(p,
+                    one_agent_lookup({{"agent", "a"}, {"process", "nginx"}},
+                                     {{"agent", "10.0.1.5:8474"}, {"process", "nginx"}}),
+                    {"web-a", "web-b"}, &index);
+    FAIL("a kill of nginx for zone-a was accepted although web-b's nginx shares the agent");
+  } catch (const PlanError& e) {
+    CHECK(std::string(e.what()) ==
+          "plan.yaml:8:5: error: step 'lose zone-a': losing domain 'zone-a' kills 'web-a' "
+          "(agent 'a' also serves components outside the domain) through its target block "
+          "(process 'nginx'), which would also kill web-b, outside the domain on the same "
+          "agent: give their target blocks a pid or pidfile, or a distinct process name or "
+          "cmdline");
+  }
+  // A pidfile names one process: accepted.
+  Plan q = parse_plan(kLoseZoneA, "plan.yaml", "");
+  resolve_targets(q,
+                  one_agent_lookup({{"agent", "a"}, {"pidfile", "/run/nginx-a.pid"}},
+                                   {{"agent", "10.0.1.5:8474"}, {"process", "nginx"}}),
+                  {"web-a", "web-b"}, &index);
+  REQUIRE(q.steps[0].faults.size() == 1);
+  CHECK(q.steps[0].faults[0].fault ==
+        json::parse(R"({"kind":"kill","target":{"pidfile":"/run/nginx-a.pid"}})"));
+}
+
+TEST_CASE("Losing a domain by kills is accepted where the cmdlines differ, and kills exactly those",
+          "[drill][zone]") {
+  Plan p = parse_plan(kLoseZoneA, "plan.yaml", "");
+  const DomainIndex index = one_agent_index();
+  resolve_targets(
+      p,
+      one_agent_lookup(
+          {{"agent", "a"}, {"process", "nginx"}, {"cmdline", "-c /etc/nginx/a.conf"}},
+          {{"agent", "10.0.1.5:8474"}, {"process", "nginx"}, {"cmdline", "-c /etc/nginx/b.conf"}}),
+      {"web-a", "web-b"}, &index);
+  REQUIRE(p.steps[0].faults.size() == 1);
+  CHECK(p.steps[0].faults[0].agent == "a");
+  CHECK(p.steps[0].faults[0].fault ==
+        json::parse(
+            R"({"kind":"kill","target":{"process":"nginx","cmdline":"-c /etc/nginx/a.conf"}})"));
+  const std::string dry = format_dry_run(p);
+  INFO(dry);
+  CHECK_THAT(dry, Catch::Contains("POST http://10.0.1.5:8474/v1/faults "
+                                  "{\"kind\":\"kill\",\"target\":{\"cmdline\":\"-c "
+                                  "/etc/nginx/a.conf\",\"process\":\"nginx\"}}"));
+  CHECK_THAT(dry, !Catch::Contains("b.conf"));
+}
+
+TEST_CASE(
+    "drill plan does not lose a domain whose kills would take another component's process "
+    "on the same agent",
+    "[drill][zone][derive]") {
+  TempDir dir;
+  std::ofstream(dir.file("shared.yaml")) << one_host_topology("", "");
+  const auto t = analyzer::load_topology(dir.file("shared.yaml"));
+  DeriveOptions options;
+  options.include_spofs = true;
+  const std::string yaml = derive_plan(t, dir.file("shared.yaml"), "-", options).yaml;
+  INFO(yaml);
+  CHECK_THAT(yaml, !Catch::Contains("lose zone-"));
+  CHECK_THAT(yaml, Catch::Contains(
+                       "# 'zone-a' is not lost: losing domain 'zone-a' kills 'web-a' (agent 'host' "
+                       "also serves components outside the domain) through its target block "
+                       "(process 'nginx'), which would also kill web-b, outside the domain on "
+                       "the same agent: give their target blocks a pid or pidfile, or a distinct "
+                       "process name or cmdline.\n"));
+  // Distinct cmdlines: zone-a is lost, by a kill of web-a's nginx alone.
+  std::ofstream(dir.file("distinct.yaml"))
+      << one_host_topology(", cmdline: a.conf", ", cmdline: b.conf");
+  const auto u = analyzer::load_topology(dir.file("distinct.yaml"));
+  const std::string ok = derive_plan(u, dir.file("distinct.yaml"), "-", options).yaml;
+  INFO(ok);
+  CHECK_THAT(ok, Catch::Contains("  - name: \"lose zone-a\"\n"));
+  CHECK_THAT(ok, !Catch::Contains("is not lost"));
 }
