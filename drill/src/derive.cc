@@ -309,22 +309,50 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     return false;
   };
   // The components a domain's loss kills rather than isolates (docs/drill.md): those whose
-  // agent also hosts components outside the domain. A kill is not undone, so later steps
-  // count them as down, as they do the kills above.
-  auto killed_by_losing = [&](analyzer::ElementId d) {
+  // agent also hosts components outside the domain, decided as the plan decides it
+  // (drill::others_on_agent, which resolves an agent's name and the HOST:PORT of its URL
+  // alike). A kill is not undone, so later steps count them as down, as they do the kills
+  // above. Given `problem`, the first kill that could also kill a component outside the
+  // domain (drill::shared_kill_problem): the plan would refuse the step, so it is not derived.
+  drill::AgentUrls agent_urls;
+  for (const auto& a : topology.agents)
+    agent_urls[a.name] = a.url;
+  const drill::DomainIndex domain_idx = domain_index(topology);
+  auto block_of = [](const analyzer::Element& e) {
+    return drill::TargetBlock(e.inject_target.begin(), e.inject_target.end());
+  };
+  auto killed_by_losing = [&](analyzer::ElementId d, std::string* problem = nullptr) {
     std::vector<analyzer::ElementId> out;
+    const auto members = domain_idx.components.find(topology[d].id);
+    if (members == domain_idx.components.end()) return out;
     for (analyzer::ElementId c = 0; c < topology.size(); ++c) {
       const auto& e = topology[c];
       if (e.kind != ElementKind::kComponent || agent_of(e).empty() || !in_domain(topology, e, d))
         continue;
-      for (const auto& other : topology.elements)
-        if (other.kind == ElementKind::kComponent && agent_of(other) == agent_of(e) &&
-            !in_domain(topology, other, d)) {
-          out.push_back(c);
-          break;
-        }
+      const auto others =
+          drill::others_on_agent(agent_urls, domain_idx.agent_of, agent_of(e), members->second);
+      if (others.empty()) continue;
+      out.push_back(c);
+      if (problem && problem->empty()) {
+        std::vector<std::pair<std::string, drill::TargetBlock>> blocks;
+        for (const auto& o : others)
+          blocks.push_back({o, block_of(topology[*topology.find(o)])});
+        *problem =
+            drill::shared_kill_problem(topology[d].id, e.id, block_of(e), agent_of(e), blocks);
+      }
     }
     return out;
+  };
+  // Domains not lost because their kills could take others down: a comment each.
+  std::vector<std::string> unsafe_domains;
+  auto unsafe_to_lose = [&](analyzer::ElementId d) {
+    std::string problem;
+    killed_by_losing(d, &problem);
+    if (problem.empty()) return false;
+    const std::string line = "# '" + topology[d].id + "' is not lost: " + problem + ".\n";
+    if (std::find(unsafe_domains.begin(), unsafe_domains.end(), line) == unsafe_domains.end())
+      unsafe_domains.push_back(line);
+    return true;
   };
   auto domain_step = [&](analyzer::ElementId d, const std::string& kind) {
     Derived x;
@@ -341,7 +369,7 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     if (f.kind == "domain_spof" && f.subject.size() == 1) domain_spofs[f.subject[0]] = &f;
   for (analyzer::ElementId d = 0; d < topology.size(); ++d) {
     if (topology[d].kind != ElementKind::kDomain || domain_spofs.count(topology[d].id) ||
-        !drillable_domain(d) || !no_outage_with(d))
+        !drillable_domain(d) || !no_outage_with(d) || unsafe_to_lose(d))
       continue;
     Derived x = domain_step(d, "redundant_domain");
     x.up = watched;
@@ -422,7 +450,8 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
   std::size_t lost_domains = 0;
   for (analyzer::ElementId d = 0; d < topology.size(); ++d) {
     auto f = domain_spofs.find(topology[d].id);
-    if (topology[d].kind != ElementKind::kDomain || f == domain_spofs.end() || !drillable_domain(d))
+    if (topology[d].kind != ElementKind::kDomain || f == domain_spofs.end() ||
+        !drillable_domain(d) || unsafe_to_lose(d))
       continue;
     Derived x = domain_step(d, "domain_spof");
     const auto& down = f->second->impact.entrypoints_down;
@@ -459,6 +488,8 @@ DerivedPlan derive_plan(const analyzer::Topology& topology, const std::string& t
     out << "# " << spofs
         << " single point(s) of failure with a target are left out: add --include-spofs\n"
         << "# (for staging) to kill them and confirm the predicted outage.\n";
+  for (const auto& line : unsafe_domains)
+    out << line;
   if (lost_domains && !include_spofs)
     out << "# " << lost_domains
         << " failure domain(s) whose loss is an outage (domain_spof) are left out: add\n"

@@ -97,7 +97,13 @@ std::string format_summary(const json& j) {
   for (const auto& r : j["rollback"])
     out << "  rollback: fault " << r["fault_id"].get<std::string>() << " of step '"
         << r["step"].get<std::string>() << "': " << r["result"].get<std::string>()
-        << (r.value("when", "") == "step end" ? " (at the step's end)" : "") << "\n";
+        << (r.value("when", "") == "step end" ? " (at the step's end)" : "")
+        << (r.value("retry", false) ? " (a retry)" : "") << "\n";
+  if (j.contains("unreverted"))
+    for (const auto& u : j["unreverted"])
+      out << "  LEFT ACTIVE: fault " << u["fault_id"].get<std::string>() << " of step '"
+          << u["step"].get<std::string>() << "' on agent '" << u["agent"].get<std::string>()
+          << "' until " << u["until"].get<std::string>() << " at the latest\n";
   // Notifications that failed: warnings, also where the live log is not shown (not a
   // terminal); they never change the verdict.
   if (j.contains("notifications"))

@@ -1149,6 +1149,58 @@ Plan load_plan(const std::string& path) {
   return parse_plan(text.str(), path, slash == std::string::npos ? "" : path.substr(0, slash));
 }
 
+std::optional<std::string> resolve_agent(const AgentUrls& agents, const std::string& name) {
+  if (agents.count(name)) return name;
+  for (const auto& [k, url] : agents) {
+    const auto scheme = url.find("://");
+    std::string hp = scheme == std::string::npos ? url : url.substr(scheme + 3);
+    hp = hp.substr(0, hp.find('/'));
+    if (hp == name) return k;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> others_on_agent(const AgentUrls& agents,
+                                         const std::map<std::string, std::string>& agent_of,
+                                         const std::string& agent,
+                                         const std::vector<std::string>& members) {
+  const std::string on = resolve_agent(agents, agent).value_or(agent);
+  std::vector<std::string> out;
+  for (const auto& [c, a] : agent_of)
+    if (resolve_agent(agents, a).value_or(a) == on &&
+        std::find(members.begin(), members.end(), c) == members.end())
+      out.push_back(c);
+  return out;
+}
+
+std::string shared_kill_problem(const std::string& domain, const std::string& component,
+                                const TargetBlock& block, const std::string& agent,
+                                const std::vector<std::pair<std::string, TargetBlock>>& others) {
+  auto value = [](const TargetBlock& b, const char* key) {
+    const auto it = b.find(key);
+    return it == b.end() ? std::string() : it->second;
+  };
+  if (!value(block, "pid").empty() || !value(block, "pidfile").empty()) return "";
+  // The agent kills every process whose name is `process` and whose command line matches
+  // `cmdline`: a block with the same two as another's kills that one's processes too.
+  std::vector<std::string> shared;
+  for (const auto& [other, b] : others)
+    if (value(b, "process") == value(block, "process") &&
+        value(b, "cmdline") == value(block, "cmdline"))
+      shared.push_back(other);
+  if (shared.empty()) return "";
+  std::string selector;
+  for (const char* key : {"process", "cmdline"})
+    if (!value(block, key).empty())
+      selector +=
+          std::string(selector.empty() ? "" : " and ") + key + " '" + value(block, key) + "'";
+  return "losing domain '" + domain + "' kills '" + component + "' (agent '" + agent +
+         "' also serves components outside the domain) through its target block (" + selector +
+         "), which would also kill " + common::join(shared, ", ") +
+         ", outside the domain on the same agent: give their target blocks a pid or pidfile, "
+         "or a distinct process name or cmdline";
+}
+
 void resolve_targets(Plan& plan, const TargetLookup& lookup,
                      const std::vector<std::string>& components, const DomainIndex* domains) {
   std::vector<PlanProblem> problems;
@@ -1156,16 +1208,10 @@ void resolve_targets(Plan& plan, const TargetLookup& lookup,
     problems.push_back({plan.file, f.line, f.column, "step '" + s.name + "': " + m});
   };
   // An agent named in a target block: a plan agent's name, or the HOST:PORT of its URL.
-  auto agent_for = [&](const std::string& name) -> std::optional<std::string> {
-    if (plan.agents.count(name)) return name;
-    for (const auto& [k, ref] : plan.agents) {
-      const auto scheme = ref.url.find("://");
-      std::string hp = ref.url.substr(scheme + 3);
-      hp = hp.substr(0, hp.find('/'));
-      if (hp == name) return k;
-    }
-    return std::nullopt;
-  };
+  AgentUrls urls;
+  for (const auto& [k, ref] : plan.agents)
+    urls[k] = ref.url;
+  auto agent_for = [&](const std::string& name) { return resolve_agent(urls, name); };
   auto domain_of = [](const StepFault& f) -> std::optional<std::string> {
     if (!f.fault.contains("target") || !f.fault["target"].is_object() ||
         !f.fault["target"].contains("domain"))
@@ -1241,12 +1287,8 @@ void resolve_targets(Plan& plan, const TargetLookup& lookup,
       isolate["action"] = "isolate";
       for (const auto& [agent, on_it] : hosts) {
         // Alone: every component this agent hosts is in the domain.
-        bool alone = true;
-        for (const auto& [c, a] : domains->agent_of)
-          if (agent_for(a) == agent &&
-              std::find(members.begin(), members.end(), c) == members.end())
-            alone = false;
-        if (alone) {
+        const auto others = others_on_agent(urls, domains->agent_of, agent, members);
+        if (others.empty()) {
           StepFault x = f;
           x.agent = agent;
           x.fault = isolate;
@@ -1254,6 +1296,21 @@ void resolve_targets(Plan& plan, const TargetLookup& lookup,
           resolved.push_back(std::move(x));
           continue;
         }
+        // Each kill must spare the components outside the domain on this agent.
+        std::vector<std::pair<std::string, TargetBlock>> blocks;
+        for (const auto& o : others)
+          if (auto b = lookup ? lookup(o) : std::nullopt) blocks.push_back({o, *b});
+        bool unsafe = false;
+        for (const auto& c : on_it) {
+          const auto block = lookup ? lookup(c) : std::nullopt;
+          if (!block) continue;  // reported by step 2 below
+          const std::string problem = shared_kill_problem(*domain, c, *block, agent, blocks);
+          if (!problem.empty()) {
+            fail(s, f, problem);
+            unsafe = true;
+          }
+        }
+        if (unsafe) continue;
         for (const auto& c : on_it) {
           StepFault x = f;
           x.agent.clear();  // from the component's block, below

@@ -53,8 +53,11 @@ struct FaultRecord {
   std::size_t index = 0;
   std::string agent;
   std::string id;  // empty when not created
-  /// Reverted at its step's end (the rollback then leaves it).
+  /// Reverted (the agent confirmed it): at its step's end or by the rollback, which retries
+  /// every fault whose revert failed.
   bool reverted = false;
+  /// Revert attempts so far.
+  int attempts = 0;
 };
 
 /// One fault of a step as it went: the agent's answer, its final record, or why it failed.
@@ -134,6 +137,10 @@ class Run {
     Url url;
     std::unique_ptr<asio::ssl::context> tls;
     bool leased = false;
+    /// When the lease lapses at the latest, from its last successful grant or renewal.
+    std::chrono::system_clock::time_point lease_until{};
+    /// It answered 201 without a fault id: it may hold a fault this drill cannot name.
+    bool holds_unnamed = false;
   };
 
   void log(const std::string& line) {
@@ -367,6 +374,7 @@ class Run {
         throw RunError("agent '" + name + "' refused the lease: " + describe_failure(r) +
                        "; nothing was injected");
       a.leased = true;
+      a.lease_until = std::chrono::system_clock::now() + std::chrono::milliseconds(plan_.lease_ms);
     }
     auto ex = co_await asio::this_coro::executor;
     asio::co_spawn(ex, renew_leases(), asio::detached);
@@ -414,7 +422,32 @@ class Run {
     stopping_ = true;
     wake_.cancel();
     const json release = {{"ttl_ms", 0}};
-    for (auto& [name, a] : agents_)
+    for (auto& [name, a] : agents_) {
+      // An agent that still holds a fault this drill could not revert keeps its lease: a
+      // released lease (ttl 0) reverts nothing, a lapsed one reverts every fault of the agent.
+      bool keep = a.holds_unnamed;
+      for (const auto& f : faults_)
+        if (f.agent == name && !f.reverted) {
+          keep = true;
+          const std::string until = common::format_time(left_until(f, a));
+          unreverted_.push_back({{"agent", name},
+                                 {"fault_id", f.id},
+                                 {"step", plan_.steps[f.step].name},
+                                 {"until", until}});
+          log("fault " + f.id + " of step '" + plan_.steps[f.step].name + "' on agent '" + name +
+              "' could not be reverted: it stays active until " + until +
+              " at the latest (its duration ends, or the agent's lease, not released, lapses "
+              "and the agent reverts it)");
+        }
+      if (a.holds_unnamed)
+        log("agent '" + name +
+            "': the lease is not released: the agent answered 201 without a fault id and may "
+            "hold a fault this drill cannot name; the lease lapses by " +
+            common::format_time(a.lease_until) + " and the agent then reverts it");
+      if (keep) {
+        a.leased = false;  // not renewed: it lapses
+        continue;
+      }
       if (a.leased) {
         a.leased = false;
         std::string failed;
@@ -428,6 +461,7 @@ class Run {
           log("agent '" + name + "': could not release the lease (" + failed +
               "); it expires on its own");
       }
+    }
     signals_.cancel();
     if (!notifiers_.empty()) co_await notify_end();
     // Let samples in flight finish or time out; the journal ignores those after the end.
@@ -506,12 +540,14 @@ class Run {
       notify(e);
     } else {
       run.error = describe_failure(r);
-      // A 201 without a fault id: the agent may hold a fault this drill cannot name; the
-      // lease (released at the end) is what reverts it.
-      if (r.error.empty() && r.status == 201)
+      // A 201 without a fault id: the agent may hold a fault this drill cannot name; its
+      // lease (then not released, left to lapse) is what reverts it.
+      if (r.error.empty() && r.status == 201) {
+        a.holds_unnamed = true;
         run.error = "the agent answered 201 without a fault id" +
                     std::string(not_json ? " (the answer is not JSON)" : "") +
-                    "; the lease reverts whatever it started";
+                    "; the lease, left to lapse, reverts whatever it started";
+      }
       log("step '" + s.name + "': the fault was not injected on agent '" + sf.agent +
           "': " + run.error);
     }
@@ -531,34 +567,54 @@ class Run {
       const auto end = due ? *t0_ + std::chrono::milliseconds(plan_.step_end_ms(*due)) : t;
       if (!due || end > t) co_return co_await wait_until(t);
       if (!co_await wait_until(end)) co_return false;
+      // The step's end came and its faults' reverts were tried; a fault whose revert failed
+      // stays unreverted, for the rollback to try again.
       steps_[*due].reverted = true;
-      for (auto& f : faults_)
-        if (f.step == *due && !f.reverted) {
-          f.reverted = true;
+      for (std::size_t k = 0; k < faults_.size(); ++k)
+        if (faults_[k].step == *due && !faults_[k].reverted) {
           std::string at_step_end = "step end";
-          co_await revert_safely(f, at_step_end);
+          co_await revert_safely(k, at_step_end);
         }
     }
   }
 
-  /// Reverts every fault, each on its own: one that throws (a bug, a broken answer) is
+  /// Reverts every fault not reverted yet (those never tried and those whose revert at the
+  /// step's end failed), each on its own: one that throws (a bug, a broken answer) is
   /// recorded as failed and the next one is still reverted.
   awaitable<void> rollback() {
-    for (auto& f : faults_)
-      if (!f.reverted) {
-        f.reverted = true;
+    for (std::size_t k = 0; k < faults_.size(); ++k)
+      if (!faults_[k].reverted) {
+        if (faults_[k].attempts > 0)
+          log("fault " + faults_[k].id + " on agent '" + faults_[k].agent +
+              "': trying the failed revert again");
         std::string at_rollback;  // a named local: see agent_call on GCC 12's temporaries
-        co_await revert_safely(f, at_rollback);
+        co_await revert_safely(k, at_rollback);
       }
   }
 
-  /// Reverts one fault; one that throws (a bug, a broken answer) is recorded as failed.
-  /// `when` is "step end" for a revert at the end of its step's window, "" at the rollback.
-  awaitable<void> revert_safely(FaultRecord f, std::string when) {
+  /// When fault `f`, left unreverted on agent `a`, ends at the latest: when the agent's
+  /// lease lapses, or earlier when its duration_ms runs out.
+  std::chrono::system_clock::time_point left_until(const FaultRecord& f, const Agent& a) const {
+    auto until = a.lease_until;
+    const json& fault = plan_.steps[f.step].faults[f.index].fault;
+    if (fault.contains("duration_ms") && fault["duration_ms"].is_number_integer())
+      until =
+          std::min(until, steps_[f.step].at_wall +
+                              std::chrono::milliseconds(fault["duration_ms"].get<std::int64_t>()));
+    return until;
+  }
+
+  /// Reverts fault `k` of faults_ and marks it reverted only when the agent confirmed it;
+  /// one that throws (a bug, a broken answer) is recorded as failed. `when` is "step end"
+  /// for a revert at the end of its step's window, "" at the rollback.
+  awaitable<void> revert_safely(std::size_t k, std::string when) {
     {
+      const FaultRecord f = faults_[k];
+      const bool retry = f.attempts > 0;
+      ++faults_[k].attempts;
       std::exception_ptr failure;
       try {
-        co_await revert(f, when);
+        faults_[k].reverted = co_await revert(f, when, retry);
       } catch (const std::exception&) {
         failure = std::current_exception();
       }
@@ -574,19 +630,46 @@ class Run {
                       {"step", plan_.steps[f.step].name},
                       {"result", "failed: " + what}};
         if (!when.empty()) entry["when"] = when;
+        if (retry) entry["retry"] = true;
         rollback_.push_back(entry);
         log("could not revert fault " + f.id + " on agent '" + f.agent + "': " + what +
-            "; the agent's lease reverts it on its own");
+            (when.empty() ? "" : "; the rollback tries again"));
       }
     }
   }
 
-  awaitable<void> revert(FaultRecord f, std::string when) {
+  /// Whether an agent's record of a fault says its revert did not complete: state
+  /// "revert_failed", or a non-empty `errors`.
+  static bool revert_incomplete(const json& record) {
+    if (!record.is_object()) return false;
+    if (record.contains("errors") && !record["errors"].is_null() &&
+        !(record["errors"].is_array() && record["errors"].empty()))
+      return true;
+    return record.contains("state") && record["state"] == "revert_failed";
+  }
+
+  /// Why an agent's 200 answer to a DELETE does not confirm the revert ("" when it does): its
+  /// record must say the fault is reverted (or done, or ended) without errors.
+  static std::string unconfirmed(const json& record) {
+    if (!record.is_object()) return "the agent's answer is not a fault record";
+    const json state = record.value("state", json());
+    if (revert_incomplete(record))
+      return "the agent's record says the revert failed (state " + state.dump() +
+             (record.contains("errors") ? ", errors " + record["errors"].dump() : "") + ")";
+    if (state != "reverted" && state != "done" && state != "ended")
+      return "the agent's record says state " + state.dump() + ", not reverted";
+    return "";
+  }
+
+  /// Reverts one fault: whether the agent confirmed it (or it had already ended).
+  awaitable<bool> revert(FaultRecord f, std::string when, bool retry) {
     {
+      bool ok = false;
       Agent& a = agents_.at(f.agent);
       FaultRun& run = steps_[f.step].faults[f.index];
       json entry = {{"agent", f.agent}, {"fault_id", f.id}, {"step", plan_.steps[f.step].name}};
       if (!when.empty()) entry["when"] = when;
+      if (retry) entry["retry"] = true;
       const std::string path = "/v1/faults/" + f.id;
       auto g = co_await agent_call(a, "GET", path);
       json record = nullptr;
@@ -597,34 +680,40 @@ class Run {
           record = nullptr;
         }
       }
-      const bool live = record.is_object() && (record.value("state", "") == "active" ||
-                                               record.value("state", "") == "starting");
+      const bool live = record.is_object() &&
+                        (record.value("state", "") == "active" ||
+                         record.value("state", "") == "starting" || revert_incomplete(record));
       if (record.is_object() && !live) {
         entry["result"] = "already ended";
         run.final_record = record;
+        ok = true;
       } else {
-        // Live, or unknown (the GET failed): delete it to be sure.
+        // Live, or unknown (the GET failed), or its revert failed: delete it to be sure.
         auto d = co_await agent_call(a, "DELETE", path);
+        std::string failure;
+        json answer = nullptr;
         if (d.error.empty() && d.status == 200) {
-          run.final_record = parse_answer(d.body);
-          if (run.final_record.is_discarded()) {
-            log("fault " + f.id + ": reverted, but the agent's final record is not JSON");
-            run.final_record = nullptr;
-          }
-          entry["result"] =
-              run.final_record.is_object() && run.final_record.value("kind", "") == "kill"
-                  ? "observation ended"
-                  : "reverted";
-          log(entry["result"].get<std::string>() + ": fault " + f.id + " of step '" +
-              plan_.steps[f.step].name + "'");
+          answer = parse_answer(d.body);
+          failure = unconfirmed(answer);
         } else {
-          entry["result"] = "failed: " + describe_failure(d);
-          log("could not revert fault " + f.id + " on agent '" + f.agent +
-              "': " + describe_failure(d) + "; the agent's lease reverts it on its own");
+          failure = describe_failure(d);
+        }
+        if (failure.empty()) {
+          run.final_record = answer;
+          entry["result"] = answer.value("kind", "") == "kill" ? "observation ended" : "reverted";
+          log(entry["result"].get<std::string>() + ": fault " + f.id + " of step '" +
+              plan_.steps[f.step].name + "'" + (retry ? " (on a second try)" : ""));
+          ok = true;
+        } else {
+          if (answer.is_object()) run.final_record = answer;
+          entry["result"] = "failed: " + failure;
+          log("could not revert fault " + f.id + " on agent '" + f.agent + "': " + failure +
+              (when.empty() ? "" : "; the rollback tries again"));
         }
       }
       rollback_.push_back(entry);
       notify_revert(f, entry["result"].get<std::string>());
+      co_return ok;
     }
   }
 
@@ -669,6 +758,9 @@ class Run {
         auto r = co_await agent_call(a, "POST", "/v1/lease", lease, plan_.lease_ms / 3);
         if (!r.error.empty() || r.status != 200)
           log("agent '" + name + "': lease renewal failed (" + describe_failure(r) + ")");
+        else
+          a.lease_until =
+              std::chrono::system_clock::now() + std::chrono::milliseconds(plan_.lease_ms);
       }
     }
   }
@@ -1057,11 +1149,26 @@ class Run {
     j["steps"] = steps;
     j["rollback"] = rollback_;
     j["predictions"] = predictions;
+    // Faults left active on an agent (their reverts failed, the rollback's too): which, where
+    // and until when; the drill then cannot pass.
+    std::string left;
+    if (!unreverted_.empty()) {
+      j["unreverted"] = unreverted_;
+      for (const auto& u : unreverted_)
+        left += std::string(left.empty() ? "" : "; ") + "fault " +
+                u["fault_id"].get<std::string>() + " of step '" + u["step"].get<std::string>() +
+                "' on agent '" + u["agent"].get<std::string>() +
+                "' could not be reverted and stays active until " + u["until"].get<std::string>() +
+                " at the latest (its duration ends, or the agent's lease lapses)";
+    }
     if (skipped_) {
       // Verdict set above.
     } else if (abort_reason_) {
       j["verdict"] = "aborted";
-      j["reason"] = *abort_reason_;
+      j["reason"] = *abort_reason_ + (left.empty() ? "" : "; " + left);
+    } else if (!left.empty()) {
+      j["verdict"] = "failed";
+      j["reason"] = left;
     } else if (!first_refusal.empty()) {
       // A fault the agent refused (403, 404, ...) is the reason, not the expectations that
       // then had nothing to judge.
@@ -1095,6 +1202,8 @@ class Run {
   std::vector<StepRun> steps_;
   std::vector<FaultRecord> faults_;
   json rollback_ = json::array();
+  /// The faults left active at the end: {agent, fault_id, step, until}.
+  json unreverted_ = json::array();
   std::vector<Notifier> notifiers_;
   json notifications_ = json::array();
   /// The journal as it stood when the end was notified (with notify targets only).

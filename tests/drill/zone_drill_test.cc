@@ -3,9 +3,12 @@
 // agent of each host of the domain (or kills where an agent also serves others), the
 // `network` fault bodies of agent-api.md in the shared schema, derived "lose DOMAIN" steps,
 // and the runner against fake agents: every body it posts, the revert at the step's end and
-// on an abort, and the journal's predicted-against-observed entrypoints.
+// on an abort (a failed one tried again, one never reverted failing the drill and keeping its
+// agent's lease to lapse), and the journal's predicted-against-observed entrypoints; a lost
+// domain's kill that could also kill another component's process is refused.
 // One file past 500 lines: the plan, derivation and runner tests of one feature share the
 // zones topology and the fake agents below.
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -370,13 +373,15 @@ void create_file(const std::string& path) {
 
 /// A fake agent (Python's http.server, on a loopback port it picked and prints): every
 /// request is logged as `MONOTONIC_SECONDS METHOD PATH BODY`; POST /v1/faults answers 201
-/// with a fault id of its own, GET of a fault says it is active, DELETE reverts it.
-Child fake_agent(const std::string& log, const std::string& prefix) {
+/// with a fault id of its own, GET of a fault says it is active, DELETE reverts it, except
+/// that the first `delete_failures` DELETEs (every one when negative) answer 500.
+Child fake_agent(const std::string& log, const std::string& prefix, int delete_failures = 0) {
   return Child(
       {"python3", "-c",
        "import http.server, json, sys, time\n"
        "log = open(sys.argv[1], 'a', buffering=1)\n"
        "n = [0]\n"
+       "fails = [int(sys.argv[3])]\n"
        "class H(http.server.BaseHTTPRequestHandler):\n"
        "  def log_message(self, *a): pass\n"
        "  def reply(self, code, body):\n"
@@ -393,12 +398,15 @@ Child fake_agent(const std::string& log, const std::string& prefix) {
        "      n[0] += 1\n"
        "      return self.reply(201, {'id': sys.argv[2] + str(n[0]), 'state': 'active'})\n"
        "    if self.command == 'GET': return self.reply(200, {'state': 'active'})\n"
+       "    if fails[0] != 0:\n"
+       "      fails[0] -= 1\n"
+       "      return self.reply(500, {'error': 'nft: operation not permitted'})\n"
        "    return self.reply(200, {'kind': 'network', 'state': 'reverted'})\n"
        "  do_GET = do_POST = do_DELETE = handle_one\n"
        "s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
        "print(s.server_address[1], flush=True)\n"
        "s.serve_forever()\n",
-       log, prefix},
+       log, prefix, std::to_string(delete_failures)},
       true);
 }
 
@@ -422,7 +430,8 @@ std::vector<Logged> fault_requests(const std::string& log) {
 }
 
 /// Three hosts with a fake agent each: zone-a holds web-1 (host-a1) and the store
-/// (host-a2), zone-b holds web-2 (host-b1).
+/// (host-a2), zone-b holds web-2 (host-b1), whose agent fails its first `b1_delete_failures`
+/// DELETEs (every one when negative).
 struct ZoneRig {
   TempDir dir;
   Child a1 = fake_agent(dir.file("a1.log"), "a1-");
@@ -432,7 +441,8 @@ struct ZoneRig {
   int pa1 = std::stoi(a1.read_line()), pa2 = std::stoi(a2.read_line()),
       pb1 = std::stoi(b1.read_line());
 
-  ZoneRig() {
+  explicit ZoneRig(int b1_delete_failures = 0)
+      : b1(fake_agent(dir.file("b1.log"), "b1-", b1_delete_failures)) {
     create_file(flag);
     std::ofstream(dir.file("zones.yaml"))
         << "version: 1\nagents:\n  host-a1: {url: \"http://127.0.0.1:" << pa1
@@ -577,4 +587,231 @@ TEST_CASE("An abort while a zone is lost reverts every host's isolate", "[drill]
     CHECK(requests.back().method == "DELETE");
   }
   CHECK(fault_requests(rig.dir.file("b1.log")).empty());
+}
+
+namespace {
+
+/// Every line of a fake agent's log (all its requests, the leases too).
+std::string requests_of(const std::string& log) {
+  std::ifstream in(log);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+/// Zone-b lost first and reverted at its step's end, then zone-a.
+const char* const kTwoLosses =
+    "  - name: lose zone-b\n    at_ms: 0\n    fault: {target: {domain: zone-b}, "
+    "duration_ms: 600000}\n    expect: {file: up}\n    observe_ms: 300\n"
+    "  - name: lose zone-a\n    at_ms: 500\n    fault: {target: {domain: zone-a}, "
+    "duration_ms: 600000}\n    expect: {file: up}\n    observe_ms: 300\n";
+
+}  // namespace
+
+TEST_CASE("A revert that fails at the step's end is tried again by the rollback",
+          "[drill][zone][slow]") {
+  ZoneRig rig(1);
+  Plan plan = rig.plan(kTwoLosses);
+  std::vector<std::string> lines;
+  RunOptions options;
+  options.log = [&](const std::string& line) { lines.push_back(line); };
+  const json j = run(plan, options);
+  INFO(j.dump(2));
+  CHECK(j["verdict"] == "passed");
+  CHECK(exit_code(j) == 0);
+  CHECK_FALSE(j.contains("unreverted"));
+  const json expected_rollback = json::parse(R"([
+    {"agent": "host-b1", "fault_id": "b1-1", "step": "lose zone-b", "when": "step end",
+     "result": "failed: HTTP 500: nft: operation not permitted"},
+    {"agent": "host-b1", "fault_id": "b1-1", "step": "lose zone-b", "retry": true,
+     "result": "reverted"},
+    {"agent": "host-a1", "fault_id": "a1-1", "step": "lose zone-a", "result": "reverted"},
+    {"agent": "host-a2", "fault_id": "a2-1", "step": "lose zone-a", "result": "reverted"}])");
+  CHECK(j["rollback"] == expected_rollback);
+  const auto b1 = fault_requests(rig.dir.file("b1.log"));
+  REQUIRE(b1.size() == 5);  // POST, GET, DELETE (500), GET, DELETE
+  CHECK(b1[2].method == "DELETE");
+  CHECK(b1[4].method == "DELETE");
+  CHECK_THAT(requests_of(rig.dir.file("b1.log")), Catch::Contains("POST /v1/lease {\"ttl_ms\":0}"));
+  auto has = [&](const std::string& text) {
+    return std::find(lines.begin(), lines.end(), text) != lines.end();
+  };
+  CHECK(
+      has("could not revert fault b1-1 on agent 'host-b1': HTTP 500: nft: operation not "
+          "permitted; the rollback tries again"));
+  CHECK(has("fault b1-1 on agent 'host-b1': trying the failed revert again"));
+  CHECK(has("reverted: fault b1-1 of step 'lose zone-b' (on a second try)"));
+  CHECK_THAT(format_summary(j),
+             Catch::Contains("  rollback: fault b1-1 of step 'lose zone-b': reverted (a retry)\n"));
+}
+
+TEST_CASE(
+    "A fault no revert removes fails the drill, keeps its agent's lease to lapse, and the "
+    "journal names it",
+    "[drill][zone][slow]") {
+  ZoneRig rig(-1);
+  Plan plan = rig.plan(kTwoLosses);
+  std::vector<std::string> lines;
+  RunOptions options;
+  options.log = [&](const std::string& line) { lines.push_back(line); };
+  const json j = run(plan, options);
+  INFO(j.dump(2));
+  CHECK(j["verdict"] == "failed");
+  CHECK(exit_code(j) == 1);
+  REQUIRE(j["unreverted"].size() == 1);
+  const json& u = j["unreverted"][0];
+  CHECK(u["agent"] == "host-b1");
+  CHECK(u["fault_id"] == "b1-1");
+  CHECK(u["step"] == "lose zone-b");
+  const std::string until = u["until"].get<std::string>();
+  CHECK(j["reason"] ==
+        "fault b1-1 of step 'lose zone-b' on agent 'host-b1' could not be "
+        "reverted and stays active until " +
+            until + " at the latest (its duration ends, or the agent's lease lapses)");
+  // Tried at the step's end and again by the rollback; both failed.
+  REQUIRE(j["rollback"].size() == 4);
+  CHECK(j["rollback"][0]["when"] == "step end");
+  CHECK_THAT(j["rollback"][0]["result"].get<std::string>(), Catch::StartsWith("failed: HTTP 500"));
+  CHECK(j["rollback"][1]["retry"] == true);
+  CHECK_THAT(j["rollback"][1]["result"].get<std::string>(), Catch::StartsWith("failed: HTTP 500"));
+  // host-b1's lease is left to lapse (which reverts the fault); the others are released.
+  CHECK_THAT(requests_of(rig.dir.file("b1.log")),
+             !Catch::Contains("POST /v1/lease {\"ttl_ms\":0}"));
+  CHECK_THAT(requests_of(rig.dir.file("a1.log")), Catch::Contains("POST /v1/lease {\"ttl_ms\":0}"));
+  CHECK(std::find(lines.begin(), lines.end(),
+                  "fault b1-1 of step 'lose zone-b' on agent 'host-b1' could not be reverted: it "
+                  "stays active until " +
+                      until +
+                      " at the latest (its duration ends, or the agent's lease, not released, "
+                      "lapses and the agent reverts it)") != lines.end());
+  CHECK_THAT(format_summary(j), Catch::Contains("  LEFT ACTIVE: fault b1-1 of step 'lose zone-b' "
+                                                "on agent 'host-b1' until " +
+                                                until + " at the latest\n"));
+}
+
+namespace {
+
+/// web-a (zone-a, agent a) and web-b (zone-b, on agent a too, named by the HOST:PORT of its
+/// URL), with the target blocks given.
+DomainIndex one_agent_index() {
+  DomainIndex d;
+  d.domains = {"zone-a", "zone-b"};
+  d.components["zone-a"] = {"web-a"};
+  d.components["zone-b"] = {"web-b"};
+  d.agent_of = {{"web-a", "a"}, {"web-b", "10.0.1.5:8474"}};
+  return d;
+}
+
+TargetLookup one_agent_lookup(const TargetBlock& a, const TargetBlock& b) {
+  return [=](const std::string& id) -> std::optional<TargetBlock> {
+    if (id == "web-a") return a;
+    if (id == "web-b") return b;
+    return std::nullopt;
+  };
+}
+
+const std::string kLoseZoneA =
+    kHead +
+    "  - {name: lose zone-a, at_ms: 0, fault: {target: {domain: zone-a}, "
+    "duration_ms: 6000}}\n";
+
+/// web-a (zone-a) and web-b (zone-b) on one host, its agent named `host` and, in web-b's
+/// block, by HOST:PORT; each block's extra keys as given.
+std::string one_host_topology(const std::string& a_extra, const std::string& b_extra) {
+  return "version: 1\nname: one host\nagents:\n"
+         "  host: {url: \"http://127.0.0.1:9001\"}\n"
+         "  edge: {url: \"http://127.0.0.1:9002\"}\n"
+         "domains: [{id: zone-a, kind: zone}, {id: zone-b, kind: zone}]\n"
+         "components:\n"
+         "  - {id: lb, depends_on: [web], target: {agent: edge, process: haproxy}}\n"
+         "  - {id: web-a, domain: zone-a, target: {agent: host, process: nginx" +
+         a_extra +
+         "}}\n"
+         "  - {id: web-b, domain: zone-b, target: {agent: \"127.0.0.1:9001\", process: nginx" +
+         b_extra +
+         "}}\n"
+         "services: [{id: web, members: [web-a, web-b]}]\n"
+         "entrypoints: [{id: www, target: lb, labels: {url: \"http://127.0.0.1:8080/\"}}]\n";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Losing a domain by a kill that would also kill another component's process on its "
+    "agent is an error at the step",
+    "[drill][zone]") {
+  Plan p = parse_plan(kLoseZoneA, "plan.yaml", "");
+  const DomainIndex index = one_agent_index();
+  try {
+    resolve_targets(p,
+                    one_agent_lookup({{"agent", "a"}, {"process", "nginx"}},
+                                     {{"agent", "10.0.1.5:8474"}, {"process", "nginx"}}),
+                    {"web-a", "web-b"}, &index);
+    FAIL("a kill of nginx for zone-a was accepted although web-b's nginx shares the agent");
+  } catch (const PlanError& e) {
+    CHECK(std::string(e.what()) ==
+          "plan.yaml:8:5: error: step 'lose zone-a': losing domain 'zone-a' kills 'web-a' "
+          "(agent 'a' also serves components outside the domain) through its target block "
+          "(process 'nginx'), which would also kill web-b, outside the domain on the same "
+          "agent: give their target blocks a pid or pidfile, or a distinct process name or "
+          "cmdline");
+  }
+  // A pidfile names one process: accepted.
+  Plan q = parse_plan(kLoseZoneA, "plan.yaml", "");
+  resolve_targets(q,
+                  one_agent_lookup({{"agent", "a"}, {"pidfile", "/run/nginx-a.pid"}},
+                                   {{"agent", "10.0.1.5:8474"}, {"process", "nginx"}}),
+                  {"web-a", "web-b"}, &index);
+  REQUIRE(q.steps[0].faults.size() == 1);
+  CHECK(q.steps[0].faults[0].fault ==
+        json::parse(R"({"kind":"kill","target":{"pidfile":"/run/nginx-a.pid"}})"));
+}
+
+TEST_CASE("Losing a domain by kills is accepted where the cmdlines differ, and kills exactly those",
+          "[drill][zone]") {
+  Plan p = parse_plan(kLoseZoneA, "plan.yaml", "");
+  const DomainIndex index = one_agent_index();
+  resolve_targets(
+      p,
+      one_agent_lookup(
+          {{"agent", "a"}, {"process", "nginx"}, {"cmdline", "-c /etc/nginx/a.conf"}},
+          {{"agent", "10.0.1.5:8474"}, {"process", "nginx"}, {"cmdline", "-c /etc/nginx/b.conf"}}),
+      {"web-a", "web-b"}, &index);
+  REQUIRE(p.steps[0].faults.size() == 1);
+  CHECK(p.steps[0].faults[0].agent == "a");
+  CHECK(p.steps[0].faults[0].fault ==
+        json::parse(
+            R"({"kind":"kill","target":{"process":"nginx","cmdline":"-c /etc/nginx/a.conf"}})"));
+  const std::string dry = format_dry_run(p);
+  INFO(dry);
+  CHECK_THAT(dry, Catch::Contains("POST http://10.0.1.5:8474/v1/faults "
+                                  "{\"kind\":\"kill\",\"target\":{\"cmdline\":\"-c "
+                                  "/etc/nginx/a.conf\",\"process\":\"nginx\"}}"));
+  CHECK_THAT(dry, !Catch::Contains("b.conf"));
+}
+
+TEST_CASE(
+    "drill plan does not lose a domain whose kills would take another component's process "
+    "on the same agent",
+    "[drill][zone][derive]") {
+  TempDir dir;
+  std::ofstream(dir.file("shared.yaml")) << one_host_topology("", "");
+  const auto t = analyzer::load_topology(dir.file("shared.yaml"));
+  DeriveOptions options;
+  options.include_spofs = true;
+  const std::string yaml = derive_plan(t, dir.file("shared.yaml"), "-", options).yaml;
+  INFO(yaml);
+  CHECK_THAT(yaml, !Catch::Contains("lose zone-"));
+  CHECK_THAT(yaml, Catch::Contains(
+                       "# 'zone-a' is not lost: losing domain 'zone-a' kills 'web-a' (agent 'host' "
+                       "also serves components outside the domain) through its target block "
+                       "(process 'nginx'), which would also kill web-b, outside the domain on "
+                       "the same agent: give their target blocks a pid or pidfile, or a distinct "
+                       "process name or cmdline.\n"));
+  // Distinct cmdlines: zone-a is lost, by a kill of web-a's nginx alone.
+  std::ofstream(dir.file("distinct.yaml"))
+      << one_host_topology(", cmdline: a.conf", ", cmdline: b.conf");
+  const auto u = analyzer::load_topology(dir.file("distinct.yaml"));
+  const std::string ok = derive_plan(u, dir.file("distinct.yaml"), "-", options).yaml;
+  INFO(ok);
+  CHECK_THAT(ok, Catch::Contains("  - name: \"lose zone-a\"\n"));
+  CHECK_THAT(ok, !Catch::Contains("is not lost"));
 }

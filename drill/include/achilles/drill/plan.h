@@ -223,6 +223,31 @@ struct DomainIndex {
   std::map<std::string, std::string> agent_of;
 };
 
+/// Declared agents (a plan's or a topology's): name -> URL.
+using AgentUrls = std::map<std::string, std::string>;
+
+/// The declared agent that a target block's `agent` names: a declared agent's name, or the
+/// HOST:PORT of a declared agent's URL; nothing when it is neither.
+std::optional<std::string> resolve_agent(const AgentUrls& agents, const std::string& name);
+
+/// The components of `agent_of` (component -> agent as written) on the same agent as
+/// `agent`, outside `members` (a domain's components); agents resolve through resolve_agent
+/// (one that does not resolve compares as written). Empty: the agent serves only the
+/// domain's components, so losing the domain there can isolate its host. Shared by the plan
+/// (resolve_targets) and `drill plan` (derive) so that both decide alike.
+std::vector<std::string> others_on_agent(const AgentUrls& agents,
+                                         const std::map<std::string, std::string>& agent_of,
+                                         const std::string& agent,
+                                         const std::vector<std::string>& members);
+
+/// Where a domain's loss would kill `component` through its target `block` on an agent it
+/// shares with `others` (components outside the domain, with their blocks): why that kill
+/// could also kill one of them, or "" when it cannot (the block names a pid or pidfile, or a
+/// process and cmdline that differ from every other's). `agent` names the shared agent.
+std::string shared_kill_problem(const std::string& domain, const std::string& component,
+                                const TargetBlock& block, const std::string& agent,
+                                const std::vector<std::pair<std::string, TargetBlock>>& others);
+
 /// Resolves `target: {component: ID}` (and `component: ID` on latency faults) through the
 /// topology's target blocks. An agent named in a block is a plan agent's name or the
 /// HOST:PORT of a plan agent's URL. Throws PlanError naming each step that cannot resolve;
@@ -232,8 +257,9 @@ struct DomainIndex {
 /// Given `domains`, `target: {domain: ID}` becomes an `isolate` network fault (agent-api.md)
 /// on the agent of every host in the domain (each agent that hosts only components of the
 /// domain), and the kill of each process of a domain's component whose agent also hosts
-/// components outside it (spec drill.md). A domain that does not exist, and one with no
-/// component whose target block names an agent, are errors.
+/// components outside it (spec drill.md). A domain that does not exist, one with no
+/// component whose target block names an agent, and one whose kill could also kill a
+/// component outside it (shared_kill_problem) are errors.
 void resolve_targets(Plan& plan, const TargetLookup& lookup,
                      const std::vector<std::string>& components = {},
                      const DomainIndex* domains = nullptr);
