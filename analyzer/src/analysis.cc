@@ -396,9 +396,11 @@ class Analyzer {
       const Element& service = t_[svc];
       const size_t spare = service.members.size() - service.min_healthy;
       // Members of the service's group of any 3 lose one member each, the least there is.
-      auto in_group3 = [&](ElementId x) {
+      // (The id is copied: clang 14, which builds the fuzz targets, cannot capture a
+      // structured binding.)
+      auto in_group3 = [&, id = svc](ElementId x) {
         return !group_of_.empty() && group_of_[x] != kNoGroup &&
-               groups_[group_of_[x]].service == svc && groups_[group_of_[x]].k == 3;
+               groups_[group_of_[x]].service == id && groups_[group_of_[x]].k == 3;
       };
       // Largest losses first, so that the size bound cuts each loop short; among equals, the
       // group's members last, so that a triple of them only (the group's finding) is never
