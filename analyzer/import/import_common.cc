@@ -361,6 +361,52 @@ void name_entrypoints(ImportResult& r, const std::vector<std::string>& wanted) {
 
 }  // namespace
 
+namespace {
+
+/// The reverse proxy an element's `image` label names (caddy, nginx, traefik, haproxy,
+/// envoy, httpd, openresty), or "".
+std::string proxy_image(const Element& e) {
+  for (const auto& [key, value] : e.labels) {
+    if (key != "image") continue;
+    std::string name =
+        value.substr(value.rfind('/') == std::string::npos ? 0 : value.rfind('/') + 1);
+    name = name.substr(0, name.find_first_of(":@"));
+    for (const char* proxy :
+         {"caddy", "nginx", "traefik", "haproxy", "envoy", "httpd", "openresty"})
+      if (name.rfind(proxy, 0) == 0) return value;
+  }
+  return {};
+}
+
+/// An entrypoint on a reverse proxy that depends on nothing in the input: what it forwards to
+/// is in its own configuration (a Caddyfile, nginx.conf), which no importer reads, so nothing
+/// behind it is on a request path and an analysis without findings would not be earned.
+void warn_proxies_without_upstreams(ImportResult& r) {
+  const auto& els = r.topology.elements;
+  for (const Element& ep : els) {
+    if (ep.kind != ElementKind::kEntrypoint || ep.target == kNoElement) continue;
+    const Element& target = els[ep.target];
+    std::vector<const Element*> parts{&target};
+    for (ElementId m : target.members)
+      parts.push_back(&els[m]);
+    std::string image;
+    bool depends = false;
+    for (const Element* p : parts) {
+      depends = depends || !p->depends_on.empty();
+      if (image.empty()) image = proxy_image(*p);
+    }
+    if (depends || image.empty()) continue;
+    r.warnings.push_back("entrypoint " + ep.id + " reaches " + target.id +
+                         ", a reverse proxy (image " + image +
+                         ") that depends on nothing in the input: what it forwards to is in "
+                         "its own configuration, so analyze sees nothing behind it; add those "
+                         "services as its dependencies in the topology, or name them with "
+                         "--entrypoint ID");
+  }
+}
+
+}  // namespace
+
 ImportResult import_sources(std::string_view kind, const std::vector<ImportSource>& sources,
                             const ImportOptions& options) {
   if (!options.profiles.empty() && kind != "compose")
@@ -392,6 +438,7 @@ ImportResult import_sources(std::string_view kind, const std::vector<ImportSourc
         (candidates.empty() ? std::string()
                             : " (services: " + candidates + (n > 8 ? ", ..." : "") + ")"));
   }
+  warn_proxies_without_upstreams(r);
   return r;
 }
 

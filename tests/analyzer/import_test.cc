@@ -1231,7 +1231,8 @@ TEST_CASE(
     "compose, real: swarmprom: global services run on every node, the Prometheus and "
     "Alertmanager ports of the proxy are not entrypoints",
     "[import]") {
-  Topology t = round_trip(real("swarmprom.yml").topology);
+  auto r = real("swarmprom.yml");
+  Topology t = round_trip(r.topology);
   CHECK(ids(t, at(t, "caddy").members) ==
         std::vector<std::string>{"caddy-1", "caddy-2", "caddy-3"});
   CHECK(domain_of(t, "cadvisor-3") == "swarm-node-3");
@@ -1239,8 +1240,28 @@ TEST_CASE(
   CHECK(label(at(t, "published:caddy"), "ports") == "3000:3000");
   CHECK_FALSE(depended_on(t, "alertmanager"));
   // What the proxy forwards to is in its Caddyfile, which the importer does not read: the
-  // proxy over three nodes is all the file shows, and no single failure takes it down.
+  // proxy over three nodes is all the file shows, and no single failure takes it down. That
+  // is no clean bill of health: the import says so.
   CHECK(finding_ids(t) == std::vector<std::string>{});
+  CHECK(r.warnings ==
+        std::vector<std::string>{
+            "entrypoint published:caddy reaches caddy, a reverse proxy (image "
+            "stefanprodan/caddy) that depends on nothing in the input: what it forwards to is in "
+            "its own configuration, so analyze sees nothing behind it; add those services as its "
+            "dependencies in the topology, or name them with --entrypoint ID"});
+}
+
+TEST_CASE("compose: a reverse proxy that depends on something is no warning", "[import]") {
+  auto r = compose(
+      "services:\n"
+      "  proxy: {image: \"nginx:1.25\", ports: [\"80:80\"], depends_on: [app]}\n"
+      "  app: {image: example/app}\n");
+  CHECK(r.warnings.empty());
+  auto alone = compose("services:\n  proxy: {image: traefik, ports: [\"80:80\"]}\n");
+  REQUIRE(alone.warnings.size() == 1);
+  CHECK(alone.warnings[0].rfind("entrypoint published:proxy reaches proxy, a reverse proxy "
+                                "(image traefik)",
+                                0) == 0);
 }
 
 TEST_CASE(
