@@ -16,12 +16,7 @@ int run_analyze(const Args& args) {
   if (format != "text" && format != "json" && format != "md")
     throw common::UsageError("achilles analyze: error: --format must be text, json or md, not '" +
                              format + "'");
-  analyzer::AnalysisOptions options;
-  options.order = static_cast<unsigned>(number_option(args, "order", 2, 1, 3));
-  if (args.get("order") && *args.get("order") != std::to_string(options.order))
-    throw common::UsageError("achilles: error: --order must be 1, 2 or 3");
-  options.threshold = number_option(args, "threshold", 0.8, 0.0, 100.0);
-  options.cascade = args.has("cascade");
+  analyzer::AnalysisOptions options = analysis_options(args, "achilles");
   options.full_explanations = args.has("full-explanations");
   options.group_by = group_by_option(args, "achilles analyze");
 

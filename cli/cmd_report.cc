@@ -25,10 +25,8 @@ int run_report(const Args& args) {
         "achilles report: error: --level must be service or component, "
         "not '" +
         level + "'");
-  analyzer::AnalysisOptions options;
-  options.order = static_cast<unsigned>(number_option(args, "order", 2, 1, 3));
-  if (args.get("order") && *args.get("order") != std::to_string(options.order))
-    throw common::UsageError("achilles: error: --order must be 1, 2 or 3");
+  // --order only: the report takes no --threshold or --cascade, so they keep their defaults.
+  analyzer::AnalysisOptions options = analysis_options(args, "achilles");
 
   options.group_by = group_by_option(args, "achilles report");
 

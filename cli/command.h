@@ -60,8 +60,9 @@ double number_option(const Args& args, const std::string& name, double fallback,
 /// UsageError, its message starting with `command`, for anything else.
 analyzer::GroupBy group_by_option(const Args& args, const std::string& command);
 
-/// --order (1..3, default 2), --threshold (default 0.8) and --cascade, as `analyze` reads
-/// them (whatif and recommend); throws UsageError, its message starting with `command`.
+/// --order (1..3, default 2), --threshold (default 0.8) and --cascade, for every command
+/// that analyzes (analyze, report, whatif, recommend); throws UsageError, its message
+/// starting with `command`.
 analyzer::AnalysisOptions analysis_options(const Args& args, const std::string& command);
 
 /// A subcommand: its spec and what it runs; returns the exit code.
