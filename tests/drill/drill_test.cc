@@ -13,23 +13,16 @@
 
 #include "achilles/drill/plan.h"
 #include "achilles/drill/runner.h"
+#include "plan_support.h"
 #include "support.h"
 
 using namespace achilles::drill;
+using achilles::drill::testing::problems_of;
 using namespace achilles::injector::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-std::string problems_of(const std::string& text) {
-  try {
-    parse_plan(text, "plan.yaml", "");
-  } catch (const PlanError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 const char* const kGoodPlan = R"(version: 1
 title: web tier fails over

@@ -24,24 +24,17 @@
 #include "achilles/drill/plan.h"
 #include "achilles/drill/runner.h"
 #include "achilles/reports/drill.h"
+#include "plan_support.h"
 #include "support.h"
 
 using namespace achilles;
 using namespace achilles::drill;
+using achilles::drill::testing::problems_of;
 using namespace achilles::injector::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-std::string problems_of(const std::string& text) {
-  try {
-    parse_plan(text, "plan.yaml", "");
-  } catch (const PlanError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 const std::string kHead =
     "version: 1\ntitle: t\nagents:\n  a: {url: \"http://10.0.1.5:8474\"}\n"
