@@ -9,6 +9,8 @@
 #include <string>
 
 #include "achilles/common/diagnostic.h"
+#include "achilles/common/input_file.h"
+#include "achilles/common/yaml_guard.h"
 #include "achilles/drill/plan.h"
 #include "achilles/drill/schedule.h"
 #include "command.h"
@@ -24,12 +26,14 @@ using common::UsageError;
 /// The plan's title, read without the full plan parser (the runner's): the plan only needs
 /// to be YAML with a string `title` here; `drill run` checks the rest.
 std::string plan_title(const std::string& path) {
-  std::ifstream in(path);
-  if (!in || fs::is_directory(path))
-    throw UsageError(path + ": error: cannot read: no such file or not readable");
+  const std::string text = common::read_input_file(path);
+  // The same guard as every YAML reader (aliases, nesting, size, UTF-8) before a node is built.
+  std::vector<Diagnostic> problems;
+  if (!common::check_yaml(text, path, common::YamlDocuments::kOne, problems))
+    throw InputError(std::move(problems));
   YAML::Node root;
   try {
-    root = YAML::Load(in);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw InputError({Diagnostic{
         path,

@@ -14,6 +14,7 @@
 
 #include "import_common.h"
 
+#include "achilles/common/input_file.h"
 #include "achilles/common/yaml_guard.h"
 
 namespace achilles::analyzer {
@@ -252,14 +253,6 @@ std::optional<std::vector<YAML::Node>> load_yaml(const ImportSource& src, Proble
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError(path + ": error: cannot read: " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 bool manifest_extension(const std::filesystem::path& p) {
   auto ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
@@ -292,9 +285,9 @@ ImportResult import_paths(std::string_view kind, const std::vector<std::string>&
       if (ec) throw UsageError(path + ": error: cannot read: " + ec.message());
       std::sort(files.begin(), files.end());
       for (auto& f : files)
-        sources.push_back({f, read_file(f), true});
+        sources.push_back({f, common::read_input_file(f), true});
     } else {
-      sources.push_back({path, read_file(path)});
+      sources.push_back({path, common::read_input_file(path)});
     }
   }
   return import_sources(kind, sources, options);

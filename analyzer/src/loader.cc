@@ -13,6 +13,7 @@
 // the references, the domain and membership cycles) share the id table and the diagnostics, and
 // read best in order.
 #include "achilles/analyzer/loader.h"
+#include "achilles/common/input_file.h"
 #include "achilles/common/text.h"
 
 #include <fcntl.h>
@@ -781,62 +782,41 @@ Topology load_topology_text(std::string_view text, Syntax syntax, const std::str
 }
 
 Topology load_topology(const std::string& path) {
-  auto cannot_read = [&] {
-    return UsageError(path + ": error: cannot read: " + std::strerror(errno));
-  };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw cannot_read();
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int saved = errno;
-    ::close(fd);
-    errno = saved;
-    throw cannot_read();
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    errno = EISDIR;
-    throw cannot_read();
-  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw common::InputFileError(path, std::string("cannot read: ") + std::strerror(errno));
+  struct Close {
+    int fd;
+    ~Close() {
+      if (fd >= 0) ::close(fd);
+    }
+  } close{fd};
   // A regular file is mapped, not copied: the parser reads it once, and at 10^6 components
   // the copy alone is 190 MB of fresh pages. Pipes, devices, empty files (which may still
-  // grow, as /proc files do) and files that cannot be mapped are read.
-  void* mapped =
-      S_ISREG(st.st_mode) && st.st_size > 0
-          ? ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0)
-          : MAP_FAILED;
-  if (mapped != MAP_FAILED) {
-    ::close(fd);
-    struct Unmap {
-      void* at;
-      size_t size;
-      void release() {
-        if (at) ::munmap(at, size);
-        at = nullptr;
-      }
-      ~Unmap() { release(); }
-    } unmap{mapped, static_cast<size_t>(st.st_size)};
-    ::madvise(mapped, unmap.size, MADV_SEQUENTIAL);
-    std::string_view text(static_cast<const char*>(mapped), unmap.size);
-    return load_text(text, syntax_for(path, text), path, [&] { unmap.release(); });
-  }
-  std::string text;
-  size_t done = 0;
-  for (;;) {
-    if (done == text.size()) text.resize(text.size() + 65536);  // a pipe, or a growing file
-    ssize_t n = ::read(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int saved = errno;
+  // grow, as /proc files do) and files that cannot be mapped are read; read_input_fd also
+  // refuses directories and anything over common::kMaxInputBytes.
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      static_cast<unsigned long long>(st.st_size) <= common::kMaxInputBytes) {
+    void* mapped = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (mapped != MAP_FAILED) {
+      struct Unmap {
+        void* at;
+        size_t size;
+        void release() {
+          if (at) ::munmap(at, size);
+          at = nullptr;
+        }
+        ~Unmap() { release(); }
+      } unmap{mapped, static_cast<size_t>(st.st_size)};
       ::close(fd);
-      errno = saved;
-      throw cannot_read();
+      close.fd = -1;
+      ::madvise(mapped, unmap.size, MADV_SEQUENTIAL);
+      std::string_view text(static_cast<const char*>(mapped), unmap.size);
+      return load_text(text, syntax_for(path, text), path, [&] { unmap.release(); });
     }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
   }
-  ::close(fd);
-  text.resize(done);
+  std::string text = common::read_input_fd(fd, path);
   return load_text(text, syntax_for(path, text), path, [&] { std::string().swap(text); });
 }
 

@@ -29,6 +29,7 @@
 #include "achilles/analyzer/loader.h"
 #include "achilles/analyzer/suggest.h"
 #include "achilles/analyzer/writer.h"
+#include "achilles/common/input_file.h"
 #include "achilles/common/text.h"
 #include "document.h"
 
@@ -703,37 +704,6 @@ class Applier {
   std::string prefix_;
 };
 
-std::string read_file(const std::string& path) {
-  auto cannot_read = [&] {
-    return UsageError(path + ": error: cannot read: " + std::strerror(errno));
-  };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw cannot_read();
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-    const int saved = ::fstat(fd, &st) != 0 ? errno : EISDIR;
-    ::close(fd);
-    errno = saved;
-    throw cannot_read();
-  }
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int saved = errno;
-      ::close(fd);
-      errno = saved;
-      throw cannot_read();
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
-
 // A string as YAML reads it back: JSON's escapes in double quotes.
 std::string yaml_string(std::string_view s) {
   return nlohmann::json(std::string(s))
@@ -768,7 +738,7 @@ Overlay load_overlay_text(std::string_view text, const std::string& file) {
 }
 
 Overlay load_overlay(const std::string& path) {
-  return load_overlay_text(read_file(path), path);
+  return load_overlay_text(common::read_input_file(path), path);
 }
 
 Topology apply_overlay(const Topology& topology, const Overlay& overlay, const std::string& file) {

@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "achilles/common/input_file.h"
 #include "achilles/common/text.h"
 #include "achilles/drill/schedule.h"
 
@@ -119,8 +120,7 @@ std::string milliseconds(double ms) {
 }  // namespace
 
 History read_history(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError(path + ": error: cannot read: no such file or not readable");
+  std::istringstream in(common::read_input_file(path));
   History h;
   h.file = path;
   std::string line;

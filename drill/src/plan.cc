@@ -14,6 +14,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "achilles/common/input_file.h"
 #include "achilles/common/text.h"
 #include "achilles/common/yaml_guard.h"
 #include "achilles/drill/plan.h"
@@ -888,13 +889,15 @@ void read_step(Reader& r, const YAML::Node& n, Plan& plan) {
 
 std::string read_token(Reader& r, const YAML::Node& at, const std::string& path,
                        const std::string& what) {
-  std::ifstream in(path);
-  if (!in) {
-    r.problem(at, "cannot read the " + what + " '" + path + "'");
+  // A token is one line; a file of more than 64 KiB is not a token file (or is a device).
+  std::string text;
+  try {
+    text = common::read_input_file(path, 65536);
+  } catch (const common::InputFileError& e) {
+    r.problem(at, "the " + what + " '" + path + "': " + e.reason());
     return "";
   }
-  std::string token;
-  std::getline(in, token);
+  std::string token = text.substr(0, text.find('\n'));
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
     token.pop_back();
   if (token.empty()) r.problem(at, "the " + what + " '" + path + "' is empty");
@@ -1141,12 +1144,14 @@ Plan parse_plan(const std::string& text, const std::string& file, const std::str
 }
 
 Plan load_plan(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw PlanError({{path, 0, 0, "cannot read the plan"}});
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::string text;
+  try {
+    text = common::read_input_file(path);
+  } catch (const common::InputFileError& e) {
+    throw PlanError({{path, 0, 0, e.reason()}});
+  }
   const auto slash = path.rfind('/');
-  return parse_plan(text.str(), path, slash == std::string::npos ? "" : path.substr(0, slash));
+  return parse_plan(text, path, slash == std::string::npos ? "" : path.substr(0, slash));
 }
 
 std::optional<std::string> resolve_agent(const AgentUrls& agents, const std::string& name) {

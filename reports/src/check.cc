@@ -14,6 +14,7 @@
 #include "achilles/analyzer/json_input.h"
 #include "achilles/analyzer/suggest.h"
 #include "achilles/common/diagnostic.h"
+#include "achilles/common/input_file.h"
 #include "achilles/common/yaml_guard.h"
 
 namespace achilles::reports {
@@ -47,14 +48,6 @@ std::string kind_of_rule(std::string_view rule) {
 /// Kinds whose impact is about entrypoints going down; the others also count degraded ones.
 bool about_downtime(std::string_view kind) {
   return kind == "spof" || kind == "domain_spof" || kind == "cut_set" || kind == "cycle";
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError(path + ": error: cannot read: no such file or not readable");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 std::string number_text(double v) {
@@ -307,11 +300,11 @@ Policy parse_policy(std::string_view text, const std::string& file) {
 }
 
 Policy load_policy(const std::string& path) {
-  return parse_policy(read_file(path), path);
+  return parse_policy(common::read_input_file(path), path);
 }
 
 std::set<std::string> load_baseline(const std::string& path) {
-  return parse_baseline(read_file(path), path);
+  return parse_baseline(common::read_input_file(path), path);
 }
 
 std::set<std::string> parse_baseline(std::string_view text, const std::string& path) {

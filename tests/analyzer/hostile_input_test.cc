@@ -2,6 +2,7 @@
 // out of memory or made it write a broken file. Each is now refused with a located message
 // and exit code 2; the commands run under a memory limit (ulimit -v) so that a regression
 // fails the test instead of taking the machine down.
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 
 #include "achilles/analyzer/importers.h"
 #include "achilles/analyzer/loader.h"
+#include "achilles/common/input_file.h"
 #include "achilles/common/yaml_guard.h"
 #include "support/run.h"
 
@@ -315,4 +317,64 @@ TEST_CASE("A replica count that would make billions of components is a located e
   CHECK(r.err ==
         "bad/k8s-replicas.yaml:5:13: error: /spec/replicas: 3000000000 replicas is more than "
         "100000 (each becomes a component)\n");
+}
+
+TEST_CASE("A device, an endless stream or a file over the bound is refused by name, bounded",
+          "[loader][hostile][input_file]") {
+  using achilles::common::InputFileError;
+  using achilles::common::read_input_file;
+  // A device is refused before a byte is read: /dev/zero once grew the process until the
+  // machine gave out.
+  CHECK_THROWS_MATCHES(read_input_file("/dev/zero"), InputFileError,
+                       Catch::Message("/dev/zero: error: cannot read: a device, not a file"));
+  CHECK_THROWS_MATCHES(
+      read_input_file(ACHILLES_TEST_DATA), InputFileError,
+      Catch::Message(std::string(ACHILLES_TEST_DATA) + ": error: cannot read: Is a directory"));
+  // A regular file over the bound, by its size.
+  const std::string file = "input_file_bound.txt";
+  std::ofstream(file) << std::string(5000, 'x');
+  CHECK(read_input_file(file, 5000).size() == 5000);
+  CHECK_THROWS_MATCHES(read_input_file(file, 4999), InputFileError,
+                       Catch::Message(file + ": error: longer than 4999 bytes, the most Achilles "
+                                             "reads from one input file (is it a device, or a "
+                                             "stream that does not end?)"));
+  std::remove(file.c_str());
+  // A pipe is read up to the bound and no further (the writer is never waited for: the reader
+  // stops at limit + 1 bytes, and a pipe holds 64 KiB).
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const std::string chunk(3000, 'y');
+  REQUIRE(::write(fds[1], chunk.data(), chunk.size()) == static_cast<ssize_t>(chunk.size()));
+  const std::string via = "/proc/self/fd/" + std::to_string(fds[0]);
+  CHECK_THROWS_MATCHES(read_input_file(via, 2048), InputFileError,
+                       Catch::Message(via + ": error: longer than 2 KiB, the most Achilles "
+                                            "reads from one input file (is it a device, or a "
+                                            "stream that does not end?)"));
+  ::close(fds[1]);
+  CHECK(read_input_file(via, 4096) == "");  // what is left of the stream: nothing
+  ::close(fds[0]);
+  // A file is read whole, across the 1 MiB blocks it is read in.
+  const std::string big = "big_input_file.txt";
+  std::string content((size_t{1} << 20) * 2 + 17, 'z');
+  content[(size_t{1} << 20) - 1] = 'a';
+  content[size_t{1} << 20] = 'b';
+  content.back() = 'c';
+  std::ofstream(big) << content;
+  CHECK(read_input_file(big) == content);
+  std::remove(big.c_str());
+}
+
+TEST_CASE("Every command refuses a device as its input with exit 2, at once and in little memory",
+          "[loader][hostile][input_file]") {
+  const std::string refusal = ": error: cannot read: a device, not a file\n";
+  for (const std::string command :
+       {"validate /dev/zero", "analyze /dev/zero", "import k8s /dev/zero",
+        "import compose /dev/zero", "import terraform /dev/zero", "import dot /dev/zero",
+        "drill plan /dev/zero", "whatif shop.yaml /dev/zero", "check shop.yaml --policy /dev/zero",
+        "check shop.yaml --baseline /dev/zero", "drill run /dev/zero --dry-run"}) {
+    INFO(command);
+    auto r = run_bounded(command + " 2>&1");
+    CHECK(r.code == 2);
+    CHECK(r.out == "/dev/zero" + refusal);
+  }
 }

@@ -108,9 +108,9 @@ TEST_CASE("drill schedule exits 2 naming the file or the field that is wrong", "
   };
   for (const auto& [args, err] : std::vector<Case>{
            {"nowhere.yaml --every @daily --emit cron",
-            "nowhere.yaml: error: cannot read: no such file or not readable\n"},
+            "nowhere.yaml: error: cannot read: No such file or directory\n"},
            {"bad.yaml --every @daily --emit cron",
-            "bad.yaml:2:1: error: not YAML: end of sequence flow not found\n"},
+            "bad.yaml:2:1: error: syntax error: end of sequence flow not found\n"},
            {"untitled.yaml --every @daily --emit cron",
             "untitled.yaml:1:1: error: the plan needs a 'title' (a non-empty string)\n"},
            {"list.yaml --every @daily --emit cron",
@@ -162,7 +162,7 @@ TEST_CASE("drill history summarises the good lines and reports each bad one", "[
   auto missing = run_achilles("drill history", tmp.path());
   CHECK(missing.code == 2);
   CHECK(missing.err ==
-        "achilles-drill-history.jsonl: error: cannot read: no such file or not readable\n");
+        "achilles-drill-history.jsonl: error: cannot read: No such file or directory\n");
 
   nlohmann::json journal = {
       {"title", "web"},

@@ -100,7 +100,7 @@ TEST_CASE("check exits 2 on a bad policy, naming every problem's line and column
         "policy-bad.yaml:7:1: error: unknown key 'colour' (expected version, rules)\n");
   auto missing = run_achilles("check gate.yaml --policy nowhere.yaml");
   CHECK(missing.code == 2);
-  CHECK(missing.err == "nowhere.yaml: error: cannot read: no such file or not readable\n");
+  CHECK(missing.err == "nowhere.yaml: error: cannot read: No such file or directory\n");
   auto usage = run_achilles("check");
   CHECK(usage.code == 2);
 }

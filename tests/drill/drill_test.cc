@@ -167,7 +167,8 @@ probes: [{name: p, exec: {command: ["true"]}}]
 steps: [{name: s, at_ms: 0, fault: {agent: a, kind: cpu, cores: 1, load: 0.5, duration_ms: 10}}]
 )";
   CHECK(problems_of(text) ==
-        "plan.yaml:3:53: error: cannot read the token file '/nonexistent/token'");
+        "plan.yaml:3:53: error: the token file '/nonexistent/token': cannot read: No such file or "
+        "directory");
 }
 
 TEST_CASE("A window's unknown time zone is a problem of the plan, located", "[drill]") {

@@ -162,9 +162,9 @@ TEST_CASE("Every problem with notify targets is reported at once, located", "[dr
         "plan.yaml:15:14: error: a grafana notify target needs 'token_file'\n"
         "plan.yaml:16:20: error: 'url' must not hold credentials (http://***@127.0.0.1:3000): "
         "they would be written to the journal and the report; use token_file\n"
-        "plan.yaml:16:66: error: cannot read the token file '" +
+        "plan.yaml:16:66: error: the token file '" +
             d +
-            "/missing.token'\n"
+            "/missing.token': cannot read: No such file or directory\n"
             "plan.yaml:16:81: error: unknown key 'org' in a grafana notify target\n"
             "plan.yaml:17:57: error: the token file '" +
             d +

@@ -214,9 +214,9 @@ TEST_CASE("A bad prometheus probe gets every problem at once, each located",
         "by its value (below or above)\n"
         "plan.yaml:10:17: error: probe 'b': basic_auth and bearer_token_file both set the "
         "Authorization header: give one\n"
-        "plan.yaml:10:76: error: cannot read the token file '" +
+        "plan.yaml:10:76: error: the token file '" +
             dir.file("missing") +
-            "'\n"
+            "': cannot read: No such file or directory\n"
             "plan.yaml:11:41: error: a basic_auth username cannot hold ':'\n"
             "plan.yaml:11:63: error: the password file '" +
             dir.file("empty") +

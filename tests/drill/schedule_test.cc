@@ -704,5 +704,5 @@ TEST_CASE("The history summary: per drill, its runs, pass rate and recovery tren
   std::ofstream(tmp / "empty.jsonl") << "\n";
   CHECK(format_history(tmp / "empty.jsonl") == "no drill runs in " + (tmp / "empty.jsonl") + "\n");
   REQUIRE_THROWS_WITH(format_history(tmp / "none.jsonl"),
-                      tmp / "none.jsonl" + ": error: cannot read: no such file or not readable");
+                      tmp / "none.jsonl" + ": error: cannot read: No such file or directory");
 }
