@@ -10,7 +10,7 @@ PACKAGES=(
   cmake g++ make pkg-config ca-certificates
   libboost-graph-dev libgraphviz-dev graphviz nlohmann-json3-dev libasio-dev
   libyaml-cpp-dev catch2 libssl-dev libhowardhinnant-date-dev tzdata libre2-dev
-  clang-format clang-14 libfuzzer-14-dev python3 python3-networkx
+  clang-format clang-14 libfuzzer-14-dev python3 python3-networkx python3-yaml
   socat curl procps nodejs chromium scram haproxy systemd
   help2man bash-completion dpkg-dev lintian debootstrap prometheus
   puppet golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev

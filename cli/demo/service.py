@@ -120,8 +120,8 @@ def run_web(args):
         def handle_error(self, request, client_address):
             pass  # a client that hung up early (a health check) is not worth a traceback
 
-    server = Server(("127.0.0.1", args.port), Handler)
-    print("%s listening on 127.0.0.1:%d" % (args.name, args.port), flush=True)
+    server = Server((args.bind, args.port), Handler)
+    print("%s listening on %s:%d" % (args.name, args.bind, args.port), flush=True)
     server.serve_forever()
 
 
@@ -139,8 +139,8 @@ def run_store(args):
         def handle_error(self, request, client_address):
             pass
 
-    server = Server(("127.0.0.1", args.port), Handler)
-    print("%s listening on 127.0.0.1:%d" % (args.name, args.port), flush=True)
+    server = Server((args.bind, args.port), Handler)
+    print("%s listening on %s:%d" % (args.name, args.bind, args.port), flush=True)
     server.serve_forever()
 
 
@@ -150,6 +150,9 @@ def main():
     p.add_argument("role", choices=["web", "store"])
     p.add_argument("--name", required=True)
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--bind", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1; the network lab binds "
+                        "its namespace's address)")
     p.add_argument("--store", help="HOST:PORT of the store (web)")
     p.add_argument("--store-timeout", type=float, default=1.0)
     p.add_argument("--restart-after", type=float,
