@@ -4,10 +4,13 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -113,6 +116,36 @@ void ensure_directory(const std::string& file, const std::string& default_file,
                            flag + alternative);
 }
 
+/// Who owns a network namespace's achilles_* tables and qdiscs: the agent that holds an
+/// abstract unix socket of a fixed name. The kernel keeps abstract names per network
+/// namespace and releases one when its holder dies, however it dies (SIGKILL included), and
+/// it needs no file (the unit's ProtectSystem=strict leaves /run read-only to the agent).
+class NetnsLock {
+ public:
+  static constexpr const char* kName = "achilles-agent/network-faults";
+  NetnsLock() {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return;
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    const std::size_t n = std::strlen(kName);
+    std::memcpy(address.sun_path + 1, kName, n);  // sun_path[0] == 0: an abstract name
+    const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
+    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&address), length) != 0) release();
+  }
+  NetnsLock(const NetnsLock&) = delete;
+  NetnsLock& operator=(const NetnsLock&) = delete;
+  ~NetnsLock() { release(); }
+  bool held() const { return fd_ >= 0; }
+  void release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace
 
 int run_agent(const AgentConfig& config, std::ostream& out) {
@@ -178,6 +211,24 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   // One agent per state file: a second one would revert the first one's faults.
   std::unique_ptr<StateLock> state_lock;
   if (!config.state_file.empty()) state_lock = std::make_unique<StateLock>(config.state_file);
+  // One agent per network namespace owns its achilles_* tables and qdiscs: at start an agent
+  // deletes every one no fault of its own names, so a second agent in the namespace would
+  // delete the first one's live network faults. An agent that may make network faults holds
+  // the namespace for its life; one that may not holds it only for its start-up sweep (so
+  // that it still cleans up after a killed predecessor) and gives it up after.
+  NetnsLock netns_lock;
+  const bool sweep = netns_lock.held();
+  if (!sweep && options.limits.network.allowed)
+    throw ConfigError(
+        "another achilles-agent runs in this network namespace and owns its network faults "
+        "(it holds the abstract socket @" +
+        std::string(NetnsLock::kName) +
+        "); a second one would delete them at its start: give this one no --allow-network, or "
+        "run it in a network namespace of its own");
+  if (!sweep)
+    std::cerr << "achilles-agent: another agent owns this network namespace's network faults "
+                 "(@"
+              << NetnsLock::kName << "): this one leaves its tables and qdiscs alone\n";
 
   ::signal(SIGPIPE, SIG_IGN);
   // A file size limit makes a write fail (and the audit log refuse what it cannot record)
@@ -214,7 +265,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   // Fails now, not at the first fault, when the state file cannot be written.
   if (!config.state_file.empty()) {
     const Recovery recovery =
-        recover_state(config.state_file, *procs, *signals, options.guard, network.get());
+        recover_state(config.state_file, *procs, *signals, options.guard, network.get(), sweep);
     metrics.revert("recovery", recovery.faults);
     for (const auto& action : recovery.actions) {
       audit.write(action);
@@ -225,7 +276,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
       std::cerr << "achilles-agent: halted (" << recovery.halted
                 << " before the restart): new faults are refused until POST /v1/resume\n";
     }
-  } else {
+  } else if (sweep) {
     // No state file, no records: the tables and qdiscs a killed predecessor left behind are
     // still found by their names and handles, and deleted.
     for (const auto& line : network->sweep()) {
@@ -234,6 +285,7 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
       std::cerr << "achilles-agent: recovered: " << action.dump() << "\n";
     }
   }
+  if (!options.limits.network.allowed) netns_lock.release();
 
   for (const auto& p : config.proxies) {
     try {

@@ -799,7 +799,7 @@ void recover_fault(const json& f, const ProcessTable& procs, Signaller& signals,
 }  // namespace
 
 Recovery recover_state(const std::string& path, const ProcessTable& procs, Signaller& signals,
-                       const Guard& guard, NetworkFaults* network) {
+                       const Guard& guard, NetworkFaults* network, bool sweep) {
   Recovery out;
   const auto text = read_state_file(path);
   const std::set<int> ancestors = ancestors_of(guard.self_pid, procs);
@@ -865,7 +865,7 @@ Recovery recover_state(const std::string& path, const ProcessTable& procs, Signa
   }
   // What no record names (a line lost, a table made after the last write): at start no live
   // fault owns any table or qdisc of the agent's.
-  if (network)
+  if (network && sweep)
     for (const auto& line : network->sweep())
       out.actions.push_back({{"event", "recover"}, {"action", line}});
   write_file_atomically(path, state_header(guard.self_pid, out.halted));

@@ -747,6 +747,48 @@ TEST_CASE("without a state file the restarted agent still deletes the table a SI
   CHECK(all_answer_again(pair));
 }
 
+TEST_CASE("one agent owns a network namespace's faults: a second one never deletes them",
+          "[netfault][netns][slow]") {
+  NetnsPair pair;
+  if (!pair.ok()) {
+    WARN(kSkip);
+    return;
+  }
+  TempDir dir, refused, plain, after;
+  PeerEcho echo(pair.a()), peer_echo(pair.b());
+  auto first = std::make_unique<NetnsAgent>(pair, dir, std::vector<std::string>{"--allow-network"});
+  REQUIRE(first
+              ->call("POST", "/v1/faults",
+                     {{"kind", "network"}, {"action", "blackhole"}, {"duration_ms", 60000}})
+              .status == 201);
+  const std::string tables = pair.tables();
+  REQUIRE(!tables.empty());
+  // A second agent that may make network faults does not start: its start-up sweep would
+  // delete the first one's live table (before, it started and did; `timeout` ends it then).
+  const auto [code, out] =
+      run({"timeout", "10", "ip", "netns", "exec", pair.a(), ACHILLES_AGENT_BINARY, "--listen",
+           "127.0.0.1:0", "--insecure-loopback", "--state-file", refused.file("state.json"),
+           "--audit-log", refused.file("audit.jsonl"), "--allow-network"});
+  CHECK(code == 2);
+  CHECK(out.find("another achilles-agent runs in this network namespace and owns its network "
+                 "faults (it holds the abstract socket @achilles-agent/network-faults)") !=
+        std::string::npos);
+  CHECK(pair.tables() == tables);
+  // One that may not make them starts, and leaves the table alone (it used to delete it).
+  NetnsAgent second(pair, plain);
+  CHECK(pair.tables() == tables);
+  CHECK(tcp_from(pair.b(), kAddressesOfA[0], 500ms) == Outcome::kTimedOut);
+  // The owner's death frees the namespace, however it dies: the next agent takes it and
+  // deletes what the SIGKILL left.
+  ::kill(first->process().pid(), SIGKILL);
+  CHECK(first->process().wait() == 128 + SIGKILL);
+  first.reset();
+  REQUIRE(pair.tables() == tables);
+  NetnsAgent next(pair, after, {"--allow-network"});
+  CHECK(pair.tables().empty());
+  CHECK(all_answer_again(pair));
+}
+
 TEST_CASE("bandwidth replaces only a default root qdisc, and delay without sch_netem is a 422",
           "[netfault][netns][slow]") {
   NetnsPair pair;
