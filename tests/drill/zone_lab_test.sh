@@ -5,7 +5,9 @@
 # an agent on each host. The derived plan, --include-spofs, is run from the lab's operator
 # namespace: losing zone-b (an isolate on b1's host) and each redundant host keeps www up;
 # killing the store, losing host-a2 and losing zone-a (isolates on a1 and a2 at once) take
-# www down; every prediction must agree. Then no nftables table is left in any host, and
+# www down; every prediction must agree. A topology that is wrong about the estate (web-b
+# calls the store, it says not) must be caught: its "lose zone-a" expects www up and the
+# drill fails, saying the live system disagreed. Then no nftables table is left in any host, and
 # `scripts/lab down` leaves no namespace and no process. Nothing is connected to the
 # machine's own network: the lab's only links are veths to a bridge in its own namespace.
 #   zone_lab_test.sh ACHILLES AGENT REPO
@@ -71,6 +73,32 @@ for s in j["steps"]:
         assert f["final"]["state"] == ("done" if f["fault"]["kind"] == "kill" else "reverted"), (s["name"], f["final"])
 PY
 grep -q "lose zone-a.*the live system agreed" "$W/run.out" || fail "the summary does not say zone-a agreed"
+# A topology that is wrong about the estate is caught: without web-b's dependency on the
+# store, the analyzer calls zone-a redundant; the same lab loses www when zone-a goes.
+python3 - "$W" <<'PY'
+import sys, yaml
+w = sys.argv[1]
+t = yaml.safe_load(open(w + "/topology.yaml"))
+next(c for c in t["components"] if c["id"] == "web-b").pop("depends_on")
+yaml.safe_dump(t, open(w + "/wrong.yaml", "w"), sort_keys=False)
+PY
+"${ops[@]}" "$ACHILLES" drill plan "$W/wrong.yaml" -o "$W/wrong-plan.yaml" 2>/dev/null
+python3 - "$W/wrong-plan.yaml" <<'PY'
+import sys, yaml
+p = yaml.safe_load(open(sys.argv[1]))
+p["steps"] = [s for s in p["steps"] if s["name"] == "lose zone-a"]
+assert p["steps"] and p["steps"][0]["expect"] == {"www": "up"}, p["steps"]
+p["steps"][0].pop("observe_ms", None)
+yaml.safe_dump(p, open(sys.argv[1], "w"), sort_keys=False)
+PY
+set +e
+"${ops[@]}" "$ACHILLES" drill run "$W/wrong-plan.yaml" >"$W/wrong.out" 2>&1
+rc=$?
+set -e
+[[ $rc == 1 ]] || { cat "$W/wrong.out"; fail "a wrong topology's drill exited $rc, not 1"; }
+grep -q "prediction for 'lose zone-a' (redundant_domain zone-a): predicted down: none; observed down: www; the live system DISAGREED" \
+  "$W/wrong.out" || { cat "$W/wrong.out"; fail "the disagreement is not reported"; }
+
 for host in edge host-a1 host-a2 host-b1; do
   left=$(ip netns exec "$TAG-$host" nft list tables)
   [[ -z $left ]] || fail "tables left in $host: $left"
