@@ -88,7 +88,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#6b7785}
 #plan-steps td:first-child{font-weight:600}#plan-steps code{white-space:pre-wrap;word-break:break-word}
 #plan details summary{cursor:pointer;color:#1565c0}#plan details{margin-top:2px}
-#plan .totals{font-size:15px}
+#plan .totals{font-size:15px}#plan-steps td:nth-child(4),#plan-steps td:nth-child(5){white-space:nowrap}
 #worst li{margin:0 0 6px}#worst b{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px}
 .warning{padding:6px 10px;background:#fff8e1;border-left:4px solid #f9a825}
 code{font-size:13px}
