@@ -1,4 +1,7 @@
 // whatif.h: the diff of two analyses, and `recommend`'s greedy plan.
+// One file past 500 lines: the planner, its candidates, measure_plan and the plan's writers
+// share the measuring (a topology kept with the analysis that views its ids) and the plan's
+// form; split, each part would need the others' internals.
 //
 // recommend measures, it does not estimate: every candidate is applied, with every change
 // chosen before it, to the original topology by apply_overlay (the same code `whatif` runs)
@@ -8,7 +11,10 @@
 // a redundancy group's service given a member in a domain none of its members uses, and a
 // domain_spof's members spread: one moved out of the domain that the finding names. An slo
 // group's entrypoint gets a member added to the service of the component that its
-// availability depends on most.
+// availability depends on most. And a spread, the one candidate of several overlay entries:
+// for a critical domain_spof, a member outside the domain for every service lacking
+// redundancy whose members all lie in it (one domain_spof of a zone is resolved only when
+// every such service is spread, so one service at a time cannot show it).
 #include "achilles/analyzer/whatif.h"
 
 #include <algorithm>
@@ -17,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "achilles/common/text.h"
@@ -119,9 +126,12 @@ class Planner {
 
   Plan run() {
     Plan plan;
-    auto current = std::make_unique<Analyzed>(Analyzed{original_, {}});
-    current->analysis = timed(plan, current->topology);
-    plan.before = harm_counts(current->analysis);
+    Analyzed first{original_, {}};
+    first.analysis = timed(plan, first.topology);
+    plan.before = harm_counts(first.analysis);
+    // The analysis the next step starts from: the first, then the last step's.
+    const Analyzed* current = &first;
+    std::unique_ptr<Analyzed> kept;
     std::vector<Change> chosen;
     using Score = std::tuple<long, long, long>;
     for (size_t step = 1; step <= options_.max_changes; ++step) {
@@ -145,10 +155,10 @@ class Planner {
       const HarmCounts now = harm_counts(current->analysis);
       for (size_t i = 0; i < candidates.size(); ++i) {
         if (auto before = stale(candidates[i]); before && best && best_score >= *before) break;
-        chosen.push_back(candidates[i].change);
         auto next = std::make_unique<Analyzed>();
         Overlay overlay{"recommend", chosen, ""};
-        chosen.pop_back();
+        overlay.changes.insert(overlay.changes.end(), candidates[i].changes.begin(),
+                               candidates[i].changes.end());
         try {
           next->topology = apply_overlay(original_, overlay);
         } catch (const InputError&) {
@@ -167,9 +177,10 @@ class Planner {
       }
       if (!best) break;
       Candidate& c = candidates[best_index];
-      chosen.push_back(c.change);
+      chosen.insert(chosen.end(), c.changes.begin(), c.changes.end());
       PlanStep s;
-      s.change = c.change;
+      s.changes = c.changes;
+      s.kind = c.changes.size() == 1 ? std::string(to_string(c.changes[0].kind)) : "spread";
       s.group = c.group;
       s.reason = c.reason;
       const WhatIfDiff d = diff_analyses(current->analysis, best->analysis);
@@ -177,14 +188,17 @@ class Planner {
       s.introduced = d.added;
       s.after = d.after;
       plan.steps.push_back(std::move(s));
-      current = std::move(best);
+      kept = std::move(best);
+      current = kept.get();
     }
+    plan.availability = diff_analyses(first.analysis, current->analysis).availability;
     return plan;
   }
 
  private:
   struct Candidate {
-    Change change;
+    /// One overlay entry, or a spread's several.
+    std::vector<Change> changes;
     std::string group, reason;
     /// The same for the same change at every step (an added member's id aside).
     std::string key;
@@ -211,7 +225,7 @@ class Planner {
       std::string key = std::string(to_string(c.kind)) + " " + c.service + " " +
                         (c.kind == ChangeKind::kAddMember ? std::string() : c.id) + " " + c.domain;
       if (!seen.insert(key).second) return;
-      out.push_back({std::move(c), g.fix, std::move(reason), std::move(key)});
+      out.push_back({{std::move(c)}, g.fix, std::move(reason), std::move(key)});
     };
     // The groups with the most critical findings first (then the most high ones), since
     // those are what a change can remove; ties in the groups' own order (most harmful first).
@@ -242,7 +256,141 @@ class Planner {
         slo(t, a, g, add);
       if (out.size() != before) ++taken;
     }
+    if (allowed(ChangeKind::kAddMember)) spreads(t, a, out);
     return out;
+  }
+
+  // The services that findings show lack redundancy (the fixes of the redundancy groups with a
+  // critical finding, a component's service in its stead), each with the number of critical
+  // findings its group holds.
+  std::map<ElementId, size_t> lacking(const Topology& t, const Analysis& a) {
+    std::map<ElementId, size_t> out;
+    std::unordered_map<ElementId, ElementId> service_of;
+    for (ElementId y = 0; y < t.size(); ++y)
+      if (t[y].kind == ElementKind::kService)
+        for (ElementId m : t[y].members)
+          service_of.emplace(m, y);
+    for (const RiskGroup& g : a.groups) {
+      if (g.kind != "redundancy") continue;
+      size_t critical = 0;
+      for (size_t i : g.findings)
+        critical += severity_rank(a.findings[i].severity) == 0;
+      auto x = t.find(g.fix);
+      if (!critical || !x) continue;
+      ElementId s = *x;
+      if (t[s].kind == ElementKind::kComponent) {
+        auto it = service_of.find(s);
+        if (it == service_of.end()) continue;
+        s = it->second;
+      }
+      if (t[s].kind == ElementKind::kService) out[s] += critical;
+    }
+    return out;
+  }
+
+  // Spread (spec whatif.md: "spread members across the zones a domain_spof names"): for a
+  // critical domain_spof, every service that lacks redundancy (lacking()) and whose members
+  // all lie in the domain it names gets a member like its first one outside that domain, as
+  // one change of one add_member per service. The new members go to the domains
+  // spare_domains() ranks first for each service, taken in turn so that they do not all land
+  // on one host. The domains whose services hold the most critical findings are tried first;
+  // one of a single service is left to the service's own add_member.
+  void spreads(const Topology& t, const Analysis& a, std::vector<Candidate>& out) {
+    if (options_.spreads_per_step == 0) return;
+    // A spread's new ids need only differ from each other's, not from other candidates'
+    // (only one candidate is kept): "orders-2", not the "orders-3" that follows orders' own
+    // add_member candidate.
+    std::set<std::string> others;
+    std::swap(others, planned_ids_);
+    const auto services = lacking(t, a);
+    // Each service's members' common domains: the deepest domain holding them all, and its
+    // ancestors.
+    std::map<ElementId, std::vector<ElementId>> in;  // domain -> services confined to it
+    std::map<ElementId, ElementId> like;             // service -> the member to copy
+    for (const auto& [s, critical] : services) {
+      std::vector<ElementId> common;
+      bool first = true, placed = true;
+      for (ElementId m : t[s].members) {
+        if (t[m].kind != ElementKind::kComponent) continue;
+        if (first) like[s] = m;
+        std::vector<ElementId> chain;
+        for (ElementId up = t[m].domain; up != kNoElement; up = t[up].parent)
+          chain.push_back(up);
+        if (chain.empty()) placed = false;
+        if (first) {
+          common = chain;
+        } else {
+          std::vector<ElementId> both;
+          for (ElementId d : common)
+            if (std::find(chain.begin(), chain.end(), d) != chain.end()) both.push_back(d);
+          common = std::move(both);
+        }
+        first = false;
+      }
+      if (first || !placed) continue;
+      for (ElementId d : common)
+        in[d].push_back(s);
+    }
+    struct Spread {
+      size_t critical;
+      ElementId domain;
+      const Finding* finding;
+    };
+    std::vector<Spread> ranked;
+    std::unordered_set<ElementId> named;
+    for (const Finding& f : a.findings) {
+      if (f.kind != "domain_spof" || severity_rank(f.severity) != 0 || f.subject.size() != 1)
+        continue;
+      auto d = t.find(f.subject[0]);
+      if (!d || t[*d].kind != ElementKind::kDomain || !named.insert(*d).second) continue;
+      auto it = in.find(*d);
+      if (it == in.end() || it->second.size() < 2) continue;
+      size_t critical = 0;
+      for (ElementId s : it->second)
+        critical += services.at(s);
+      ranked.push_back({critical, *d, &f});
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const Spread& x, const Spread& y) { return x.critical > y.critical; });
+    for (size_t r = 0; r < ranked.size() && r < options_.spreads_per_step; ++r) {
+      const ElementId d = ranked[r].domain;
+      std::vector<ElementId> members = in.at(d);
+      std::sort(members.begin(), members.end());  // file order
+      Candidate c;
+      std::map<ElementId, size_t> turn;  // how many new members each domain took
+      for (ElementId s : members) {
+        std::vector<ElementId> used;
+        for (ElementId m : t[s].members)
+          if (t[m].kind == ElementKind::kComponent && t[m].domain != kNoElement &&
+              std::find(used.begin(), used.end(), t[m].domain) == used.end())
+            used.push_back(t[m].domain);
+        const auto spare = spare_domains(t, used, 0);
+        if (spare.empty()) continue;
+        // Among the domains ranked first, the one that took the fewest new members so far.
+        ElementId to = spare[0];
+        for (ElementId x : spare)
+          if (turn[x] < turn[to]) to = x;
+        ++turn[to];
+        Change e;
+        e.kind = ChangeKind::kAddMember;
+        e.service = t[s].id;
+        e.like = t[like.at(s)].id;
+        e.id = fresh_id(t, e.service, e.like);
+        e.domain = t[to].id;
+        planned_ids_.insert(e.id);
+        c.changes.push_back(std::move(e));
+      }
+      if (c.changes.size() < 2) continue;
+      c.group = ranked[r].finding->id();
+      c.reason = t[d].type + " " + t[d].id + " holds every member of " +
+                 plural(c.changes.size(), "service") + " that lack redundancy (" +
+                 plural(ranked[r].critical, "critical finding") +
+                 "): give each a member outside it";
+      c.key = "spread " + t[d].id;
+      out.push_back(std::move(c));
+      planned_ids_.clear();
+    }
+    planned_ids_ = std::move(others);
   }
 
   template <typename Add>
@@ -285,8 +433,10 @@ class Planner {
   // The domains where a new member shares the least with the members: none that holds a
   // member or contains one, ranked by how many of its ancestors hold or contain a member
   // (a host in another zone before another host of the same rack), then those of the kind the
-  // members are in (a host before a zone), then in file order; at most two.
-  std::vector<ElementId> spare_domains(const Topology& t, const std::vector<ElementId>& used) {
+  // members are in (a host before a zone), then in file order; at most `most`, or with
+  // `most` 0 every domain ranked as the first is.
+  std::vector<ElementId> spare_domains(const Topology& t, const std::vector<ElementId>& used,
+                                       size_t most = 2) {
     std::unordered_set<ElementId> above;  // the used domains and their ancestors
     std::set<std::string_view> types;
     for (ElementId d : used) {
@@ -306,8 +456,12 @@ class Planner {
       return std::tie(std::get<0>(x), std::get<1>(x)) < std::tie(std::get<0>(y), std::get<1>(y));
     });
     std::vector<ElementId> out;
-    for (size_t i = 0; i < ranked.size() && i < 2; ++i)
+    for (size_t i = 0; i < ranked.size() && (most == 0 || i < most); ++i) {
+      if (most == 0 && (std::get<0>(ranked[i]) != std::get<0>(ranked[0]) ||
+                        std::get<1>(ranked[i]) != std::get<1>(ranked[0])))
+        break;
       out.push_back(std::get<2>(ranked[i]));
+    }
     return out;
   }
 
@@ -420,11 +574,77 @@ Plan recommend(const Topology& topology, const RecommendOptions& options) {
   return Planner(topology, options).run();
 }
 
+Plan measure_plan(const Topology& topology, const Overlay& overlay,
+                  const RecommendOptions& options) {
+  Plan plan;
+  auto timed = [&](const Topology& t) {
+    const auto start = std::chrono::steady_clock::now();
+    Analysis a = analyze(t, options.analysis);
+    plan.analysis_seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    ++plan.analyses;
+    return a;
+  };
+  // The whole overlay first, so that an entry that does not apply is reported before any
+  // analysis is run, with every problem located.
+  apply_overlay(topology, overlay);
+  Analyzed first{topology, {}};
+  first.analysis = timed(first.topology);
+  plan.before = harm_counts(first.analysis);
+  const Analyzed* current = &first;
+  std::unique_ptr<Analyzed> kept;
+  Overlay prefix{overlay.file, {}, ""};
+  for (const Change& c : overlay.changes) {
+    prefix.changes.push_back(c);
+    auto next = std::make_unique<Analyzed>();
+    next->topology = apply_overlay(topology, prefix);
+    next->analysis = timed(next->topology);
+    if (options.progress) options.progress(prefix.changes.size(), 1, 1);
+    const WhatIfDiff d = diff_analyses(current->analysis, next->analysis);
+    PlanStep s;
+    s.changes = {c};
+    s.kind = to_string(c.kind);
+    s.reason = "entry " + std::to_string(prefix.changes.size()) + " of " + overlay.file;
+    s.resolved = d.resolved;
+    s.introduced = d.added;
+    s.after = d.after;
+    plan.steps.push_back(std::move(s));
+    kept = std::move(next);
+    current = kept.get();
+  }
+  plan.availability = diff_analyses(first.analysis, current->analysis).availability;
+  return plan;
+}
+
+size_t plan_entries(const Plan& plan) {
+  size_t n = 0;
+  for (const PlanStep& s : plan.steps)
+    n += s.changes.size();
+  return n;
+}
+
+std::string change_line(const Change& change) {
+  std::ostringstream yaml;
+  Change bare = change;
+  bare.note.clear();
+  write_overlay(Overlay{"", {bare}, ""}, yaml);
+  std::string line = yaml.str();
+  // The change's one line of YAML, without the overlay around it.
+  const size_t at = line.find("  - ");
+  line = at == std::string::npos ? line : line.substr(at + 4);
+  while (!line.empty() && line.back() == '\n')
+    line.pop_back();
+  return line;
+}
+
 Overlay plan_overlay(const Plan& plan, const std::string& topology_file) {
   Overlay o;
   o.file = "recommend";
   HarmCounts last = plan.before;
+  const size_t entries = plan_entries(plan);
   o.note = "achilles recommend " + topology_file + ": " + plural(plan.steps.size(), "change") +
+           (entries == plan.steps.size() ? std::string()
+                                         : " in " + std::to_string(entries) + " entries below") +
            ", each measured by re-analysis with the changes above it applied.\n" +
            "Before: " + plural(plan.before.critical, "critical finding") + ", " +
            plural(plan.before.findings, "finding") + "; after: " +
@@ -436,13 +656,24 @@ Overlay plan_overlay(const Plan& plan, const std::string& topology_file) {
            ".";
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const PlanStep& s = plan.steps[i];
-    Change c = s.change;
-    c.note = std::to_string(i + 1) + ". " + common::one_line(s.reason) + "\n   resolves " +
-             plural(s.resolved.size(), "finding") + ", introduces " +
-             std::to_string(s.introduced.size()) + "; critical " + std::to_string(last.critical) +
-             " -> " + std::to_string(s.after.critical);
+    const size_t n = s.changes.size();
+    for (size_t k = 0; k < n; ++k) {
+      Change c = s.changes[k];
+      if (k == 0)
+        c.note =
+            std::to_string(i + 1) + ". " + common::one_line(s.reason) +
+            (n == 1 ? std::string()
+                    : "\n   one change of " + std::to_string(n) + " entries, this one and the " +
+                          std::to_string(n - 1) + " below it, measured together") +
+            "\n   resolves " + plural(s.resolved.size(), "finding") + ", introduces " +
+            std::to_string(s.introduced.size()) + "; critical " + std::to_string(last.critical) +
+            " -> " + std::to_string(s.after.critical);
+      else
+        c.note = std::to_string(i + 1) + ". (entry " + std::to_string(k + 1) + " of " +
+                 std::to_string(n) + ")";
+      o.changes.push_back(std::move(c));
+    }
     last = s.after;
-    o.changes.push_back(std::move(c));
   }
   return o;
 }
@@ -450,29 +681,28 @@ Overlay plan_overlay(const Plan& plan, const std::string& topology_file) {
 nlohmann::json to_json(const Plan& plan) {
   nlohmann::json steps = nlohmann::json::array();
   for (const PlanStep& s : plan.steps) {
-    std::ostringstream change;
-    Overlay one{"", {s.change}, ""};
-    write_overlay(one, change);
-    std::string line = change.str();
-    // The change's one line of YAML, without the overlay around it.
-    const size_t at = line.find("  - ");
-    line = at == std::string::npos ? line : line.substr(at + 4);
-    while (!line.empty() && line.back() == '\n')
-      line.pop_back();
-    steps.push_back({{"kind", to_string(s.change.kind)},
-                     {"change", line},
+    nlohmann::json entries = nlohmann::json::array();
+    for (const Change& c : s.changes)
+      entries.push_back(change_line(c));
+    steps.push_back({{"kind", s.kind},
+                     {"change", entries.empty() ? nlohmann::json("") : entries[0]},
+                     {"entries", entries},
                      {"group", s.group},
                      {"reason", s.reason},
                      {"resolved", s.resolved},
                      {"introduced", s.introduced},
                      {"after", counts_json(s.after)}});
   }
+  nlohmann::json availability = nlohmann::json::array();
+  for (const auto& a : plan.availability)
+    availability.push_back({{"id", a.id}, {"before", maybe(a.before)}, {"after", maybe(a.after)}});
   std::vector<double> t = plan.analysis_seconds;
   std::sort(t.begin(), t.end());
   return {{"schema", "achilles.recommend/v1"},
           {"before", counts_json(plan.before)},
           {"after", counts_json(plan.steps.empty() ? plan.before : plan.steps.back().after)},
           {"changes", steps},
+          {"availability", availability},
           {"analyses", plan.analyses},
           {"median_analysis_seconds", t.empty() ? 0.0 : t[t.size() / 2]}};
 }

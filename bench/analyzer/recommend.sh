@@ -7,8 +7,10 @@
 # On generated estates of SIZE components (default 10^4), seeds SEEDS (default 1 2 3):
 # `achilles recommend --max-changes K` (default 10) with its wall and CPU time, the number of
 # analyses it ran and their median time (from its JSON), the critical findings before and
-# after and the share removed, and the kinds of change it chose; then `whatif` of the written
-# plan, whose critical count after must be recommend's (column "whatif agrees").
+# after and the share removed, the kinds of change it chose and the overlay entries they hold
+# (a spread holds one add_member per service), and the high findings before and after (what
+# the new members' pairs add); then `whatif` of the written plan, whose counts after must be
+# recommend's (column "whatif agrees").
 # Prints markdown rows.
 set -euo pipefail
 BUILD=${BUILD:-build}
@@ -18,8 +20,8 @@ K=${K:-10}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 A="$BUILD/cli/achilles"
-echo "| seed | wall s | CPU s | analyses | median analysis s | critical before -> after | removed | changes | whatif agrees |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| seed | wall s | CPU s | analyses | median analysis s | critical before -> after | removed | changes | entries | high before -> after | whatif agrees |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for seed in $SEEDS; do
   "$A" generate --components "$SIZE" --seed "$seed" -o "$TMP/t.json" >/dev/null
   /usr/bin/time -f "%e %U %S" -o "$TMP/time" \
@@ -33,10 +35,12 @@ plan, diff = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 seed, wall, user, sys_ = sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
 b, a = plan["before"]["critical"], plan["after"]["critical"]
 kinds = collections.Counter(c["kind"] for c in plan["changes"])
+entries = sum(len(c.get("entries", [c["change"]])) for c in plan["changes"])
 share = 100.0 * (b - a) / b if b else 0.0
 agrees = "yes" if diff["after"] == plan["after"] else "NO"
 print(f"| {seed} | {wall:.1f} | {user + sys_:.1f} | {plan['analyses']} | "
       f"{plan['median_analysis_seconds']:.2f} | {b} -> {a} | {share:.0f}% | "
-      f"{', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))} | {agrees} |")
+      f"{', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))} | {entries} | "
+      f"{plan['before']['high']} -> {plan['after']['high']} | {agrees} |")
 PY
 done

@@ -4,8 +4,10 @@
 #include "achilles/common/markup.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
@@ -14,6 +16,7 @@
 
 #include "achilles/analyzer/analysis.h"
 #include "achilles/analyzer/status.h"
+#include "achilles/analyzer/whatif.h"
 #include "achilles/common/text.h"
 #include "achilles/reports/order.h"
 #include "achilles/reports/summary.h"
@@ -83,6 +86,9 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 #blast button{font:inherit;margin:2px 4px 2px 0;padding:1px 6px}
 .ok{color:#2e7d32;font-weight:600}.bad{color:#b71c1c;font-weight:600}.na{color:#6b7785}
 .muted{color:#6b7785}
+#plan-steps td:first-child{font-weight:600}#plan-steps code{white-space:pre-wrap;word-break:break-word}
+#plan details summary{cursor:pointer;color:#1565c0}#plan details{margin-top:2px}
+#plan .totals{font-size:15px}#plan-steps td:nth-child(4),#plan-steps td:nth-child(5){white-space:nowrap}
 #worst li{margin:0 0 6px}#worst b{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px}
 .warning{padding:6px 10px;background:#fff8e1;border-left:4px solid #f9a825}
 code{font-size:13px}
@@ -316,6 +322,155 @@ std::string scenario_summary(const Topology& t, const std::vector<ElementId>& fa
   return s;
 }
 
+/// A fragment link to `id`'s anchor: characters a URL fragment cannot hold percent-encoded
+/// (a browser decodes them again to find the element).
+std::string fragment(std::string_view prefix, std::string_view id) {
+  std::string out = "#";
+  out += prefix;
+  for (unsigned char c : id) {
+    if (std::isalnum(c) || (c != 0 && std::strchr("-._~:@!$'()*+,;=/?", c)))
+      out += static_cast<char>(c);
+    else
+      out += common::format("%%%02X", c);
+  }
+  return markup_escape(out);
+}
+
+std::string percent(double x) {
+  return common::format("%.5f%%", x * 100);
+}
+
+/// "What to do first": a measured plan, change by change, then its totals and each
+/// entrypoint's availability before and after. Findings the page lists (the original
+/// topology's) are linked to their row in the findings table, a change's risk group to the
+/// row of its first finding.
+std::string plan_section(const json& analysis, const analyzer::Plan& plan,
+                         const HtmlOptions& options) {
+  std::set<std::string> findings;
+  for (const auto& f : analysis.value("findings", json::array()))
+    findings.insert(f.value("id", ""));
+  std::map<std::string, std::string> groups;  // fix -> its first finding (by fix only)
+  for (const auto& g : analysis.value("groups", json::array())) {
+    const json ids = g.is_object() ? g.value("findings", json::array()) : json::array();
+    if (g.contains("team") || ids.empty() || !ids[0].is_string()) continue;
+    groups.emplace(g.value("fix", ""), ids[0].get<std::string>());
+  }
+  auto finding_link = [&](const std::string& id) {
+    if (!findings.count(id)) return "<code>" + markup_escape(id) + "</code>";
+    return "<a href=\"" + fragment("finding-", id) + "\"><code>" + markup_escape(id) +
+           "</code></a>";
+  };
+  const analyzer::HarmCounts& before = plan.before;
+  const analyzer::HarmCounts& after = plan.steps.empty() ? before : plan.steps.back().after;
+  const size_t entries = analyzer::plan_entries(plan);
+  auto arrow = [](size_t x, size_t y) {
+    return std::to_string(x) + " &rarr; " + std::to_string(y);
+  };
+  std::ostringstream out;
+  out << "<section id=\"plan\"><h2>What to do first</h2>";
+  out << "<p>" << plural(plan.steps.size(), "change");
+  if (entries != plan.steps.size()) out << " (" << entries << " overlay entries)";
+  out << (options.plan_from.empty() ? "" : " from " + markup_escape(options.plan_from))
+      << ", each measured by re-analysis of this topology with every change above it "
+         "applied: what it resolves is what the analysis of the changed topology shows, not "
+         "an estimate.</p>";
+  if (plan.steps.empty()) {
+    out << "<p id=\"plan-none\">No change drawn from the findings removes a critical finding, "
+           "an entrypoint down or a high finding.</p>";
+  } else {
+    out << "<p class=\"totals\" id=\"plan-totals\">Critical findings <b>"
+        << arrow(before.critical, after.critical) << "</b>";
+    if (before.critical > 0)
+      out << common::format(
+          " (%.0f%% fewer)",
+          100.0 * (double(before.critical) - double(after.critical)) / double(before.critical));
+    out << "; high findings " << arrow(before.high, after.high) << "; all findings "
+        << arrow(before.findings, after.findings) << "; entrypoints down "
+        << arrow(before.entrypoints_down, after.entrypoints_down) << ".</p>";
+    out << "<table id=\"plan-steps\"><thead><tr><th>#</th><th>change</th><th>why</th>"
+           "<th>critical</th><th>entrypoints down</th><th>resolved</th><th>introduced</th>"
+           "</tr></thead><tbody>";
+    analyzer::HarmCounts last = before;
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+      const analyzer::PlanStep& s = plan.steps[i];
+      out << "<tr id=\"plan-" << i + 1 << "\"><td>" << i + 1 << "</td><td>";
+      if (s.changes.size() == 1) {
+        out << "<code>" << markup_escape(analyzer::change_line(s.changes[0])) << "</code>";
+      } else {
+        out << "<b>" << markup_escape(s.kind) << "</b>: " << s.changes.size()
+            << " overlay entries, measured together<details"
+            << (s.changes.size() <= 5 ? " open" : "") << "><summary>the entries</summary>";
+        for (const auto& c : s.changes)
+          out << "<code>" << markup_escape(analyzer::change_line(c)) << "</code><br>";
+        out << "</details>";
+      }
+      out << "</td><td>" << markup_escape(s.reason);
+      if (!s.group.empty()) {
+        if (findings.count(s.group))
+          out << " (" << finding_link(s.group) << ")";
+        else if (auto g = groups.find(s.group); g != groups.end() && findings.count(g->second))
+          out << " (risk group <code>" << markup_escape(s.group)
+              << "</code>: " << finding_link(g->second) << ")";
+      }
+      out << "</td><td>" << arrow(last.critical, s.after.critical) << "</td><td>"
+          << arrow(last.entrypoints_down, s.after.entrypoints_down) << "</td><td>"
+          << plural(s.resolved.size(), "finding");
+      if (!s.resolved.empty()) {
+        out << "<details><summary>which</summary>";
+        for (size_t k = 0; k < s.resolved.size(); ++k)
+          out << (k ? ", " : "") << finding_link(s.resolved[k]);
+        out << "</details>";
+      }
+      out << "</td><td>" << plural(s.introduced.size(), "finding");
+      if (!s.introduced.empty()) {
+        out << "<details><summary>which</summary>";
+        for (size_t k = 0; k < s.introduced.size(); ++k)
+          out << (k ? ", " : "") << "<code>" << markup_escape(s.introduced[k]) << "</code>";
+        out << "</details>";
+      }
+      out << "</td></tr>";
+      last = s.after;
+    }
+    out << "</tbody></table>";
+  }
+  // Availability: the entrypoints whose figure the plan changes.
+  std::vector<const analyzer::AvailabilityChange*> moved;
+  for (const auto& a : plan.availability)
+    if (a.before != a.after) moved.push_back(&a);
+  std::map<std::string, double> slo;
+  for (const auto& e : analysis.value("entrypoints", json::array()))
+    if (e.contains("slo") && e["slo"].is_number()) slo[e.value("id", "")] = e["slo"].get<double>();
+  if (!moved.empty()) {
+    out << "<p>Availability of the entrypoints the plan changes:</p><table "
+           "id=\"plan-availability\"><thead><tr><th>entrypoint</th><th>objective (slo)</th>"
+           "<th>before</th><th>after</th></tr></thead><tbody>";
+    auto cell = [&](const std::optional<double>& x, const std::string& id) {
+      if (!x) return std::string("<td class=\"na\">-</td>");
+      auto o = slo.find(id);
+      if (o == slo.end()) return "<td>" + percent(*x) + "</td>";
+      return std::string(*x >= o->second ? "<td class=\"ok\">" : "<td class=\"bad\">") +
+             percent(*x) + "</td>";
+    };
+    for (const auto* a : moved) {
+      auto o = slo.find(a->id);
+      out << "<tr><td>" << markup_escape(a->id) << "</td><td>"
+          << (o == slo.end() ? std::string("none") : common::format("%.4g%%", o->second * 100))
+          << "</td>" << cell(a->before, a->id) << cell(a->after, a->id) << "</tr>";
+    }
+    out << "</tbody></table>";
+    if (plan.availability.size() > moved.size())
+      out << "<p class=\"muted\">" << plural(plan.availability.size() - moved.size(), "entrypoint")
+          << " with the same availability after the plan.</p>";
+  } else if (!plan.availability.empty() && plan.availability[0].before) {
+    out << "<p class=\"muted\">The plan changes no entrypoint's availability.</p>";
+  }
+  if (!options.plan_check.empty())
+    out << "<p class=\"muted\">Check it: <code>" << markup_escape(options.plan_check)
+        << "</code></p>";
+  out << "</section>\n";
+  return out.str();
+}
+
 }  // namespace
 
 std::string format_html(const Topology& t, const json& analysis, const HtmlOptions& options) {
@@ -436,6 +591,7 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
     out << "</ul>";
   }
   out << "</section>\n";
+  if (options.plan) out << plan_section(analysis, *options.plan, options);
 
   // ---- Graph and blast radii ------------------------------------------------------------
   auto drawn = drawn_ids(t, options.level, analysis);
@@ -563,9 +719,9 @@ std::string format_html(const Topology& t, const json& analysis, const HtmlOptio
     const auto& impact = f.value("impact", json::object());
     out << "<tr data-id=\"" << markup_escape(f.value("id", "")) << "\" data-severity=\""
         << markup_escape(severity) << "\" data-kind=\"" << markup_escape(f.value("kind", ""))
-        << "\"><td data-sort=\"" << analyzer::severity_rank(severity)
-        << "\"><span class=\"badges\"><span class=\"sev-" << markup_escape(severity) << "\">"
-        << markup_escape(severity) << "</span></span></td><td>"
+        << "\"><td id=\"finding-" << markup_escape(f.value("id", "")) << "\" data-sort=\""
+        << analyzer::severity_rank(severity) << "\"><span class=\"badges\"><span class=\"sev-"
+        << markup_escape(severity) << "\">" << markup_escape(severity) << "</span></span></td><td>"
         << markup_escape(f.value("kind", "")) << "</td><td><code>" << markup_escape(subject_line(f))
         << "</code></td><td>"
         << markup_escape(join(impact.value("entrypoints_down", json::array()), ", ")) << "</td><td>"

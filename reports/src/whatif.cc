@@ -121,18 +121,17 @@ std::string format_plan_text(const std::string& file, const analyzer::Plan& plan
   HarmCounts last = plan.before;
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const auto& s = plan.steps[i];
-    analyzer::Overlay one{"", {s.change}, ""};
-    std::ostringstream yaml;
-    analyzer::write_overlay(one, yaml);
-    std::string line = yaml.str();
-    line = line.substr(line.find("  - ") + 4);
-    line.pop_back();
-    out << "\n"
-        << i + 1 << ". " << line << "\n   why: " << common::one_line(s.reason)
-        << "\n   measured: resolves " << plural(s.resolved.size(), "finding") << ", introduces "
-        << s.introduced.size() << "; critical " << last.critical << " -> " << s.after.critical
-        << ", entrypoints down " << last.entrypoints_down << " -> " << s.after.entrypoints_down
-        << "\n";
+    out << "\n" << i + 1 << ". ";
+    if (s.changes.size() == 1)
+      out << common::one_line(analyzer::change_line(s.changes[0]));
+    else
+      out << s.kind << ", " << s.changes.size() << " overlay entries measured together:";
+    for (size_t k = 0; s.changes.size() > 1 && k < s.changes.size(); ++k)
+      out << "\n     - " << common::one_line(analyzer::change_line(s.changes[k]));
+    out << "\n   why: " << common::one_line(s.reason) << "\n   measured: resolves "
+        << plural(s.resolved.size(), "finding") << ", introduces " << s.introduced.size()
+        << "; critical " << last.critical << " -> " << s.after.critical << ", entrypoints down "
+        << last.entrypoints_down << " -> " << s.after.entrypoints_down << "\n";
     last = s.after;
   }
   out << "\nafter: " << counts(last) << "\n";

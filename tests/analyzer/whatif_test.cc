@@ -2,7 +2,8 @@
 // overlay located, in full text; whatif against a brute-force reference (each overlay also
 // applied by hand to the topology's text, both analyzed, the findings and the diff
 // compared); and recommend's claims re-measured by applying its written plan change by
-// change.
+// change, a spread's entries together, and measure_plan's against whatif of each prefix.
+// Past 500 lines: the cases share the topologies and check_plan, kept in one place.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -388,15 +389,17 @@ void check_plan(const Topology& topology, const analyzer::RecommendOptions& opti
   std::ostringstream yaml;
   analyzer::write_overlay(analyzer::plan_overlay(plan, "t.yaml"), yaml);
   const auto overlay = analyzer::load_overlay_text(yaml.str(), "plan.yaml");
-  REQUIRE(overlay.changes.size() == plan.steps.size());
+  REQUIRE(overlay.changes.size() == analyzer::plan_entries(plan));
   Analysis previous = analyzer::analyze(topology, options.analysis);
   CHECK(analyzer::harm_counts(previous).critical == plan.before.critical);
   std::vector<Topology> kept;  // each analysis holds views of its topology's ids
   kept.reserve(plan.steps.size());
+  size_t entries = 0;
   for (size_t k = 1; k <= plan.steps.size(); ++k) {
     INFO("step " << k);
+    entries += plan.steps[k - 1].changes.size();
     analyzer::Overlay prefix = overlay;
-    prefix.changes.resize(k);
+    prefix.changes.resize(entries);
     kept.push_back(analyzer::apply_overlay(topology, prefix));
     const Analysis now = analyzer::analyze(kept.back(), options.analysis);
     const auto d = analyzer::diff_analyses(previous, now);
@@ -437,9 +440,9 @@ TEST_CASE("recommend's claims hold when its written plan is applied and re-analy
     const Topology t = analyzer::load_topology(kShopPath);
     const auto plan = analyzer::recommend(t, options);
     REQUIRE(!plan.steps.empty());
-    CHECK(plan.steps[0].change.kind == analyzer::ChangeKind::kAddMember);
-    CHECK(plan.steps[0].change.service == "lb");
-    CHECK(plan.steps[0].change.domain == "az2");
+    CHECK(plan.steps[0].changes[0].kind == analyzer::ChangeKind::kAddMember);
+    CHECK(plan.steps[0].changes[0].service == "lb");
+    CHECK(plan.steps[0].changes[0].domain == "az2");
     CHECK(plan.steps[0].after.critical < plan.before.critical);
     check_plan(t, options, 1);
   }
@@ -449,7 +452,117 @@ TEST_CASE("recommend's claims hold when its written plan is applied and re-analy
     const auto plan = analyzer::recommend(t, options);
     REQUIRE(!plan.steps.empty());
     for (const auto& s : plan.steps)
-      CHECK(s.change.kind == analyzer::ChangeKind::kScale);
+      CHECK(s.changes[0].kind == analyzer::ChangeKind::kScale);
     check_plan(t, options, 1);
   }
+}
+
+TEST_CASE(
+    "recommend spreads the services whose only members one zone holds, as one change of "
+    "several entries, and whatif of the written plan shows the effect it claims",
+    "[recommend]") {
+  // z1 holds the only member of orders, stock and users, each on its own host: seven
+  // critical findings (z1, h1 to h3, and the three members) that no change to one service
+  // removes more than two of.
+  const Topology t = analyzer::load_topology(std::string(ACHILLES_TEST_DATA) + "/cli/spread.yaml");
+  analyzer::RecommendOptions options;
+  options.max_changes = 1;
+  const auto plan = analyzer::recommend(t, options);
+  REQUIRE(plan.steps.size() == 1);
+  const auto& step = plan.steps[0];
+  CHECK(step.kind == "spread");
+  CHECK(step.group == "domain_spof:z1");
+  CHECK(step.reason ==
+        "zone z1 holds every member of 3 services that lack redundancy (7 critical findings): "
+        "give each a member outside it");
+  REQUIRE(step.changes.size() == 3);
+  const char* services[] = {"orders", "stock", "users"};
+  for (size_t i = 0; i < 3; ++i) {
+    INFO(services[i]);
+    CHECK(analyzer::change_line(step.changes[i]) ==
+          std::string("add_member: {service: \"") + services[i] + "\", id: \"" + services[i] +
+              "-2\", domain: \"h4\", like: \"" + services[i] + "-1\"}");
+  }
+  CHECK(plan.before.critical == 7);
+  CHECK(step.after.critical == 0);
+  CHECK(step.resolved == std::vector<std::string>{
+                             "domain_spof:h1", "domain_spof:h2", "domain_spof:h3", "domain_spof:z1",
+                             "slo_risk:shop", "spof:orders-1", "spof:stock-1", "spof:users-1"});
+  REQUIRE(plan.availability.size() == 1);
+  CHECK(*plan.availability[0].after > *plan.availability[0].before);
+
+  // The written plan: one numbered change of three entries, which whatif applies as it is.
+  std::ostringstream yaml;
+  analyzer::write_overlay(analyzer::plan_overlay(plan, "spread.yaml"), yaml);
+  CHECK_THAT(yaml.str(),
+             Catch::Contains("# 1. zone z1 holds every member of 3 services that lack redundancy "
+                             "(7 critical findings): give each a member outside it\n"
+                             "  #    one change of 3 entries, this one and the 2 below it, "
+                             "measured together\n"));
+  CHECK_THAT(yaml.str(), Catch::Contains("# 1. (entry 3 of 3)\n"));
+  const auto overlay = analyzer::load_overlay_text(yaml.str(), "plan.yaml");
+  REQUIRE(overlay.changes.size() == 3);
+  const Topology after = analyzer::apply_overlay(t, overlay);
+  const auto d = analyzer::diff_analyses(analyzer::analyze(t, options.analysis),
+                                         analyzer::analyze(after, options.analysis));
+  CHECK(d.after.critical == step.after.critical);
+  CHECK(d.after.high == step.after.high);
+  CHECK(d.after.findings == step.after.findings);
+  CHECK(d.resolved == step.resolved);
+  CHECK(d.added == step.introduced);
+  REQUIRE(d.availability.size() == 1);
+  CHECK(*d.availability[0].after == *plan.availability[0].after);
+
+  // Without spreads, one change removes two of the seven.
+  options.spreads_per_step = 0;
+  const auto single = analyzer::recommend(t, options);
+  REQUIRE(single.steps.size() == 1);
+  CHECK(single.steps[0].kind == "add_member");
+  CHECK(single.steps[0].after.critical == 5);
+
+  options.spreads_per_step = 4;
+  options.max_changes = 3;
+  check_plan(t, options, 1);
+}
+
+TEST_CASE("measure_plan measures each entry of an overlay as whatif of its prefix does",
+          "[recommend]") {
+  const Topology t = analyzer::load_topology(std::string(ACHILLES_TEST_DATA) + "/cli/spread.yaml");
+  const auto overlay = analyzer::load_overlay_text(
+      "version: 1\nchanges:\n"
+      "  - add_member: {service: orders, id: orders-2, domain: h4, like: orders-1}\n"
+      "  - set: {id: lb-1, availability: 0.9999}\n"
+      "  - add_member: {service: stock, id: stock-2, domain: h4, like: stock-1}\n",
+      "hand.yaml");
+  const analyzer::RecommendOptions options;
+  const auto plan = analyzer::measure_plan(t, overlay, options);
+  REQUIRE(plan.steps.size() == 3);
+  CHECK(plan.analyses == 4);
+  CHECK(plan.steps[1].kind == "set");
+  CHECK(plan.steps[1].reason == "entry 2 of hand.yaml");
+  Analysis previous = analyzer::analyze(t, options.analysis);
+  std::vector<Topology> kept;
+  kept.reserve(3);
+  for (size_t k = 1; k <= 3; ++k) {
+    INFO("entry " << k);
+    analyzer::Overlay prefix = overlay;
+    prefix.changes.resize(k);
+    kept.push_back(analyzer::apply_overlay(t, prefix));
+    const Analysis now = analyzer::analyze(kept.back(), options.analysis);
+    const auto d = analyzer::diff_analyses(previous, now);
+    CHECK(d.after.critical == plan.steps[k - 1].after.critical);
+    CHECK(d.resolved == plan.steps[k - 1].resolved);
+    CHECK(d.added == plan.steps[k - 1].introduced);
+    previous = now;
+  }
+  CHECK(plan.steps[0].after.critical == 5);
+  CHECK(plan.steps[1].after.critical == 5);
+  CHECK(plan.steps[2].after.critical == 3);
+
+  // An entry that does not apply is reported, located, before anything is analyzed.
+  const auto bad = analyzer::load_overlay_text(
+      "version: 1\nchanges:\n  - scale: {service: nope, capacity_factor: 2}\n", "bad.yaml");
+  CHECK_THROWS_WITH(analyzer::measure_plan(t, bad, options),
+                    Catch::Contains("bad.yaml:3:22: error: change 1 (scale): service 'nope' "
+                                    "does not exist"));
 }

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -140,7 +141,13 @@ TEST_CASE(
   auto w = run_achilles("whatif " + kThreeTier + " " + s.dir + "/plan.yaml --format json");
   REQUIRE(w.code == 0);
   const auto diff = nlohmann::json::parse(w.out);
-  CHECK(diff["changes"] == plan["changes"].size());
+  // A spread is one change of several entries: whatif counts entries.
+  size_t entries = 0;
+  for (const auto& step : plan["changes"]) {
+    CHECK(step["change"] == step["entries"][0]);
+    entries += step["entries"].size();
+  }
+  CHECK(diff["changes"] == entries);
   CHECK(diff["before"] == plan["before"]);
   CHECK(diff["after"] == plan["after"]);
   // What the steps say they resolve, less what later steps introduce again, is what whatif
@@ -166,4 +173,134 @@ TEST_CASE(
   CHECK(bad.code == 2);
   CHECK(bad.err ==
         "achilles recommend: error: --allow takes add_member, scale, move and set, not 'remove'\n");
+}
+
+namespace {
+
+const std::string kSpread = std::string(ACHILLES_TEST_DATA) + "/cli/spread.yaml";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "report --recommend opens with what to do first: each change, why, its measured effect, "
+    "and the availability before and after",
+    "[cli][report][recommend]") {
+  Scratch scratch;
+  const std::string html = scratch.dir + "/spread.html";
+  auto r = run_achilles("report " + kSpread + " --recommend 1 -o " + html);
+  REQUIRE(r.code == 0);
+  CHECK(r.err == "achilles report: wrote " + html + "\n");
+  const std::string page = read_file(html);
+  // After the summary, before the graph.
+  const auto plan = page.find("<section id=\"plan\"><h2>What to do first</h2>");
+  REQUIRE(plan != std::string::npos);
+  CHECK(page.find("<section id=\"summary\">") < plan);
+  CHECK(plan < page.find("<section id=\"graph\">"));
+  CHECK_THAT(page, Catch::Contains(
+                       "<p>1 change (3 overlay entries) from achilles recommend --max-changes 1, "
+                       "each measured by re-analysis of this topology with every change above it "
+                       "applied"));
+  CHECK_THAT(page, Catch::Contains("<p class=\"totals\" id=\"plan-totals\">Critical findings "
+                                   "<b>7 &rarr; 0</b> (100% fewer); high findings 4 &rarr; 28; "
+                                   "all findings 11 &rarr; 28; entrypoints down 1 &rarr; 1.</p>"));
+  // The spread: its three entries, why, and its effect, linked to the finding it comes from
+  // and to the rows of the findings it resolves.
+  CHECK_THAT(page, Catch::Contains("<td><b>spread</b>: 3 overlay entries, measured together"));
+  for (const char* service : {"orders", "stock", "users"})
+    CHECK_THAT(page, Catch::Contains(std::string("<code>add_member: {service: &quot;") + service +
+                                     "&quot;, id: &quot;" + service +
+                                     "-2&quot;, domain: &quot;h4&quot;, like: &quot;" + service +
+                                     "-1&quot;}</code>"));
+  CHECK_THAT(page, Catch::Contains("<td>zone z1 holds every member of 3 services that lack "
+                                   "redundancy (7 critical findings): give each a member outside "
+                                   "it (<a href=\"#finding-domain_spof:z1\"><code>domain_spof:z1"
+                                   "</code></a>)</td><td>7 &rarr; 0</td><td>1 &rarr; 1</td><td>8 "
+                                   "findings<details>"));
+  CHECK_THAT(page, Catch::Contains("<td id=\"finding-domain_spof:z1\" data-sort=\"0\">"));
+  CHECK_THAT(page, Catch::Contains("<a href=\"#finding-spof:users-1\"><code>spof:users-1</code>"));
+  CHECK_THAT(page, Catch::Contains("<tr><td>shop</td><td>99.9%</td><td class=\"bad\">99.39135%"
+                                   "</td><td class=\"ok\">99.99838%</td></tr>"));
+
+  // A change drawn from a risk group links to the row of the group's first finding.
+  REQUIRE(run_achilles("report " + kSpread + " --recommend 2 -o " + html).code == 0);
+  CHECK_THAT(read_file(html),
+             Catch::Contains("<td>stock lacks redundancy across hosts: 7 findings (risk group "
+                             "<code>stock</code>: <a href=\"#finding-domain_spof:h2\"><code>"
+                             "domain_spof:h2</code></a>)</td><td>0 &rarr; 0</td>"));
+
+  // What the section says is what whatif shows of the plan recommend writes.
+  const std::string yaml = scratch.dir + "/plan.yaml";
+  REQUIRE(run_achilles("recommend " + kSpread + " --max-changes 1 --format yaml -o " + yaml).code ==
+          0);
+  auto diff = run_achilles("whatif " + kSpread + " " + yaml + " --format json");
+  REQUIRE(diff.code == 0);
+  const auto d = nlohmann::json::parse(diff.out);
+  CHECK(d["before"]["critical"] == 7);
+  CHECK(d["after"]["critical"] == 0);
+  CHECK(d["after"]["high"] == 28);
+  CHECK(d["resolved"].size() == 8);
+  CHECK(d["new"].size() == 25);
+  CHECK(d["availability"][0]["after"].get<double>() == Approx(0.9999838).margin(5e-9));
+}
+
+TEST_CASE(
+    "report --plan measures a written plan entry by entry, as whatif does, and escapes what it "
+    "shows",
+    "[cli][report][recommend]") {
+  Scratch scratch;
+  const std::string overlay =
+      scratch.write("a&b.yaml",
+                    "version: 1\nchanges:\n"
+                    "  - add_member: {service: orders, id: orders-2, domain: h4, like: orders-1}\n"
+                    "  - add_member: {service: stock, id: stock-2, domain: h4, like: stock-1}\n");
+  const std::string html = scratch.dir + "/plan.html";
+  auto r = run_achilles("report " + kSpread + " --plan '" + overlay + "' -o " + html);
+  REQUIRE(r.code == 0);
+  const std::string page = read_file(html);
+  const std::string escaped = scratch.dir + "/a&amp;b.yaml";
+  CHECK_THAT(page, Catch::Contains("<p>2 changes from the overlay " + escaped + ", each measured"));
+  CHECK_THAT(page, Catch::Contains("Critical findings <b>7 &rarr; 3</b> (57% fewer); high "
+                                   "findings 4 &rarr; 17; all findings 11 &rarr; 20;"));
+  CHECK_THAT(page,
+             Catch::Contains("<td>entry 1 of " + escaped +
+                             "</td><td>7 &rarr; 5</td><td>1 &rarr; 1</td><td>2 findings<details>"
+                             "<summary>which</summary><a href=\"#finding-domain_spof:h1\"><code>"
+                             "domain_spof:h1</code></a>, <a href=\"#finding-spof:orders-1\"><code>"
+                             "spof:orders-1</code></a></details></td><td>7 findings"));
+  CHECK_THAT(page, Catch::Contains("<td>entry 2 of " + escaped + "</td><td>5 &rarr; 3</td>"));
+  CHECK_THAT(page, Catch::Contains("<tr><td>shop</td><td>99.9%</td><td class=\"bad\">99.39135%"
+                                   "</td><td class=\"bad\">99.78897%</td></tr>"));
+  CHECK_THAT(page, Catch::Contains("Check it: <code>achilles whatif " + kSpread + " " + escaped +
+                                   "</code>"));
+  CHECK(page.find("a&b") == std::string::npos);
+  // The same totals as whatif of the overlay.
+  auto diff = run_achilles("whatif " + kSpread + " '" + overlay + "' --format json");
+  REQUIRE(diff.code == 0);
+  const auto d = nlohmann::json::parse(diff.out);
+  CHECK(d["after"]["critical"] == 3);
+  CHECK(d["after"]["findings"] == 20);
+  CHECK(d["availability"][0]["after"].get<double>() == Approx(0.9978897).margin(5e-9));
+}
+
+TEST_CASE("report takes --recommend or --plan, not both, and a bad plan stops it with exit 2",
+          "[cli][report][recommend]") {
+  Scratch scratch;
+  const std::string html = scratch.dir + "/x.html";
+  auto both = run_achilles("report " + kSpread + " --recommend 2 --plan p.yaml -o " + html);
+  CHECK(both.code == 2);
+  CHECK(both.err == "achilles report: error: give --recommend or --plan, not both\n");
+  auto half = run_achilles("report " + kSpread + " --recommend 1.5 -o " + html);
+  CHECK(half.code == 2);
+  CHECK(half.err == "achilles report: error: --recommend must be a whole number\n");
+  const std::string bad =
+      scratch.write("bad.yaml", "version: 1\nchanges:\n  - add_member: {service: nope, id: x-2}\n");
+  auto r = run_achilles("report " + kSpread + " --plan " + bad + " -o " + html);
+  CHECK(r.code == 2);
+  CHECK(r.err == bad + ":3:27: error: change 1 (add_member): service 'nope' does not exist\n");
+  CHECK_FALSE(std::ifstream(html).good());
 }

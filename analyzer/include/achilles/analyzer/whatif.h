@@ -65,13 +65,21 @@ struct RecommendOptions {
   AnalysisOptions analysis;
   /// The risk groups (most harmful first) that each step draws candidates from.
   size_t groups_per_step = 8;
+  /// The domain_spof findings that each step draws a spread from (those whose services hold
+  /// the most critical findings first): every service that lacks redundancy and whose
+  /// members all lie in the domain gets a member outside it, as one change.
+  size_t spreads_per_step = 4;
   /// Called after each re-analysis: the step (from 1) and how many candidates it has tried.
   std::function<void(size_t step, size_t tried, size_t candidates)> progress;
 };
 
 /// One recommended change and its measured effect, with every earlier change applied.
 struct PlanStep {
-  Change change;
+  /// The overlay entries of the change: one, or for a spread one add_member per service
+  /// spread out of the domain; they are measured, and stand or fall, together.
+  std::vector<Change> changes;
+  /// The change's kind: its entry's (add_member, scale, move, set), or `spread`.
+  std::string kind;
   /// Why it was proposed: the risk group it comes from (its fix), and one line for a person.
   std::string group, reason;
   /// Finding ids resolved and introduced by this change (against the step before).
@@ -87,6 +95,8 @@ struct Plan {
   std::vector<double> analysis_seconds;
   /// Candidates tried, over all steps.
   size_t candidates = 0;
+  /// Each entrypoint's availability before the first change and after the last.
+  std::vector<AvailabilityChange> availability;
 };
 
 /// The greedy plan of at most options.max_changes changes (spec whatif.md): at each step the
@@ -96,8 +106,22 @@ struct Plan {
 /// removes any.
 Plan recommend(const Topology& topology, const RecommendOptions& options);
 
+/// A plan that was written by hand (or by `recommend --format yaml`), measured as recommend
+/// measures its own: each entry of the overlay a step, applied with the entries above it to
+/// the original topology and analyzed whole (options.analysis; the other options unused).
+/// Throws InputError, located in the overlay, if an entry does not apply.
+Plan measure_plan(const Topology& topology, const Overlay& overlay,
+                  const RecommendOptions& options);
+
+/// One overlay entry as the one line of YAML write_overlay gives it, without its note:
+/// `add_member: {service: web, id: web-3, ...}`.
+std::string change_line(const Change& change);
+
+/// The number of overlay entries of a plan (a spread holds several).
+size_t plan_entries(const Plan& plan);
+
 /// The plan as an overlay that `whatif` applies as is; each change carries its measured
-/// effect as a comment.
+/// effect as a comment, and the entries of a change of several say so.
 Overlay plan_overlay(const Plan& plan, const std::string& topology_file);
 
 /// The document of `achilles recommend --format json` (schema achilles.recommend/v1).
