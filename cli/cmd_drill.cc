@@ -139,15 +139,15 @@ const Registrar plan_registrar{Command{
             "Writes a drill plan from the analyzer's predictions: for each failure domain\n"
             "whose loss the analyzer says every entrypoint survives, lose it (an isolate on\n"
             "the agent of each of its hosts) and expect every entrypoint to stay up; for each\n"
-            "service with more\n"
-            "members than min_healthy, kill one member that has a target and expect every\n"
-            "entrypoint to stay up (healthy again within --recover-within-ms); for each\n"
-            "component reached through an agent's proxy (`proxy` in its target block), add\n"
-            "latency and record the effect; with --include-spofs (for staging), kill each\n"
-            "single point of failure that has a target, and lose each domain_spof, and\n"
-            "expect exactly the entrypoints the analyzer predicts to go down. Entrypoints are "
-            "watched through their `url`\n"
-            "label (an HTTP probe) or their target's `port` (a TCP probe).",
+            "service with more members than min_healthy, kill one member that has a target\n"
+            "and expect every entrypoint to stay up (healthy again within\n"
+            "--recover-within-ms); for each component reached through an agent's proxy\n"
+            "(`proxy` in its target block), add latency and record the effect; with\n"
+            "--include-spofs (for staging), kill each single point of failure that has a\n"
+            "target, and lose each domain_spof, and expect exactly the entrypoints the\n"
+            "analyzer predicts to go down. Entrypoints are watched through their `url` label\n"
+            "(an HTTP probe) or their target's `port` (a TCP probe). To try it on one\n"
+            "machine: scripts/lab up docs/examples/lab-zones.yaml (docs/game-day.md).",
         .options =
             {
                 {.name = "output",

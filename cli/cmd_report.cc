@@ -18,6 +18,18 @@
 namespace achilles::cli {
 namespace {
 
+/// `word` as one shell word: as it is when it holds nothing a shell reads, else in single
+/// quotes (a quote inside written '\\'').
+std::string shell_word(const std::string& word) {
+  if (!word.empty() && word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                              "0123456789_./:=@%+-,") == std::string::npos)
+    return word;
+  std::string out = "'";
+  for (char c : word)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 int run_report(const Args& args) {
   auto out = args.get("output");
   if (!out) throw common::UsageError("achilles report: error: -o report.html is required");
@@ -61,6 +73,12 @@ int run_report(const Args& args) {
     analyzer::RecommendOptions ro;
     ro.analysis = analysis_options(args, "achilles");
     ro.max_changes = recommend.value_or(0);
+    // The analysis options given here, for the command that checks the plan: the same plan
+    // comes out only under the same analysis.
+    std::string analysis;
+    for (const char* name : {"order", "threshold"})
+      if (args.get(name)) analysis += std::string(" --") + name + " " + shell_word(*args.get(name));
+    if (args.has("cascade")) analysis += " --cascade";
     ro.progress = [&](size_t step, size_t tried, size_t candidates) {
       progress.update(
           recommend ? "change " + std::to_string(step) + ": re-analyzing candidate " +
@@ -74,13 +92,14 @@ int run_report(const Args& args) {
     if (recommend) {
       plan = analyzer::recommend(topology, ro);
       html.plan_from = "achilles recommend --max-changes " + std::to_string(*recommend);
-      html.plan_check = "achilles recommend " + file + " --max-changes " +
-                        std::to_string(*recommend) + " --format yaml -o plan.yaml && " +
-                        "achilles whatif " + file + " plan.yaml";
+      html.plan_check = "achilles recommend " + shell_word(file) + " --max-changes " +
+                        std::to_string(*recommend) + analysis + " --format yaml -o plan.yaml && " +
+                        "achilles whatif " + shell_word(file) + " plan.yaml" + analysis;
     } else {
       plan = analyzer::measure_plan(topology, *overlay, ro);
       html.plan_from = "the overlay " + *args.get("plan");
-      html.plan_check = "achilles whatif " + file + " " + *args.get("plan");
+      html.plan_check =
+          "achilles whatif " + shell_word(file) + " " + shell_word(*args.get("plan")) + analysis;
     }
     html.plan = &*plan;
   }

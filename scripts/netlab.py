@@ -8,7 +8,8 @@ and its processes, so that a game day can lose a whole zone for real on one mach
   scripts/lab down [--dir DIR]                      stop what `up` started, delete its namespaces
   scripts/lab status [--dir DIR]                    what runs, where
 
-What it builds (DIR defaults to /tmp/achilles-lab, TAG to "lab"):
+What it builds (DIR defaults to /run/achilles-lab, which must be root's own and writable by
+nobody else; TAG defaults to "lab"):
   - TAG-sw: a namespace holding only a bridge; every other namespace has one veth on it, and
     nothing is connected to the machine's own network: no packet leaves the lab.
   - TAG-ops, 10.215.0.2: the operator's seat; run `achilles drill` here (`ip netns exec`).
@@ -30,9 +31,11 @@ import argparse
 import ipaddress
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -47,6 +50,25 @@ AGENT_PORT = 8474
 
 class LabError(Exception):
     pass
+
+
+def safe_name(ident):
+    """An id as a file or haproxy name: ids may hold '/', ':' or '@' (imported ones do)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", ident)
+
+
+def secure_dir(d, create):
+    """The lab's directory, as root writes a token, configurations and its state there and
+    `down` trusts that state: it must be this user's own directory, a real one, writable by
+    nobody else (another user could plant a symlink or a state file in a shared one)."""
+    if create:
+        os.makedirs(d, mode=0o700, exist_ok=True)
+    st = os.lstat(d)
+    if not stat.S_ISDIR(st.st_mode):
+        raise LabError("%s is not a directory (a symbolic link?)" % d)
+    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise LabError("%s must be owned by this user and writable by nobody else: another user "
+                       "could plant files there that root would write through or trust" % d)
 
 
 def run(*args, check=True):
@@ -121,6 +143,12 @@ def plan_estate(topology, tag):
         if role != "lb":
             entry["name"] = "%s-%s" % (tag, target["process"])
             entry["agent"] = target["agent"]
+            same = [o for o, q in placed.items() if q.get("name") == entry["name"]]
+            if same:
+                problems.append("components '%s' and '%s' have the same process name '%s': the "
+                                "lab's hosts share one process table, so a kill of one would kill "
+                                "both" % (same[0], cid, target["process"]))
+                continue
         if role == "web":
             called = [m for d in dependency_ids(c) for m in members_of(d)]
             if len(called) != 1:
@@ -176,7 +204,7 @@ def haproxy_config(estate, lb):
              "  option httpchk GET /health", "  default-server inter 200ms fall 2 rise 2"]
     for b in p["backends"]:
         q = estate["placed"][b]
-        lines.append("  server %s %s:%d check" % (b, estate["address"][q["host"]], q["port"]))
+        lines.append("  server %s %s:%d check" % (safe_name(b), estate["address"][q["host"]], q["port"]))
     return "\n".join(lines) + "\n"
 
 
@@ -208,6 +236,7 @@ def up(args):
     agent = find_binary(args.agent, "achilles-agent", "build/injector/achilles-agent")
     service = os.path.join(REPO, "cli", "demo", "service.py")
     d = os.path.abspath(args.dir)
+    secure_dir(d, create=True)
     if os.path.exists(state_path(d)):
         raise LabError("a lab is already up in %s (scripts/lab down --dir %s first)" % (d, d))
     check = run(achilles, "validate", args.topology, check=False)
@@ -229,7 +258,7 @@ def up(args):
             json.dump(state, f, indent=1)
 
     def start(ns, label, argv):
-        log = open(os.path.join(d, "logs", label + ".log"), "w")
+        log = open(os.path.join(d, "logs", safe_name(label) + ".log"), "w")
         p = subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdout=log, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True)
         time.sleep(0.05)
@@ -265,7 +294,7 @@ def up(args):
         for cid, p in order:
             ns = "%s-%s" % (args.tag, p["host"])
             if p["role"] == "lb":
-                cfg = os.path.join(d, "haproxy-%s.cfg" % cid)
+                cfg = os.path.join(d, "haproxy-%s.cfg" % safe_name(cid))
                 with open(cfg, "w") as f:
                     f.write(haproxy_config(estate, cid))
                 start(ns, cid, [shutil.which("haproxy"), "-f", cfg, "-db"])
@@ -293,7 +322,7 @@ def up(args):
         for address, port, label in waits:
             if not reachable(ops, address, port):
                 raise LabError("%s does not answer on %s:%d (see %s)" % (
-                    label, address, port, os.path.join(d, "logs", label + ".log")))
+                    label, address, port, os.path.join(d, "logs", safe_name(label) + ".log")))
         with open(os.path.join(d, "topology.yaml"), "w") as f:
             f.write("# Written by scripts/lab up from %s: the lab's agents, process names and\n"
                     "# entrypoint URLs filled in.\n" % os.path.abspath(args.topology))
@@ -350,8 +379,10 @@ def down_state(state, quiet=False):
 
 
 def load_state(d):
+    d = os.path.abspath(d)
     try:
-        with open(state_path(os.path.abspath(d))) as f:
+        secure_dir(d, create=False)
+        with open(state_path(d)) as f:
             return json.load(f)
     except FileNotFoundError:
         return None
@@ -364,7 +395,7 @@ def main():
     p_up = sub.add_parser("up", help="build the lab from a topology")
     p_up.add_argument("topology")
     for p in (p_up, sub.add_parser("down", help="stop it"), sub.add_parser("status", help="what runs")):
-        p.add_argument("--dir", default="/tmp/achilles-lab")
+        p.add_argument("--dir", default="/run/achilles-lab")
     p_up.add_argument("--tag", default="lab", help="prefix of the namespaces and process names")
     p_up.add_argument("--achilles", help="the achilles binary (default: build/cli/achilles, then PATH)")
     p_up.add_argument("--agent", help="the achilles-agent binary")
@@ -387,6 +418,9 @@ def main():
                 print("%-8d %-14s %-22s %s" % (p["pid"], p["label"], p["namespace"],
                                                 "running" if alive(p) else "gone"))
     except LabError as e:
+        print("lab: error: %s" % e, file=sys.stderr)
+        return 2
+    except OSError as e:
         print("lab: error: %s" % e, file=sys.stderr)
         return 2
     return 0

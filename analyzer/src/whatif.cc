@@ -364,7 +364,7 @@ class Planner {
           if (t[m].kind == ElementKind::kComponent && t[m].domain != kNoElement &&
               std::find(used.begin(), used.end(), t[m].domain) == used.end())
             used.push_back(t[m].domain);
-        const auto spare = spare_domains(t, used, 0);
+        const auto spare = spare_domains(t, used, 0, d);  // outside the domain spread out of
         if (spare.empty()) continue;
         // Among the domains ranked first, the one that took the fewest new members so far.
         ElementId to = spare[0];
@@ -434,9 +434,9 @@ class Planner {
   // member or contains one, ranked by how many of its ancestors hold or contain a member
   // (a host in another zone before another host of the same rack), then those of the kind the
   // members are in (a host before a zone), then in file order; at most `most`, or with
-  // `most` 0 every domain ranked as the first is.
+  // `most` 0 every domain ranked as the first is. With `outside`, none under that domain.
   std::vector<ElementId> spare_domains(const Topology& t, const std::vector<ElementId>& used,
-                                       size_t most = 2) {
+                                       size_t most = 2, ElementId outside = kNoElement) {
     std::unordered_set<ElementId> above;  // the used domains and their ancestors
     std::set<std::string_view> types;
     for (ElementId d : used) {
@@ -447,6 +447,12 @@ class Planner {
     std::vector<std::tuple<size_t, bool, ElementId>> ranked;
     for (ElementId d = 0; d < t.size() && t[d].kind == ElementKind::kDomain; ++d) {
       if (above.count(d)) continue;
+      if (outside != kNoElement) {  // not `outside` nor any domain under it
+        bool under = false;
+        for (ElementId up = d; up != kNoElement && !under; up = t[up].parent)
+          under = up == outside;
+        if (under) continue;
+      }
       size_t shared = 0;
       for (ElementId up = t[d].parent; up != kNoElement; up = t[up].parent)
         shared += above.count(up);

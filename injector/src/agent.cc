@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -18,7 +19,10 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <sstream>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include <asio.hpp>
 
@@ -123,15 +127,30 @@ void ensure_directory(const std::string& file, const std::string& default_file,
 class NetnsLock {
  public:
   static constexpr const char* kName = "achilles-agent/network-faults";
-  NetnsLock() {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return;
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    const std::size_t n = std::strlen(kName);
-    std::memcpy(address.sun_path + 1, kName, n);  // sun_path[0] == 0: an abstract name
-    const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
-    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&address), length) != 0) release();
+  /// Takes the name, trying for up to `patience` (an agent without network faults holds it
+  /// for the milliseconds of its start-up sweep). Held by another process is !held(); any
+  /// other failure to bind is an error, never read as "held".
+  explicit NetnsLock(std::chrono::milliseconds patience) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    for (;;) {
+      fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd_ < 0)
+        throw std::runtime_error(std::string("cannot make the network namespace's lock: ") +
+                                 std::strerror(errno));
+      sockaddr_un address{};
+      address.sun_family = AF_UNIX;
+      const std::size_t n = std::strlen(kName);
+      std::memcpy(address.sun_path + 1, kName, n);  // sun_path[0] == 0: an abstract name
+      const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
+      if (::bind(fd_, reinterpret_cast<const sockaddr*>(&address), length) == 0) return;
+      const int error = errno;
+      release();
+      if (error != EADDRINUSE)
+        throw std::runtime_error(std::string("cannot take the network namespace's lock @") + kName +
+                                 ": " + std::strerror(error));
+      if (std::chrono::steady_clock::now() >= deadline) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
   NetnsLock(const NetnsLock&) = delete;
   NetnsLock& operator=(const NetnsLock&) = delete;
@@ -140,6 +159,42 @@ class NetnsLock {
   void release() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+  }
+
+  /// Who holds the name, for the message: "pid N (COMM)", or "" when it cannot be told. The
+  /// socket's inode is in /proc/net/unix (this network namespace's), its holder the process
+  /// with a descriptor on socket:[INODE]. Abstract names have no permissions, so the holder
+  /// may be any process: the message names it rather than assume it is an agent.
+  static std::string holder() {
+    std::ifstream unix_sockets("/proc/net/unix");
+    std::string line, inode;
+    const std::string name = std::string("@") + kName;
+    while (std::getline(unix_sockets, line)) {
+      std::istringstream fields(line);
+      std::vector<std::string> f{std::istream_iterator<std::string>(fields), {}};
+      if (f.size() >= 8 && f[7] == name) {
+        inode = f[6];
+        break;
+      }
+    }
+    if (inode.empty()) return "";
+    const std::string wanted = "socket:[" + inode + "]";
+    std::error_code ec;
+    for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+      const std::string pid = proc.path().filename().string();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::error_code fd_ec;
+      for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", fd_ec)) {
+        char target[64];
+        const ssize_t n = ::readlink(fd.path().c_str(), target, sizeof target - 1);
+        if (n <= 0 || std::string_view(target, static_cast<std::size_t>(n)) != wanted) continue;
+        std::ifstream comm_file(proc.path() / "comm");
+        std::string comm;
+        std::getline(comm_file, comm);
+        return "pid " + pid + " (" + comm + ")";
+      }
+    }
+    return "";
   }
 
  private:
@@ -216,19 +271,20 @@ int run_agent(const AgentConfig& config, std::ostream& out) {
   // delete the first one's live network faults. An agent that may make network faults holds
   // the namespace for its life; one that may not holds it only for its start-up sweep (so
   // that it still cleans up after a killed predecessor) and gives it up after.
-  NetnsLock netns_lock;
+  NetnsLock netns_lock(std::chrono::seconds(2));
   const bool sweep = netns_lock.held();
-  if (!sweep && options.limits.network.allowed)
-    throw ConfigError(
-        "another achilles-agent runs in this network namespace and owns its network faults "
-        "(it holds the abstract socket @" +
-        std::string(NetnsLock::kName) +
-        "); a second one would delete them at its start: give this one no --allow-network, or "
-        "run it in a network namespace of its own");
-  if (!sweep)
-    std::cerr << "achilles-agent: another agent owns this network namespace's network faults "
-                 "(@"
-              << NetnsLock::kName << "): this one leaves its tables and qdiscs alone\n";
+  if (!sweep) {
+    const std::string who = NetnsLock::holder();
+    const std::string held_by = "@" + std::string(NetnsLock::kName) + " is held" +
+                                (who.empty() ? std::string() : " by " + who);
+    if (options.limits.network.allowed)
+      throw ConfigError("another process owns this network namespace's network faults (" + held_by +
+                        "): a second agent would delete the first one's at its start; give "
+                        "this one no --allow-network, or run it in a network namespace of its "
+                        "own");
+    std::cerr << "achilles-agent: another process owns this network namespace's network faults ("
+              << held_by << "): this agent leaves its tables and qdiscs alone\n";
+  }
 
   ::signal(SIGPIPE, SIG_IGN);
   // A file size limit makes a write fail (and the audit log refuse what it cannot record)

@@ -741,9 +741,14 @@ std::optional<std::string> read_state_file(const std::string& path) {
   return text;
 }
 
-// Continues the targets of one recorded pause fault that may be continued.
+// Continues the targets of one recorded pause fault that may be continued, and deletes the
+// table or qdisc of a recorded network fault. `owner`: this agent owns the network namespace
+// (NetnsLock); when it does not, a recorded qdisc is left alone, since every agent's root
+// qdisc has the same handle and the one there now may be the owner's live fault (a table's
+// name holds its fault's id, so deleting a recorded table never touches another agent's).
 void recover_fault(const json& f, const ProcessTable& procs, Signaller& signals, const Guard& guard,
-                   const std::set<int>& ancestors, NetworkFaults* network, json& actions) {
+                   const std::set<int>& ancestors, NetworkFaults* network, bool owner,
+                   json& actions) {
   const std::string kind = f.at("kind").get<std::string>();
   const std::string id = f.at("id").get<std::string>();
   if (kind == "network") {
@@ -756,6 +761,12 @@ void recover_fault(const json& f, const ProcessTable& procs, Signaller& signals,
       NetworkSpec n;
       n.action = f.at("action").get<std::string>();
       if (n.qdisc()) n.interface = f.at("interface").get<std::string>();
+      if (n.qdisc() && !owner) {
+        a["action"] = "left: the qdisc on '" + n.interface +
+                      "' may be the live fault of the agent that owns this network namespace";
+        actions.push_back(a);
+        return;
+      }
       try {
         network->remove(id, n);
         a["action"] = n.qdisc() ? "deleted the qdisc on '" + n.interface + "'"
@@ -852,7 +863,7 @@ Recovery recover_state(const std::string& path, const ProcessTable& procs, Signa
     }
     for (const auto& [line, f] : records) {
       try {
-        recover_fault(f, procs, signals, guard, ancestors, network, out.actions);
+        recover_fault(f, procs, signals, guard, ancestors, network, sweep, out.actions);
         ++out.faults;
       } catch (const json::exception& e) {
         damaged(line, std::string("a fault record with a missing or wrong field: ") + e.what());

@@ -375,15 +375,17 @@ std::string plan_section(const json& analysis, const analyzer::Plan& plan,
          "applied: what it resolves is what the analysis of the changed topology shows, not "
          "an estimate.</p>";
   if (plan.steps.empty()) {
-    out << "<p id=\"plan-none\">No change drawn from the findings removes a critical finding, "
-           "an entrypoint down or a high finding.</p>";
+    out << (options.plan_from.rfind("achilles recommend", 0) == 0
+                ? "<p id=\"plan-none\">No change drawn from the findings removes a critical "
+                  "finding, an entrypoint down or a high finding.</p>"
+                : "<p id=\"plan-none\">The plan holds no change.</p>");
   } else {
     out << "<p class=\"totals\" id=\"plan-totals\">Critical findings <b>"
         << arrow(before.critical, after.critical) << "</b>";
-    if (before.critical > 0)
-      out << common::format(
-          " (%.0f%% fewer)",
-          100.0 * (double(before.critical) - double(after.critical)) / double(before.critical));
+    if (before.critical > 0 && after.critical != before.critical)
+      out << common::format(after.critical < before.critical ? " (%.0f%% fewer)" : " (%.0f%% more)",
+                            100.0 * std::abs(double(before.critical) - double(after.critical)) /
+                                double(before.critical));
     out << "; high findings " << arrow(before.high, after.high) << "; all findings "
         << arrow(before.findings, after.findings) << "; entrypoints down "
         << arrow(before.entrypoints_down, after.entrypoints_down) << ".</p>";

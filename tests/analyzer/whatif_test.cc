@@ -566,3 +566,33 @@ TEST_CASE("measure_plan measures each entry of an overlay as whatif of its prefi
                     Catch::Contains("bad.yaml:3:22: error: change 1 (scale): service 'nope' "
                                     "does not exist"));
 }
+
+TEST_CASE("a spread puts every new member outside the domain it spreads out of", "[recommend]") {
+  // A review found a datacenter's spread placing new members on racks inside that datacenter
+  // ("give each a member outside it", and nothing resolved) on three-tier.yaml, and a region's
+  // on hosts of that region on kubernetes.yaml.
+  for (const char* file : {"three-tier.yaml", "kubernetes.yaml", "microservices.yaml"}) {
+    INFO(file);
+    const Topology t = analyzer::load_topology(std::string(ACHILLES_TOPOLOGIES) + "/" + file);
+    analyzer::RecommendOptions options;
+    options.max_changes = 3;
+    const auto plan = analyzer::recommend(t, options);
+    for (const auto& step : plan.steps) {
+      if (step.kind != "spread") continue;
+      REQUIRE(step.group.rfind("domain_spof:", 0) == 0);
+      const auto out_of = t.find(step.group.substr(std::string("domain_spof:").size()));
+      REQUIRE(out_of);
+      for (const auto& change : step.changes) {
+        INFO(analyzer::change_line(change));
+        const auto to = t.find(change.domain);
+        REQUIRE(to);
+        bool under = false;
+        for (auto up = *to; up != analyzer::kNoElement && !under; up = t[up].parent)
+          under = up == *out_of;
+        CHECK_FALSE(under);
+      }
+      CHECK(step.after.critical <
+            (&step == &plan.steps[0] ? plan.before.critical : (&step - 1)->after.critical));
+    }
+  }
+}

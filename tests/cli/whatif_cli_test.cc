@@ -275,9 +275,16 @@ TEST_CASE(
   CHECK_THAT(page, Catch::Contains("<td>entry 2 of " + escaped + "</td><td>5 &rarr; 3</td>"));
   CHECK_THAT(page, Catch::Contains("<tr><td>shop</td><td>99.9%</td><td class=\"bad\">99.39135%"
                                    "</td><td class=\"bad\">99.78897%</td></tr>"));
-  CHECK_THAT(page, Catch::Contains("Check it: <code>achilles whatif " + kSpread + " " + escaped +
-                                   "</code>"));
+  // The command that checks it names the file as one shell word.
+  CHECK_THAT(page, Catch::Contains("Check it: <code>achilles whatif " + kSpread + " &#39;" +
+                                   escaped + "&#39;</code>"));
   CHECK(page.find("a&b") == std::string::npos);
+  // Under other analysis options, the command carries them: the same plan measures the same
+  // only under the same analysis.
+  REQUIRE(
+      run_achilles("report " + kSpread + " --plan '" + overlay + "' --order 3 -o " + html).code ==
+      0);
+  CHECK_THAT(read_file(html), Catch::Contains("&#39; --order 3</code>"));
   // The same totals as whatif of the overlay.
   auto diff = run_achilles("whatif " + kSpread + " '" + overlay + "' --format json");
   REQUIRE(diff.code == 0);

@@ -770,8 +770,9 @@ TEST_CASE("one agent owns a network namespace's faults: a second one never delet
            "127.0.0.1:0", "--insecure-loopback", "--state-file", refused.file("state.json"),
            "--audit-log", refused.file("audit.jsonl"), "--allow-network"});
   CHECK(code == 2);
-  CHECK(out.find("another achilles-agent runs in this network namespace and owns its network "
-                 "faults (it holds the abstract socket @achilles-agent/network-faults)") !=
+  CHECK(out.find("another process owns this network namespace's network faults "
+                 "(@achilles-agent/network-faults is held by pid " +
+                 std::to_string(first->process().pid()) + " (achilles-agent)): a second agent") !=
         std::string::npos);
   CHECK(pair.tables() == tables);
   // One that may not make them starts, and leaves the table alone (it used to delete it).

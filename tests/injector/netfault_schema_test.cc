@@ -390,6 +390,29 @@ TEST_CASE("recovery deletes a recorded network fault and sweeps what no record n
   std::remove(path.c_str());
 }
 
+TEST_CASE("an agent that does not own the network namespace deletes its recorded tables only",
+          "[netfault]") {
+  testing::Rig rig;
+  FakeNetwork network;
+  const std::string path = "/tmp/achilles-netfault-rec2-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(path) << "{\"achilles_state\": 1, \"agent_pid\": 1, \"halted\": null}\n"
+                      << "{\"id\": \"ab-1\", \"kind\": \"network\", \"action\": \"isolate\", "
+                         "\"table\": \"achilles_ab_1\"}\n"
+                      << "{\"id\": \"ab-2\", \"kind\": \"network\", \"action\": "
+                         "\"bandwidth\", \"interface\": \"eth1\"}\n";
+  // Its table's name holds its id: deleting it cannot touch another agent's. The qdisc has
+  // the handle every agent's has: the one on eth1 now may be the owner's live fault.
+  const Recovery r =
+      recover_state(path, rig.procs, rig.signals, rig.options().guard, &network, false);
+  CHECK(network.removed == std::vector<std::string>{"ab-1 isolate"});
+  REQUIRE(r.actions.size() == 2);
+  CHECK(r.actions[0]["action"] == "deleted nftables table achilles_ab_1");
+  CHECK(r.actions[1]["action"] ==
+        "left: the qdisc on 'eth1' may be the live fault of the agent that owns this network "
+        "namespace");
+  std::remove(path.c_str());
+}
+
 TEST_CASE("a network fault whose table could not be deleted is tried again every second",
           "[netfault]") {
   testing::Rig rig;

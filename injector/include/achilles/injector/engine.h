@@ -194,8 +194,9 @@ struct Recovery {
 /// the guard allows, and that was not already stopped before the fault. The file is one JSON
 /// record per line, so a damaged line costs only its record; every line that could not be
 /// read is reported. With `network`, it then deletes every nftables table and qdisc of the
-/// agent's (NetworkFaults::sweep: at start, no live fault owns any), unless `sweep` is false
-/// (another agent owns this network namespace's tables). Then rewrites the file
+/// agent's (NetworkFaults::sweep: at start, no live fault owns any), unless `sweep` is false:
+/// another agent owns this network namespace, so neither the sweep runs nor a recorded qdisc
+/// is deleted (all agents' qdiscs share one handle). Then rewrites the file
 /// with no faults and the halt it recorded (creating it when missing: a state file that
 /// cannot be written fails here).
 Recovery recover_state(const std::string& path, const ProcessTable& procs, Signaller& signals,
