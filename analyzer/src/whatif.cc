@@ -110,6 +110,21 @@ struct Analyzed {
   Analysis analysis;
 };
 
+/// One step of a plan: its entries, why, and what the analysis after it shows against the
+/// analysis before (`d`). A step of several entries is a spread.
+PlanStep plan_step(std::vector<Change> changes, std::string group, std::string reason,
+                   const WhatIfDiff& d) {
+  PlanStep s;
+  s.kind = changes.size() == 1 ? std::string(to_string(changes[0].kind)) : "spread";
+  s.changes = std::move(changes);
+  s.group = std::move(group);
+  s.reason = std::move(reason);
+  s.resolved = d.resolved;
+  s.introduced = d.added;
+  s.after = d.after;
+  return s;
+}
+
 std::string plural(size_t n, std::string_view word) {
   return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
 }
@@ -178,16 +193,8 @@ class Planner {
       if (!best) break;
       Candidate& c = candidates[best_index];
       chosen.insert(chosen.end(), c.changes.begin(), c.changes.end());
-      PlanStep s;
-      s.changes = c.changes;
-      s.kind = c.changes.size() == 1 ? std::string(to_string(c.changes[0].kind)) : "spread";
-      s.group = c.group;
-      s.reason = c.reason;
-      const WhatIfDiff d = diff_analyses(current->analysis, best->analysis);
-      s.resolved = d.resolved;
-      s.introduced = d.added;
-      s.after = d.after;
-      plan.steps.push_back(std::move(s));
+      plan.steps.push_back(plan_step(c.changes, c.group, c.reason,
+                                     diff_analyses(current->analysis, best->analysis)));
       kept = std::move(best);
       current = kept.get();
     }
@@ -606,15 +613,9 @@ Plan measure_plan(const Topology& topology, const Overlay& overlay,
     next->topology = apply_overlay(topology, prefix);
     next->analysis = timed(next->topology);
     if (options.progress) options.progress(prefix.changes.size(), 1, 1);
-    const WhatIfDiff d = diff_analyses(current->analysis, next->analysis);
-    PlanStep s;
-    s.changes = {c};
-    s.kind = to_string(c.kind);
-    s.reason = "entry " + std::to_string(prefix.changes.size()) + " of " + overlay.file;
-    s.resolved = d.resolved;
-    s.introduced = d.added;
-    s.after = d.after;
-    plan.steps.push_back(std::move(s));
+    plan.steps.push_back(
+        plan_step({c}, "", "entry " + std::to_string(prefix.changes.size()) + " of " + overlay.file,
+                  diff_analyses(current->analysis, next->analysis)));
     kept = std::move(next);
     current = kept.get();
   }
