@@ -26,6 +26,7 @@
 
 #include <asio.hpp>
 
+#include "achilles/common/input_file.h"
 #include "achilles/common/text.h"
 #include "achilles/injector/api.h"
 #include "achilles/injector/engine.h"
@@ -53,9 +54,13 @@ void check_private_file(const std::string& path, const std::string& what) {
 
 std::string read_token(const std::string& path) {
   check_private_file(path, "token file (token_file, --token-file)");
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": error: cannot read the token file");
-  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Bounded, as every file a user names is (common/input_file.h): a token is a line.
+  std::string token;
+  try {
+    token = common::read_input_file(path, 65536);
+  } catch (const common::InputFileError& e) {
+    throw ConfigError(path + ": error: the token file: " + e.reason());
+  }
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
     token.pop_back();
   if (token.empty()) throw ConfigError(path + ": error: the token file is empty");
