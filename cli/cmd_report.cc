@@ -75,10 +75,11 @@ int run_report(const Args& args) {
     ro.max_changes = recommend.value_or(0);
     // The analysis options given here, for the command that checks the plan: the same plan
     // comes out only under the same analysis.
-    std::string analysis;
+    std::string analysis_flags;
     for (const char* name : {"order", "threshold"})
-      if (args.get(name)) analysis += std::string(" --") + name + " " + shell_word(*args.get(name));
-    if (args.has("cascade")) analysis += " --cascade";
+      if (args.get(name))
+        analysis_flags += std::string(" --") + name + " " + shell_word(*args.get(name));
+    if (args.has("cascade")) analysis_flags += " --cascade";
     ro.progress = [&](size_t step, size_t tried, size_t candidates) {
       progress.update(
           recommend ? "change " + std::to_string(step) + ": re-analyzing candidate " +
@@ -93,13 +94,14 @@ int run_report(const Args& args) {
       plan = analyzer::recommend(topology, ro);
       html.plan_from = "achilles recommend --max-changes " + std::to_string(*recommend);
       html.plan_check = "achilles recommend " + shell_word(file) + " --max-changes " +
-                        std::to_string(*recommend) + analysis + " --format yaml -o plan.yaml && " +
-                        "achilles whatif " + shell_word(file) + " plan.yaml" + analysis;
+                        std::to_string(*recommend) + analysis_flags +
+                        " --format yaml -o plan.yaml && " + "achilles whatif " + shell_word(file) +
+                        " plan.yaml" + analysis_flags;
     } else {
       plan = analyzer::measure_plan(topology, *overlay, ro);
       html.plan_from = "the overlay " + *args.get("plan");
-      html.plan_check =
-          "achilles whatif " + shell_word(file) + " " + shell_word(*args.get("plan")) + analysis;
+      html.plan_check = "achilles whatif " + shell_word(file) + " " +
+                        shell_word(*args.get("plan")) + analysis_flags;
     }
     html.plan = &*plan;
   }
