@@ -52,6 +52,16 @@ class LabError(Exception):
     pass
 
 
+class TextLoader(yaml.SafeLoader):
+    """PyYAML reads YAML 1.1, where an unquoted `no`, `on` or `yes` is a boolean; Achilles
+    reads a topology's ids as text, and the topology has no boolean field: read them as text."""
+
+
+TextLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def safe_name(ident):
     """An id as a file or haproxy name: ids may hold '/', ':' or '@' (imported ones do)."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", ident)
@@ -243,7 +253,7 @@ def up(args):
     if check.returncode != 0:
         raise LabError((check.stderr or check.stdout).strip())
     with open(args.topology) as f:
-        topology = yaml.safe_load(f)
+        topology = yaml.load(f, Loader=TextLoader)
     estate = plan_estate(topology, args.tag)
     existing = run("ip", "netns", "list").stdout.split()
     names = ["%s-sw" % args.tag, "%s-ops" % args.tag] + ["%s-%s" % (args.tag, h) for h in estate["hosts"]]
