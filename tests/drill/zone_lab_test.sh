@@ -17,6 +17,16 @@ if [[ $(id -u) != 0 ]] || ! ip netns list >/dev/null 2>&1; then
   echo "skipped: needs root and CAP_NET_ADMIN (network namespaces, nftables inside them)"
   exit 77
 fi
+# Entering a namespace (`ip -n`, `ip netns exec`) remounts / as a slave, which a chroot whose
+# / is not a mount point refuses ("mount --make-rslave / failed"): then namespaces cannot be
+# used here, as the agent's netns tests also find.
+probe=achilles-probe-$$
+if ! ip netns add "$probe" 2>/dev/null || ! why=$(ip -n "$probe" link set lo up 2>&1); then
+  ip netns del "$probe" 2>/dev/null || true
+  echo "skipped: needs root and CAP_NET_ADMIN, and network namespaces that can be entered (${why:-ip netns add failed})"
+  exit 77
+fi
+ip netns del "$probe"
 if ! command -v haproxy >/dev/null || ! python3 -c 'import yaml' 2>/dev/null; then
   echo "skipped: haproxy or python3-yaml is not installed (scripts/setup installs them)"
   exit 77
