@@ -145,6 +145,11 @@ def plan_estate(topology, tag):
                                 "agent is on one host" % (target["agent"], agent_host[target["agent"]], host))
                 continue
             name = "%s-%s" % (tag, target["process"])
+            if re.search(r"[*?\[\]/\s]", str(target["process"])):
+                problems.append("component '%s': process name '%s' holds a glob character, a "
+                                "'/' or a space: the agent would be allowed to signal more than "
+                                "it (--allow-process takes a glob)" % (cid, target["process"]))
+                continue
             if len(name) > 15:
                 problems.append("component '%s': process name '%s' is longer than the 15 "
                                 "characters the kernel keeps (a shorter process or --tag)" % (cid, name))
