@@ -110,6 +110,16 @@ struct Analyzed {
   Analysis analysis;
 };
 
+/// The analysis of `t`, counted and timed in the plan (its analyses and their seconds).
+Analysis timed_analysis(Plan& plan, const Topology& t, const AnalysisOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  Analysis a = analyze(t, options);
+  plan.analysis_seconds.push_back(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  ++plan.analyses;
+  return a;
+}
+
 /// One step of a plan: its entries, why, and what the analysis after it shows against the
 /// analysis before (`d`). A step of several entries is a spread.
 PlanStep plan_step(std::vector<Change> changes, std::string group, std::string reason,
@@ -212,12 +222,7 @@ class Planner {
   };
 
   Analysis timed(Plan& plan, const Topology& t) {
-    const auto start = std::chrono::steady_clock::now();
-    Analysis a = analyze(t, options_.analysis);
-    plan.analysis_seconds.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    ++plan.analyses;
-    return a;
+    return timed_analysis(plan, t, options_.analysis);
   }
 
   bool allowed(ChangeKind k) const { return options_.allow.count(k) > 0; }
@@ -590,14 +595,7 @@ Plan recommend(const Topology& topology, const RecommendOptions& options) {
 Plan measure_plan(const Topology& topology, const Overlay& overlay,
                   const RecommendOptions& options) {
   Plan plan;
-  auto timed = [&](const Topology& t) {
-    const auto start = std::chrono::steady_clock::now();
-    Analysis a = analyze(t, options.analysis);
-    plan.analysis_seconds.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    ++plan.analyses;
-    return a;
-  };
+  auto timed = [&](const Topology& t) { return timed_analysis(plan, t, options.analysis); };
   // The whole overlay first, so that an entry that does not apply is reported before any
   // analysis is run, with every problem located.
   apply_overlay(topology, overlay);
